@@ -1,0 +1,113 @@
+// Flags -> layered config -> Server, with the start-up log lines an operator needs.
+#include "app/serve.hpp"
+
+#include "config/load.hpp"
+#include "log/logging.hpp"
+#include "net/server.hpp"
+#include "version.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <system_error>
+#include <thread>
+
+namespace modelhost::app {
+
+void print_serve_help() {
+    std::printf(
+        "Usage: modelhost serve [--config FILE] [--root DIR] [--host H] [--port N] [--threads N]\n"
+        "                       [--allow-origin ORIGIN]... [--log-level LEVEL]\n\n"
+        "Serves the model folder DIR over HTTP/1.1 with the configured CORS and caching headers.\n\n"
+        "Options (each overrides the config file and the environment):\n"
+        "  --config FILE         JSON config file (see config/modelhost.json); also MODELHOST_CONFIG\n"
+        "  --root DIR            folder to serve (server.root, default \"models\")\n"
+        "  --host H              address to listen on (server.host, default 127.0.0.1; 0.0.0.0 for all)\n"
+        "  --port N              port to listen on, 0 = any free port (server.port, default 8080)\n"
+        "  --threads N           worker threads, 0 = one per core (server.threads)\n"
+        "  --allow-origin O      allowed CORS origin, repeatable; replaces cors.allow_origins\n"
+        "  --log-level LEVEL     trace, debug, info, warn, error, critical or off (log.level)\n"
+        "  -h, --help            show this help\n\n"
+        "Environment (between the config file and the flags in precedence):\n");
+    for (const auto& s : config::settings()) std::printf("  %-40s %s (%s)\n", s.env, s.key, s.kind);
+    std::printf("\nLists in the environment are comma separated: MODELHOST_ALLOW_ORIGINS=https://a.com,https://b.com\n");
+}
+
+namespace {
+
+// Splits "--flag value" and "--flag=value" pairs; returns false (after printing why) on bad usage.
+bool parse_flags(const std::vector<std::string>& args, config::LoadInput& in, bool& help) {
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        std::string flag = args[i], value;
+        if (flag == "-h" || flag == "--help") {
+            help = true;
+            return true;
+        }
+        if (!flag.starts_with("--")) {
+            std::fprintf(stderr, "modelhost serve: unexpected argument \"%s\"; options start with --\n", flag.c_str());
+            return false;
+        }
+        if (auto eq = flag.find('='); eq != std::string::npos) {
+            value = flag.substr(eq + 1);
+            flag.resize(eq);
+        } else if (i + 1 < args.size()) {
+            value = args[++i];
+        } else {
+            std::fprintf(stderr, "modelhost serve: %s needs a value\n", flag.c_str());
+            return false;
+        }
+        if (flag == "--config") in.file = value;
+        else in.flags.push_back({flag, value});
+    }
+    return true;
+}
+
+void log_startup(const config::Config& cfg, std::uint16_t port) {
+    unsigned threads = cfg.server.threads ? cfg.server.threads : std::max(1u, std::thread::hardware_concurrency());
+    std::error_code ec;
+    auto root = std::filesystem::canonical(cfg.server.root, ec);
+    std::string origins;
+    for (const auto& o : cfg.cors.allow_origins) origins += (origins.empty() ? "" : " ") + o;
+    bool v6 = cfg.server.host.find(':') != std::string::npos;
+    spdlog::info("modelhost {} serving {} at http://{}{}{}:{} with {} thread(s); CORS allow_origins=[{}] credentials={} routes={}",
+                 version, ec ? cfg.server.root : root.string(), v6 ? "[" : "", cfg.server.host, v6 ? "]" : "", port,
+                 threads, origins, cfg.cors.allow_credentials ? "on" : "off", cfg.routes.size());
+    std::map<std::string, std::string> by_source;  // one line per file, env var or flag
+    for (const auto& [key, source] : cfg.sources) by_source[source] += (by_source[source].empty() ? "" : ", ") + key;
+    for (const auto& [source, keys] : by_source) spdlog::info("settings from {}: {}", source, keys);
+}
+
+}  // namespace
+
+int serve(const std::vector<std::string>& args) {
+    config::LoadInput in;
+    bool help = false;
+    if (!parse_flags(args, in, help)) return 2;
+    if (help) {
+        print_serve_help();
+        return 0;
+    }
+    config::use_process_environment(in);
+    if (!in.file) {
+        if (auto env_file = in.getenv("MODELHOST_CONFIG")) in.file = *env_file;
+    }
+    try {
+        config::Config cfg = config::load(in);
+        log::setup(cfg.log);
+        net::Server server(cfg);
+        log_startup(cfg, server.port());
+        server.run();
+        return 0;
+    } catch (const config::ConfigError& e) {
+        std::fprintf(stderr, "modelhost: config error: %s\n", e.what());
+    } catch (const net::StartupError& e) {
+        std::fprintf(stderr, "modelhost: cannot start: %s\n", e.what());
+    } catch (const std::system_error& e) {
+        std::fprintf(stderr, "modelhost: cannot start: %s\n", e.what());
+    }
+    return 2;
+}
+
+}  // namespace modelhost::app

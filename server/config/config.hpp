@@ -1,0 +1,74 @@
+// Validated configuration: plain values, checked once at load time (see load.hpp).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace modelhost::config {
+
+// One configured response header, name as written in the config.
+using HeaderList = std::vector<std::pair<std::string, std::string>>;
+
+// The listener, the served folder and the worker threads.
+struct ServerConfig {
+    std::string host = "127.0.0.1";
+    std::uint16_t port = 8080;
+    std::string root = "models";
+    unsigned threads = 0;  // 0 = one per core
+    double shutdown_timeout = 10.0;  // seconds in-flight responses may take after SIGTERM
+};
+
+// Bounds on what one client may cost the server.
+struct LimitsConfig {
+    std::size_t max_header_bytes = 16 * 1024;
+    std::size_t max_body_bytes = 64 * 1024;
+    double header_timeout = 10.0;     // seconds to receive a whole request once it has started
+    double keepalive_timeout = 75.0;  // seconds an idle connection is kept open
+    double send_timeout = 60.0;       // seconds a stalled response write may take
+    std::size_t max_connections = 10000;
+    std::size_t max_requests_per_connection = 1000;
+};
+
+// The `cors` section as written; compiled into http::CorsPolicy.
+struct CorsConfig {
+    std::vector<std::string> allow_origins{"*"};
+    bool allow_credentials = false;
+    std::vector<std::string> allow_methods{"GET", "HEAD"};
+    std::vector<std::string> allow_headers{"Range", "If-None-Match", "If-Modified-Since"};
+    std::vector<std::string> expose_headers{"Content-Length", "Content-Range", "ETag", "Accept-Ranges"};
+    long max_age = 7200;
+    bool allow_private_network = false;
+};
+
+// A path glob with the policy that replaces the top-level one for matching paths.
+struct RouteConfig {
+    std::string path;
+    std::optional<CorsConfig> cors;
+    std::optional<HeaderList> headers;
+};
+
+enum class LogFormat { text, json };
+
+struct LogConfig {
+    std::string level = "info";
+    bool access_log = true;
+    LogFormat format = LogFormat::text;
+};
+
+struct Config {
+    ServerConfig server;
+    LimitsConfig limits;
+    CorsConfig cors;
+    HeaderList headers{{"Cross-Origin-Resource-Policy", "cross-origin"}};
+    std::vector<RouteConfig> routes;
+    LogConfig log;
+    // Setting path ("server.port") -> where its non-default value came from (file, env var, flag).
+    std::map<std::string, std::string> sources;
+};
+
+}  // namespace modelhost::config

@@ -1,0 +1,179 @@
+// Stage one of loading: built-in defaults < file < env vars < flags, merged into one JSON document.
+#include "config/layers.hpp"
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+extern char** environ;
+
+namespace modelhost::config {
+
+using json = nlohmann::json;
+
+const std::vector<Setting>& settings() {
+    static const std::vector<Setting> table{
+        {"server.host", "MODELHOST_HOST", "--host", "string"},
+        {"server.port", "MODELHOST_PORT", "--port", "integer"},
+        {"server.root", "MODELHOST_ROOT", "--root", "string"},
+        {"server.threads", "MODELHOST_THREADS", "--threads", "integer"},
+        {"server.shutdown_timeout", "MODELHOST_SHUTDOWN_TIMEOUT", nullptr, "number"},
+        {"limits.max_header_bytes", "MODELHOST_MAX_HEADER_BYTES", nullptr, "integer"},
+        {"limits.max_body_bytes", "MODELHOST_MAX_BODY_BYTES", nullptr, "integer"},
+        {"limits.header_timeout", "MODELHOST_HEADER_TIMEOUT", nullptr, "number"},
+        {"limits.keepalive_timeout", "MODELHOST_KEEPALIVE_TIMEOUT", nullptr, "number"},
+        {"limits.send_timeout", "MODELHOST_SEND_TIMEOUT", nullptr, "number"},
+        {"limits.max_connections", "MODELHOST_MAX_CONNECTIONS", nullptr, "integer"},
+        {"limits.max_requests_per_connection", "MODELHOST_MAX_REQUESTS_PER_CONNECTION", nullptr, "integer"},
+        {"cors.allow_origins", "MODELHOST_ALLOW_ORIGINS", "--allow-origin", "list"},
+        {"cors.allow_credentials", "MODELHOST_ALLOW_CREDENTIALS", nullptr, "boolean"},
+        {"cors.allow_methods", "MODELHOST_ALLOW_METHODS", nullptr, "list"},
+        {"cors.allow_headers", "MODELHOST_ALLOW_HEADERS", nullptr, "list"},
+        {"cors.expose_headers", "MODELHOST_EXPOSE_HEADERS", nullptr, "list"},
+        {"cors.max_age", "MODELHOST_MAX_AGE", nullptr, "integer"},
+        {"cors.allow_private_network", "MODELHOST_ALLOW_PRIVATE_NETWORK", nullptr, "boolean"},
+        {"log.level", "MODELHOST_LOG_LEVEL", "--log-level", "string"},
+        {"log.format", "MODELHOST_LOG_FORMAT", nullptr, "string"},
+        {"log.access_log", "MODELHOST_ACCESS_LOG", nullptr, "boolean"},
+    };
+    return table;
+}
+
+void use_process_environment(LoadInput& in) {
+    in.getenv = [](const std::string& name) -> std::optional<std::string> {
+        const char* v = std::getenv(name.c_str());
+        return v ? std::optional<std::string>(v) : std::nullopt;
+    };
+    for (char** e = environ; e && *e; ++e) {
+        std::string_view entry(*e);
+        if (entry.starts_with("MODELHOST_")) in.env_names.emplace_back(entry.substr(0, entry.find('=')));
+    }
+}
+
+namespace {
+
+// Turns a flag or env string into the JSON type the setting expects; nullopt when it does not fit.
+std::optional<json> convert(std::string_view kind, const std::string& raw) {
+    if (kind == std::string_view("string")) return json(raw);
+    if (kind == std::string_view("boolean")) {
+        if (raw == "true" || raw == "1" || raw == "yes" || raw == "on") return json(true);
+        if (raw == "false" || raw == "0" || raw == "no" || raw == "off") return json(false);
+        return std::nullopt;
+    }
+    if (kind == std::string_view("integer")) {
+        long long v = 0;
+        auto [end, ec] = std::from_chars(raw.data(), raw.data() + raw.size(), v);
+        if (ec != std::errc{} || end != raw.data() + raw.size() || raw.empty()) return std::nullopt;
+        return json(v);
+    }
+    if (kind == std::string_view("number")) {
+        try {
+            std::size_t used = 0;
+            double v = std::stod(raw, &used);
+            if (used != raw.size()) return std::nullopt;
+            return json(v);
+        } catch (const std::exception&) {
+            return std::nullopt;
+        }
+    }
+    json list = json::array();  // "list": comma separated, blanks trimmed, empties dropped
+    std::stringstream ss(raw);
+    for (std::string item; std::getline(ss, item, ',');) {
+        auto first = item.find_first_not_of(" \t");
+        if (first == std::string::npos) continue;
+        list.push_back(item.substr(first, item.find_last_not_of(" \t") - first + 1));
+    }
+    return list;
+}
+
+json::json_pointer pointer_of(std::string_view key) {
+    std::string p = "/" + std::string(key);
+    for (auto& c : p) if (c == '.') c = '/';
+    return json::json_pointer(p);
+}
+
+// Records which source set each leaf of a file's document (objects walked, arrays and `headers` are leaves).
+void record_sources(const json& doc, const std::string& path, const std::string& source,
+                    std::map<std::string, std::string>& sources) {
+    for (auto it = doc.begin(); it != doc.end(); ++it) {
+        std::string key = path.empty() ? it.key() : path + "." + it.key();
+        if (it->is_object() && key != "headers") record_sources(*it, key, source, sources);
+        else sources[key] = source;
+    }
+}
+
+json read_file(const std::string& file) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) throw ConfigError(file + ": cannot read config file: " + std::strerror(errno));
+    try {
+        json doc = json::parse(in, nullptr, true, false);
+        if (!doc.is_object()) throw ConfigError(file + ": the config must be a JSON object ({...})");
+        return doc;
+    } catch (const json::parse_error& e) {
+        throw ConfigError(file + ": not valid JSON: " + e.what());
+    }
+}
+
+const Setting* find_setting(const std::string& name, bool by_flag) {
+    for (const auto& s : settings()) {
+        const char* n = by_flag ? s.flag : s.env;
+        if (n && name == n) return &s;
+    }
+    return nullptr;
+}
+
+// Sets one setting inside the document; a section that is not an object is reported by its name.
+void set_at(json& doc, const std::string& key, json value) {
+    try {
+        doc[pointer_of(key)] = std::move(value);
+    } catch (const json::exception&) {
+        throw ConfigError(key.substr(0, key.find('.')) + ": must be a JSON object");
+    }
+}
+
+json typed(const Setting& s, const std::string& name, const std::string& raw) {
+    auto value = convert(s.kind, raw);
+    if (!value) throw ConfigError(name + ": expected " + s.kind + " for " + s.key + ", got \"" + raw + "\"");
+    return *value;
+}
+
+}  // namespace
+
+Layered layer(const LoadInput& in) {
+    Layered out{json::object(), {}};
+    if (in.file) {
+        out.doc = read_file(*in.file);
+        record_sources(out.doc, "", *in.file, out.sources);
+    }
+
+    for (const auto& name : in.env_names) {
+        if (name == "MODELHOST_CONFIG") continue;
+        if (!find_setting(name, false))
+            throw ConfigError(name + ": unknown environment setting; see `modelhost serve --help` for the MODELHOST_* names");
+    }
+    for (const auto& s : settings()) {
+        auto raw = in.getenv ? in.getenv(s.env) : std::nullopt;
+        if (!raw) continue;
+        set_at(out.doc, s.key, typed(s, s.env, *raw));
+        out.sources[s.key] = s.env;
+    }
+
+    std::map<std::string, json> lists;  // repeatable list flags accumulate
+    for (const auto& f : in.flags) {
+        const Setting* s = find_setting(f.flag, true);
+        if (!s) throw ConfigError(f.flag + ": unknown option; see `modelhost serve --help`");
+        if (std::string_view(s->kind) == "list") {
+            auto& list = lists.try_emplace(s->key, json::array()).first->second;
+            for (auto& v : typed(*s, f.flag, f.value)) list.push_back(v);
+            set_at(out.doc, s->key, list);
+        } else {
+            set_at(out.doc, s->key, typed(*s, f.flag, f.value));
+        }
+        out.sources[s->key] = f.flag;
+    }
+    return out;
+}
+
+}  // namespace modelhost::config

@@ -1,0 +1,23 @@
+// Internal to config loading: the merged raw document and where each key came from.
+#pragma once
+
+#include "config/load.hpp"
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace modelhost::config {
+
+struct Layered {
+    nlohmann::json doc;                          // file, env and flags merged; defaults are not in it
+    std::map<std::string, std::string> sources;  // "server.port" -> "MODELHOST_PORT"
+};
+
+// Throws ConfigError for unreadable/invalid JSON, unknown flags or env names, and untyped values.
+Layered layer(const LoadInput& in);
+
+// Stage two: checks every key and value of the merged document. Throws ConfigError.
+Config validate(const Layered& raw);
+
+}  // namespace modelhost::config

@@ -1,0 +1,228 @@
+// Stage two of loading: every key of the merged document is known, typed and in range, or it is an error.
+#include "config/layers.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <limits>
+
+namespace modelhost::config {
+
+using json = nlohmann::json;
+
+namespace {
+
+// Error helpers that name the key and the layer that set it.
+class Checker {
+public:
+    explicit Checker(const Layered& raw) : raw_(raw) {}
+
+    [[noreturn]] void fail(const std::string& key, const std::string& what) const {
+        std::string msg = key + ": " + what;
+        if (auto src = source_of(key); !src.empty()) msg += " (set in " + src + ")";
+        throw ConfigError(msg);
+    }
+
+    // Every key of `obj` must be one of `known`.
+    void keys(const json& obj, const std::string& path, std::initializer_list<std::string_view> known) const {
+        if (!obj.is_object()) fail(path, "must be a JSON object, got " + brief(obj));
+        for (auto it = obj.begin(); it != obj.end(); ++it) {
+            if (std::find(known.begin(), known.end(), it.key()) != known.end()) continue;
+            std::string valid;
+            for (auto k : known) valid += (valid.empty() ? "" : ", ") + std::string(k);
+            fail(join(path, it.key()), "unknown key; valid keys here: " + valid);
+        }
+    }
+
+    void get(const json& obj, const std::string& path, const char* key, std::string& out) const {
+        if (!obj.contains(key)) return;
+        const json& v = obj.at(key);
+        if (!v.is_string()) fail(join(path, key), "must be a string, got " + brief(v));
+        out = v.get<std::string>();
+    }
+
+    void get(const json& obj, const std::string& path, const char* key, bool& out) const {
+        if (!obj.contains(key)) return;
+        const json& v = obj.at(key);
+        if (!v.is_boolean()) fail(join(path, key), "must be true or false, got " + brief(v));
+        out = v.get<bool>();
+    }
+
+    template <class Int>
+    void get_int(const json& obj, const std::string& path, const char* key, Int& out, long long lo, long long hi) const {
+        if (!obj.contains(key)) return;
+        const json& v = obj.at(key);
+        if (!v.is_number_integer() || v.get<long long>() < lo || v.get<long long>() > hi)
+            fail(join(path, key), "must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi) +
+                                      ", got " + brief(v));
+        out = static_cast<Int>(v.get<long long>());
+    }
+
+    void get_seconds(const json& obj, const std::string& path, const char* key, double& out) const {
+        if (!obj.contains(key)) return;
+        const json& v = obj.at(key);
+        if (!v.is_number() || !std::isfinite(v.get<double>()) || v.get<double>() <= 0 || v.get<double>() > 86400)
+            fail(join(path, key), "must be a number of seconds above 0 and at most 86400, got " + brief(v));
+        out = v.get<double>();
+    }
+
+    void get(const json& obj, const std::string& path, const char* key, std::vector<std::string>& out) const {
+        if (!obj.contains(key)) return;
+        const json& v = obj.at(key);
+        std::string k = join(path, key);
+        if (!v.is_array()) fail(k, "must be an array of strings, got " + brief(v));
+        out.clear();
+        for (std::size_t i = 0; i < v.size(); ++i) {
+            if (!v[i].is_string()) fail(k + "[" + std::to_string(i) + "]", "must be a string, got " + brief(v[i]));
+            out.push_back(v[i].get<std::string>());
+        }
+    }
+
+    static std::string join(const std::string& path, std::string_view key) {
+        return path.empty() ? std::string(key) : path + "." + std::string(key);
+    }
+
+    static std::string brief(const json& v) {
+        std::string s = v.dump();
+        return s.size() > 60 ? s.substr(0, 57) + "..." : s;
+    }
+
+private:
+    // The most specific recorded source of `key` or of one of its parents.
+    std::string source_of(std::string key) const {
+        for (;;) {
+            if (auto it = raw_.sources.find(key); it != raw_.sources.end()) return it->second;
+            auto cut = key.find_last_of(".[");
+            if (cut == std::string::npos) return {};
+            key.resize(cut);
+        }
+    }
+
+    const Layered& raw_;
+};
+
+bool is_token(std::string_view s) {
+    if (s.empty()) return false;
+    return std::all_of(s.begin(), s.end(), [](unsigned char c) {
+        return std::isalnum(c) || std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
+    });
+}
+
+std::string lower(std::string s) {
+    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+}
+
+HeaderList read_headers(const Checker& c, const json& obj, const std::string& path) {
+    if (!obj.is_object()) c.fail(path, "must be an object of header name -> value, got " + Checker::brief(obj));
+    HeaderList out;
+    for (auto it = obj.begin(); it != obj.end(); ++it) {
+        std::string key = path + "." + it.key();
+        std::string name = lower(it.key());
+        if (!is_token(it.key())) c.fail(key, "is not a valid header name");
+        if (name == "content-length" || name == "transfer-encoding" || name == "connection" || name == "keep-alive" ||
+            name == "upgrade" || name == "te" || name == "trailer")
+            c.fail(key, "is a framing header that the server sets itself; remove it");
+        if (name.starts_with("access-control-") || name == "vary")
+            c.fail(key, "is decided by the cors section; configure CORS there instead");
+        if (!it->is_string()) c.fail(key, "must be a string, got " + Checker::brief(*it));
+        auto value = it->get<std::string>();
+        if (value.find_first_of("\r\n") != std::string::npos || value.find('\0') != std::string::npos)
+            c.fail(key, "must not contain line breaks or NUL");
+        out.emplace_back(it.key(), value);
+    }
+    return out;
+}
+
+CorsConfig read_cors(const Checker& c, const json& obj, const std::string& path) {
+    c.keys(obj, path, {"allow_origins", "allow_credentials", "allow_methods", "allow_headers", "expose_headers",
+                       "max_age", "allow_private_network"});
+    CorsConfig cors;
+    c.get(obj, path, "allow_origins", cors.allow_origins);
+    c.get(obj, path, "allow_credentials", cors.allow_credentials);
+    c.get(obj, path, "allow_methods", cors.allow_methods);
+    c.get(obj, path, "allow_headers", cors.allow_headers);
+    c.get(obj, path, "expose_headers", cors.expose_headers);
+    c.get_int(obj, path, "max_age", cors.max_age, -1, 86400 * 365);
+    c.get(obj, path, "allow_private_network", cors.allow_private_network);
+    return cors;
+}
+
+void read_server(const Checker& c, const json& obj, ServerConfig& s) {
+    c.keys(obj, "server", {"host", "port", "root", "threads", "shutdown_timeout"});
+    c.get(obj, "server", "host", s.host);
+    if (s.host.empty()) c.fail("server.host", "must not be empty; use 0.0.0.0 for all IPv4 interfaces");
+    c.get_int(obj, "server", "port", s.port, 0, 65535);
+    c.get(obj, "server", "root", s.root);
+    c.get_int(obj, "server", "threads", s.threads, 0, 1024);
+    c.get_seconds(obj, "server", "shutdown_timeout", s.shutdown_timeout);
+    std::error_code ec;
+    if (!std::filesystem::is_directory(s.root, ec))
+        c.fail("server.root", "\"" + s.root + "\" is not a readable directory; pass --root DIR or set server.root");
+}
+
+void read_limits(const Checker& c, const json& obj, LimitsConfig& l) {
+    c.keys(obj, "limits", {"max_header_bytes", "max_body_bytes", "header_timeout", "keepalive_timeout", "send_timeout",
+                           "max_connections", "max_requests_per_connection"});
+    c.get_int(obj, "limits", "max_header_bytes", l.max_header_bytes, 1024, 1 << 20);
+    c.get_int(obj, "limits", "max_body_bytes", l.max_body_bytes, 0, 1 << 30);
+    c.get_seconds(obj, "limits", "header_timeout", l.header_timeout);
+    c.get_seconds(obj, "limits", "keepalive_timeout", l.keepalive_timeout);
+    c.get_seconds(obj, "limits", "send_timeout", l.send_timeout);
+    c.get_int(obj, "limits", "max_connections", l.max_connections, 1, 1000000);
+    c.get_int(obj, "limits", "max_requests_per_connection", l.max_requests_per_connection, 1, 100000000);
+}
+
+void read_log(const Checker& c, const json& obj, LogConfig& l) {
+    c.keys(obj, "log", {"level", "access_log", "format"});
+    c.get(obj, "log", "level", l.level);
+    static const std::vector<std::string> levels{"trace", "debug", "info", "warn", "error", "critical", "off"};
+    if (std::find(levels.begin(), levels.end(), l.level) == levels.end())
+        c.fail("log.level", "must be one of trace, debug, info, warn, error, critical, off; got \"" + l.level + "\"");
+    c.get(obj, "log", "access_log", l.access_log);
+    std::string format = "text";
+    c.get(obj, "log", "format", format);
+    if (format != "text" && format != "json") c.fail("log.format", "must be \"text\" or \"json\"; got \"" + format + "\"");
+    l.format = format == "json" ? LogFormat::json : LogFormat::text;
+}
+
+std::vector<RouteConfig> read_routes(const Checker& c, const json& arr) {
+    if (!arr.is_array()) c.fail("routes", "must be an array of {\"path\": ..., \"cors\": ..., \"headers\": ...}");
+    std::vector<RouteConfig> routes;
+    for (std::size_t i = 0; i < arr.size(); ++i) {
+        std::string path = "routes[" + std::to_string(i) + "]";
+        const json& r = arr[i];
+        c.keys(r, path, {"path", "cors", "headers"});
+        RouteConfig route;
+        if (!r.contains("path")) c.fail(path + ".path", "is required (a glob such as \"/private/**\")");
+        c.get(r, path, "path", route.path);
+        if (!route.path.starts_with("/")) c.fail(path + ".path", "must start with \"/\", got \"" + route.path + "\"");
+        if (r.contains("cors")) route.cors = read_cors(c, r.at("cors"), path + ".cors");
+        if (r.contains("headers")) route.headers = read_headers(c, r.at("headers"), path + ".headers");
+        routes.push_back(std::move(route));
+    }
+    return routes;
+}
+
+}  // namespace
+
+Config validate(const Layered& raw) {
+    Checker c(raw);
+    const json& doc = raw.doc;
+    c.keys(doc, "", {"server", "limits", "cors", "headers", "routes", "log"});
+    Config cfg;
+    static const json empty = json::object();
+    auto section = [&](const char* name) -> const json& { return doc.contains(name) ? doc.at(name) : empty; };
+    read_server(c, section("server"), cfg.server);
+    read_limits(c, section("limits"), cfg.limits);
+    if (doc.contains("cors")) cfg.cors = read_cors(c, doc.at("cors"), "cors");
+    if (doc.contains("headers")) cfg.headers = read_headers(c, doc.at("headers"), "headers");
+    if (doc.contains("routes")) cfg.routes = read_routes(c, doc.at("routes"));
+    read_log(c, section("log"), cfg.log);
+    cfg.sources = raw.sources;
+    return cfg;
+}
+
+Config load(const LoadInput& in) { return validate(layer(in)); }
+
+}  // namespace modelhost::config

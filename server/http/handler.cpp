@@ -1,0 +1,103 @@
+// The request pipeline. Steps, in the order the code follows them:
+//   1. method gate: GET, HEAD, OPTIONS; anything else 405 + Allow
+//   2. target: Boost.URL parse, decode once, drop the query, normalise, refuse escapes (400/404/414)
+//   3. OPTIONS: answered with 204 + Allow
+//   4. file lookup beneath the root -> facts (size, mtime, MIME); missing/hidden/directory -> 404
+//   5. finalise: common and configured headers, framing, keep-alive — for every response, errors included
+#include "http/handler.hpp"
+
+#include "http/finalise.hpp"
+#include "http/mime.hpp"
+#include "http/policy.hpp"
+#include "http/target.hpp"
+
+namespace modelhost::http {
+
+namespace {
+
+constexpr const char* allowed_methods = "GET, HEAD, OPTIONS";
+
+LogFacts log_facts(const Request& req) {
+    return LogFacts{std::string(req.method_string()), std::string(req.target()),
+                    std::string(req[bhttp::field::origin]), {}};
+}
+
+bhttp::status status_for(Target::Verdict v) {
+    switch (v) {
+        case Target::Verdict::not_found: return bhttp::status::not_found;
+        case Target::Verdict::too_long: return bhttp::status::uri_too_long;
+        default: return bhttp::status::bad_request;
+    }
+}
+
+// Step 4: the file as a 200 response, or the error status that stands for its absence.
+Reply serve_file(const Policy& policy, const Target& target, unsigned version, std::string& note) {
+    if (target.path.ends_with('/')) {
+        note = "directory";
+        return error_reply(bhttp::status::not_found, version);
+    }
+    fs::Lookup found = policy.files.open(target.segments);
+    switch (found.result) {
+        case fs::Lookup::Result::found: break;
+        case fs::Lookup::Result::not_found: return error_reply(bhttp::status::not_found, version);
+        case fs::Lookup::Result::unavailable:
+            note = "out of file descriptors";
+            return error_reply(bhttp::status::service_unavailable, version);
+        case fs::Lookup::Result::error:
+            note = "I/O error";
+            return error_reply(bhttp::status::internal_server_error, version);
+    }
+    Reply res{bhttp::status::ok, version};
+    res.set(bhttp::field::content_type, mime_type(target.segments.back()));
+    res.body().file = std::move(found.file);
+    res.body().length = found.size;
+    return res;
+}
+
+}  // namespace
+
+Handler::Handler(const config::Config& cfg) : policy_(std::make_unique<const Policy>(cfg)) {}
+
+Handler::~Handler() = default;
+
+Exchange Handler::handle(const Request& req, const ConnectionFacts& conn) const {
+    Exchange ex{Reply{}, log_facts(req)};
+    const unsigned version = req.version();
+    Reply& res = ex.reply;
+
+    // 1. method gate
+    auto method = req.method();
+    if (method != bhttp::verb::get && method != bhttp::verb::head && method != bhttp::verb::options) {
+        res = error_reply(bhttp::status::method_not_allowed, version);
+        res.set(bhttp::field::allow, allowed_methods);
+    } else if (Target target = parse_target(req.target()); target.verdict != Target::Verdict::ok &&
+                                                             target.verdict != Target::Verdict::asterisk) {
+        // 2. target
+        res = error_reply(status_for(target.verdict), version);
+        ex.log.note = target.reason;
+    } else if (method == bhttp::verb::options) {
+        // 3. OPTIONS
+        res = Reply{bhttp::status::no_content, version};
+        res.set(bhttp::field::allow, allowed_methods);
+    } else if (target.verdict == Target::Verdict::asterisk) {
+        res = error_reply(bhttp::status::bad_request, version);
+        ex.log.note = "asterisk-form outside OPTIONS";
+    } else {
+        // 4. file
+        res = serve_file(*policy_, target, version, ex.log.note);
+    }
+
+    // 5. finalise
+    finalise(res, req, policy_->headers, conn.may_keep_alive);
+    return ex;
+}
+
+Exchange Handler::reject(bhttp::status status, const Request& partial, const std::string& note) const {
+    Exchange ex{error_reply(status, 11), log_facts(partial)};
+    ex.log.note = note;
+    if (ex.log.method.empty()) ex.log.method = "-";
+    finalise(ex.reply, partial, policy_->headers, false);
+    return ex;
+}
+
+}  // namespace modelhost::http

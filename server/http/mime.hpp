@@ -1,0 +1,11 @@
+// Content-Type by file extension, the table the browser's model loaders depend on.
+#pragma once
+
+#include <string_view>
+
+namespace modelhost::http {
+
+// The Content-Type for a file name; text types carry "; charset=utf-8"; unknown -> application/octet-stream.
+std::string_view mime_type(std::string_view filename);
+
+}  // namespace modelhost::http

@@ -1,0 +1,29 @@
+// spdlog set-up and the one access-log line per request.
+#pragma once
+
+#include "config/config.hpp"
+
+#include <cstdint>
+#include <string_view>
+
+namespace modelhost::http {
+struct LogFacts;
+}
+
+namespace modelhost::log {
+
+// Configures the default logger (level, pattern) and the access log from `log.*`.
+void setup(const config::LogConfig& cfg);
+
+// Everything one access-log line reports.
+struct AccessRecord {
+    std::string_view remote;
+    const http::LogFacts& facts;
+    unsigned status;
+    std::uint64_t bytes;
+    double ms;
+};
+
+void access(const AccessRecord& rec);
+
+}  // namespace modelhost::log

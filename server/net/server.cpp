@@ -1,0 +1,153 @@
+// Acceptors feed sessions; signals start a drain bounded by server.shutdown_timeout.
+#include "net/server.hpp"
+
+#include "config/config.hpp"
+#include "net/session.hpp"
+#include "net/tracker.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/strand.hpp>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <csignal>
+#include <list>
+#include <thread>
+
+namespace modelhost::net {
+
+struct Server::Impl {
+    Impl(const config::Config& c)
+        : cfg(c), handler(c), tracker(c.limits.max_connections), signals(ioc), shutdown_timer(ioc) {}
+
+    void bind();
+    void do_accept(tcp::acceptor& a);
+    void on_accept(tcp::acceptor& a, beast::error_code ec, tcp::socket socket);
+    void wait_signal();
+    void begin_shutdown(const char* why);
+
+    config::Config cfg;
+    http::Handler handler;
+    Tracker tracker;
+    asio::io_context ioc;
+    std::list<tcp::acceptor> acceptors;
+    asio::signal_set signals;
+    asio::steady_timer shutdown_timer;
+    std::atomic<bool> stopping{false};
+    std::uint16_t port = 0;
+};
+
+void Server::Impl::bind() {
+    tcp::resolver resolver(ioc);
+    beast::error_code ec;
+    auto results = resolver.resolve(cfg.server.host, std::to_string(cfg.server.port),
+                                    tcp::resolver::passive | tcp::resolver::numeric_service, ec);
+    if (ec) throw StartupError("server.host: cannot resolve \"" + cfg.server.host + "\": " + ec.message());
+    for (const auto& entry : results) {
+        tcp::endpoint ep = entry.endpoint();
+        if (port != 0) ep.port(port);  // port 0: every address of the host shares the first one's port
+        tcp::acceptor a(ioc);
+        a.open(ep.protocol(), ec);
+        if (!ec) a.set_option(asio::socket_base::reuse_address(true), ec);
+        if (!ec && ep.address().is_v6()) a.set_option(asio::ip::v6_only(true), ec);
+        if (!ec) a.bind(ep, ec);
+        if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
+        std::string where = ep.address().to_string() + ":" + std::to_string(ep.port());
+        if (ec == asio::error::address_in_use)
+            throw StartupError("server.port: " + where + " is already in use; stop the other server or choose another port (--port)");
+        if (ec) throw StartupError("server.host/server.port: cannot listen on " + where + ": " + ec.message());
+        port = a.local_endpoint().port();
+        acceptors.push_back(std::move(a));
+    }
+    if (acceptors.empty()) throw StartupError("server.host: \"" + cfg.server.host + "\" has no address to listen on");
+}
+
+void Server::Impl::do_accept(tcp::acceptor& a) {
+    a.async_accept(asio::make_strand(ioc), [this, &a](beast::error_code ec, tcp::socket s) {
+        on_accept(a, ec, std::move(s));
+    });
+}
+
+void Server::Impl::on_accept(tcp::acceptor& a, beast::error_code ec, tcp::socket socket) {
+    if (!a.is_open() || ec == asio::error::operation_aborted) return;
+    if (ec) {
+        // Out of descriptors or a transient failure: the server stays up and keeps accepting.
+        spdlog::warn("accept failed: {}", ec.message());
+        auto pause = std::make_shared<asio::steady_timer>(ioc, std::chrono::milliseconds(50));
+        pause->async_wait([this, &a, pause](beast::error_code) {
+            if (a.is_open()) do_accept(a);
+        });
+        return;
+    }
+    auto session = std::make_shared<Session>(std::move(socket), handler, cfg.limits, tracker);
+    bool admitted = tracker.add(session);
+    if (!admitted) spdlog::warn("connection limit {} reached: refusing a connection with 503", cfg.limits.max_connections);
+    session->run(!admitted);
+    do_accept(a);
+}
+
+void Server::Impl::wait_signal() {
+    signals.async_wait([this](beast::error_code ec, int signo) {
+        if (ec) return;
+        if (stopping.load()) {
+            spdlog::warn("second signal ({}): exiting now", signo);
+            spdlog::default_logger()->flush();
+            std::_Exit(128 + signo);
+        }
+        begin_shutdown(signo == SIGINT ? "SIGINT" : "SIGTERM");
+        wait_signal();
+    });
+}
+
+void Server::Impl::begin_shutdown(const char* why) {
+    if (stopping.exchange(true)) return;
+    for (auto& a : acceptors) {
+        beast::error_code ec;
+        a.close(ec);
+    }
+    spdlog::info("{}: no longer accepting; finishing {} connection(s) for up to {}s", why, tracker.size(),
+                 cfg.server.shutdown_timeout);
+    shutdown_timer.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+        std::chrono::duration<double>(cfg.server.shutdown_timeout)));
+    shutdown_timer.async_wait([this](beast::error_code ec) {
+        if (ec) return;
+        spdlog::warn("shutdown timeout: closing {} unfinished connection(s)", tracker.size());
+        ioc.stop();
+    });
+    tracker.drain_all([this] {
+        asio::post(ioc, [this] {
+            spdlog::info("all connections finished; exiting");
+            ioc.stop();
+        });
+    });
+}
+
+Server::Server(const config::Config& cfg) : impl_(std::make_unique<Impl>(cfg)) { impl_->bind(); }
+
+Server::~Server() = default;
+
+std::uint16_t Server::port() const { return impl_->port; }
+
+void Server::run(bool handle_signals) {
+    auto& im = *impl_;
+    if (handle_signals) {
+        im.signals.add(SIGINT);
+        im.signals.add(SIGTERM);
+        im.wait_signal();
+    }
+    for (auto& a : im.acceptors) im.do_accept(a);
+    unsigned threads = im.cfg.server.threads ? im.cfg.server.threads : std::max(1u, std::thread::hardware_concurrency());
+    std::vector<std::thread> pool;
+    for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&im] { im.ioc.run(); });
+    im.ioc.run();
+    for (auto& t : pool) t.join();
+}
+
+void Server::stop() {
+    asio::post(impl_->ioc, [im = impl_.get()] { im->begin_shutdown("stop requested"); });
+}
+
+}  // namespace modelhost::net

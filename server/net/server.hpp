@@ -1,0 +1,40 @@
+// The listening server: acceptors, worker threads, signals and graceful shutdown.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+
+namespace modelhost::config {
+struct Config;
+}
+
+namespace modelhost::net {
+
+// The server could not start (address in use, unresolvable host); the message names the key and what to do.
+class StartupError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+class Server {
+public:
+    // Compiles the policy and binds the listeners; throws StartupError, config::ConfigError.
+    explicit Server(const config::Config& cfg);
+    ~Server();
+
+    // The bound port (useful with port 0).
+    std::uint16_t port() const;
+
+    // Serves until stop() or SIGINT/SIGTERM and the drain that follows; a second signal exits at once.
+    void run(bool handle_signals = true);
+
+    // Starts a graceful shutdown from any thread.
+    void stop();
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace modelhost::net

@@ -1,0 +1,226 @@
+// Connection I/O only: every status and header comes from http::Handler.
+#include "net/session.hpp"
+
+#include "config/config.hpp"
+#include "log/logging.hpp"
+#include "net/tracker.hpp"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/serializer.hpp>
+#include <boost/beast/http/write.hpp>
+
+namespace modelhost::net {
+
+namespace {
+
+constexpr std::size_t max_pipelined = 8;  // responses queued before reading pauses
+constexpr auto linger_time = std::chrono::seconds(2);
+
+std::chrono::steady_clock::duration seconds(double s) {
+    return std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(s));
+}
+
+// The status that answers a failed read, or none when the peer is gone or never started a request.
+std::optional<bhttp::status> read_error_status(beast::error_code ec, bool timed_out, bool started) {
+    if (timed_out) return started ? std::optional(bhttp::status::request_timeout) : std::nullopt;
+    if (ec == bhttp::error::header_limit) return bhttp::status::request_header_fields_too_large;
+    if (ec == bhttp::error::body_limit) return bhttp::status::payload_too_large;
+    if (ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message) return std::nullopt;
+    if (ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category()) return bhttp::status::bad_request;
+    return std::nullopt;
+}
+
+}  // namespace
+
+Session::Session(tcp::socket socket, const http::Handler& handler, const config::LimitsConfig& limits, Tracker& tracker)
+    : socket_(std::move(socket)),
+      handler_(handler),
+      limits_(limits),
+      tracker_(tracker),
+      read_timer_(socket_.get_executor()),
+      write_timer_(socket_.get_executor()) {
+    beast::error_code ec;
+    auto ep = socket_.remote_endpoint(ec);
+    remote_ = ec ? "-" : ep.address().to_string() + ":" + std::to_string(ep.port());
+    socket_.set_option(tcp::no_delay(true), ec);
+}
+
+Session::~Session() { tracker_.remove(this); }
+
+void Session::run(bool refuse) {
+    asio::dispatch(socket_.get_executor(), [self = shared_from_this(), refuse] {
+        if (!refuse) return self->do_wait();
+        self->stop_reading_ = true;
+        self->enqueue(self->handler_.reject(bhttp::status::service_unavailable, http::Request{}, "connection limit"));
+    });
+}
+
+void Session::drain() {
+    asio::dispatch(socket_.get_executor(), [self = shared_from_this()] {
+        self->draining_ = true;
+        if (self->reading_ && self->phase_ == Phase::idle && !self->writing_) self->do_close();
+    });
+}
+
+// Waits for the first byte of the next request (keep-alive idle time), unless one is already buffered.
+void Session::do_wait() {
+    if (stop_reading_ || reading_ || phase_ >= Phase::closing || queue_.size() >= max_pipelined) return;
+    if (buffer_.size() > 0) return do_read();
+    if (draining_) {
+        if (!writing_) do_close();
+        return;
+    }
+    phase_ = Phase::idle;
+    reading_ = true;
+    read_timer_.expires_after(seconds(served_ == 0 ? limits_.header_timeout : limits_.keepalive_timeout));
+    read_timer_.async_wait([self = shared_from_this()](beast::error_code ec) { self->on_timer(ec); });
+    socket_.async_wait(tcp::socket::wait_read, [self = shared_from_this()](beast::error_code ec) { self->on_wait(ec); });
+}
+
+void Session::on_wait(beast::error_code ec) {
+    reading_ = false;
+    if (phase_ == Phase::closing) return do_close();
+    if (ec) {
+        stop_reading_ = true;
+        if (!writing_) do_close();
+        return;
+    }
+    do_read();
+}
+
+void Session::do_read() {
+    phase_ = Phase::reading;
+    reading_ = true;
+    read_start_ = std::chrono::steady_clock::now();
+    read_timer_.expires_after(seconds(limits_.header_timeout));
+    read_timer_.async_wait([self = shared_from_this()](beast::error_code ec) { self->on_timer(ec); });
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(limits_.max_header_bytes));
+    parser_->body_limit(limits_.max_body_bytes);
+    bhttp::async_read(socket_, buffer_, *parser_,
+                      [self = shared_from_this()](beast::error_code e, std::size_t) { self->on_read(e); });
+}
+
+// The read timer: idle keep-alive ends silently, a half-received request gets 408. Never cuts a write short.
+void Session::on_timer(beast::error_code ec) {
+    if (ec || read_timer_.expiry() > std::chrono::steady_clock::now() || !reading_) return;
+    if (writing_) {
+        read_timer_.expires_after(seconds(limits_.header_timeout));
+        read_timer_.async_wait([self = shared_from_this()](beast::error_code e) { self->on_timer(e); });
+        return;
+    }
+    read_timed_out_ = phase_ == Phase::reading;
+    socket_.cancel(ec);
+}
+
+void Session::on_read(beast::error_code ec) {
+    reading_ = false;
+    read_timer_.cancel();
+    if (phase_ == Phase::closing) return do_close();
+    if (ec) {
+        stop_reading_ = true;
+        bool started = parser_->got_some() || buffer_.size() > 0;
+        auto status = read_error_status(ec, read_timed_out_, started);
+        if (!status) {
+            if (!writing_) do_close();  // the peer went away, or the connection sat idle: nothing to answer
+            return;
+        }
+        return enqueue(handler_.reject(*status, parser_->get(), read_timed_out_ ? "request timeout" : ec.message()));
+    }
+    ++served_;
+    http::ConnectionFacts facts{!draining_ && served_ < limits_.max_requests_per_connection};
+    http::Exchange ex = handler_.handle(parser_->get(), facts);
+    stop_reading_ = !ex.reply.keep_alive();
+    enqueue(std::move(ex));
+    do_wait();
+}
+
+void Session::enqueue(http::Exchange ex) {
+    queue_.push_back(Pending{std::move(ex), read_start_});
+    if (!writing_) do_write();
+}
+
+void Session::do_write() {
+    writing_ = true;
+    serializer_.emplace(queue_.front().ex.reply);
+    write_some();
+}
+
+void Session::write_some() {
+    write_timer_.expires_after(seconds(limits_.send_timeout));
+    write_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+        if (!ec && self->write_timer_.expiry() <= std::chrono::steady_clock::now()) self->socket_.close(ec);
+    });
+    bhttp::async_write_some(socket_, *serializer_, [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+        self->on_write(ec, n);
+    });
+}
+
+void Session::on_write(beast::error_code ec, std::size_t bytes) {
+    bytes_sent_ += bytes;
+    if (!ec && !serializer_->is_done()) return write_some();
+    write_timer_.cancel();
+
+    Pending& done = queue_.front();
+    auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - done.start).count();
+    auto body_bytes = ec ? bytes_sent_ : http::ReplyBody::size(done.ex.reply.body());
+    log::access({remote_, done.ex.log, done.ex.reply.result_int(), body_bytes, ms});
+    bool close = ec || !done.ex.reply.keep_alive();
+    bytes_sent_ = 0;
+    serializer_.reset();
+    queue_.pop_front();
+    writing_ = false;
+    if (close) {
+        stop_reading_ = true;
+        return do_close();
+    }
+    if (!queue_.empty()) return do_write();
+    if (stop_reading_ && !reading_) return do_close();
+    do_wait();
+}
+
+// Half-closes, then discards what the client still sends for a moment so it reads the last response, not a reset.
+void Session::do_close() {
+    if (lingering_ || phase_ == Phase::closed) return;
+    if (phase_ != Phase::closing) {
+        phase_ = Phase::closing;
+        read_timer_.cancel();
+        write_timer_.cancel();
+    }
+    if (reading_) {
+        beast::error_code ec;
+        socket_.cancel(ec);  // the pending read completes with an error and calls back here
+        return;
+    }
+    start_linger();
+}
+
+void Session::start_linger() {
+    lingering_ = true;
+    beast::error_code ec;
+    socket_.shutdown(tcp::socket::shutdown_send, ec);
+    if (ec) return finish();
+    read_timer_.expires_after(linger_time);
+    read_timer_.async_wait([self = shared_from_this()](beast::error_code e) {
+        if (!e && self->phase_ != Phase::closed) self->finish();
+    });
+    socket_.async_read_some(asio::buffer(linger_buf_),
+                            [self = shared_from_this()](beast::error_code e, std::size_t) { self->on_linger(e); });
+}
+
+void Session::on_linger(beast::error_code ec) {
+    if (phase_ == Phase::closed) return;
+    if (ec) return finish();
+    socket_.async_read_some(asio::buffer(linger_buf_),
+                            [self = shared_from_this()](beast::error_code e, std::size_t) { self->on_linger(e); });
+}
+
+void Session::finish() {
+    phase_ = Phase::closed;
+    read_timer_.cancel();
+    beast::error_code ec;
+    socket_.close(ec);
+}
+
+}  // namespace modelhost::net

@@ -1,0 +1,87 @@
+// One HTTP/1.1 connection: reads requests, queues their responses in order, writes, times out, closes.
+#pragma once
+
+#include "http/handler.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/serializer.hpp>
+
+#include <array>
+#include <chrono>
+#include <deque>
+#include <memory>
+#include <optional>
+
+namespace modelhost::config {
+struct LimitsConfig;
+}
+
+namespace modelhost::net {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+
+class Tracker;
+
+class Session : public std::enable_shared_from_this<Session> {
+public:
+    Session(tcp::socket socket, const http::Handler& handler, const config::LimitsConfig& limits, Tracker& tracker);
+    ~Session();
+
+    // Starts reading; `refuse` answers 503 and closes instead (connection limit reached).
+    void run(bool refuse);
+
+    // Graceful shutdown: finish what was received, then close. Safe from any thread.
+    void drain();
+
+private:
+    void do_wait();
+    void on_wait(beast::error_code ec);
+    void do_read();
+    void on_read(beast::error_code ec);
+    void on_timer(beast::error_code ec);
+    void enqueue(http::Exchange ex);
+    void do_write();
+    void write_some();
+    void on_write(beast::error_code ec, std::size_t bytes);
+    void do_close();
+    void start_linger();
+    void on_linger(beast::error_code ec);
+    void finish();
+
+    enum class Phase { idle, reading, closing, closed };
+
+    tcp::socket socket_;
+    const http::Handler& handler_;
+    const config::LimitsConfig& limits_;
+    Tracker& tracker_;
+    std::string remote_;
+    beast::flat_buffer buffer_;
+    std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+    asio::steady_timer read_timer_;
+    asio::steady_timer write_timer_;
+    struct Pending {
+        http::Exchange ex;
+        std::chrono::steady_clock::time_point start;
+    };
+    std::deque<Pending> queue_;
+    std::optional<bhttp::response_serializer<http::ReplyBody>> serializer_;
+    std::uint64_t bytes_sent_ = 0;
+    std::chrono::steady_clock::time_point read_start_;
+    Phase phase_ = Phase::idle;
+    std::size_t served_ = 0;
+    bool reading_ = false;
+    bool writing_ = false;
+    bool read_timed_out_ = false;
+    bool stop_reading_ = false;  // a response closes the connection, or the client has gone
+    bool draining_ = false;
+    bool lingering_ = false;
+    std::array<char, 4096> linger_buf_{};
+};
+
+}  // namespace modelhost::net
