@@ -75,7 +75,10 @@ void log_startup(const config::Config& cfg, std::uint16_t port) {
                  version, ec ? cfg.server.root : root.string(), v6 ? "[" : "", cfg.server.host, v6 ? "]" : "", port,
                  threads, origins, cfg.cors.allow_credentials ? "on" : "off", cfg.routes.size());
     std::map<std::string, std::string> by_source;  // one line per file, env var or flag
-    for (const auto& [key, source] : cfg.sources) by_source[source] += (by_source[source].empty() ? "" : ", ") + key;
+    for (const auto& [key, source] : cfg.sources) {
+        bool section = key.find('.') == std::string::npos && key != "headers" && key != "routes";
+        if (!section) by_source[source] += (by_source[source].empty() ? "" : ", ") + key;
+    }
     for (const auto& [source, keys] : by_source) spdlog::info("settings from {}: {}", source, keys);
 }
 

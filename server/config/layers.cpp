@@ -94,13 +94,13 @@ json::json_pointer pointer_of(std::string_view key) {
     return json::json_pointer(p);
 }
 
-// Records which source set each leaf of a file's document (objects walked, arrays and `headers` are leaves).
+// Records which source set each key of a file's document (objects walked, arrays and `headers` taken whole).
 void record_sources(const json& doc, const std::string& path, const std::string& source,
                     std::map<std::string, std::string>& sources) {
     for (auto it = doc.begin(); it != doc.end(); ++it) {
         std::string key = path.empty() ? it.key() : path + "." + it.key();
+        sources[key] = source;
         if (it->is_object() && key != "headers") record_sources(*it, key, source, sources);
-        else sources[key] = source;
     }
 }
 

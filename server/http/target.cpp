@@ -67,7 +67,7 @@ Target parse_target(std::string_view raw) {
     } else {
         auto u = urls::parse_absolute_uri(raw);
         if (!u || (u->scheme_id() != urls::scheme::http && u->scheme_id() != urls::scheme::https) ||
-            !u->encoded_path().starts_with('/'))
+            !u->has_authority())
             return refuse(Target::Verdict::bad_request, "malformed target");
         encoded_path = u->encoded_path();
     }

@@ -176,7 +176,8 @@ void Session::on_write(beast::error_code ec, std::size_t bytes) {
         return do_close();
     }
     if (!queue_.empty()) return do_write();
-    if (stop_reading_ && !reading_) return do_close();
+    // Nothing more to send: close when no request may follow, or when draining and none has started.
+    if ((stop_reading_ && !reading_) || (draining_ && (!reading_ || phase_ == Phase::idle))) return do_close();
     do_wait();
 }
 

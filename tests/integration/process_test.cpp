@@ -1,0 +1,117 @@
+// The real binary: exit codes for bad config, graceful SIGTERM during a download, memory while streaming 1 GiB.
+#include "catch.hpp"
+
+#include "http_client.hpp"
+#include "process.hpp"
+
+#include <boost/beast/http/field.hpp>
+#include <csignal>
+#include <fcntl.h>
+#include <unistd.h>
+
+using namespace modelhost::test;
+namespace bhttp = boost::beast::http;
+
+namespace {
+
+const std::string binary = MODELHOST_BINARY;
+
+// A sparse file of `size` bytes: big on the wire, nothing on disk.
+void make_sparse(const std::filesystem::path& p, std::uint64_t size) {
+    int fd = ::open(p.c_str(), O_CREAT | O_WRONLY | O_TRUNC, 0644);
+    REQUIRE(fd >= 0);
+    REQUIRE(::ftruncate(fd, static_cast<off_t>(size)) == 0);
+    ::close(fd);
+}
+
+}  // namespace
+
+TEST_CASE("the version and help options answer and exit 0", "[process]") {
+    auto [code, out] = run_command({binary, "--version"});
+    CHECK(code == 0);
+    CHECK_THAT(out, Catch::StartsWith("modelhost "));
+    auto [hcode, help] = run_command({binary, "serve", "--help"});
+    CHECK(hcode == 0);
+    for (const char* flag : {"--config", "--root", "--host", "--port", "--threads", "--allow-origin", "--log-level",
+                             "MODELHOST_PORT", "MODELHOST_ALLOW_ORIGINS"})
+        CHECK_THAT(help, Catch::Contains(flag));
+}
+
+TEST_CASE("bad configuration exits 2 with one message naming the key, flag or path", "[process]") {
+    TempDir dir;
+    auto unknown = dir.write("unknown.json", R"({"server": {"port": 0, "root": ")" + dir.path().string() + R"(", "colour": "blue"}})");
+    auto [c1, o1] = run_command({binary, "--config", unknown.string()});
+    CHECK(c1 == 2);
+    CHECK_THAT(o1, Catch::Contains("server.colour: unknown key"));
+    CHECK_THAT(o1, !Catch::Contains("serving"));
+
+    auto [c2, o2] = run_command({binary, "serve", "--root", "/nonexistent/dir", "--port", "0"});
+    CHECK(c2 == 2);
+    CHECK_THAT(o2, Catch::Contains("server.root: \"/nonexistent/dir\""));
+
+    auto [c3, o3] = run_command({binary, "--port", "http", "--root", dir.path().string()});
+    CHECK(c3 == 2);
+    CHECK_THAT(o3, Catch::Contains("--port: expected integer"));
+
+    auto [c4, o4] = run_command({binary, "--root", dir.path().string(), "--port", "0"}, {"MODELHOST_THREADS=lots"});
+    CHECK(c4 == 2);
+    CHECK_THAT(o4, Catch::Contains("MODELHOST_THREADS"));
+
+    auto [c5, o5] = run_command({binary, "frobnicate"});
+    CHECK(c5 == 2);
+    CHECK_THAT(o5, Catch::Contains("unknown command"));
+}
+
+TEST_CASE("a port already in use exits 2 naming server.port", "[process]") {
+    TempDir dir;
+    TestServer occupant(dir.path());
+    auto [code, out] = run_command({binary, "--root", dir.path().string(), "--port", std::to_string(occupant.port())});
+    CHECK(code == 2);
+    CHECK_THAT(out, Catch::Contains("server.port"));
+    CHECK_THAT(out, Catch::Contains("already in use"));
+}
+
+TEST_CASE("SIGTERM during a large download lets it complete, refuses new connections, then exits 0", "[process][slow]") {
+    TempDir dir;
+    const std::uint64_t size = 1ull << 30;
+    make_sparse(dir.path() / "big.bin", size);
+    Process server({binary, "--root", dir.path().string(), "--port", "0"});
+    auto port = server.wait_for_port();
+    REQUIRE(port != 0);
+
+    Client download(port, 60);
+    download.send("GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n");
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    server.signal(SIGTERM);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    CHECK_THROWS(Client(port, 1));  // the listener is closed
+
+    std::uint64_t received = download.drain_to_eof();
+    CHECK(received > size);  // headers + every body byte, then the server closes (Connection: close while draining)
+    auto code = server.wait(std::chrono::seconds(5));  // well inside the 10 s shutdown_timeout
+    REQUIRE(code.has_value());
+    CHECK(*code == 0);
+    CHECK_THAT(server.output(), Catch::Contains("SIGTERM"));
+    CHECK_THAT(server.output(), Catch::Contains("\"GET /big.bin\" 200 1073741824"));
+}
+
+TEST_CASE("streaming a 1 GiB file keeps the server's memory flat", "[process][slow]") {
+    TempDir dir;
+    const std::uint64_t size = 1ull << 30;
+    make_sparse(dir.path() / "big.bin", size);
+    Process server({binary, "--root", dir.path().string(), "--port", "0", "--threads", "2"});
+    auto port = server.wait_for_port();
+    REQUIRE(port != 0);
+    request(port, "GET", "/missing");  // warm up the request path
+    long before = server.status_kb("VmRSS");
+
+    Client c(port, 60);
+    c.send("GET /big.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    std::uint64_t received = c.drain_to_eof();
+    CHECK(received > size);
+    long peak = server.status_kb("VmHWM");
+    INFO("RSS before " << before << " kB, peak " << peak << " kB");
+    CHECK(peak - before < 50 * 1024);
+    server.signal(SIGTERM);
+    CHECK(server.wait() == std::optional<int>(0));
+}

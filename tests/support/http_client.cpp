@@ -1,0 +1,92 @@
+// Blocking test client and the in-process server fixture.
+#include "http_client.hpp"
+
+#include "config/load.hpp"
+#include "log/logging.hpp"
+#include "net/server.hpp"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/read.hpp>
+#include <nlohmann/json.hpp>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+namespace modelhost::test {
+
+namespace asio = boost::asio;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+
+Client::Client(std::uint16_t port, double timeout_seconds) : socket_(ioc_) {
+    socket_.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+    timeval tv{};
+    tv.tv_sec = static_cast<time_t>(timeout_seconds);
+    tv.tv_usec = static_cast<suseconds_t>((timeout_seconds - static_cast<double>(tv.tv_sec)) * 1e6);
+    ::setsockopt(socket_.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+}
+
+void Client::send(const std::string& raw) { asio::write(socket_, asio::buffer(raw)); }
+
+Response Client::read(bool head) {
+    bhttp::response_parser<bhttp::string_body> parser;
+    parser.body_limit(1ull << 32);
+    parser.skip(head);
+    bhttp::read(socket_, buffer_, parser);
+    return parser.release();
+}
+
+bool Client::closed_by_peer() {
+    char byte;
+    boost::system::error_code ec;
+    if (buffer_.size() > 0) return false;
+    socket_.read_some(asio::buffer(&byte, 1), ec);
+    return ec == asio::error::eof || ec == asio::error::connection_reset;
+}
+
+std::uint64_t Client::drain_to_eof() {
+    std::uint64_t total = buffer_.size();
+    buffer_.consume(buffer_.size());
+    std::vector<char> chunk(1 << 16);
+    boost::system::error_code ec;
+    for (;;) {
+        std::size_t n = socket_.read_some(asio::buffer(chunk), ec);
+        total += n;
+        if (ec) break;
+    }
+    return total;
+}
+
+Response request(std::uint16_t port, const std::string& method, const std::string& target,
+                 const std::string& extra_headers) {
+    Client c(port);
+    c.send(method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" + extra_headers + "\r\n");
+    return c.read(method == "HEAD");
+}
+
+TestServer::TestServer(const std::filesystem::path& root, const std::string& config_json) {
+    auto doc = nlohmann::json::parse(config_json);
+    auto& server = doc["server"];
+    if (!server.contains("root")) server["root"] = root.string();
+    if (!server.contains("host")) server["host"] = "127.0.0.1";
+    if (!server.contains("port")) server["port"] = 0;
+    if (!server.contains("threads")) server["threads"] = 2;
+    if (!doc.contains("log")) doc["log"] = {{"level", "warn"}};
+    auto file = config_dir_.write("modelhost.json", doc.dump(2));
+
+    config::LoadInput in;
+    in.file = file.string();
+    auto cfg = config::load(in);
+    log::setup(cfg.log);
+    server_ = std::make_unique<net::Server>(cfg);
+    port_ = server_->port();
+    thread_ = std::thread([this] { server_->run(false); });
+}
+
+TestServer::~TestServer() {
+    server_->stop();
+    thread_.join();
+}
+
+}  // namespace modelhost::test

@@ -1,0 +1,162 @@
+// Config loading: layering precedence and load errors that name the key, the source and what is valid.
+#include "catch.hpp"
+
+#include "config/load.hpp"
+#include "temp_dir.hpp"
+
+#include <map>
+
+using namespace modelhost::config;
+using modelhost::test::TempDir;
+
+namespace {
+
+// Loads `file_json` (if any) with the given env vars and flags; the root defaults to a real temp folder.
+struct Loader {
+    TempDir dir;
+    std::map<std::string, std::string> env;
+    std::vector<FlagValue> flags;
+
+    Config load(const std::string& file_json = "") {
+        LoadInput in;
+        if (!file_json.empty()) in.file = dir.write("config.json", file_json).string();
+        in.getenv = [this](const std::string& n) -> std::optional<std::string> {
+            auto it = env.find(n);
+            return it == env.end() ? std::nullopt : std::optional(it->second);
+        };
+        for (const auto& [k, v] : env) in.env_names.push_back(k);
+        in.flags = flags;
+        bool has_root = file_json.find("\"root\"") != std::string::npos || env.count("MODELHOST_ROOT");
+        for (const auto& f : flags) has_root = has_root || f.flag == "--root";
+        if (!has_root) in.flags.insert(in.flags.begin(), {"--root", dir.path().string()});
+        return modelhost::config::load(in);
+    }
+
+    // The ConfigError message a load produces ("" if it loads).
+    std::string error(const std::string& file_json = "") {
+        try {
+            load(file_json);
+        } catch (const ConfigError& e) {
+            return e.what();
+        }
+        return "";
+    }
+};
+
+}  // namespace
+
+TEST_CASE("with no file, env or flags every setting has its documented default", "[config]") {
+    Loader l;
+    Config c = l.load();
+    CHECK(c.server.host == "127.0.0.1");
+    CHECK(c.server.port == 8080);
+    CHECK(c.server.threads == 0);
+    CHECK(c.server.shutdown_timeout == 10.0);
+    CHECK(c.cors.allow_origins == std::vector<std::string>{"*"});
+    CHECK_FALSE(c.cors.allow_credentials);
+    CHECK(c.cors.max_age == 7200);
+    CHECK(c.headers == HeaderList{{"Cross-Origin-Resource-Policy", "cross-origin"}});
+    CHECK(c.log.level == "info");
+    CHECK(c.log.format == LogFormat::text);
+}
+
+TEST_CASE("precedence is defaults < file < env < flags, and each source is recorded", "[config]") {
+    Loader l;
+    const std::string file = R"({"server": {"port": 9000, "threads": 3}, "log": {"level": "debug"}})";
+    CHECK(l.load(file).server.port == 9000);
+
+    l.env["MODELHOST_PORT"] = "9100";
+    Config env = l.load(file);
+    CHECK(env.server.port == 9100);
+    CHECK(env.server.threads == 3);
+    CHECK(env.sources.at("server.port") == "MODELHOST_PORT");
+    CHECK(env.sources.at("server.threads").ends_with("config.json"));
+
+    l.flags.push_back({"--port", "9200"});
+    Config flag = l.load(file);
+    CHECK(flag.server.port == 9200);
+    CHECK(flag.sources.at("server.port") == "--port");
+    CHECK(flag.log.level == "debug");
+}
+
+TEST_CASE("origins come as a comma list from the env and as repeated flags", "[config]") {
+    Loader l;
+    l.env["MODELHOST_ALLOW_ORIGINS"] = "https://a.example, http://localhost:5173";
+    CHECK(l.load().cors.allow_origins == std::vector<std::string>{"https://a.example", "http://localhost:5173"});
+    l.flags.push_back({"--allow-origin", "https://b.example"});
+    l.flags.push_back({"--allow-origin", "https://c.example"});
+    CHECK(l.load().cors.allow_origins == std::vector<std::string>{"https://b.example", "https://c.example"});
+}
+
+TEST_CASE("an unknown key is an error naming the key and the valid ones", "[config]") {
+    Loader l;
+    std::string top = l.error(R"({"serve": {}})");
+    CHECK_THAT(top, Catch::Contains("serve: unknown key"));
+    CHECK_THAT(top, Catch::Contains("server, limits, cors"));
+    CHECK_THAT(top, Catch::Contains("config.json"));
+    CHECK_THAT(l.error(R"({"server": {"prot": 80}})"), Catch::Contains("server.prot: unknown key"));
+    CHECK_THAT(l.error(R"({"cors": {"allow_origin": ["*"]}})"), Catch::Contains("cors.allow_origin: unknown key"));
+    CHECK_THAT(l.error(R"({"routes": [{"path": "/a/**", "cros": {}}]})"), Catch::Contains("routes[0].cros: unknown key"));
+}
+
+TEST_CASE("wrong types and out-of-range values name the key and what is valid", "[config]") {
+    Loader l;
+    CHECK_THAT(l.error(R"({"server": {"port": "80"}})"), Catch::Contains("server.port: must be an integer from 0 to 65535"));
+    CHECK_THAT(l.error(R"({"server": {"port": 70000}})"), Catch::Contains("server.port: must be an integer"));
+    CHECK_THAT(l.error(R"({"server": 5})"), Catch::Contains("server: must be a JSON object"));
+    CHECK_THAT(l.error(R"({"cors": {"allow_credentials": "yes"}})"), Catch::Contains("cors.allow_credentials: must be true or false"));
+    CHECK_THAT(l.error(R"({"cors": {"allow_origins": ["*", 3]}})"), Catch::Contains("cors.allow_origins[1]: must be a string"));
+    CHECK_THAT(l.error(R"({"limits": {"header_timeout": 0}})"), Catch::Contains("limits.header_timeout: must be a number of seconds"));
+    CHECK_THAT(l.error(R"({"log": {"level": "loud"}})"), Catch::Contains("log.level: must be one of"));
+    CHECK_THAT(l.error(R"({"log": {"format": "xml"}})"), Catch::Contains("log.format: must be \"text\" or \"json\""));
+    CHECK_THAT(l.error(R"({"routes": [{"path": "private/**"}]})"), Catch::Contains("routes[0].path: must start with \"/\""));
+    CHECK_THAT(l.error(R"({"routes": [{"cors": {}}]})"), Catch::Contains("routes[0].path: is required"));
+}
+
+TEST_CASE("headers may not set framing or CORS headers", "[config]") {
+    Loader l;
+    CHECK_THAT(l.error(R"({"headers": {"Content-Length": "5"}})"), Catch::Contains("headers.Content-Length: is a framing header"));
+    CHECK_THAT(l.error(R"({"headers": {"transfer-encoding": "chunked"}})"), Catch::Contains("headers.transfer-encoding: is a framing header"));
+    CHECK_THAT(l.error(R"({"headers": {"Connection": "close"}})"), Catch::Contains("headers.Connection: is a framing header"));
+    CHECK_THAT(l.error(R"({"headers": {"Access-Control-Allow-Origin": "*"}})"), Catch::Contains("cors section"));
+    CHECK_THAT(l.error(R"({"headers": {"X-Bad": "a\r\nInjected: 1"}})"), Catch::Contains("headers.X-Bad: must not contain line breaks"));
+    CHECK_THAT(l.error(R"({"headers": {"Bad Name": "x"}})"), Catch::Contains("is not a valid header name"));
+    CHECK(l.load(R"({"headers": {"Cross-Origin-Embedder-Policy": "require-corp"}})").headers.size() == 1);
+}
+
+TEST_CASE("a missing root, bad JSON, unknown env vars and bad env values are errors naming their source", "[config]") {
+    Loader l;
+    std::string root = l.error(R"({"server": {"root": "/nonexistent/models"}})");
+    CHECK_THAT(root, Catch::Contains("server.root: \"/nonexistent/models\" is not a readable directory"));
+    CHECK_THAT(l.error(R"({"server": {"port": 80,}})"), Catch::Contains("config.json: not valid JSON"));
+    CHECK_THAT(l.error("[1, 2]"), Catch::Contains("must be a JSON object"));
+
+    Loader e;
+    e.env["MODELHOST_PORT"] = "eighty";
+    CHECK_THAT(e.error(), Catch::Contains("MODELHOST_PORT: expected integer for server.port, got \"eighty\""));
+    Loader u;
+    u.env["MODELHOST_PROT"] = "80";
+    CHECK_THAT(u.error(), Catch::Contains("MODELHOST_PROT: unknown environment setting"));
+    Loader f;
+    f.flags.push_back({"--prot", "80"});
+    CHECK_THAT(f.error(), Catch::Contains("--prot: unknown option"));
+    Loader src;
+    src.env["MODELHOST_PORT"] = "99999";
+    CHECK_THAT(src.error(), Catch::Contains("server.port: must be an integer from 0 to 65535, got 99999 (set in MODELHOST_PORT)"));
+}
+
+TEST_CASE("every env setting and flag in the table maps to a real config key", "[config]") {
+    for (const auto& s : settings()) {
+        INFO(s.key);
+        CHECK(std::string(s.env).starts_with("MODELHOST_"));
+        Loader l;
+        const std::string kind = s.kind;
+        std::string value = kind == "boolean" ? "true" : kind == "integer" ? "1" : kind == "number" ? "1.5" : kind == "list" ? "GET" : "info";
+        if (std::string(s.key) == "server.root") value = l.dir.path().string();
+        if (std::string(s.key) == "server.host") value = "127.0.0.1";
+        if (std::string(s.key) == "log.format") value = "json";
+        if (std::string(s.key) == "limits.max_header_bytes") value = "4096";
+        l.env[s.env] = value;
+        CHECK(l.error() == "");
+    }
+}
