@@ -1,6 +1,8 @@
 // Validated configuration: plain values, checked once at load time (see load.hpp).
 #pragma once
 
+#include "http/origin.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -43,6 +45,7 @@ struct CorsConfig {
     std::vector<std::string> expose_headers{"Content-Length", "Content-Range", "ETag", "Accept-Ranges"};
     long max_age = 7200;
     bool allow_private_network = false;
+    std::vector<http::OriginRule> origin_rules{http::OriginRule{http::OriginRule::Kind::any, {}, {}, {}, false}};  // allow_origins, compiled at load
 };
 
 // A path glob with the policy that replaces the top-level one for matching paths.

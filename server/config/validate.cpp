@@ -134,6 +134,32 @@ HeaderList read_headers(const Checker& c, const json& obj, const std::string& pa
     return out;
 }
 
+// Each allow_origins entry compiled once; "*" alone, and never together with credentials.
+void compile_origins(const Checker& c, const std::string& path, CorsConfig& cors) {
+    cors.origin_rules.clear();
+    bool any = false;
+    for (std::size_t i = 0; i < cors.allow_origins.size(); ++i) {
+        const auto& entry = cors.allow_origins[i];
+        auto rule = http::compile_origin_rule(entry);
+        if (auto* why = std::get_if<std::string>(&rule))
+            c.fail(path + ".allow_origins[" + std::to_string(i) + "]", "\"" + entry + "\" " + *why);
+        any = any || entry == "*";
+        cors.origin_rules.push_back(std::get<http::OriginRule>(rule));
+    }
+    if (any && cors.allow_origins.size() > 1)
+        c.fail(path + ".allow_origins", "\"*\" already allows every origin; remove it or the other entries");
+    if (any && cors.allow_credentials)
+        c.fail(path + ".allow_credentials", "true cannot be combined with allow_origins \"*\" (browsers reject a "
+                                            "wildcard with credentials); list the allowed origins instead");
+}
+
+// Header names in a list must be tokens (or "*").
+void check_names(const Checker& c, const std::string& key, const std::vector<std::string>& names) {
+    for (std::size_t i = 0; i < names.size(); ++i)
+        if (names[i] != "*" && !is_token(names[i]))
+            c.fail(key + "[" + std::to_string(i) + "]", "\"" + names[i] + "\" is not a valid header name");
+}
+
 CorsConfig read_cors(const Checker& c, const json& obj, const std::string& path) {
     c.keys(obj, path, {"allow_origins", "allow_credentials", "allow_methods", "allow_headers", "expose_headers",
                        "max_age", "allow_private_network"});
@@ -143,8 +169,17 @@ CorsConfig read_cors(const Checker& c, const json& obj, const std::string& path)
     c.get(obj, path, "allow_methods", cors.allow_methods);
     c.get(obj, path, "allow_headers", cors.allow_headers);
     c.get(obj, path, "expose_headers", cors.expose_headers);
-    c.get_int(obj, path, "max_age", cors.max_age, -1, 86400 * 365);
+    c.get_int(obj, path, "max_age", cors.max_age, 0, 86400);
     c.get(obj, path, "allow_private_network", cors.allow_private_network);
+    compile_origins(c, path, cors);
+    for (std::size_t i = 0; i < cors.allow_methods.size(); ++i) {
+        const auto& m = cors.allow_methods[i];
+        if (m != "GET" && m != "HEAD" && m != "OPTIONS")
+            c.fail(path + ".allow_methods[" + std::to_string(i) + "]",
+                   "\"" + m + "\" is not a method modelhost serves; use GET, HEAD or OPTIONS (upper case)");
+    }
+    check_names(c, path + ".allow_headers", cors.allow_headers);
+    check_names(c, path + ".expose_headers", cors.expose_headers);
     return cors;
 }
 
@@ -197,6 +232,7 @@ std::vector<RouteConfig> read_routes(const Checker& c, const json& arr) {
         if (!r.contains("path")) c.fail(path + ".path", "is required (a glob such as \"/private/**\")");
         c.get(r, path, "path", route.path);
         if (!route.path.starts_with("/")) c.fail(path + ".path", "must start with \"/\", got \"" + route.path + "\"");
+        if (route.path.find("***") != std::string::npos) c.fail(path + ".path", "has \"***\"; use * (one folder) or ** (any depth)");
         if (r.contains("cors")) route.cors = read_cors(c, r.at("cors"), path + ".cors");
         if (r.contains("headers")) route.headers = read_headers(c, r.at("headers"), path + ".headers");
         routes.push_back(std::move(route));

@@ -32,11 +32,12 @@ bool never_has_body(bhttp::status s) {
 
 }  // namespace
 
-void finalise(Reply& res, const Request& req, const HeaderPolicy& headers, bool keep_alive) {
+void finalise(Reply& res, const Request& req, const RoutePolicy& route, const CorsDecision& cors, bool keep_alive) {
     res.set(bhttp::field::server, server_token);
     res.set(bhttp::field::date, http_date());
     res.set("X-Content-Type-Options", "nosniff");
-    for (const auto& [name, value] : headers.headers) res.set(name, value);
+    apply_cors(res, route.cors, cors);
+    for (const auto& [name, value] : route.headers) res.set(name, value);
 
     if (never_has_body(res.result())) {
         res.body() = {};

@@ -1,9 +1,11 @@
 // The request pipeline. Steps, in the order the code follows them:
-//   1. method gate: GET, HEAD, OPTIONS; anything else 405 + Allow
-//   2. target: Boost.URL parse, decode once, drop the query, normalise, refuse escapes (400/404/414)
-//   3. OPTIONS: answered with 204 + Allow
-//   4. file lookup beneath the root -> facts (size, mtime, MIME); missing/hidden/directory -> 404
-//   5. finalise: common and configured headers, framing, keep-alive — for every response, errors included
+//   1. target: Boost.URL parse, decode once, drop the query, normalise, refuse escapes (400/404/414)
+//   2. route: first matching routes[] glob, else the top-level policy
+//   3. CORS decision: made once here, applied by finalise
+//   4. method gate: GET, HEAD, OPTIONS; anything else 405 + Allow
+//   5. refused target -> its status; preflight -> 204 or 403; other OPTIONS -> 204 + Allow
+//   6. file lookup beneath the root -> facts (size, MIME); missing/hidden/directory -> 404
+//   7. finalise: CORS, Vary, common and configured headers, framing, keep-alive — for every response
 #include "http/handler.hpp"
 
 #include "http/finalise.hpp"
@@ -64,31 +66,33 @@ Exchange Handler::handle(const Request& req, const ConnectionFacts& conn) const 
     Exchange ex{Reply{}, log_facts(req)};
     const unsigned version = req.version();
     Reply& res = ex.reply;
+    const auto method = req.method();
 
-    // 1. method gate
-    auto method = req.method();
-    if (method != bhttp::verb::get && method != bhttp::verb::head && method != bhttp::verb::options) {
+    Target target = parse_target(req.target());                                                    // 1
+    const RoutePolicy& route = policy_->route_for(target.verdict == Target::Verdict::ok ? target.path : "");  // 2
+    CorsDecision cors = decide_cors(route.cors, req, method);                                      // 3
+    ex.log.note = cors.note;
+
+    if (method != bhttp::verb::get && method != bhttp::verb::head && method != bhttp::verb::options) {  // 4
         res = error_reply(bhttp::status::method_not_allowed, version);
         res.set(bhttp::field::allow, allowed_methods);
-    } else if (Target target = parse_target(req.target()); target.verdict != Target::Verdict::ok &&
-                                                             target.verdict != Target::Verdict::asterisk) {
-        // 2. target
+    } else if (target.verdict != Target::Verdict::ok && target.verdict != Target::Verdict::asterisk) {  // 5
         res = error_reply(status_for(target.verdict), version);
         ex.log.note = target.reason;
+    } else if (cors.preflight) {
+        bool allowed = cors.verdict == CorsDecision::Verdict::allowed;
+        res = allowed ? Reply{bhttp::status::no_content, version} : error_reply(bhttp::status::forbidden, version);
     } else if (method == bhttp::verb::options) {
-        // 3. OPTIONS
         res = Reply{bhttp::status::no_content, version};
         res.set(bhttp::field::allow, allowed_methods);
     } else if (target.verdict == Target::Verdict::asterisk) {
         res = error_reply(bhttp::status::bad_request, version);
         ex.log.note = "asterisk-form outside OPTIONS";
     } else {
-        // 4. file
-        res = serve_file(*policy_, target, version, ex.log.note);
+        res = serve_file(*policy_, target, version, ex.log.note);                                   // 6
     }
 
-    // 5. finalise
-    finalise(res, req, policy_->headers, conn.may_keep_alive);
+    finalise(res, req, route, cors, conn.may_keep_alive);                                          // 7
     return ex;
 }
 
@@ -96,7 +100,10 @@ Exchange Handler::reject(bhttp::status status, const Request& partial, const std
     Exchange ex{error_reply(status, 11), log_facts(partial)};
     ex.log.note = note;
     if (ex.log.method.empty()) ex.log.method = "-";
-    finalise(ex.reply, partial, policy_->headers, false);
+    Target target = parse_target(partial.target());
+    const RoutePolicy& route = policy_->route_for(target.verdict == Target::Verdict::ok ? target.path : "");
+    CorsDecision cors = decide_cors(route.cors, partial, bhttp::verb::get);  // never a preflight: answer as an error
+    finalise(ex.reply, partial, route, cors, false);
     return ex;
 }
 

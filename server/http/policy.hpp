@@ -3,21 +3,28 @@
 
 #include "config/config.hpp"
 #include "fs/file_store.hpp"
+#include "http/cors.hpp"
 
 #include <string>
+#include <vector>
 
 namespace modelhost::http {
 
-// Response headers added to every response of a route (or of the whole server).
-struct HeaderPolicy {
+// The headers and CORS policy that apply to one path (a route, or the top level).
+struct RoutePolicy {
+    CorsPolicy cors;
     config::HeaderList headers;
 };
 
 struct Policy {
-    explicit Policy(const config::Config& cfg) : files(cfg.server.root), headers{cfg.headers} {}
+    explicit Policy(const config::Config& cfg);
+
+    // First matching route wins; paths that match none (or could not be parsed) get the top-level policy.
+    const RoutePolicy& route_for(std::string_view path) const;
 
     fs::FileStore files;
-    HeaderPolicy headers;
+    RoutePolicy top;
+    std::vector<std::pair<std::string, RoutePolicy>> routes;  // glob -> policy
 };
 
 }  // namespace modelhost::http

@@ -156,7 +156,47 @@ TEST_CASE("every env setting and flag in the table maps to a real config key", "
         if (std::string(s.key) == "server.host") value = "127.0.0.1";
         if (std::string(s.key) == "log.format") value = "json";
         if (std::string(s.key) == "limits.max_header_bytes") value = "4096";
+        if (std::string(s.key) == "cors.allow_origins") value = "https://app.example.com";
+        if (std::string(s.key) == "cors.allow_credentials") l.env["MODELHOST_ALLOW_ORIGINS"] = "https://app.example.com";
+        if (std::string(s.key) == "cors.allow_headers" || std::string(s.key) == "cors.expose_headers") value = "Range";
         l.env[s.env] = value;
         CHECK(l.error() == "");
     }
+}
+
+TEST_CASE("CORS settings are checked at load and errors name the entry", "[config][cors]") {
+    Loader l;
+    CHECK_THAT(l.error(R"({"cors": {"allow_origins": ["https://ok.example", "https://*.*.com"]}})"),
+               Catch::Contains("cors.allow_origins[1]: \"https://*.*.com\" has more than one wildcard"));
+    CHECK_THAT(l.error(R"({"cors": {"allow_origins": ["https://*.example.com:*"]}})"), Catch::Contains("more than one wildcard"));
+    CHECK_THAT(l.error(R"({"cors": {"allow_origins": ["https://app.example.com/"]}})"),
+               Catch::Contains("cors.allow_origins[0]: \"https://app.example.com/\" is not an origin"));
+    CHECK_THAT(l.error(R"({"cors": {"allow_origins": ["app.example.com"]}})"), Catch::Contains("is not an origin"));
+    CHECK_THAT(l.error(R"({"cors": {"allow_origins": ["https://a.com:99999"]}})"), Catch::Contains("invalid port"));
+    CHECK_THAT(l.error(R"({"cors": {"allow_origins": ["https://*"]}})"), Catch::Contains("leftmost label"));
+    CHECK_THAT(l.error(R"({"cors": {"allow_origins": ["https://a.*.com"]}})"), Catch::Contains("leftmost label"));
+    CHECK_THAT(l.error(R"({"cors": {"allow_origins": ["*"], "allow_credentials": true}})"),
+               Catch::Contains("cors.allow_credentials: true cannot be combined with allow_origins \"*\""));
+    CHECK_THAT(l.error(R"({"cors": {"allow_origins": ["*", "https://a.com"]}})"), Catch::Contains("already allows every origin"));
+    CHECK_THAT(l.error(R"({"cors": {"allow_methods": ["GET", "FETCH"]}})"),
+               Catch::Contains("cors.allow_methods[1]: \"FETCH\" is not a method modelhost serves"));
+    CHECK_THAT(l.error(R"({"cors": {"allow_methods": ["get"]}})"), Catch::Contains("upper case"));
+    CHECK_THAT(l.error(R"({"cors": {"allow_headers": ["Range", "bad header"]}})"),
+               Catch::Contains("cors.allow_headers[1]: \"bad header\" is not a valid header name"));
+    CHECK_THAT(l.error(R"({"routes": [{"path": "/p/**", "cors": {"allow_origins": ["*"], "allow_credentials": true}}]})"),
+               Catch::Contains("routes[0].cors.allow_credentials"));
+    l.env["MODELHOST_ALLOW_ORIGINS"] = "https://ok.example,https://*.*.bad";
+    CHECK_THAT(l.error(), Catch::Contains("cors.allow_origins[1]"));
+    CHECK_THAT(l.error(), Catch::Contains("MODELHOST_ALLOW_ORIGINS"));
+}
+
+TEST_CASE("a route's cors replaces the top-level policy rather than merging with it", "[config][cors]") {
+    Loader l;
+    Config c = l.load(R"({"cors": {"allow_origins": ["https://top.example"], "max_age": 60},
+                          "routes": [{"path": "/private/**", "cors": {"allow_origins": ["https://app.example.com"], "allow_credentials": true}}]})");
+    REQUIRE(c.routes.size() == 1);
+    REQUIRE(c.routes[0].cors.has_value());
+    CHECK(c.routes[0].cors->allow_origins == std::vector<std::string>{"https://app.example.com"});
+    CHECK(c.routes[0].cors->max_age == 7200);  // the built-in default, not the top-level 60
+    CHECK_FALSE(c.routes[0].headers.has_value());
 }

@@ -1,0 +1,20 @@
+// Route table compilation: a route's cors/headers replace the top-level ones, they never merge.
+#include "http/policy.hpp"
+
+#include "http/glob.hpp"
+
+namespace modelhost::http {
+
+Policy::Policy(const config::Config& cfg) : files(cfg.server.root), top{CorsPolicy(cfg.cors), cfg.headers} {
+    for (const auto& r : cfg.routes)
+        routes.emplace_back(r.path, RoutePolicy{r.cors ? CorsPolicy(*r.cors) : top.cors, r.headers ? *r.headers : top.headers});
+}
+
+const RoutePolicy& Policy::route_for(std::string_view path) const {
+    if (path.empty()) return top;
+    for (const auto& [glob, policy] : routes)
+        if (glob_match(glob, path)) return policy;
+    return top;
+}
+
+}  // namespace modelhost::http
