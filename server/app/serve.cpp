@@ -80,6 +80,7 @@ void log_startup(const config::Config& cfg, std::uint16_t port) {
         if (!section) by_source[source] += (by_source[source].empty() ? "" : ", ") + key;
     }
     for (const auto& [source, keys] : by_source) spdlog::info("settings from {}: {}", source, keys);
+    for (const auto& w : cfg.warnings) spdlog::warn("{}", w);
 }
 
 }  // namespace

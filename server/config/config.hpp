@@ -72,6 +72,8 @@ struct Config {
     LogConfig log;
     // Setting path ("server.port") -> where its non-default value came from (file, env var, flag).
     std::map<std::string, std::string> sources;
+    // Things worth telling the operator that do not stop the start (unknown MODELHOST_* variables).
+    std::vector<std::string> warnings;
 };
 
 }  // namespace modelhost::config

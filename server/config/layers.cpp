@@ -142,16 +142,16 @@ json typed(const Setting& s, const std::string& name, const std::string& raw) {
 }  // namespace
 
 Layered layer(const LoadInput& in) {
-    Layered out{json::object(), {}};
+    Layered out{json::object(), {}, {}};
     if (in.file) {
         out.doc = read_file(*in.file);
         record_sources(out.doc, "", *in.file, out.sources);
     }
 
+    // Not an error: orchestrators inject their own MODELHOST_* variables (Kubernetes service links, for one).
     for (const auto& name : in.env_names) {
-        if (name == "MODELHOST_CONFIG") continue;
-        if (!find_setting(name, false))
-            throw ConfigError(name + ": unknown environment setting; see `modelhost serve --help` for the MODELHOST_* names");
+        if (name != "MODELHOST_CONFIG" && !find_setting(name, false))
+            out.warnings.push_back(name + " is not a modelhost setting and is ignored; see `modelhost serve --help`");
     }
     for (const auto& s : settings()) {
         auto raw = in.getenv ? in.getenv(s.env) : std::nullopt;

@@ -6,12 +6,14 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 namespace modelhost::config {
 
 struct Layered {
     nlohmann::json doc;                          // file, env and flags merged; defaults are not in it
     std::map<std::string, std::string> sources;  // "server.port" -> "MODELHOST_PORT"
+    std::vector<std::string> warnings;           // logged at start-up
 };
 
 // Throws ConfigError for unreadable/invalid JSON, unknown flags or env names, and untyped values.

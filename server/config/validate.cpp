@@ -256,6 +256,7 @@ Config validate(const Layered& raw) {
     if (doc.contains("routes")) cfg.routes = read_routes(c, doc.at("routes"));
     read_log(c, section("log"), cfg.log);
     cfg.sources = raw.sources;
+    cfg.warnings = raw.warnings;
     return cfg;
 }
 

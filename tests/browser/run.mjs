@@ -1,0 +1,130 @@
+#!/usr/bin/env node
+// One browser test case: a page on http://localhost:<A> (served by one modelhost) loads real face models from
+// modelhost on http://127.0.0.1:<B> (another site) in Debian's Chromium, and the outcome is asserted.
+// Usage: node run.mjs CASE   (CASE: tfjs-allowed, tfjs-refused, tfjs-wildcard, mediapipe, demo)
+import { chromium } from 'playwright-core';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const binary = process.env.BROWSER_TEST_MODELHOST;
+const chromiumFlags = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const corsBlocked = /from origin '(http:\/\/localhost:\d+)' has been blocked by CORS policy: No 'Access-Control-Allow-Origin' header is present on the requested resource/;
+
+// Each case: the model server's cors section (given the page origin), the runtime, and what must hold.
+const cases = {
+  'tfjs-allowed': {
+    cors: (page) => ({ allow_origins: [page], allow_credentials: false }),
+    runtime: 'tfjs',
+    check: (r) => [r.ok, `detection failed: ${r.error}`, r.keypoints > 400, `only ${r.keypoints} keypoints`],
+  },
+  'tfjs-wildcard': {
+    cors: () => ({ allow_origins: ['*'] }),
+    runtime: 'tfjs',
+    check: (r) => [r.ok, `detection failed: ${r.error}`, r.keypoints > 400, `only ${r.keypoints} keypoints`],
+  },
+  'tfjs-refused': {
+    cors: () => ({ allow_origins: ['https://app.example.com'] }),
+    runtime: 'tfjs',
+    check: (r, logs, page, server) => [
+      !r.ok, `the model loaded although ${page} is not allowed`,
+      /Failed to fetch/.test(r.error || ''), `failed for another reason: ${r.error}`,
+      logs.some((l) => corsBlocked.test(l) && l.includes(`from origin '${page}'`)), 'no CORS error in the console',
+      /"GET \/(face_mesh|face_detection_short)\/model\.json" 200 .*note="CORS: origin not allowed"/.test(server.output()),
+      'the server did not answer model.json with 200 and log the refused origin',
+    ],
+  },
+  mediapipe: {
+    cors: (page) => ({ allow_origins: [page] }),
+    runtime: 'mediapipe',
+    check: (r, logs, page, server) => [
+      r.ok, `detection failed: ${r.error}`, r.keypoints > 400, `only ${r.keypoints} keypoints`,
+      !logs.some((l) => /wasm streaming compile failed/i.test(l)), 'wasm streaming compile failed (wrong Content-Type?)',
+      !logs.some((l) => /blocked by CORS policy/.test(l)), 'a CORS error appeared',
+      /"GET \/mediapipe\/face_mesh\/[^"]*\.wasm" 200 /.test(server.output()), 'the .wasm did not come from modelhost',
+      /"GET \/mediapipe\/face_mesh\/face_mesh\.binarypb" 200 /.test(server.output()), 'the graph did not come from modelhost',
+    ],
+  },
+  demo: {
+    cors: (page) => ({ allow_origins: [page] }),
+    runtime: 'demo',
+    check: (r) => [r.ok, `the demo model failed: ${r.error}`, r.outputs === 3, `expected 3 outputs, got ${r.outputs}`,
+      Math.abs(r.sum - 1) < 1e-4, `softmax outputs sum to ${r.sum}`],
+  },
+};
+
+// Starts modelhost and resolves with its port once the start-up line names it.
+function startModelhost(args, name) {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    const onData = (d) => {
+      out += d;
+      const m = out.match(/serving .* at http:\/\/[^ ]*:(\d+) /);
+      if (m && !proc.port) {
+        proc.port = Number(m[1]);
+        resolve(proc);
+      }
+    };
+    proc.stdout.on('data', onData);
+    proc.stderr.on('data', onData);
+    proc.output = () => out;
+    proc.on('exit', (code) => reject(new Error(`${name} exited with ${code}:\n${out}`)));
+    setTimeout(() => reject(new Error(`${name} did not start:\n${out}`)), 20000).unref();
+  });
+}
+
+async function main() {
+  const name = process.argv[2];
+  const spec = cases[name];
+  if (!spec || !binary) throw new Error(`usage: BROWSER_TEST_MODELHOST=... node run.mjs ${Object.keys(cases).join('|')}`);
+  const tmp = mkdtempSync(join(tmpdir(), 'modelhost-browser-'));
+  const servers = [];
+  let browser;
+  try {
+    const pageServer = await startModelhost(['--root', here, '--host', 'localhost', '--port', '0'], 'page server');
+    servers.push(pageServer);
+    const pageOrigin = `http://localhost:${pageServer.port}`;
+    const config = join(tmp, 'models.json');
+    writeFileSync(config, JSON.stringify({
+      server: { host: '127.0.0.1', port: 0, root: join(here, 'assets', 'models') },
+      cors: spec.cors(pageOrigin),
+    }));
+    const modelServer = await startModelhost(['--config', config], 'model server');
+    servers.push(modelServer);
+    const models = `http://127.0.0.1:${modelServer.port}`;
+
+    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: chromiumFlags });
+    const page = await browser.newPage();
+    const logs = [];
+    page.on('console', (m) => logs.push(m.text()));
+    page.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));
+    await page.goto(`${pageOrigin}/page/index.html`);
+    const result = await page.evaluate(([runtime, url]) => window.runCase(runtime, url), [spec.runtime, models]);
+
+    const checks = spec.check(result, logs, pageOrigin, modelServer);
+    const failures = [];
+    for (let i = 0; i < checks.length; i += 2) if (!checks[i]) failures.push(checks[i + 1]);
+    console.log(`${name}: page ${pageOrigin}, models ${models}, result ${JSON.stringify(result)}`);
+    if (failures.length) {
+      console.log(`console:\n  ${logs.join('\n  ')}\nmodel server:\n${modelServer.output()}`);
+      console.log(`FAIL ${name}: ${failures.join('; ')}`);
+      process.exitCode = 1;
+    } else {
+      console.log(`PASS ${name}`);
+    }
+  } finally {
+    if (browser) await browser.close();
+    for (const s of servers) s.kill('SIGTERM');
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+main().catch((e) => {
+  console.error(`FAIL ${process.argv[2]}: ${e.stack || e}`);
+  process.exit(1);
+});
