@@ -78,6 +78,15 @@ function startModelhost(args, name) {
   });
 }
 
+// SIGTERM, then wait until it has exited and its output pipes are drained ('close', not 'exit').
+function stop(proc) {
+  if (proc.exitCode !== null && proc.stdout.closed) return Promise.resolve();
+  return new Promise((resolve) => {
+    proc.once('close', resolve);
+    proc.kill('SIGTERM');
+  });
+}
+
 async function main() {
   const name = process.argv[2];
   const spec = cases[name];
@@ -106,6 +115,7 @@ async function main() {
     await page.goto(`${pageOrigin}/page/index.html`);
     const result = await page.evaluate(([runtime, url]) => window.runCase(runtime, url), [spec.runtime, models]);
 
+    await stop(modelServer);  // its access log is complete once it has exited
     const checks = spec.check(result, logs, pageOrigin, modelServer);
     const failures = [];
     for (let i = 0; i < checks.length; i += 2) if (!checks[i]) failures.push(checks[i + 1]);
@@ -119,7 +129,7 @@ async function main() {
     }
   } finally {
     if (browser) await browser.close();
-    for (const s of servers) s.kill('SIGTERM');
+    await Promise.all(servers.map(stop));
     rmSync(tmp, { recursive: true, force: true });
   }
 }
