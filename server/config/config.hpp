@@ -23,6 +23,7 @@ struct ServerConfig {
     std::string root = "models";
     unsigned threads = 0;  // 0 = one per core
     double shutdown_timeout = 10.0;  // seconds in-flight responses may take after SIGTERM
+    std::uint64_t sendfile_min_bytes = 16 * 1024;  // file bodies at least this large go out with sendfile(2)
 };
 
 // Bounds on what one client may cost the server.
@@ -55,6 +56,20 @@ struct RouteConfig {
     std::optional<HeaderList> headers;
 };
 
+// One `cache_control` rule: a path glob ("/v1/**"), or a file-name glob when it has no '/' ("*.json").
+struct CacheControlRule {
+    std::string path;
+    std::string value;
+};
+
+// Precompressed sidecars and on-the-fly gzip.
+struct CompressionConfig {
+    bool precompressed = true;  // serve x.br / x.gz beside x when the client accepts them
+    bool gzip = true;           // gzip compressible files on the fly (cached in memory per file version)
+    std::uint64_t gzip_max_bytes = 8 * 1024 * 1024;
+    std::uint64_t gzip_cache_bytes = 64 * 1024 * 1024;
+};
+
 enum class LogFormat { text, json };
 
 struct LogConfig {
@@ -69,6 +84,8 @@ struct Config {
     CorsConfig cors;
     HeaderList headers{{"Cross-Origin-Resource-Policy", "cross-origin"}};
     std::vector<RouteConfig> routes;
+    std::vector<CacheControlRule> cache_control{{"*.json", "no-cache"}, {"**", "public, max-age=86400"}};
+    CompressionConfig compression;
     LogConfig log;
     // Setting path ("server.port") -> where its non-default value came from (file, env var, flag).
     std::map<std::string, std::string> sources;

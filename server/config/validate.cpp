@@ -184,13 +184,14 @@ CorsConfig read_cors(const Checker& c, const json& obj, const std::string& path)
 }
 
 void read_server(const Checker& c, const json& obj, ServerConfig& s) {
-    c.keys(obj, "server", {"host", "port", "root", "threads", "shutdown_timeout"});
+    c.keys(obj, "server", {"host", "port", "root", "threads", "shutdown_timeout", "sendfile_min_bytes"});
     c.get(obj, "server", "host", s.host);
     if (s.host.empty()) c.fail("server.host", "must not be empty; use 0.0.0.0 for all IPv4 interfaces");
     c.get_int(obj, "server", "port", s.port, 0, 65535);
     c.get(obj, "server", "root", s.root);
     c.get_int(obj, "server", "threads", s.threads, 0, 1024);
     c.get_seconds(obj, "server", "shutdown_timeout", s.shutdown_timeout);
+    c.get_int(obj, "server", "sendfile_min_bytes", s.sendfile_min_bytes, 0, 1ll << 40);
     std::error_code ec;
     if (!std::filesystem::is_directory(s.root, ec))
         c.fail("server.root", "\"" + s.root + "\" is not a readable directory; pass --root DIR or set server.root");
@@ -240,12 +241,38 @@ std::vector<RouteConfig> read_routes(const Checker& c, const json& arr) {
     return routes;
 }
 
+std::vector<CacheControlRule> read_cache_control(const Checker& c, const json& arr) {
+    if (!arr.is_array()) c.fail("cache_control", "must be an array of {\"path\": glob, \"value\": Cache-Control value}");
+    std::vector<CacheControlRule> rules;
+    for (std::size_t i = 0; i < arr.size(); ++i) {
+        std::string path = "cache_control[" + std::to_string(i) + "]";
+        c.keys(arr[i], path, {"path", "value"});
+        CacheControlRule rule;
+        if (!arr[i].contains("path") || !arr[i].contains("value")) c.fail(path, "needs both \"path\" and \"value\"");
+        c.get(arr[i], path, "path", rule.path);
+        c.get(arr[i], path, "value", rule.value);
+        if (rule.path.empty() || rule.path.find("***") != std::string::npos)
+            c.fail(path + ".path", "must be a glob such as \"*.json\" (file names) or \"/v1/**\" (paths)");
+        if (rule.value.find_first_of("\r\n") != std::string::npos) c.fail(path + ".value", "must not contain line breaks");
+        rules.push_back(std::move(rule));
+    }
+    return rules;
+}
+
+void read_compression(const Checker& c, const json& obj, CompressionConfig& z) {
+    c.keys(obj, "compression", {"precompressed", "gzip", "gzip_max_bytes", "gzip_cache_bytes"});
+    c.get(obj, "compression", "precompressed", z.precompressed);
+    c.get(obj, "compression", "gzip", z.gzip);
+    c.get_int(obj, "compression", "gzip_max_bytes", z.gzip_max_bytes, 0, 1ll << 30);
+    c.get_int(obj, "compression", "gzip_cache_bytes", z.gzip_cache_bytes, 0, 1ll << 34);
+}
+
 }  // namespace
 
 Config validate(const Layered& raw) {
     Checker c(raw);
     const json& doc = raw.doc;
-    c.keys(doc, "", {"server", "limits", "cors", "headers", "routes", "log"});
+    c.keys(doc, "", {"server", "limits", "cors", "headers", "routes", "cache_control", "compression", "log"});
     Config cfg;
     static const json empty = json::object();
     auto section = [&](const char* name) -> const json& { return doc.contains(name) ? doc.at(name) : empty; };
@@ -254,6 +281,8 @@ Config validate(const Layered& raw) {
     if (doc.contains("cors")) cfg.cors = read_cors(c, doc.at("cors"), "cors");
     if (doc.contains("headers")) cfg.headers = read_headers(c, doc.at("headers"), "headers");
     if (doc.contains("routes")) cfg.routes = read_routes(c, doc.at("routes"));
+    if (doc.contains("cache_control")) cfg.cache_control = read_cache_control(c, doc.at("cache_control"));
+    read_compression(c, section("compression"), cfg.compression);
     read_log(c, section("log"), cfg.log);
     cfg.sources = raw.sources;
     cfg.warnings = raw.warnings;

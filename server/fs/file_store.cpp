@@ -65,11 +65,9 @@ int FileStore::open_beneath(const std::string& relative) const {
     return open_no_symlinks(root_fd_, relative);
 }
 
-Lookup FileStore::open(const std::vector<std::string>& segments) const {
+Lookup FileStore::open(const std::string& relative) const {
     Lookup out;
-    if (segments.empty()) return out;
-    std::string relative;
-    for (const auto& s : segments) relative += (relative.empty() ? "" : "/") + s;
+    if (relative.empty()) return out;
 
     int fd = open_beneath(relative);
     if (fd < 0) {

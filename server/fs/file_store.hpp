@@ -30,8 +30,9 @@ public:
     FileStore(const FileStore&) = delete;
     FileStore& operator=(const FileStore&) = delete;
 
-    // `segments` are decoded, validated path segments (no ".", "..", "/", NUL). Symlinks may not leave the root.
-    Lookup open(const std::vector<std::string>& segments) const;
+    // `relative` joins decoded, validated path segments ("a/b.json": no ".", "..", NUL, leading '/').
+    // Symlinks may not leave the root.
+    Lookup open(const std::string& relative) const;
 
     const std::string& root() const { return root_; }
 

@@ -4,13 +4,13 @@
 //   3. CORS decision: made once here, applied by finalise
 //   4. method gate: GET, HEAD, OPTIONS; anything else 405 + Allow
 //   5. refused target -> its status; preflight -> 204 or 403; other OPTIONS -> 204 + Allow
-//   6. file lookup beneath the root -> facts (size, MIME); missing/hidden/directory -> 404
+//   6. the file: facts -> representation -> conditionals (304/412) -> range (206/416); see static_file.cpp
 //   7. finalise: CORS, Vary, common and configured headers, framing, keep-alive — for every response
 #include "http/handler.hpp"
 
 #include "http/finalise.hpp"
-#include "http/mime.hpp"
 #include "http/policy.hpp"
+#include "http/static_file.hpp"
 #include "http/target.hpp"
 
 namespace modelhost::http {
@@ -30,30 +30,6 @@ bhttp::status status_for(Target::Verdict v) {
         case Target::Verdict::too_long: return bhttp::status::uri_too_long;
         default: return bhttp::status::bad_request;
     }
-}
-
-// Step 4: the file as a 200 response, or the error status that stands for its absence.
-Reply serve_file(const Policy& policy, const Target& target, unsigned version, std::string& note) {
-    if (target.path.ends_with('/')) {
-        note = "directory";
-        return error_reply(bhttp::status::not_found, version);
-    }
-    fs::Lookup found = policy.files.open(target.segments);
-    switch (found.result) {
-        case fs::Lookup::Result::found: break;
-        case fs::Lookup::Result::not_found: return error_reply(bhttp::status::not_found, version);
-        case fs::Lookup::Result::unavailable:
-            note = "out of file descriptors";
-            return error_reply(bhttp::status::service_unavailable, version);
-        case fs::Lookup::Result::error:
-            note = "I/O error";
-            return error_reply(bhttp::status::internal_server_error, version);
-    }
-    Reply res{bhttp::status::ok, version};
-    res.set(bhttp::field::content_type, mime_type(target.segments.back()));
-    res.body().file = std::move(found.file);
-    res.body().length = found.size;
-    return res;
 }
 
 }  // namespace
@@ -89,7 +65,7 @@ Exchange Handler::handle(const Request& req, const ConnectionFacts& conn) const 
         res = error_reply(bhttp::status::bad_request, version);
         ex.log.note = "asterisk-form outside OPTIONS";
     } else {
-        res = serve_file(*policy_, target, version, ex.log.note);                                   // 6
+        res = serve_static(*policy_, target, req, ex.log.note);                                     // 6
     }
 
     finalise(res, req, route, cors, conn.may_keep_alive);                                          // 7

@@ -3,7 +3,11 @@
 
 #include "config/config.hpp"
 #include "fs/file_store.hpp"
+#include "http/cache_control.hpp"
 #include "http/cors.hpp"
+#include "http/gzip_cache.hpp"
+
+#include <memory>
 
 #include <string>
 #include <vector>
@@ -23,6 +27,9 @@ struct Policy {
     const RoutePolicy& route_for(std::string_view path) const;
 
     fs::FileStore files;
+    CacheControl cache_control;
+    config::CompressionConfig compression;
+    std::unique_ptr<GzipCache> gzip;  // the one mutable part: a cache, invisible in responses
     RoutePolicy top;
     std::vector<std::pair<std::string, RoutePolicy>> routes;  // glob -> policy
 };

@@ -11,9 +11,10 @@ boost::optional<std::pair<ReplyBody::writer::const_buffers_type, bool>> ReplyBod
     ec = {};
     if (body_.omitted) return boost::none;
     if (!body_.file) {
-        if (sent_ != 0 || body_.text.empty()) return boost::none;
-        sent_ = body_.text.size();
-        return {{boost::asio::buffer(body_.text), false}};
+        const std::string& bytes = body_.blob ? *body_.blob : body_.text;
+        if (sent_ != 0 || bytes.empty()) return boost::none;
+        sent_ = bytes.size();
+        return {{boost::asio::buffer(bytes), false}};
     }
     std::uint64_t remain = body_.length - sent_;
     if (remain == 0) return boost::none;

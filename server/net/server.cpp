@@ -82,7 +82,7 @@ void Server::Impl::on_accept(tcp::acceptor& a, beast::error_code ec, tcp::socket
         });
         return;
     }
-    auto session = std::make_shared<Session>(std::move(socket), handler, cfg.limits, tracker);
+    auto session = std::make_shared<Session>(std::move(socket), handler, cfg.limits, cfg.server.sendfile_min_bytes, tracker);
     bool admitted = tracker.add(session);
     if (!admitted) spdlog::warn("connection limit {} reached: refusing a connection with 503", cfg.limits.max_connections);
     session->run(!admitted);

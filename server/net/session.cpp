@@ -8,7 +8,11 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/serializer.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/beast/http/write.hpp>
+
+#include <cerrno>
+#include <sys/sendfile.h>
 
 namespace modelhost::net {
 
@@ -33,13 +37,15 @@ std::optional<bhttp::status> read_error_status(beast::error_code ec, bool timed_
 
 }  // namespace
 
-Session::Session(tcp::socket socket, const http::Handler& handler, const config::LimitsConfig& limits, Tracker& tracker)
+Session::Session(tcp::socket socket, const http::Handler& handler, const config::LimitsConfig& limits,
+                 std::uint64_t sendfile_min_bytes, Tracker& tracker)
     : socket_(std::move(socket)),
       handler_(handler),
       limits_(limits),
       tracker_(tracker),
       read_timer_(socket_.get_executor()),
-      write_timer_(socket_.get_executor()) {
+      write_timer_(socket_.get_executor()),
+      sendfile_min_(sendfile_min_bytes) {
     beast::error_code ec;
     auto ep = socket_.remote_endpoint(ec);
     remote_ = ec ? "-" : ep.address().to_string() + ":" + std::to_string(ep.port());
@@ -143,8 +149,20 @@ void Session::enqueue(http::Exchange ex) {
 
 void Session::do_write() {
     writing_ = true;
-    serializer_.emplace(queue_.front().ex.reply);
+    const http::Reply& reply = queue_.front().ex.reply;
+    serializer_.emplace(reply);
+    const auto& body = reply.body();
+    sendfile_ = body.file && !body.omitted && body.length >= sendfile_min_;
+    if (sendfile_) {
+        serializer_->split(true);  // Beast writes the header; the kernel copies the body
+        sendfile_offset_ = body.offset;
+        sendfile_left_ = body.length;
+    }
     write_some();
+}
+
+bool Session::write_done() {
+    return sendfile_ ? serializer_->is_header_done() && sendfile_left_ == 0 : serializer_->is_done();
 }
 
 void Session::write_some() {
@@ -152,14 +170,45 @@ void Session::write_some() {
     write_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
         if (!ec && self->write_timer_.expiry() <= std::chrono::steady_clock::now()) self->socket_.close(ec);
     });
+    if (sendfile_ && serializer_->is_header_done()) return do_sendfile();
     bhttp::async_write_some(socket_, *serializer_, [self = shared_from_this()](beast::error_code ec, std::size_t n) {
         self->on_write(ec, n);
     });
 }
 
+// Zero-copy body: sendfile(2) until the socket would block, at most a few MiB per turn so other
+// connections on this thread are not starved.
+void Session::do_sendfile() {
+    constexpr std::uint64_t per_turn = 4 << 20;
+    beast::error_code ec;
+    if (!socket_.native_non_blocking()) socket_.native_non_blocking(true, ec);
+    const int file_fd = queue_.front().ex.reply.body().file->fd();
+    std::uint64_t sent_this_turn = 0;
+    while (!ec && sendfile_left_ > 0 && sent_this_turn < per_turn) {
+        auto offset = static_cast<off_t>(sendfile_offset_);
+        auto want = static_cast<std::size_t>(std::min<std::uint64_t>(sendfile_left_, per_turn - sent_this_turn));
+        ssize_t n = ::sendfile(socket_.native_handle(), file_fd, &offset, want);
+        if (n > 0) {
+            sendfile_offset_ += static_cast<std::uint64_t>(n);
+            sendfile_left_ -= static_cast<std::uint64_t>(n);
+            sent_this_turn += static_cast<std::uint64_t>(n);
+            bytes_sent_ += static_cast<std::uint64_t>(n);
+        } else if (n < 0 && errno == EINTR) {
+            continue;
+        } else if (n < 0 && errno == EAGAIN) {
+            return socket_.async_wait(tcp::socket::wait_write,
+                                      [self = shared_from_this()](beast::error_code e) { self->on_write(e, 0); });
+        } else {
+            // The file shrank (n == 0) or the socket failed: close rather than send bytes the file no longer has.
+            ec = beast::error_code(n == 0 ? EIO : errno, boost::system::generic_category());
+        }
+    }
+    asio::post(socket_.get_executor(), [self = shared_from_this(), ec] { self->on_write(ec, 0); });
+}
+
 void Session::on_write(beast::error_code ec, std::size_t bytes) {
     bytes_sent_ += bytes;
-    if (!ec && !serializer_->is_done()) return write_some();
+    if (!ec && !write_done()) return write_some();
     write_timer_.cancel();
 
     Pending& done = queue_.front();

@@ -30,7 +30,8 @@ class Tracker;
 
 class Session : public std::enable_shared_from_this<Session> {
 public:
-    Session(tcp::socket socket, const http::Handler& handler, const config::LimitsConfig& limits, Tracker& tracker);
+    Session(tcp::socket socket, const http::Handler& handler, const config::LimitsConfig& limits,
+            std::uint64_t sendfile_min_bytes, Tracker& tracker);
     ~Session();
 
     // Starts reading; `refuse` answers 503 and closes instead (connection limit reached).
@@ -48,6 +49,8 @@ private:
     void enqueue(http::Exchange ex);
     void do_write();
     void write_some();
+    void do_sendfile();
+    bool write_done();
     void on_write(beast::error_code ec, std::size_t bytes);
     void do_close();
     void start_linger();
@@ -72,6 +75,10 @@ private:
     std::deque<Pending> queue_;
     std::optional<bhttp::response_serializer<http::ReplyBody>> serializer_;
     std::uint64_t bytes_sent_ = 0;
+    const std::uint64_t sendfile_min_;
+    bool sendfile_ = false;  // this response's body goes out with sendfile(2) after Beast writes the header
+    std::uint64_t sendfile_offset_ = 0;
+    std::uint64_t sendfile_left_ = 0;
     std::chrono::steady_clock::time_point read_start_;
     Phase phase_ = Phase::idle;
     std::size_t served_ = 0;

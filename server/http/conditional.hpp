@@ -1,0 +1,33 @@
+// RFC 9110 §13 conditional requests: pure functions over a representation's validators.
+#pragma once
+
+#include <boost/beast/http/fields.hpp>
+#include <boost/beast/http/verb.hpp>
+
+#include <ctime>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace modelhost::http {
+
+// The validators of the selected representation.
+struct Validators {
+    std::string_view etag;     // strong, quoted: "\"1a-2b-3c\""
+    std::time_t last_modified;  // seconds
+};
+
+enum class Precondition { proceed, not_modified, failed };
+
+// Evaluates If-Match, If-Unmodified-Since, If-None-Match, If-Modified-Since in the order of RFC 9110 §13.2.2.
+Precondition evaluate_preconditions(const boost::beast::http::fields& req, boost::beast::http::verb method,
+                                    const Validators& v, std::time_t now);
+
+// RFC 9110 §13.1.5: a Range applies only when If-Range (strong ETag, or exactly the Last-Modified date) matches.
+bool if_range_allows(std::string_view if_range, const Validators& v);
+
+// IMF-fixdate, RFC 850 and asctime forms (RFC 9110 §5.6.7); nullopt when malformed.
+std::optional<std::time_t> parse_http_date(std::string_view s);
+std::string format_http_date(std::time_t t);
+
+}  // namespace modelhost::http

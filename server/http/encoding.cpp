@@ -1,0 +1,85 @@
+// Accept-Encoding with q-values; a missing header means identity only (what browsers never send, tools often do).
+#include "http/encoding.hpp"
+
+#include <cctype>
+#include <cstdlib>
+#include <string>
+
+namespace modelhost::http {
+
+namespace {
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return s;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (std::tolower(static_cast<unsigned char>(a[i])) != b[i]) return false;
+    return true;
+}
+
+// "q=0.5" -> 0.5; anything malformed counts as q=1 would be too generous, so it counts as 0.
+double parse_q(std::string_view params) {
+    while (!params.empty()) {
+        auto semi = params.find(';');
+        std::string_view p = trim(params.substr(0, semi));
+        params = semi == std::string_view::npos ? std::string_view{} : params.substr(semi + 1);
+        if (p.size() >= 2 && (p[0] == 'q' || p[0] == 'Q') && p[1] == '=') {
+            std::string v(p.substr(2));
+            char* end = nullptr;
+            double q = std::strtod(v.c_str(), &end);
+            if (end != v.c_str() + v.size() || q < 0 || q > 1) return 0;
+            return q;
+        }
+    }
+    return 1;
+}
+
+}  // namespace
+
+AcceptEncoding parse_accept_encoding(std::string_view header) {
+    AcceptEncoding a;
+    while (!header.empty()) {
+        auto comma = header.find(',');
+        std::string_view item = trim(header.substr(0, comma));
+        header = comma == std::string_view::npos ? std::string_view{} : header.substr(comma + 1);
+        auto semi = item.find(';');
+        std::string_view name = trim(item.substr(0, semi));
+        double q = semi == std::string_view::npos ? 1 : parse_q(item.substr(semi + 1));
+        if (iequals(name, "br")) a.br = q;
+        else if (iequals(name, "gzip") || iequals(name, "x-gzip")) a.gzip = q;
+        else if (iequals(name, "identity")) a.identity = q;
+        else if (name == "*") a.any = q;
+    }
+    return a;
+}
+
+Coding choose_coding(const AcceptEncoding& a, bool have_br, bool have_gzip) {
+    auto q_of = [&a](double q) { return q >= 0 ? q : (a.any >= 0 ? a.any : 0); };
+    double br = have_br ? q_of(a.br) : 0;
+    double gz = have_gzip ? q_of(a.gzip) : 0;
+    double id = a.identity >= 0 ? a.identity : (a.any == 0 ? 0 : 1);
+    if (br > 0 && br >= gz && br >= id) return Coding::br;
+    if (gz > 0 && gz >= id) return Coding::gzip;
+    return Coding::identity;  // also when identity;q=0 leaves nothing else: better bytes than a 406
+}
+
+std::string_view coding_token(Coding c) {
+    switch (c) {
+        case Coding::br: return "br";
+        case Coding::gzip: return "gzip";
+        case Coding::identity: return "";
+    }
+    return "";
+}
+
+bool compressible(std::string_view type) {
+    return type.starts_with("application/json") || type.starts_with("text/") || type.starts_with("application/wasm") ||
+           type.starts_with("image/svg+xml");
+}
+
+}  // namespace modelhost::http

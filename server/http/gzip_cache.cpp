@@ -1,0 +1,54 @@
+// zlib deflate with a gzip wrapper; a changed file has a new ETag, so its stale entry is simply replaced.
+#include "http/gzip_cache.hpp"
+
+#include <unistd.h>
+#include <zlib.h>
+
+namespace modelhost::http {
+
+std::string gzip_compress(std::string_view data, int level) {
+    z_stream zs{};
+    if (deflateInit2(&zs, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) return {};
+    std::string out(deflateBound(&zs, static_cast<uLong>(data.size())), '\0');
+    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+    zs.avail_in = static_cast<uInt>(data.size());
+    zs.next_out = reinterpret_cast<Bytef*>(out.data());
+    zs.avail_out = static_cast<uInt>(out.size());
+    int rc = deflate(&zs, Z_FINISH);
+    out.resize(zs.total_out);
+    deflateEnd(&zs);
+    return rc == Z_STREAM_END ? out : std::string{};
+}
+
+std::shared_ptr<const std::string> GzipCache::get(const std::string& path, const std::string& etag, int fd,
+                                                  std::uint64_t size) {
+    if (size > max_file_bytes_ || size == 0) return nullptr;
+    {
+        std::lock_guard lock(mutex_);
+        if (auto it = entries_.find(path); it != entries_.end() && it->second.etag == etag) return it->second.gz;
+    }
+    std::string raw(static_cast<std::size_t>(size), '\0');
+    std::size_t got = 0;
+    while (got < raw.size()) {
+        ssize_t n = ::pread(fd, raw.data() + got, raw.size() - got, static_cast<off_t>(got));
+        if (n <= 0) return nullptr;  // changed under us: serve identity this time
+        got += static_cast<std::size_t>(n);
+    }
+    std::string gz = gzip_compress(raw, 6);
+    std::shared_ptr<const std::string> value;
+    if (!gz.empty() && gz.size() < raw.size()) value = std::make_shared<const std::string>(std::move(gz));
+
+    std::lock_guard lock(mutex_);
+    auto& slot = entries_[path];
+    if (slot.gz) bytes_ -= slot.gz->size();
+    if (value && bytes_ + value->size() > capacity_) {
+        entries_.clear();  // a simple bound: start over rather than grow without limit
+        bytes_ = 0;
+    }
+    Entry& e = entries_[path];
+    e = Entry{etag, value};
+    if (value) bytes_ += value->size();
+    return value;
+}
+
+}  // namespace modelhost::http

@@ -1,0 +1,36 @@
+// On-the-fly gzip for compressible files, compressed once per file version and kept in memory.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+namespace modelhost::http {
+
+class GzipCache {
+public:
+    GzipCache(std::uint64_t max_file_bytes, std::uint64_t capacity_bytes)
+        : max_file_bytes_(max_file_bytes), capacity_(capacity_bytes) {}
+
+    // The gzip bytes of the file at `path` whose identity ETag is `etag`, compressing (and caching) them on a miss.
+    // nullptr when the file is too large, unreadable, or would not shrink.
+    std::shared_ptr<const std::string> get(const std::string& path, const std::string& etag, int fd, std::uint64_t size);
+
+private:
+    struct Entry {
+        std::string etag;
+        std::shared_ptr<const std::string> gz;  // null: known not to shrink
+    };
+    std::uint64_t max_file_bytes_;
+    std::uint64_t capacity_;
+    std::mutex mutex_;
+    std::unordered_map<std::string, Entry> entries_;
+    std::uint64_t bytes_ = 0;
+};
+
+// Compresses `data` as a gzip member at `level`; empty string on failure.
+std::string gzip_compress(std::string_view data, int level);
+
+}  // namespace modelhost::http

@@ -1,0 +1,70 @@
+// "bytes=a-b", "a-", "-n", comma lists; any syntax error makes the whole header ignored (RFC 9110 §14.2).
+#include "http/range.hpp"
+
+#include <charconv>
+
+namespace modelhost::http {
+
+namespace {
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return s;
+}
+
+bool parse_number(std::string_view s, std::uint64_t& out) {
+    if (s.empty() || s.size() > 19) return false;
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+    return ec == std::errc{} && end == s.data() + s.size();
+}
+
+bool iequals_bytes(std::string_view unit) {
+    if (unit.size() != 5) return false;
+    for (std::size_t i = 0; i < 5; ++i)
+        if ((unit[i] | 0x20) != "bytes"[i]) return false;
+    return true;
+}
+
+}  // namespace
+
+RangeRequest parse_range(std::string_view header, std::uint64_t size) {
+    RangeRequest none;
+    auto eq = header.find('=');
+    if (eq == std::string_view::npos || !iequals_bytes(trim(header.substr(0, eq)))) return none;
+    std::string_view set = header.substr(eq + 1);
+    RangeRequest result;
+    std::size_t satisfiable = 0, specs = 0;
+    while (!set.empty()) {
+        auto comma = set.find(',');
+        std::string_view spec = trim(set.substr(0, comma));
+        set = comma == std::string_view::npos ? std::string_view{} : set.substr(comma + 1);
+        if (spec.empty()) continue;  // RFC 9110 allows empty list elements
+        ++specs;
+        auto dash = spec.find('-');
+        if (dash == std::string_view::npos) return none;
+        std::string_view a = spec.substr(0, dash), b = spec.substr(dash + 1);
+        std::uint64_t first = 0, last = 0;
+        if (a.empty()) {  // suffix: the last n bytes
+            if (!parse_number(b, last)) return none;
+            if (last == 0 || size == 0) continue;
+            first = last >= size ? 0 : size - last;
+            last = size - 1;
+        } else {
+            if (!parse_number(a, first) || (!b.empty() && !parse_number(b, last))) return none;
+            if (!b.empty() && last < first) return none;  // invalid range-spec: ignore the header
+            if (first >= size) continue;
+            last = b.empty() || last >= size ? size - 1 : last;
+        }
+        if (++satisfiable == 1) {
+            result.first = first;
+            result.length = last - first + 1;
+        }
+    }
+    if (specs == 0) return none;
+    if (satisfiable == 0) return RangeRequest{RangeRequest::Kind::unsatisfiable, 0, 0};
+    result.kind = satisfiable == 1 ? RangeRequest::Kind::single : RangeRequest::Kind::several;
+    return result;
+}
+
+}  // namespace modelhost::http

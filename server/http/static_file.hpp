@@ -1,0 +1,15 @@
+// Serving one file: facts, then the representation, then conditionals, then ranges (steps 6-10 of the pipeline).
+#pragma once
+
+#include "http/handler.hpp"
+#include "http/policy.hpp"
+#include "http/target.hpp"
+
+#include <string>
+
+namespace modelhost::http {
+
+// A 200, 206, 304, 404, 412, 416 or 5xx for the file named by `target`; `note` explains refusals for the log.
+Reply serve_static(const Policy& policy, const Target& target, const Request& req, std::string& note);
+
+}  // namespace modelhost::http
