@@ -62,7 +62,8 @@ Coding choose_coding(const AcceptEncoding& a, bool have_br, bool have_gzip) {
     auto q_of = [&a](double q) { return q >= 0 ? q : (a.any >= 0 ? a.any : 0); };
     double br = have_br ? q_of(a.br) : 0;
     double gz = have_gzip ? q_of(a.gzip) : 0;
-    double id = a.identity >= 0 ? a.identity : (a.any == 0 ? 0 : 1);
+    // Identity competes only when the client ranked it explicitly; otherwise any acceptable coding is preferred.
+    double id = a.identity >= 0 ? a.identity : 0;
     if (br > 0 && br >= gz && br >= id) return Coding::br;
     if (gz > 0 && gz >= id) return Coding::gzip;
     return Coding::identity;  // also when identity;q=0 leaves nothing else: better bytes than a 406

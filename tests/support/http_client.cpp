@@ -46,16 +46,22 @@ bool Client::closed_by_peer() {
 }
 
 std::uint64_t Client::drain_to_eof() {
-    std::uint64_t total = buffer_.size();
+    std::uint64_t total = 0;
+    stream_to_eof([&total](const char*, std::size_t n) { total += n; });
+    return total;
+}
+
+void Client::stream_to_eof(const std::function<void(const char*, std::size_t)>& sink) {
+    auto buffered = buffer_.data();
+    sink(static_cast<const char*>(buffered.data()), buffered.size());
     buffer_.consume(buffer_.size());
     std::vector<char> chunk(1 << 16);
     boost::system::error_code ec;
     for (;;) {
         std::size_t n = socket_.read_some(asio::buffer(chunk), ec);
-        total += n;
+        sink(chunk.data(), n);
         if (ec) break;
     }
-    return total;
 }
 
 Response request(std::uint16_t port, const std::string& method, const std::string& target,
@@ -72,7 +78,7 @@ TestServer::TestServer(const std::filesystem::path& root, const std::string& con
     if (!server.contains("host")) server["host"] = "127.0.0.1";
     if (!server.contains("port")) server["port"] = 0;
     if (!server.contains("threads")) server["threads"] = 2;
-    if (!doc.contains("log")) doc["log"] = {{"level", "warn"}};
+    if (!doc.contains("log")) doc["log"] = {{"level", "warn"}, {"access_log", false}};
     auto file = config_dir_.write("modelhost.json", doc.dump(2));
 
     config::LoadInput in;

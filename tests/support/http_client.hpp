@@ -9,6 +9,7 @@
 #include <boost/beast/http/string_body.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -33,6 +34,8 @@ public:
     bool closed_by_peer();
     // Bytes received until EOF, discarding them; returns the count.
     std::uint64_t drain_to_eof();
+    // Hands every received chunk (buffered bytes first) to `sink` until EOF.
+    void stream_to_eof(const std::function<void(const char*, std::size_t)>& sink);
 
 private:
     boost::asio::io_context ioc_;
