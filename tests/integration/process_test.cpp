@@ -115,3 +115,33 @@ TEST_CASE("streaming a 1 GiB file keeps the server's memory flat", "[process][sl
     server.signal(SIGTERM);
     CHECK(server.wait() == std::optional<int>(0));
 }
+
+TEST_CASE("compress writes smaller br and gz sidecars for compressible files only, and serve sends them", "[process][compress]") {
+    TempDir dir;
+    std::string json = "{\"weightsManifest\": [" + std::string(3000, ' ') + "]}";
+    dir.write("m/model.json", json);
+    dir.write("m/group1-shard1of1.bin", std::string(3000, '\x07'));
+    dir.write("m/.hidden.json", json);
+    dir.write("m/tiny.txt", "a");
+    auto [code, out] = run_command({binary, "compress", dir.path().string()});
+    CHECK(code == 0);
+    CHECK(std::filesystem::exists(dir.path() / "m/model.json.br"));
+    CHECK(std::filesystem::exists(dir.path() / "m/model.json.gz"));
+    CHECK_FALSE(std::filesystem::exists(dir.path() / "m/group1-shard1of1.bin.gz"));  // not a compressible type
+    CHECK_FALSE(std::filesystem::exists(dir.path() / "m/.hidden.json.gz"));
+    CHECK_FALSE(std::filesystem::exists(dir.path() / "m/tiny.txt.gz"));  // would not shrink
+    CHECK_THAT(out, Catch::Contains("would not be smaller"));
+    CHECK(std::filesystem::file_size(dir.path() / "m/model.json.br") < json.size());
+
+    auto [again, out2] = run_command({binary, "compress", dir.path().string()});
+    CHECK(again == 0);
+    CHECK_THAT(out2, Catch::Contains("0 sidecar(s) written"));
+
+    TestServer s(dir.path());
+    auto r = request(s.port(), "GET", "/m/model.json", "Accept-Encoding: br\r\n");
+    CHECK(r[bhttp::field::content_encoding] == "br");
+    CHECK(r.body().size() == std::filesystem::file_size(dir.path() / "m/model.json.br"));
+
+    auto [bad, usage] = run_command({binary, "compress", "/nonexistent"});
+    CHECK(bad == 2);
+}
