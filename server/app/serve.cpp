@@ -103,6 +103,7 @@ int serve(const std::vector<std::string>& args) {
         net::Server server(cfg);
         log_startup(cfg, server.port());
         server.run();
+        log::flush();
         return 0;
     } catch (const config::ConfigError& e) {
         std::fprintf(stderr, "modelhost: config error: %s\n", e.what());

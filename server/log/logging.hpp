@@ -26,4 +26,7 @@ struct AccessRecord {
 
 void access(const AccessRecord& rec);
 
+// Writes out buffered log lines (at shutdown).
+void flush();
+
 }  // namespace modelhost::log

@@ -2,6 +2,7 @@
 #include "net/server.hpp"
 
 #include "config/config.hpp"
+#include "log/logging.hpp"
 #include "net/session.hpp"
 #include "net/tracker.hpp"
 
@@ -94,7 +95,7 @@ void Server::Impl::wait_signal() {
         if (ec) return;
         if (stopping.load()) {
             spdlog::warn("second signal ({}): exiting now", signo);
-            spdlog::default_logger()->flush();
+            log::flush();
             std::_Exit(128 + signo);
         }
         begin_shutdown(signo == SIGINT ? "SIGINT" : "SIGTERM");
