@@ -18,8 +18,12 @@ boost::optional<std::pair<ReplyBody::writer::const_buffers_type, bool>> ReplyBod
     }
     std::uint64_t remain = body_.length - sent_;
     if (remain == 0) return boost::none;
-    if (!chunk_) chunk_ = std::make_unique<char[]>(chunk_size);
     auto want = static_cast<std::size_t>(std::min<std::uint64_t>(remain, chunk_size));
+    if (!chunk_) {
+        chunk_capacity_ = want;  // a small file needs no 64 KiB buffer, and none needs zeroing
+        chunk_ = std::make_unique_for_overwrite<char[]>(chunk_capacity_);
+    }
+    want = std::min(want, chunk_capacity_);
     ssize_t got;
     do {
         got = ::pread(body_.file->fd(), chunk_.get(), want, static_cast<off_t>(body_.offset + sent_));

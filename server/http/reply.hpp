@@ -46,6 +46,7 @@ struct ReplyBody {
         const value_type& body_;
         std::uint64_t sent_ = 0;
         std::unique_ptr<char[]> chunk_;
+        std::size_t chunk_capacity_ = 0;
     };
 };
 

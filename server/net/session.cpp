@@ -11,6 +11,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <sys/sendfile.h>
 
@@ -35,6 +36,12 @@ std::optional<bhttp::status> read_error_status(beast::error_code ec, bool timed_
     return std::nullopt;
 }
 
+// Deadlines are checked this often: a quarter of the shortest timeout, between 5 ms and 1 s.
+std::chrono::steady_clock::duration tick_period(const config::LimitsConfig& l) {
+    double shortest = std::min({l.header_timeout, l.keepalive_timeout, l.send_timeout});
+    return seconds(std::clamp(shortest / 4, 0.005, 1.0));
+}
+
 }  // namespace
 
 Session::Session(tcp::socket socket, const http::Handler& handler, const config::LimitsConfig& limits,
@@ -43,8 +50,8 @@ Session::Session(tcp::socket socket, const http::Handler& handler, const config:
       handler_(handler),
       limits_(limits),
       tracker_(tracker),
-      read_timer_(socket_.get_executor()),
-      write_timer_(socket_.get_executor()),
+      tick_(socket_.get_executor()),
+      tick_period_(tick_period(limits)),
       sendfile_min_(sendfile_min_bytes) {
     beast::error_code ec;
     auto ep = socket_.remote_endpoint(ec);
@@ -79,8 +86,8 @@ void Session::do_wait() {
     }
     phase_ = Phase::idle;
     reading_ = true;
-    read_timer_.expires_after(seconds(served_ == 0 ? limits_.header_timeout : limits_.keepalive_timeout));
-    read_timer_.async_wait([self = shared_from_this()](beast::error_code ec) { self->on_timer(ec); });
+    read_deadline_ = std::chrono::steady_clock::now() + seconds(served_ == 0 ? limits_.header_timeout : limits_.keepalive_timeout);
+    start_ticking();
     socket_.async_wait(tcp::socket::wait_read, [self = shared_from_this()](beast::error_code ec) { self->on_wait(ec); });
 }
 
@@ -99,8 +106,8 @@ void Session::do_read() {
     phase_ = Phase::reading;
     reading_ = true;
     read_start_ = std::chrono::steady_clock::now();
-    read_timer_.expires_after(seconds(limits_.header_timeout));
-    read_timer_.async_wait([self = shared_from_this()](beast::error_code ec) { self->on_timer(ec); });
+    read_deadline_ = read_start_ + seconds(limits_.header_timeout);
+    start_ticking();
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(limits_.max_header_bytes));
     parser_->body_limit(limits_.max_body_bytes);
@@ -108,21 +115,34 @@ void Session::do_read() {
                       [self = shared_from_this()](beast::error_code e, std::size_t) { self->on_read(e); });
 }
 
-// The read timer: idle keep-alive ends silently, a half-received request gets 408. Never cuts a write short.
-void Session::on_timer(beast::error_code ec) {
-    if (ec || read_timer_.expiry() > std::chrono::steady_clock::now() || !reading_) return;
-    if (writing_) {
-        read_timer_.expires_after(seconds(limits_.header_timeout));
-        read_timer_.async_wait([self = shared_from_this()](beast::error_code e) { self->on_timer(e); });
+void Session::start_ticking() {
+    if (ticking_ || phase_ == Phase::closed) return;
+    ticking_ = true;
+    tick_.expires_after(tick_period_);
+    tick_.async_wait([self = shared_from_this()](beast::error_code ec) { self->on_tick(ec); });
+}
+
+// One periodic check per connection instead of a timer per operation: deadlines are plain time points.
+// An idle keep-alive ends silently, a half-received request gets 408, a stalled write or linger is cut.
+// A read deadline never cuts a write short.
+void Session::on_tick(beast::error_code ec) {
+    ticking_ = false;
+    if (ec || phase_ == Phase::closed) return;
+    auto now = std::chrono::steady_clock::now();
+    if (lingering_) {
+        if (now >= linger_deadline_) return finish();
+    } else if (writing_) {
+        if (now >= write_deadline_) return socket_.close(ec);
+    } else if (reading_ && now >= read_deadline_) {
+        read_timed_out_ = phase_ == Phase::reading;
+        socket_.cancel(ec);
         return;
     }
-    read_timed_out_ = phase_ == Phase::reading;
-    socket_.cancel(ec);
+    if (reading_ || writing_ || lingering_) start_ticking();
 }
 
 void Session::on_read(beast::error_code ec) {
     reading_ = false;
-    read_timer_.cancel();
     if (phase_ == Phase::closing) return do_close();
     if (ec) {
         stop_reading_ = true;
@@ -166,10 +186,8 @@ bool Session::write_done() {
 }
 
 void Session::write_some() {
-    write_timer_.expires_after(seconds(limits_.send_timeout));
-    write_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
-        if (!ec && self->write_timer_.expiry() <= std::chrono::steady_clock::now()) self->socket_.close(ec);
-    });
+    write_deadline_ = std::chrono::steady_clock::now() + seconds(limits_.send_timeout);
+    start_ticking();
     if (sendfile_ && serializer_->is_header_done()) return do_sendfile();
     bhttp::async_write_some(socket_, *serializer_, [self = shared_from_this()](beast::error_code ec, std::size_t n) {
         self->on_write(ec, n);
@@ -209,7 +227,6 @@ void Session::do_sendfile() {
 void Session::on_write(beast::error_code ec, std::size_t bytes) {
     bytes_sent_ += bytes;
     if (!ec && !write_done()) return write_some();
-    write_timer_.cancel();
 
     Pending& done = queue_.front();
     auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - done.start).count();
@@ -225,6 +242,9 @@ void Session::on_write(beast::error_code ec, std::size_t bytes) {
         return do_close();
     }
     if (!queue_.empty()) return do_write();
+    // Idle time is counted from the end of the last response, not from when the wait began.
+    if (reading_ && phase_ == Phase::idle)
+        read_deadline_ = std::chrono::steady_clock::now() + seconds(limits_.keepalive_timeout);
     // Nothing more to send: close when no request may follow, or when draining and none has started.
     if ((stop_reading_ && !reading_) || (draining_ && (!reading_ || phase_ == Phase::idle))) return do_close();
     do_wait();
@@ -233,11 +253,7 @@ void Session::on_write(beast::error_code ec, std::size_t bytes) {
 // Half-closes, then discards what the client still sends for a moment so it reads the last response, not a reset.
 void Session::do_close() {
     if (lingering_ || phase_ == Phase::closed) return;
-    if (phase_ != Phase::closing) {
-        phase_ = Phase::closing;
-        read_timer_.cancel();
-        write_timer_.cancel();
-    }
+    phase_ = Phase::closing;
     if (reading_) {
         beast::error_code ec;
         socket_.cancel(ec);  // the pending read completes with an error and calls back here
@@ -251,10 +267,8 @@ void Session::start_linger() {
     beast::error_code ec;
     socket_.shutdown(tcp::socket::shutdown_send, ec);
     if (ec) return finish();
-    read_timer_.expires_after(linger_time);
-    read_timer_.async_wait([self = shared_from_this()](beast::error_code e) {
-        if (!e && self->phase_ != Phase::closed) self->finish();
-    });
+    linger_deadline_ = std::chrono::steady_clock::now() + linger_time;
+    start_ticking();
     socket_.async_read_some(asio::buffer(linger_buf_),
                             [self = shared_from_this()](beast::error_code e, std::size_t) { self->on_linger(e); });
 }
@@ -268,7 +282,7 @@ void Session::on_linger(beast::error_code ec) {
 
 void Session::finish() {
     phase_ = Phase::closed;
-    read_timer_.cancel();
+    tick_.cancel();
     beast::error_code ec;
     socket_.close(ec);
 }

@@ -45,7 +45,8 @@ private:
     void on_wait(beast::error_code ec);
     void do_read();
     void on_read(beast::error_code ec);
-    void on_timer(beast::error_code ec);
+    void start_ticking();
+    void on_tick(beast::error_code ec);
     void enqueue(http::Exchange ex);
     void do_write();
     void write_some();
@@ -66,8 +67,10 @@ private:
     std::string remote_;
     beast::flat_buffer buffer_;
     std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
-    asio::steady_timer read_timer_;
-    asio::steady_timer write_timer_;
+    asio::steady_timer tick_;
+    const std::chrono::steady_clock::duration tick_period_;
+    bool ticking_ = false;
+    std::chrono::steady_clock::time_point read_deadline_{}, write_deadline_{}, linger_deadline_{};
     struct Pending {
         http::Exchange ex;
         std::chrono::steady_clock::time_point start;
