@@ -76,7 +76,7 @@ void Session::drain() {
     });
 }
 
-// Waits for the first byte of the next request (keep-alive idle time), unless one is already buffered.
+// Waits for the first bytes of the next request (keep-alive idle time), unless some are already buffered.
 void Session::do_wait() {
     if (stop_reading_ || reading_ || phase_ >= Phase::closing || queue_.size() >= max_pipelined) return;
     if (buffer_.size() > 0) return do_read();
@@ -88,7 +88,11 @@ void Session::do_wait() {
     reading_ = true;
     read_deadline_ = std::chrono::steady_clock::now() + seconds(served_ == 0 ? limits_.header_timeout : limits_.keepalive_timeout);
     start_ticking();
-    socket_.async_wait(tcp::socket::wait_read, [self = shared_from_this()](beast::error_code ec) { self->on_wait(ec); });
+    // Reading (rather than waiting for readability) lets a request that is already there complete at once.
+    socket_.async_read_some(buffer_.prepare(16 * 1024), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+        self->buffer_.commit(n);
+        self->on_wait(ec);
+    });
 }
 
 void Session::on_wait(beast::error_code ec) {
