@@ -126,7 +126,11 @@ void Server::Impl::begin_shutdown(const char* why) {
     });
 }
 
-Server::Server(const config::Config& cfg) : impl_(std::make_unique<Impl>(cfg)) { impl_->bind(); }
+Server::Server(const config::Config& cfg) : impl_(std::make_unique<Impl>(cfg)) {
+    // sendfile(2) to a peer that has gone raises SIGPIPE (Asio's own sends use MSG_NOSIGNAL): an EPIPE is enough.
+    std::signal(SIGPIPE, SIG_IGN);
+    impl_->bind();
+}
 
 Server::~Server() = default;
 

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <random>
 #include <set>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -279,4 +280,19 @@ TEST_CASE("a file over 1 GiB is delivered byte for byte through sendfile", "[tra
     CHECK(got_head == head);
     CHECK(got_tail == tail);
     CHECK(nonzero_middle == 0);
+}
+
+TEST_CASE("a client that disconnects in the middle of a sendfile body does not take the server down", "[transfer][sendfile]") {
+    TempDir root;
+    root.write("big.bin", random_bytes(8 << 20, 5));
+    root.write("small.txt", "still here");
+    TestServer s(root.path(), R"({"server": {"sendfile_min_bytes": 0}})");
+    for (int i = 0; i < 5; ++i) {
+        Client c(s.port());
+        c.send("GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n");
+        char buf[4096];
+        ::recv(c.native_handle(), buf, sizeof buf, 0);  // take a little, then hang up with the rest unread
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    CHECK(request(s.port(), "GET", "/small.txt").body() == "still here");
 }

@@ -30,6 +30,7 @@ public:
     void send(const std::string& raw);
     // Reads one response; `head` for responses to HEAD (no body follows). Throws on error or timeout.
     Response read(bool head = false);
+    int native_handle() { return socket_.native_handle(); }
     // True when the server closed the connection (EOF or reset) within the timeout.
     bool closed_by_peer();
     // Bytes received until EOF, discarding them; returns the count.

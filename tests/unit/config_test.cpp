@@ -4,7 +4,10 @@
 #include "config/load.hpp"
 #include "temp_dir.hpp"
 
+#include <algorithm>
+#include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 
 using namespace modelhost::config;
 using modelhost::test::TempDir;
@@ -201,4 +204,57 @@ TEST_CASE("a route's cors replaces the top-level policy rather than merging with
     CHECK(c.routes[0].cors->allow_origins == std::vector<std::string>{"https://app.example.com"});
     CHECK(c.routes[0].cors->max_age == 7200);  // the built-in default, not the top-level 60
     CHECK_FALSE(c.routes[0].headers.has_value());
+}
+
+TEST_CASE("config/modelhost.json lists every setting, each with its built-in default", "[config]") {
+    const std::string path = std::string(MODELHOST_SOURCE_DIR) + "/config/modelhost.json";
+    std::ifstream in(path);
+    auto doc = nlohmann::json::parse(in);
+    for (const auto& s : settings()) {
+        INFO(s.key);
+        std::string pointer = "/" + std::string(s.key);
+        std::replace(pointer.begin(), pointer.end(), '.', '/');
+        CHECK(doc.contains(nlohmann::json::json_pointer(pointer)));
+    }
+    for (const char* section : {"headers", "routes", "cache_control"}) CHECK(doc.contains(section));
+
+    Loader l;
+    Config defaults = l.load();
+    LoadInput file_input;
+    file_input.file = path;
+    file_input.flags = {{"--root", l.dir.path().string()}};
+    Config file = modelhost::config::load(file_input);
+    CHECK(file.server.host == defaults.server.host);
+    CHECK(file.server.port == defaults.server.port);
+    CHECK(file.server.threads == defaults.server.threads);
+    CHECK(file.server.shutdown_timeout == defaults.server.shutdown_timeout);
+    CHECK(file.server.sendfile_min_bytes == defaults.server.sendfile_min_bytes);
+    CHECK(file.limits.max_header_bytes == defaults.limits.max_header_bytes);
+    CHECK(file.limits.max_body_bytes == defaults.limits.max_body_bytes);
+    CHECK(file.limits.header_timeout == defaults.limits.header_timeout);
+    CHECK(file.limits.keepalive_timeout == defaults.limits.keepalive_timeout);
+    CHECK(file.limits.send_timeout == defaults.limits.send_timeout);
+    CHECK(file.limits.max_connections == defaults.limits.max_connections);
+    CHECK(file.limits.max_requests_per_connection == defaults.limits.max_requests_per_connection);
+    CHECK(file.cors.allow_origins == defaults.cors.allow_origins);
+    CHECK(file.cors.allow_methods == defaults.cors.allow_methods);
+    CHECK(file.cors.allow_headers == defaults.cors.allow_headers);
+    CHECK(file.cors.expose_headers == defaults.cors.expose_headers);
+    CHECK(file.cors.max_age == defaults.cors.max_age);
+    CHECK(file.cors.allow_credentials == defaults.cors.allow_credentials);
+    CHECK(file.cors.allow_private_network == defaults.cors.allow_private_network);
+    CHECK(file.headers == defaults.headers);
+    CHECK(file.routes.empty());
+    REQUIRE(file.cache_control.size() == defaults.cache_control.size());
+    for (std::size_t i = 0; i < file.cache_control.size(); ++i) {
+        CHECK(file.cache_control[i].path == defaults.cache_control[i].path);
+        CHECK(file.cache_control[i].value == defaults.cache_control[i].value);
+    }
+    CHECK(file.compression.precompressed == defaults.compression.precompressed);
+    CHECK(file.compression.gzip == defaults.compression.gzip);
+    CHECK(file.compression.gzip_max_bytes == defaults.compression.gzip_max_bytes);
+    CHECK(file.compression.gzip_cache_bytes == defaults.compression.gzip_cache_bytes);
+    CHECK(file.log.level == defaults.log.level);
+    CHECK(file.log.access_log == defaults.log.access_log);
+    CHECK(file.log.format == defaults.log.format);
 }
