@@ -5,7 +5,10 @@
 
 #include <cstdint>
 #include <ctime>
+#include <optional>
 #include <memory>
+#include <shared_mutex>
+#include <unordered_map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,16 +19,35 @@ namespace modelhost::fs {
 struct Lookup {
     enum class Result { found, not_found, unavailable, error };
     Result result = Result::not_found;
-    std::shared_ptr<const OpenFile> file;
+    std::shared_ptr<const OpenFile> file;          // null when served from the small-file cache
+    std::shared_ptr<const std::string> content;    // the whole file, for small files (cached)
     std::uint64_t size = 0;
     std::timespec mtime{};
     std::uint64_t inode = 0;
+    std::uint64_t device = 0;
+};
+
+// Small hot files kept in memory, revalidated on every use by one stat of the path (device, inode, size and
+// nanosecond mtime must all still match), so a replaced or rewritten file is never served stale.
+class SmallFileCache {
+public:
+    static constexpr std::uint64_t largest_file = 64 * 1024;
+    static constexpr std::uint64_t capacity_bytes = 64 * 1024 * 1024;
+
+    std::optional<Lookup> find(int root_fd, const std::string& relative) const;
+    void store(const std::string& relative, const Lookup& found);
+
+private:
+    mutable std::shared_mutex mutex_;
+    std::unordered_map<std::string, Lookup> entries_;
+    std::uint64_t bytes_ = 0;
 };
 
 class FileStore {
 public:
-    // Opens the root directory once; throws std::system_error naming the path.
-    explicit FileStore(const std::string& root);
+    // Opens the root directory once; throws std::system_error naming the path. Files smaller than
+    // `cache_below` (at most SmallFileCache::largest_file) are kept in memory; larger ones are sent from disk.
+    FileStore(const std::string& root, std::uint64_t cache_below);
     ~FileStore();
     FileStore(const FileStore&) = delete;
     FileStore& operator=(const FileStore&) = delete;
@@ -41,6 +63,8 @@ private:
 
     std::string root_;
     int root_fd_;
+    std::uint64_t cache_below_;
+    mutable SmallFileCache small_;
 };
 
 }  // namespace modelhost::fs

@@ -20,19 +20,23 @@ std::string gzip_compress(std::string_view data, int level) {
     return rc == Z_STREAM_END ? out : std::string{};
 }
 
-std::shared_ptr<const std::string> GzipCache::get(const std::string& path, const std::string& etag, int fd,
-                                                  std::uint64_t size) {
+std::shared_ptr<const std::string> GzipCache::get(const std::string& path, const std::string& etag,
+                                                  const fs::Lookup& file) {
+    const std::uint64_t size = file.size;
     if (size > max_file_bytes_ || size == 0) return nullptr;
     {
         std::lock_guard lock(mutex_);
         if (auto it = entries_.find(path); it != entries_.end() && it->second.etag == etag) return it->second.gz;
     }
     std::string raw(static_cast<std::size_t>(size), '\0');
-    std::size_t got = 0;
-    while (got < raw.size()) {
-        ssize_t n = ::pread(fd, raw.data() + got, raw.size() - got, static_cast<off_t>(got));
-        if (n <= 0) return nullptr;  // changed under us: serve identity this time
-        got += static_cast<std::size_t>(n);
+    if (file.content) {
+        raw = *file.content;
+    } else {
+        for (std::size_t got = 0; got < raw.size();) {
+            ssize_t n = ::pread(file.file->fd(), raw.data() + got, raw.size() - got, static_cast<off_t>(got));
+            if (n <= 0) return nullptr;  // changed under us: serve identity this time
+            got += static_cast<std::size_t>(n);
+        }
     }
     std::string gz = gzip_compress(raw, 6);
     std::shared_ptr<const std::string> value;

@@ -1,6 +1,8 @@
 // On-the-fly gzip for compressible files, compressed once per file version and kept in memory.
 #pragma once
 
+#include "fs/file_store.hpp"
+
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -14,9 +16,9 @@ public:
     GzipCache(std::uint64_t max_file_bytes, std::uint64_t capacity_bytes)
         : max_file_bytes_(max_file_bytes), capacity_(capacity_bytes) {}
 
-    // The gzip bytes of the file at `path` whose identity ETag is `etag`, compressing (and caching) them on a miss.
+    // The gzip bytes of `file` (at `path`, identity ETag `etag`), compressing (and caching) them on a miss.
     // nullptr when the file is too large, unreadable, or would not shrink.
-    std::shared_ptr<const std::string> get(const std::string& path, const std::string& etag, int fd, std::uint64_t size);
+    std::shared_ptr<const std::string> get(const std::string& path, const std::string& etag, const fs::Lookup& file);
 
 private:
     struct Entry {

@@ -6,7 +6,7 @@
 namespace modelhost::http {
 
 Policy::Policy(const config::Config& cfg)
-    : files(cfg.server.root),
+    : files(cfg.server.root, cfg.server.sendfile_min_bytes),
       cache_control(cfg.cache_control),
       compression(cfg.compression),
       gzip(std::make_unique<GzipCache>(cfg.compression.gzip_max_bytes, cfg.compression.gzip_cache_bytes)),

@@ -10,11 +10,15 @@ namespace modelhost::http {
 boost::optional<std::pair<ReplyBody::writer::const_buffers_type, bool>> ReplyBody::writer::get(beast::error_code& ec) {
     ec = {};
     if (body_.omitted) return boost::none;
+    if (body_.blob) {
+        if (sent_ != 0 || body_.length == 0) return boost::none;
+        sent_ = body_.length;
+        return {{boost::asio::const_buffer(body_.blob->data() + body_.offset, static_cast<std::size_t>(body_.length)), false}};
+    }
     if (!body_.file) {
-        const std::string& bytes = body_.blob ? *body_.blob : body_.text;
-        if (sent_ != 0 || bytes.empty()) return boost::none;
-        sent_ = bytes.size();
-        return {{boost::asio::buffer(bytes), false}};
+        if (sent_ != 0 || body_.text.empty()) return boost::none;
+        sent_ = body_.text.size();
+        return {{boost::asio::buffer(body_.text), false}};
     }
     std::uint64_t remain = body_.length - sent_;
     if (remain == 0) return boost::none;

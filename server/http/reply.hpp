@@ -19,13 +19,13 @@ namespace bhttp = boost::beast::http;
 struct ReplyBody {
     struct value_type {
         std::string text;
-        std::shared_ptr<const std::string> blob;   // shared in-memory bytes (a cached gzip), sent whole
-        std::shared_ptr<const fs::OpenFile> file;  // when set, the body is file bytes [offset, offset + length)
+        std::shared_ptr<const std::string> blob;   // shared in-memory bytes (cached file or gzip): [offset, offset + length)
+        std::shared_ptr<const fs::OpenFile> file;  // an open file: bytes [offset, offset + length)
         std::uint64_t offset = 0;
         std::uint64_t length = 0;
         bool omitted = false;  // HEAD, 204, 304: headers describe a body that is not sent
 
-        std::uint64_t declared_size() const { return file ? length : blob ? blob->size() : text.size(); }
+        std::uint64_t declared_size() const { return file || blob ? length : text.size(); }
     };
 
     // The bytes that go on the wire.

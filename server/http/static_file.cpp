@@ -21,7 +21,7 @@ namespace {
 
 // The bytes chosen for this response and their validators.
 struct Representation {
-    fs::Lookup file;                        // identity or sidecar file
+    fs::Lookup file;                        // identity or sidecar file (descriptor or cached bytes)
     std::shared_ptr<const std::string> gz;  // on-the-fly gzip, when chosen
     Coding coding = Coding::identity;
     std::string etag;
@@ -45,34 +45,31 @@ fs::Lookup sidecar(const Policy& p, const std::string& relative, const char* ext
     return s;
 }
 
-Representation choose(const Policy& p, const std::string& relative, fs::Lookup identity, std::string_view type,
+Representation choose(const Policy& p, const std::string& relative, const fs::Lookup& identity, std::string_view type,
                       const Request& req) {
     Representation r;
     const auto& z = p.compression;
-    bool can_gzip = z.gzip && compressible(type) && identity.size <= z.gzip_max_bytes;
     r.negotiable = (z.precompressed || z.gzip) && compressible(type);
+    r.file = identity;
     bool ranged = req.method() == bhttp::verb::get && req.find(bhttp::field::range) != req.end();
     auto ae = req[bhttp::field::accept_encoding];
     if (!ranged && !ae.empty()) {
         AcceptEncoding accept = parse_accept_encoding({ae.data(), ae.size()});
+        auto found = [](const fs::Lookup& l) { return l.result == fs::Lookup::Result::found; };
         fs::Lookup br, gz;
         if (z.precompressed && choose_coding(accept, true, false) == Coding::br) br = sidecar(p, relative, ".br", identity);
         if (z.precompressed && choose_coding(accept, false, true) == Coding::gzip) gz = sidecar(p, relative, ".gz", identity);
         std::shared_ptr<const std::string> fly;
-        bool have_gz = gz.result == fs::Lookup::Result::found;
-        if (!have_gz && can_gzip && choose_coding(accept, false, true) == Coding::gzip) {
-            fly = p.gzip->get(relative, etag_of(identity, ""), identity.file->fd(), identity.size);
-            have_gz = fly != nullptr;
-        }
-        r.coding = choose_coding(accept, br.result == fs::Lookup::Result::found, have_gz);
-        if (r.coding == Coding::br) r.file = std::move(br);
-        if (r.coding == Coding::gzip && gz.result == fs::Lookup::Result::found) r.file = std::move(gz);
-        if (r.coding == Coding::gzip && !r.file.file) r.gz = std::move(fly);
+        if (!found(gz) && z.gzip && compressible(type) && choose_coding(accept, false, true) == Coding::gzip)
+            fly = p.gzip->get(relative, etag_of(identity, ""), identity);
+        r.coding = choose_coding(accept, found(br), found(gz) || fly);
+        if (r.coding == Coding::br) r.file = br;
+        if (r.coding == Coding::gzip && found(gz)) r.file = gz;
+        if (r.coding == Coding::gzip && !found(gz)) r.gz = fly;
     }
     if (r.coding != Coding::identity) r.negotiable = true;
-    if (!r.file.file && !r.gz) r.file = std::move(identity);
-    r.etag = r.gz ? etag_of(identity.file ? identity : r.file, "gz") : etag_of(r.file, coding_token(r.coding));
-    r.last_modified = (r.file.file ? r.file : identity).mtime.tv_sec;
+    r.etag = r.gz ? etag_of(identity, "gz") : etag_of(r.file, coding_token(r.coding));
+    r.last_modified = r.gz ? identity.mtime.tv_sec : r.file.mtime.tv_sec;
     return r;
 }
 
@@ -109,8 +106,8 @@ Reply serve_static(const Policy& p, const Target& target, const Request& req, st
             return error_reply(bhttp::status::internal_server_error, version);
     }
     std::string_view type = mime_type(target.segments.back());
-    std::uint64_t identity_size = identity.size;
-    Representation rep = choose(p, relative, std::move(identity), type, req);  // b, c
+    const std::uint64_t identity_size = identity.size;
+    Representation rep = choose(p, relative, identity, type, req);  // b, c
     Validators v{rep.etag, rep.last_modified};
 
     switch (evaluate_preconditions(req, req.method(), v, std::time(nullptr))) {  // d
@@ -130,8 +127,10 @@ Reply serve_static(const Policy& p, const Target& target, const Request& req, st
     auto& body = res.body();
     if (rep.gz) {
         body.blob = rep.gz;
+        body.length = rep.gz->size();
     } else {
-        body.file = rep.file.file;
+        body.blob = rep.file.content;  // small files come from memory, the rest from the open file
+        if (!body.blob) body.file = rep.file.file;
         body.length = rep.file.size;
     }
     auto range_header = req[bhttp::field::range];

@@ -296,3 +296,22 @@ TEST_CASE("a client that disconnects in the middle of a sendfile body does not t
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     CHECK(request(s.port(), "GET", "/small.txt").body() == "still here");
 }
+
+TEST_CASE("a small hot file served from memory follows every replacement and rewrite", "[transfer]") {
+    TempDir root;
+    root.write("hot.json", "{\"v\":0}");
+    TestServer s(root.path());
+    std::set<std::string> etags;
+    for (int i = 1; i <= 20; ++i) {
+        const std::string v = "{\"v\":" + std::to_string(i) + "}" + std::string(static_cast<std::size_t>(i % 3), ' ');
+        if (i % 2) replace_atomically(root, "hot.json", v);
+        else root.write("hot.json", v);  // in place, sometimes with the same size as before
+        auto r = request(s.port(), "GET", "/hot.json");
+        REQUIRE(r.body() == v);
+        etags.insert(std::string(r[bhttp::field::etag]));
+        CHECK(request(s.port(), "GET", "/hot.json", "Range: bytes=0-3\r\n").body() == v.substr(0, 4));
+    }
+    CHECK(etags.size() == 20);
+    std::filesystem::remove(root.path() / "hot.json");
+    CHECK(request(s.port(), "GET", "/hot.json").result_int() == 404);
+}
