@@ -1,6 +1,8 @@
 // Entity-tag lists, HTTP dates and the precedence of preconditions.
 #include "http/conditional.hpp"
 
+#include "http/text.hpp"
+
 #include <array>
 #include <cstring>
 
@@ -10,18 +12,12 @@ namespace bhttp = boost::beast::http;
 
 namespace {
 
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
-
 // RFC 9110 §8.8.3.2: strong comparison needs both tags strong; weak comparison ignores W/.
 bool etag_list_matches(std::string_view list, std::string_view current, bool weak) {
-    list = trim(list);
+    list = trim_ows(list);
     if (list == "*") return true;
     while (!list.empty()) {
-        list = trim(list);
+        list = trim_ows(list);
         bool is_weak = list.starts_with("W/");
         if (is_weak) list.remove_prefix(2);
         if (!list.starts_with('"')) return false;  // malformed: nothing further can be trusted
@@ -30,7 +26,7 @@ bool etag_list_matches(std::string_view list, std::string_view current, bool wea
         std::string_view tag = list.substr(0, close + 1);
         if ((weak || !is_weak) && tag == current) return true;
         list.remove_prefix(close + 1);
-        list = trim(list);
+        list = trim_ows(list);
         if (!list.empty() && list.front() != ',') return false;
         if (!list.empty()) list.remove_prefix(1);
     }
@@ -74,7 +70,7 @@ Precondition evaluate_preconditions(const bhttp::fields& req, bhttp::verb method
 }
 
 bool if_range_allows(std::string_view if_range, const Validators& v) {
-    if_range = trim(if_range);
+    if_range = trim_ows(if_range);
     if (if_range.starts_with("W/")) return false;  // a weak tag never allows a range
     if (if_range.starts_with('"')) return if_range == v.etag;
     auto date = parse_http_date(if_range);
@@ -82,7 +78,7 @@ bool if_range_allows(std::string_view if_range, const Validators& v) {
 }
 
 std::optional<std::time_t> parse_http_date(std::string_view s) {
-    s = trim(s);
+    s = trim_ows(s);
     std::tm tm{};
     char wk[16] = {}, mon[4] = {}, zone[4] = {};
     int day = 0, year = 0, h = 0, m = 0, sec = 0;

@@ -2,6 +2,7 @@
 // refused origins get the normal response without CORS headers, refused preflights get 403.
 #include "http/cors.hpp"
 
+#include "http/text.hpp"
 #include "http/vary.hpp"
 
 #include <algorithm>
@@ -17,18 +18,6 @@ std::string join(const std::vector<std::string>& items) {
     std::string out;
     for (const auto& i : items) out += (out.empty() ? "" : ", ") + i;
     return out;
-}
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
 }
 
 bool origin_allowed(const CorsPolicy& p, std::string_view value) {
@@ -50,7 +39,7 @@ void check_preflight(const CorsPolicy& p, const bhttp::fields& req, CorsDecision
     std::string reflected;
     while (!rest.empty()) {
         auto comma = rest.find(',');
-        std::string name = lower(trim(rest.substr(0, comma)));
+        std::string name = to_lower(trim_ows(rest.substr(0, comma)));
         rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
         if (name.empty()) continue;
         if (!p.any_header && std::find(p.headers_lower.begin(), p.headers_lower.end(), name) == p.headers_lower.end()) {
@@ -81,7 +70,7 @@ CorsPolicy::CorsPolicy(const config::CorsConfig& cfg)
     varies = !wildcard && !rules.empty();
     for (const auto& h : cfg.allow_headers) {
         if (h == "*") any_header = true;
-        headers_lower.push_back(lower(h));
+        headers_lower.push_back(to_lower(h));
     }
 }
 

@@ -1,6 +1,8 @@
 // Accept-Encoding with q-values; a missing header means identity only (what browsers never send, tools often do).
 #include "http/encoding.hpp"
 
+#include "http/text.hpp"
+
 #include <cctype>
 #include <cstdlib>
 #include <string>
@@ -9,24 +11,11 @@ namespace modelhost::http {
 
 namespace {
 
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-        if (std::tolower(static_cast<unsigned char>(a[i])) != b[i]) return false;
-    return true;
-}
-
 // "q=0.5" -> 0.5; anything malformed counts as q=1 would be too generous, so it counts as 0.
 double parse_q(std::string_view params) {
     while (!params.empty()) {
         auto semi = params.find(';');
-        std::string_view p = trim(params.substr(0, semi));
+        std::string_view p = trim_ows(params.substr(0, semi));
         params = semi == std::string_view::npos ? std::string_view{} : params.substr(semi + 1);
         if (p.size() >= 2 && (p[0] == 'q' || p[0] == 'Q') && p[1] == '=') {
             std::string v(p.substr(2));
@@ -45,14 +34,14 @@ AcceptEncoding parse_accept_encoding(std::string_view header) {
     AcceptEncoding a;
     while (!header.empty()) {
         auto comma = header.find(',');
-        std::string_view item = trim(header.substr(0, comma));
+        std::string_view item = trim_ows(header.substr(0, comma));
         header = comma == std::string_view::npos ? std::string_view{} : header.substr(comma + 1);
         auto semi = item.find(';');
-        std::string_view name = trim(item.substr(0, semi));
+        std::string_view name = trim_ows(item.substr(0, semi));
         double q = semi == std::string_view::npos ? 1 : parse_q(item.substr(semi + 1));
-        if (iequals(name, "br")) a.br = q;
-        else if (iequals(name, "gzip") || iequals(name, "x-gzip")) a.gzip = q;
-        else if (iequals(name, "identity")) a.identity = q;
+        if (equals_lower(name, "br")) a.br = q;
+        else if (equals_lower(name, "gzip") || equals_lower(name, "x-gzip")) a.gzip = q;
+        else if (equals_lower(name, "identity")) a.identity = q;
         else if (name == "*") a.any = q;
     }
     return a;

@@ -1,6 +1,8 @@
 // Strict origin parsing: only what browsers send (scheme://host[:port]) is accepted, so matching stays exact.
 #include "http/origin.hpp"
 
+#include "http/text.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -8,12 +10,6 @@
 namespace modelhost::http {
 
 namespace {
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
 
 std::uint16_t default_port(std::string_view scheme) {
     if (scheme == "http" || scheme == "ws") return 80;
@@ -75,7 +71,7 @@ std::optional<Origin> parse_origin(std::string_view value) {
     bool has_port = false;
     if (!split(value, scheme, host, port_text, has_port) || !valid_scheme(scheme) || !valid_host(host, false))
         return std::nullopt;
-    Origin o{lower(scheme), lower(host), 0, false};
+    Origin o{to_lower(scheme), to_lower(host), 0, false};
     if (has_port) {
         auto p = parse_port(port_text);
         if (!p) return std::nullopt;
@@ -97,7 +93,7 @@ std::variant<OriginRule, std::string> compile_origin_rule(std::string_view entry
     if (std::count(entry.begin(), entry.end(), '*') > 1) return std::string("has more than one wildcard");
     if (!valid_scheme(scheme)) return std::string("has an invalid scheme");
     if (!valid_host(host, true)) return std::string("has an invalid host");
-    rule.origin = Origin{lower(scheme), lower(host), 0, false};
+    rule.origin = Origin{to_lower(scheme), to_lower(host), 0, false};
 
     if (has_port && port_text == "*") {
         rule.kind = OriginRule::Kind::any_port;

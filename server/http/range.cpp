@@ -1,17 +1,13 @@
 // "bytes=a-b", "a-", "-n", comma lists; any syntax error makes the whole header ignored (RFC 9110 §14.2).
 #include "http/range.hpp"
 
+#include "http/text.hpp"
+
 #include <charconv>
 
 namespace modelhost::http {
 
 namespace {
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
 
 bool parse_number(std::string_view s, std::uint64_t& out) {
     if (s.empty() || s.size() > 19) return false;
@@ -31,13 +27,13 @@ bool iequals_bytes(std::string_view unit) {
 RangeRequest parse_range(std::string_view header, std::uint64_t size) {
     RangeRequest none;
     auto eq = header.find('=');
-    if (eq == std::string_view::npos || !iequals_bytes(trim(header.substr(0, eq)))) return none;
+    if (eq == std::string_view::npos || !iequals_bytes(trim_ows(header.substr(0, eq)))) return none;
     std::string_view set = header.substr(eq + 1);
     RangeRequest result;
     std::size_t satisfiable = 0, specs = 0;
     while (!set.empty()) {
         auto comma = set.find(',');
-        std::string_view spec = trim(set.substr(0, comma));
+        std::string_view spec = trim_ows(set.substr(0, comma));
         set = comma == std::string_view::npos ? std::string_view{} : set.substr(comma + 1);
         if (spec.empty()) continue;  // RFC 9110 allows empty list elements
         ++specs;

@@ -1,6 +1,8 @@
 // RFC 9110 §12.5.5: Vary is a comma-separated list of field names; one header keeps caches and tests simple.
 #include "http/vary.hpp"
 
+#include "http/text.hpp"
+
 #include <boost/beast/core/string.hpp>
 
 namespace modelhost::http {
@@ -14,8 +16,7 @@ void append_vary(bhttp::fields& fields, std::string_view token) {
     while (pos < list.size()) {
         std::size_t comma = list.find(',', pos);
         std::string_view item = list.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos);
-        while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
-        while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+        item = trim_ows(item);
         if (item == "*" || boost::beast::iequals(item, token)) return;
         if (comma == std::string_view::npos) break;
         pos = comma + 1;
