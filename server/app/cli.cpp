@@ -2,6 +2,7 @@
 #include "app/cli.hpp"
 
 #include "app/serve.hpp"
+#include "tools/check.hpp"
 #include "tools/compress.hpp"
 #include "version.hpp"
 
@@ -19,6 +20,7 @@ void print_help() {
         "Usage: modelhost [COMMAND] [OPTIONS]\n\n"
         "Commands:\n"
         "  serve     run the server (the default when no command is given)\n"
+        "  check     validate every TF.js model under a folder (`modelhost check --help`)\n"
         "  compress  write .br and .gz sidecars beside compressible files (`modelhost compress --help`)\n\n"
         "Options:\n"
         "  -h, --help     show this help (`modelhost serve --help` for the server's options)\n"
@@ -41,6 +43,7 @@ int main(int argc, char** argv) {
     }
     if (args.empty() || args[0].starts_with("-")) return serve(args);
     if (args[0] == "serve") return serve({args.begin() + 1, args.end()});
+    if (args[0] == "check") return tools::check_command({args.begin() + 1, args.end()});
     if (args[0] == "compress") return tools::compress_command({args.begin() + 1, args.end()});
     std::fprintf(stderr, "modelhost: unknown command \"%s\"; run `modelhost --help` for the commands\n", args[0].c_str());
     return 2;

@@ -145,3 +145,28 @@ TEST_CASE("compress writes smaller br and gz sidecars for compressible files onl
     auto [bad, usage] = run_command({binary, "compress", "/nonexistent"});
     CHECK(bad == 2);
 }
+
+TEST_CASE("check passes the real face models and names a truncated shard with both byte counts", "[process][check]") {
+    const std::filesystem::path assets = std::filesystem::path(MODELHOST_SOURCE_DIR) / "tests/browser/assets/models";
+    REQUIRE(std::filesystem::exists(assets / "face_mesh/model.json"));  // unpacked by tests/browser/setup.sh
+    TempDir dir;
+    std::filesystem::copy(assets / "face_mesh", dir.path() / "face_mesh");
+    std::filesystem::copy(assets / "face_detection_short", dir.path() / "face_detection_short");
+    auto [ok, table] = run_command({binary, "check", dir.path().string()});
+    CHECK(ok == 0);
+    CHECK_THAT(table, Catch::Contains("face_mesh"));
+    CHECK_THAT(table, Catch::Contains("graph-model"));
+
+    auto shard = dir.path() / "face_mesh/facemesh.bin";
+    auto full = std::filesystem::file_size(shard);
+    std::filesystem::resize_file(shard, full - 1000);
+    auto [broken, report] = run_command({binary, "check", dir.path().string()});
+    CHECK(broken == 1);
+    CHECK_THAT(report, Catch::Contains("face_mesh: group 0 shard facemesh.bin: holds " + std::to_string(full - 1000) +
+                                       " bytes, the manifest needs " + std::to_string(full)));
+    auto [j, json] = run_command({binary, "check", dir.path().string(), "--json"});
+    CHECK(j == 1);
+    CHECK_THAT(json, Catch::Contains("\"status\": \"broken\""));
+    auto [usage, _] = run_command({binary, "check"});
+    CHECK(usage == 2);
+}
