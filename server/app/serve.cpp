@@ -3,6 +3,7 @@
 
 #include "config/load.hpp"
 #include "log/logging.hpp"
+#include "models/catalog.hpp"
 #include "net/server.hpp"
 #include "version.hpp"
 
@@ -83,6 +84,19 @@ void log_startup(const config::Config& cfg, std::uint16_t port) {
     for (const auto& w : cfg.warnings) spdlog::warn("{}", w);
 }
 
+// One line on what the root holds, and one warning per problem of a broken model (still served as files).
+void log_catalog(const config::Config& cfg) {
+    models::Catalog c = models::scan(cfg.server.root);
+    std::size_t broken = 0;
+    for (const auto& m : c.models) {
+        if (m.ok()) continue;
+        ++broken;
+        for (const auto& p : m.problems) spdlog::warn("model {} is broken: {}", m.name, p);
+    }
+    spdlog::info("catalog: {} TF.js model(s), {} ok, {} broken; {} MediaPipe asset(s); GET /v1/models for details",
+                 c.models.size(), c.models.size() - broken, broken, c.assets.size());
+}
+
 }  // namespace
 
 int serve(const std::vector<std::string>& args) {
@@ -102,6 +116,7 @@ int serve(const std::vector<std::string>& args) {
         log::setup(cfg.log);
         net::Server server(cfg);
         log_startup(cfg, server.port());
+        log_catalog(cfg);
         server.run();
         log::flush();
         return 0;

@@ -4,8 +4,9 @@
 //   3. CORS decision: made once here, applied by finalise
 //   4. method gate: GET, HEAD, OPTIONS; anything else 405 + Allow
 //   5. refused target -> its status; preflight -> 204 or 403; other OPTIONS -> 204 + Allow
-//   6. the file: facts -> representation -> conditionals (304/412) -> range (206/416); see static_file.cpp
-//   7. finalise: CORS, Vary, common and configured headers, framing, keep-alive — for every response
+//   6. built-in endpoints: GET /v1/models (the model catalog as JSON)
+//   7. the file: facts -> representation -> conditionals (304/412) -> range (206/416); see static_file.cpp
+//   8. finalise: CORS, Vary, common and configured headers, framing, keep-alive — for every response
 #include "http/handler.hpp"
 
 #include "http/finalise.hpp"
@@ -18,6 +19,7 @@ namespace modelhost::http {
 namespace {
 
 constexpr const char* allowed_methods = "GET, HEAD, OPTIONS";
+constexpr std::string_view models_endpoint = "/v1/models";
 
 LogFacts log_facts(const Request& req) {
     return LogFacts{std::string(req.method_string()), std::string(req.target()),
@@ -64,11 +66,16 @@ Exchange Handler::handle(const Request& req, const ConnectionFacts& conn) const 
     } else if (target.verdict == Target::Verdict::asterisk) {
         res = error_reply(bhttp::status::bad_request, version);
         ex.log.note = "asterisk-form outside OPTIONS";
+    } else if (target.path == models_endpoint) {                                                   // 6
+        res = Reply{bhttp::status::ok, version};
+        res.set(bhttp::field::content_type, "application/json");
+        res.set(bhttp::field::cache_control, "no-cache");
+        res.body().text = policy_->catalog->models_json();
     } else {
-        res = serve_static(*policy_, target, req, ex.log.note);                                     // 6
+        res = serve_static(*policy_, target, req, ex.log.note);                                     // 7
     }
 
-    finalise(res, req, route, cors, conn.may_keep_alive);                                          // 7
+    finalise(res, req, route, cors, conn.may_keep_alive);                                          // 8
     return ex;
 }
 

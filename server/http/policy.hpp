@@ -6,6 +6,7 @@
 #include "http/cache_control.hpp"
 #include "http/cors.hpp"
 #include "http/gzip_cache.hpp"
+#include "models/service.hpp"
 
 #include <memory>
 
@@ -29,7 +30,8 @@ struct Policy {
     fs::FileStore files;
     CacheControl cache_control;
     config::CompressionConfig compression;
-    std::unique_ptr<GzipCache> gzip;  // the one mutable part: a cache, invisible in responses
+    std::unique_ptr<GzipCache> gzip;  // caches: mutable, invisible in responses
+    std::unique_ptr<models::CatalogService> catalog;
     RoutePolicy top;
     std::vector<std::pair<std::string, RoutePolicy>> routes;  // glob -> policy
 };

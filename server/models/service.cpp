@@ -1,0 +1,84 @@
+// /v1/models: the tree is rescanned at most once a second, so the catalog follows changes without a watcher.
+#include "models/service.hpp"
+
+#include <nlohmann/json.hpp>
+#include <openssl/evp.h>
+
+#include <fstream>
+#include <sys/stat.h>
+#include <vector>
+
+namespace modelhost::models {
+
+namespace {
+
+// "/face mesh/model.json" -> "/face%20mesh/model.json": unreserved characters and '/' stay.
+std::string url_of(const std::string& relative) {
+    static constexpr char hex[] = "0123456789ABCDEF";
+    std::string out = "/";
+    for (unsigned char c : relative) {
+        if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == '/') {
+            out += static_cast<char>(c);
+        } else {
+            out += '%';
+            out += hex[c >> 4];
+            out += hex[c & 15];
+        }
+    }
+    return out;
+}
+
+std::string hash_file(const std::filesystem::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    if (!in) return {};
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
+    std::vector<char> buf(1 << 16);
+    while (in.read(buf.data(), static_cast<std::streamsize>(buf.size())) || in.gcount() > 0)
+        EVP_DigestUpdate(ctx, buf.data(), static_cast<std::size_t>(in.gcount()));
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    EVP_DigestFinal_ex(ctx, md, &len);
+    EVP_MD_CTX_free(ctx);
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string out;
+    for (unsigned int i = 0; i < len; ++i) out += {hex[md[i] >> 4], hex[md[i] & 15]};
+    return out;
+}
+
+}  // namespace
+
+std::string CatalogService::sha256_of(const std::string& relative) {
+    struct stat st {};
+    auto full = root_ / relative;
+    if (::stat(full.c_str(), &st) != 0) return {};
+    std::string version = std::to_string(st.st_ino) + "-" + std::to_string(st.st_size) + "-" +
+                          std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec);
+    auto& slot = hashes_[relative];
+    if (slot.first != version) slot = {version, hash_file(full)};
+    return slot.second;
+}
+
+Catalog CatalogService::scan_now() { return scan(root_); }
+
+std::string CatalogService::models_json() {
+    std::lock_guard lock(mutex_);
+    auto now = std::chrono::steady_clock::now();
+    if (!json_.empty() && now - built_ < std::chrono::seconds(1)) return json_;
+    Catalog c = scan(root_);
+    nlohmann::json out = {{"models", nlohmann::json::array()}, {"assets", nlohmann::json::array()}};
+    for (const auto& m : c.models) {
+        auto files = nlohmann::json::array();
+        for (const auto& f : m.files)
+            files.push_back({{"path", f.path}, {"url", url_of(f.path)}, {"bytes", f.bytes}, {"sha256", sha256_of(f.path)}});
+        out["models"].push_back({{"name", m.name}, {"url", url_of(m.manifest)}, {"format", m.format}, {"files", files},
+                                 {"total_bytes", m.total_bytes}, {"status", m.ok() ? "ok" : "broken"},
+                                 {"problems", m.problems}});
+    }
+    for (const auto& a : c.assets) out["assets"].push_back({{"path", a}, {"url", url_of(a)}});
+    json_ = out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    built_ = now;
+    return json_;
+}
+
+}  // namespace modelhost::models
