@@ -34,6 +34,11 @@ bhttp::status status_for(Target::Verdict v) {
     }
 }
 
+// Routes match decoded paths; a refused target has none and gets the top-level policy.
+const RoutePolicy& route_of(const Policy& policy, const Target& target) {
+    return policy.route_for(target.verdict == Target::Verdict::ok ? target.path : "");
+}
+
 }  // namespace
 
 Handler::Handler(const config::Config& cfg) : policy_(std::make_unique<const Policy>(cfg)) {}
@@ -47,7 +52,7 @@ Exchange Handler::handle(const Request& req, const ConnectionFacts& conn) const 
     const auto method = req.method();
 
     Target target = parse_target(req.target());                                                    // 1
-    const RoutePolicy& route = policy_->route_for(target.verdict == Target::Verdict::ok ? target.path : "");  // 2
+    const RoutePolicy& route = route_of(*policy_, target);                                         // 2
     CorsDecision cors = decide_cors(route.cors, req, method);                                      // 3
     ex.log.note = cors.note;
 
@@ -83,8 +88,7 @@ Exchange Handler::reject(bhttp::status status, const Request& partial, const std
     Exchange ex{error_reply(status, 11), log_facts(partial)};
     ex.log.note = note;
     if (ex.log.method.empty()) ex.log.method = "-";
-    Target target = parse_target(partial.target());
-    const RoutePolicy& route = policy_->route_for(target.verdict == Target::Verdict::ok ? target.path : "");
+    const RoutePolicy& route = route_of(*policy_, parse_target(partial.target()));
     CorsDecision cors = decide_cors(route.cors, partial, bhttp::verb::get);  // never a preflight: answer as an error
     finalise(ex.reply, partial, route, cors, false);
     return ex;
