@@ -70,6 +70,12 @@ struct CompressionConfig {
     std::uint64_t gzip_cache_bytes = 64 * 1024 * 1024;
 };
 
+// Liveness and readiness endpoints. The default prefix is a dot-folder, which is never served as files,
+// so the endpoints can never shadow a model.
+struct HealthConfig {
+    std::string prefix = "/.modelhost";  // endpoints: <prefix>/healthz and <prefix>/readyz
+};
+
 enum class LogFormat { text, json };
 
 struct LogConfig {
@@ -86,6 +92,7 @@ struct Config {
     std::vector<RouteConfig> routes;
     std::vector<CacheControlRule> cache_control{{"*.json", "no-cache"}, {"**", "public, max-age=86400"}};
     CompressionConfig compression;
+    HealthConfig health;
     LogConfig log;
     // Setting path ("server.port") -> where its non-default value came from (file, env var, flag).
     std::map<std::string, std::string> sources;

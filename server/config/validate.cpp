@@ -272,7 +272,7 @@ void read_compression(const Checker& c, const json& obj, CompressionConfig& z) {
 Config validate(const Layered& raw) {
     Checker c(raw);
     const json& doc = raw.doc;
-    c.keys(doc, "", {"server", "limits", "cors", "headers", "routes", "cache_control", "compression", "log"});
+    c.keys(doc, "", {"server", "limits", "cors", "headers", "routes", "cache_control", "compression", "health", "log"});
     Config cfg;
     static const json empty = json::object();
     auto section = [&](const char* name) -> const json& { return doc.contains(name) ? doc.at(name) : empty; };
@@ -283,6 +283,11 @@ Config validate(const Layered& raw) {
     if (doc.contains("routes")) cfg.routes = read_routes(c, doc.at("routes"));
     if (doc.contains("cache_control")) cfg.cache_control = read_cache_control(c, doc.at("cache_control"));
     read_compression(c, section("compression"), cfg.compression);
+    c.keys(section("health"), "health", {"prefix"});
+    c.get(section("health"), "health", "prefix", cfg.health.prefix);
+    const auto& prefix = cfg.health.prefix;
+    if (!prefix.empty() && (!prefix.starts_with('/') || prefix.ends_with('/') || prefix.find_first_of("?#% ") != std::string::npos))
+        c.fail("health.prefix", "must be \"\" or a path such as \"/.modelhost\" (leading '/', no trailing '/', no ?, #, % or spaces)");
     read_log(c, section("log"), cfg.log);
     cfg.sources = raw.sources;
     cfg.warnings = raw.warnings;

@@ -3,7 +3,8 @@
 //   2. route: first matching routes[] glob, else the top-level policy
 //   3. CORS decision: made once here, applied by finalise
 //   4. method gate: GET, HEAD, OPTIONS; anything else 405 + Allow
-//   5. refused target -> its status; preflight -> 204 or 403; other OPTIONS -> 204 + Allow
+//   5. health endpoints (<health.prefix>/healthz, /readyz, matched literally: the prefix may be a dot-folder);
+//      refused target -> its status; preflight -> 204 or 403; other OPTIONS -> 204 + Allow
 //   6. built-in endpoints: GET /v1/models (the model catalog as JSON)
 //   7. the file: facts -> representation -> conditionals (304/412) -> range (206/416); see static_file.cpp
 //   8. finalise: CORS, Vary, common and configured headers, framing, keep-alive — for every response
@@ -34,6 +35,21 @@ bhttp::status status_for(Target::Verdict v) {
     }
 }
 
+// The request-target without its query string, as sent.
+std::string_view raw_path(const Request& req) {
+    std::string_view t(req.target().data(), req.target().size());
+    return t.substr(0, t.find('?'));
+}
+
+// Liveness is always 200; readiness is 503 once the server is draining. Never cached.
+Reply health_reply(bool ready, unsigned version) {
+    Reply res{ready ? bhttp::status::ok : bhttp::status::service_unavailable, version};
+    res.set(bhttp::field::content_type, "text/plain; charset=utf-8");
+    res.set(bhttp::field::cache_control, "no-store");
+    res.body().text = ready ? "ok\n" : "draining\n";
+    return res;
+}
+
 // Routes match decoded paths; a refused target has none and gets the top-level policy.
 const RoutePolicy& route_of(const Policy& policy, const Target& target) {
     return policy.route_for(target.verdict == Target::Verdict::ok ? target.path : "");
@@ -59,7 +75,10 @@ Exchange Handler::handle(const Request& req, const ConnectionFacts& conn) const 
     if (method != bhttp::verb::get && method != bhttp::verb::head && method != bhttp::verb::options) {  // 4
         res = error_reply(bhttp::status::method_not_allowed, version);
         res.set(bhttp::field::allow, allowed_methods);
-    } else if (target.verdict != Target::Verdict::ok && target.verdict != Target::Verdict::asterisk) {  // 5
+    } else if (method != bhttp::verb::options && (raw_path(req) == policy_->healthz || raw_path(req) == policy_->readyz)) {  // 5
+        res = health_reply(raw_path(req) == policy_->healthz || !conn.draining, version);
+        ex.log.note = "health";
+    } else if (target.verdict != Target::Verdict::ok && target.verdict != Target::Verdict::asterisk) {
         res = error_reply(status_for(target.verdict), version);
         ex.log.note = target.reason;
     } else if (cors.preflight) {

@@ -19,6 +19,7 @@ using Request = bhttp::request<bhttp::string_body>;
 // Facts about the connection that bear on the response (never decided by the connection itself).
 struct ConnectionFacts {
     bool may_keep_alive = true;  // false while draining or at the per-connection request limit
+    bool draining = false;       // the server is shutting down (readiness fails)
 };
 
 // What the access log needs that only the handler knows; the session adds bytes and time.

@@ -11,6 +11,8 @@ Policy::Policy(const config::Config& cfg)
       compression(cfg.compression),
       gzip(std::make_unique<GzipCache>(cfg.compression.gzip_max_bytes, cfg.compression.gzip_cache_bytes)),
       catalog(std::make_unique<models::CatalogService>(cfg.server.root)),
+      healthz(cfg.health.prefix + "/healthz"),
+      readyz(cfg.health.prefix + "/readyz"),
       top{CorsPolicy(cfg.cors), cfg.headers} {
     for (const auto& r : cfg.routes)
         routes.emplace_back(r.path, RoutePolicy{r.cors ? CorsPolicy(*r.cors) : top.cors, r.headers ? *r.headers : top.headers});

@@ -32,6 +32,7 @@ struct Policy {
     config::CompressionConfig compression;
     std::unique_ptr<GzipCache> gzip;  // caches: mutable, invisible in responses
     std::unique_ptr<models::CatalogService> catalog;
+    std::string healthz, readyz;  // full paths of the health endpoints
     RoutePolicy top;
     std::vector<std::pair<std::string, RoutePolicy>> routes;  // glob -> policy
 };

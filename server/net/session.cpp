@@ -159,7 +159,7 @@ void Session::on_read(beast::error_code ec) {
         return enqueue(handler_.reject(*status, parser_->get(), read_timed_out_ ? "request timeout" : ec.message()));
     }
     ++served_;
-    http::ConnectionFacts facts{!draining_ && served_ < limits_.max_requests_per_connection};
+    http::ConnectionFacts facts{!draining_ && served_ < limits_.max_requests_per_connection, draining_};
     http::Exchange ex = handler_.handle(parser_->get(), facts);
     stop_reading_ = !ex.reply.keep_alive();
     enqueue(std::move(ex));

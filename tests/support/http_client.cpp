@@ -90,6 +90,8 @@ TestServer::TestServer(const std::filesystem::path& root, const std::string& con
     thread_ = std::thread([this] { server_->run(false); });
 }
 
+void TestServer::begin_shutdown() { server_->stop(); }
+
 TestServer::~TestServer() {
     server_->stop();
     thread_.join();

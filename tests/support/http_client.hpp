@@ -55,6 +55,8 @@ public:
     TestServer(const std::filesystem::path& root, const std::string& config_json = "{}");
     ~TestServer();
     std::uint16_t port() const { return port_; }
+    // Starts the graceful shutdown (as SIGTERM would); the destructor waits for it to finish.
+    void begin_shutdown();
 
 private:
     TempDir config_dir_;

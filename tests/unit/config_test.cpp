@@ -160,6 +160,7 @@ TEST_CASE("every env setting and flag in the table maps to a real config key", "
         if (std::string(s.key) == "server.root") value = l.dir.path().string();
         if (std::string(s.key) == "server.host") value = "127.0.0.1";
         if (std::string(s.key) == "log.format") value = "json";
+        if (std::string(s.key) == "health.prefix") value = "/.hc";
         if (std::string(s.key) == "limits.max_header_bytes") value = "4096";
         if (std::string(s.key) == "cors.allow_origins") value = "https://app.example.com";
         if (std::string(s.key) == "cors.allow_credentials") l.env["MODELHOST_ALLOW_ORIGINS"] = "https://app.example.com";
@@ -254,6 +255,7 @@ TEST_CASE("config/modelhost.json lists every setting, each with its built-in def
     CHECK(file.compression.gzip == defaults.compression.gzip);
     CHECK(file.compression.gzip_max_bytes == defaults.compression.gzip_max_bytes);
     CHECK(file.compression.gzip_cache_bytes == defaults.compression.gzip_cache_bytes);
+    CHECK(file.health.prefix == defaults.health.prefix);
     CHECK(file.log.level == defaults.log.level);
     CHECK(file.log.access_log == defaults.log.access_log);
     CHECK(file.log.format == defaults.log.format);
