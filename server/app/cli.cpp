@@ -4,6 +4,7 @@
 #include "app/serve.hpp"
 #include "tools/check.hpp"
 #include "tools/compress.hpp"
+#include "tools/health.hpp"
 #include "version.hpp"
 
 #include <cstdio>
@@ -21,7 +22,8 @@ void print_help() {
         "Commands:\n"
         "  serve     run the server (the default when no command is given)\n"
         "  check     validate every TF.js model under a folder (`modelhost check --help`)\n"
-        "  compress  write .br and .gz sidecars beside compressible files (`modelhost compress --help`)\n\n"
+        "  compress  write .br and .gz sidecars beside compressible files (`modelhost compress --help`)\n"
+        "  health    probe a running server's liveness endpoint, for HEALTHCHECK (`modelhost health --help`)\n\n"
         "Options:\n"
         "  -h, --help     show this help (`modelhost serve --help` for the server's options)\n"
         "  -V, --version  print the version\n\n"
@@ -43,6 +45,7 @@ int main(int argc, char** argv) {
     }
     if (args.empty() || args[0].starts_with("-")) return serve(args);
     if (args[0] == "serve") return serve({args.begin() + 1, args.end()});
+    if (args[0] == "health") return tools::health_command({args.begin() + 1, args.end()});
     if (args[0] == "check") return tools::check_command({args.begin() + 1, args.end()});
     if (args[0] == "compress") return tools::compress_command({args.begin() + 1, args.end()});
     std::fprintf(stderr, "modelhost: unknown command \"%s\"; run `modelhost --help` for the commands\n", args[0].c_str());

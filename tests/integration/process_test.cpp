@@ -170,3 +170,22 @@ TEST_CASE("check passes the real face models and names a truncated shard with bo
     auto [usage, _] = run_command({binary, "check"});
     CHECK(usage == 2);
 }
+
+TEST_CASE("health probes a running server from its environment and fails when none answers", "[process][health]") {
+    TempDir dir;
+    Process server({binary, "--root", dir.path().string(), "--port", "0"});
+    auto port = server.wait_for_port();
+    REQUIRE(port != 0);
+    auto [ok, out] = run_command({binary, "health"}, {"MODELHOST_ROOT=" + dir.path().string(), "MODELHOST_PORT=" + std::to_string(port)});
+    CHECK(ok == 0);
+    CHECK_THAT(out, Catch::Contains("/.modelhost/healthz: 200 ok"));
+    auto [explicit_url, _] = run_command({binary, "health", "--url", "http://127.0.0.1:" + std::to_string(port) + "/.modelhost/readyz"});
+    CHECK(explicit_url == 0);
+    auto [missing, why] = run_command({binary, "health", "--url", "http://127.0.0.1:" + std::to_string(port) + "/nothing"});
+    CHECK(missing == 1);
+    server.signal(SIGTERM);
+    CHECK(server.wait() == std::optional<int>(0));
+    auto [down, refused] = run_command({binary, "health", "--url", "http://127.0.0.1:" + std::to_string(port) + "/.modelhost/healthz"});
+    CHECK(down == 1);
+    CHECK_THAT(refused, Catch::Contains("refused"));
+}
