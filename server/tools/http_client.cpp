@@ -1,0 +1,85 @@
+// Beast over a plain socket with a 15-second receive/send budget.
+#include "tools/http_client.hpp"
+
+#include "http/text.hpp"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/url/parse.hpp>
+#include <boost/url/url.hpp>
+
+#include <sys/socket.h>
+
+namespace modelhost::tools {
+
+namespace asio = boost::asio;
+namespace bhttp = boost::beast::http;
+
+std::optional<HttpUrl> parse_http_url(std::string_view text) {
+    auto u = boost::urls::parse_absolute_uri(text);
+    if (!u || u->scheme() != "http" || !u->has_authority() || u->host().empty()) return std::nullopt;
+    HttpUrl out;
+    out.host = std::string(u->host_address());
+    if (out.host.starts_with('[')) out.host = out.host.substr(1, out.host.size() - 2);
+    out.port = u->has_port() ? std::string(u->port()) : "80";
+    out.target = u->encoded_target().empty() ? "/" : std::string(u->encoded_target());
+    if (!out.target.starts_with('/')) out.target = "/" + out.target;
+    out.text = std::string(text);
+    return out;
+}
+
+std::optional<std::string> resolve_url(const std::string& base, const std::string& ref) {
+    auto b = boost::urls::parse_absolute_uri(base);
+    auto r = boost::urls::parse_uri_reference(ref);
+    if (!b || !r) return std::nullopt;
+    boost::urls::url out;
+    if (!boost::urls::resolve(*b, *r, out)) return std::nullopt;
+    return std::string(out.buffer());
+}
+
+std::vector<std::string> HttpResponse::all(std::string_view name) const {
+    std::vector<std::string> out;
+    for (const auto& [n, v] : headers)
+        if (http::equals_lower(n, http::to_lower(name))) out.push_back(v);
+    return out;
+}
+
+HttpResponse http_request(const HttpUrl& url, const std::string& method, const HeaderPairs& headers, bool want_body) {
+    asio::io_context ioc;
+    asio::ip::tcp::socket socket(ioc);
+    boost::system::error_code ec;
+    auto endpoints = asio::ip::tcp::resolver(ioc).resolve(url.host, url.port, ec);
+    if (!ec) asio::connect(socket, endpoints, ec);
+    if (ec) throw HttpError(url.text + ": cannot connect: " + ec.message());
+    timeval tv{15, 0};
+    ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+
+    bhttp::request<bhttp::empty_body> req{bhttp::string_to_verb(method), url.target, 11};
+    req.set(bhttp::field::host, url.port == "80" ? url.host : url.host + ":" + url.port);
+    req.set(bhttp::field::user_agent, "modelhost-doctor");
+    req.set(bhttp::field::connection, "close");
+    for (const auto& [n, v] : headers) req.set(n, v);
+    bhttp::write(socket, req, ec);
+    if (ec) throw HttpError(url.text + ": cannot send the request: " + ec.message());
+
+    boost::beast::flat_buffer buffer;
+    bhttp::response_parser<bhttp::string_body> parser;
+    parser.body_limit(64u << 20);
+    parser.skip(method == "HEAD" || method == "OPTIONS" || !want_body);
+    if (!want_body) bhttp::read_header(socket, buffer, parser, ec);
+    else bhttp::read(socket, buffer, parser, ec);
+    if (ec) throw HttpError(url.text + ": no valid response: " + ec.message());
+    HttpResponse out;
+    out.status = parser.get().result_int();
+    for (const auto& f : parser.get()) out.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+    if (want_body) out.body = parser.get().body();
+    return out;
+}
+
+}  // namespace modelhost::tools

@@ -1,0 +1,46 @@
+// A small blocking HTTP/1.1 client for the tools (doctor): one request per connection, every header kept.
+#pragma once
+
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace modelhost::tools {
+
+using HeaderPairs = std::vector<std::pair<std::string, std::string>>;
+
+struct HttpUrl {
+    std::string host;
+    std::string port;
+    std::string target;  // path and query
+    std::string text;    // the URL as given, for messages
+};
+
+// http:// URLs only (HTTPS is for a later issue); nullopt when malformed.
+std::optional<HttpUrl> parse_http_url(std::string_view url);
+
+// Resolves `ref` (absolute, absolute-path or relative) against `base`, as a browser would.
+std::optional<std::string> resolve_url(const std::string& base, const std::string& ref);
+
+struct HttpResponse {
+    unsigned status = 0;
+    HeaderPairs headers;  // in order, duplicates kept (a duplicated ACAO is a finding)
+    std::string body;     // read only when asked for
+
+    std::vector<std::string> all(std::string_view name) const;
+};
+
+// A network or protocol failure, with the URL in the message.
+class HttpError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// Sends one request (Connection: close) and reads the response; the body is read (up to 64 MiB) only when
+// `want_body`. Throws HttpError.
+HttpResponse http_request(const HttpUrl& url, const std::string& method, const HeaderPairs& headers, bool want_body);
+
+}  // namespace modelhost::tools
