@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <set>
 #include <system_error>
 #include <thread>
 
@@ -77,8 +78,8 @@ void log_startup(const config::Config& cfg, std::uint16_t port) {
                  threads, origins, cfg.cors.allow_credentials ? "on" : "off", cfg.routes.size());
     std::map<std::string, std::string> by_source;  // one line per file, env var or flag
     for (const auto& [key, source] : cfg.sources) {
-        bool section = key.find('.') == std::string::npos && key != "headers" && key != "routes";
-        if (!section) by_source[source] += (by_source[source].empty() ? "" : ", ") + key;
+        static const std::set<std::string> sections{"server", "limits", "cors", "compression", "health", "log"};
+        if (!sections.contains(key)) by_source[source] += (by_source[source].empty() ? "" : ", ") + key;
     }
     for (const auto& [source, keys] : by_source) spdlog::info("settings from {}: {}", source, keys);
     for (const auto& w : cfg.warnings) spdlog::warn("{}", w);
