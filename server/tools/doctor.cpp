@@ -15,6 +15,7 @@ namespace {
 
 struct Options {
     std::string url, origin;
+    ClientOptions client;  // --ca-file
     bool credentials = false;
     std::vector<std::string> headers;  // non-safelisted request headers the app sends (they need a preflight)
 };
@@ -129,12 +130,12 @@ void check_type(const HttpUrl& url, const HttpResponse& r, Verdict& v) {
 HttpResponse fetch(std::string url_text, const Options& o, Verdict& v, bool want_body) {
     for (int hop = 0;; ++hop) {
         auto url = parse_http_url(url_text);
-        if (!url) throw HttpError(url_text + ": not an http:// URL");
+        if (!url) throw HttpError(url_text + ": not an http:// or https:// URL");
         if (!o.headers.empty()) preflight(*url, o, v);
         if (!v.failures.empty()) return {};
         HeaderPairs h{{"Origin", o.origin}};
         for (const auto& name : o.headers) h.emplace_back(name, "1");
-        HttpResponse r = http_request(*url, "GET", h, want_body);
+        HttpResponse r = http_request(*url, "GET", h, want_body, o.client);
         check_cors(r, o, v);
         if (!v.failures.empty()) return r;
         auto location = r.all("Location");
@@ -161,7 +162,7 @@ bool report(const std::string& url, const Verdict& v) {
 }
 
 int usage(const char* why) {
-    std::fprintf(stderr, "modelhost doctor: %s\nUsage: modelhost doctor URL --origin ORIGIN [--credentials] [--header NAME]...\n", why);
+    std::fprintf(stderr, "modelhost doctor: %s\nUsage: modelhost doctor URL --origin ORIGIN [--credentials] [--header NAME]... [--ca-file PEM]\n", why);
     return 2;
 }
 
@@ -172,17 +173,19 @@ int doctor_command(const std::vector<std::string>& args) {
     for (std::size_t i = 0; i < args.size(); ++i) {
         const auto& a = args[i];
         if (a == "-h" || a == "--help") {
-            std::printf("Usage: modelhost doctor URL --origin ORIGIN [--credentials] [--header NAME]...\n\n"
+            std::printf("Usage: modelhost doctor URL --origin ORIGIN [--credentials] [--header NAME]... [--ca-file PEM]\n\n"
                         "Makes the requests a browser at ORIGIN makes for URL — a preflight when the headers need one,\n"
                         "then the GET with Origin, following redirects — and, when URL is a TF.js model.json, for every\n"
                         "shard (with the model URL's query string, as TF.js does). Prints PASS/FAIL per file with the\n"
-                        "browser's reason and a fix. http:// URLs.\n\n"
+                        "browser's reason and a fix. https:// is verified against the system's CA store (plus\n"
+                        "--ca-file for a private CA), with SNI.\n\n"
                         "Exit codes: 0 every file passes, 1 a file fails, 2 bad usage.\n");
             return 0;
         }
         if (a == "--origin" && i + 1 < args.size()) o.origin = args[++i];
         else if (a == "--header" && i + 1 < args.size()) o.headers.push_back(args[++i]);
         else if (a == "--credentials") o.credentials = true;
+        else if (a == "--ca-file" && i + 1 < args.size()) o.client.ca_file = args[++i];
         else if (!a.starts_with("--") && o.url.empty()) o.url = a;
         else return usage(("unexpected argument \"" + a + "\"").c_str());
     }

@@ -5,6 +5,7 @@
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/read.hpp>
@@ -19,14 +20,17 @@ namespace modelhost::tools {
 
 namespace asio = boost::asio;
 namespace bhttp = boost::beast::http;
+namespace ssl = boost::asio::ssl;
 
 std::optional<HttpUrl> parse_http_url(std::string_view text) {
     auto u = boost::urls::parse_absolute_uri(text);
-    if (!u || u->scheme() != "http" || !u->has_authority() || u->host().empty()) return std::nullopt;
+    if (!u || (u->scheme() != "http" && u->scheme() != "https") || !u->has_authority() || u->host().empty())
+        return std::nullopt;
     HttpUrl out;
+    out.tls = u->scheme() == "https";
     out.host = std::string(u->host_address());
     if (out.host.starts_with('[')) out.host = out.host.substr(1, out.host.size() - 2);
-    out.port = u->has_port() ? std::string(u->port()) : "80";
+    out.port = u->has_port() ? std::string(u->port()) : out.tls ? "443" : "80";
     out.target = u->encoded_target().empty() ? "/" : std::string(u->encoded_target());
     if (!out.target.starts_with('/')) out.target = "/" + out.target;
     out.text = std::string(text);
@@ -49,7 +53,40 @@ std::vector<std::string> HttpResponse::all(std::string_view name) const {
     return out;
 }
 
-HttpResponse http_request(const HttpUrl& url, const std::string& method, const HeaderPairs& headers, bool want_body) {
+namespace {
+
+// One exchange over any stream (plain socket or TLS stream).
+template <class Stream>
+HttpResponse exchange(Stream& stream, const HttpUrl& url, const std::string& method, const HeaderPairs& headers,
+                      bool want_body) {
+    bool default_port = url.port == (url.tls ? "443" : "80");
+    bhttp::request<bhttp::empty_body> req{bhttp::string_to_verb(method), url.target, 11};
+    req.set(bhttp::field::host, default_port ? url.host : url.host + ":" + url.port);
+    req.set(bhttp::field::user_agent, "modelhost-doctor");
+    req.set(bhttp::field::connection, "close");
+    for (const auto& [n, v] : headers) req.set(n, v);
+    boost::system::error_code ec;
+    bhttp::write(stream, req, ec);
+    if (ec) throw HttpError(url.text + ": cannot send the request: " + ec.message());
+
+    boost::beast::flat_buffer buffer;
+    bhttp::response_parser<bhttp::string_body> parser;
+    parser.body_limit(64u << 20);
+    parser.skip(method == "HEAD" || method == "OPTIONS" || !want_body);
+    if (!want_body) bhttp::read_header(stream, buffer, parser, ec);
+    else bhttp::read(stream, buffer, parser, ec);
+    if (ec) throw HttpError(url.text + ": no valid response: " + ec.message());
+    HttpResponse out;
+    out.status = parser.get().result_int();
+    for (const auto& f : parser.get()) out.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+    if (want_body) out.body = parser.get().body();
+    return out;
+}
+
+}  // namespace
+
+HttpResponse http_request(const HttpUrl& url, const std::string& method, const HeaderPairs& headers, bool want_body,
+                          const ClientOptions& options) {
     asio::io_context ioc;
     asio::ip::tcp::socket socket(ioc);
     boost::system::error_code ec;
@@ -59,26 +96,24 @@ HttpResponse http_request(const HttpUrl& url, const std::string& method, const H
     timeval tv{15, 0};
     ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    if (!url.tls) return exchange(socket, url, method, headers, want_body);
 
-    bhttp::request<bhttp::empty_body> req{bhttp::string_to_verb(method), url.target, 11};
-    req.set(bhttp::field::host, url.port == "80" ? url.host : url.host + ":" + url.port);
-    req.set(bhttp::field::user_agent, "modelhost-doctor");
-    req.set(bhttp::field::connection, "close");
-    for (const auto& [n, v] : headers) req.set(n, v);
-    bhttp::write(socket, req, ec);
-    if (ec) throw HttpError(url.text + ": cannot send the request: " + ec.message());
-
-    boost::beast::flat_buffer buffer;
-    bhttp::response_parser<bhttp::string_body> parser;
-    parser.body_limit(64u << 20);
-    parser.skip(method == "HEAD" || method == "OPTIONS" || !want_body);
-    if (!want_body) bhttp::read_header(socket, buffer, parser, ec);
-    else bhttp::read(socket, buffer, parser, ec);
-    if (ec) throw HttpError(url.text + ": no valid response: " + ec.message());
-    HttpResponse out;
-    out.status = parser.get().result_int();
-    for (const auto& f : parser.get()) out.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
-    if (want_body) out.body = parser.get().body();
+    ssl::context ctx(ssl::context::tls_client);
+    ctx.set_default_verify_paths(ec);
+    if (!options.ca_file.empty()) {
+        ctx.load_verify_file(options.ca_file, ec);
+        if (ec) throw HttpError(options.ca_file + ": cannot read the CA file: " + ec.message());
+    }
+    ctx.set_verify_mode(ssl::verify_peer);
+    ssl::stream<asio::ip::tcp::socket&> tls(socket, ctx);
+    SSL_set_tlsext_host_name(tls.native_handle(), url.host.c_str());  // SNI
+    tls.set_verify_callback(ssl::host_name_verification(url.host));
+    tls.handshake(ssl::stream_base::client, ec);
+    if (ec)
+        throw HttpError(url.text + ": TLS handshake failed: " + ec.message() +
+                        (options.ca_file.empty() ? " (a private CA? pass --ca-file)" : ""));
+    HttpResponse out = exchange(tls, url, method, headers, want_body);
+    tls.shutdown(ec);  // peers often just close; that is fine after a complete response
     return out;
 }
 

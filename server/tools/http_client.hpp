@@ -13,14 +13,20 @@ namespace modelhost::tools {
 using HeaderPairs = std::vector<std::pair<std::string, std::string>>;
 
 struct HttpUrl {
+    bool tls = false;  // https
     std::string host;
     std::string port;
     std::string target;  // path and query
     std::string text;    // the URL as given, for messages
 };
 
-// http:// URLs only (HTTPS is for a later issue); nullopt when malformed.
+// http:// and https:// URLs; nullopt when malformed or another scheme.
 std::optional<HttpUrl> parse_http_url(std::string_view url);
+
+// TLS settings: the system's CA store is always trusted; `ca_file` adds a private CA (PEM).
+struct ClientOptions {
+    std::string ca_file;
+};
 
 // Resolves `ref` (absolute, absolute-path or relative) against `base`, as a browser would.
 std::optional<std::string> resolve_url(const std::string& base, const std::string& ref);
@@ -40,7 +46,8 @@ public:
 };
 
 // Sends one request (Connection: close) and reads the response; the body is read (up to 64 MiB) only when
-// `want_body`. Throws HttpError.
-HttpResponse http_request(const HttpUrl& url, const std::string& method, const HeaderPairs& headers, bool want_body);
+// `want_body`. HTTPS verifies the certificate chain and the host name (SNI sent). Throws HttpError.
+HttpResponse http_request(const HttpUrl& url, const std::string& method, const HeaderPairs& headers, bool want_body,
+                          const ClientOptions& options = {});
 
 }  // namespace modelhost::tools
