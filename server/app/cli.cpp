@@ -5,6 +5,7 @@
 #include "tools/check.hpp"
 #include "tools/compress.hpp"
 #include "tools/doctor.hpp"
+#include "tools/fetch.hpp"
 #include "tools/health.hpp"
 #include "version.hpp"
 
@@ -25,6 +26,7 @@ void print_help() {
         "  check     validate every TF.js model under a folder (`modelhost check --help`)\n"
         "  compress  write .br and .gz sidecars beside compressible files (`modelhost compress --help`)\n"
         "  doctor    say whether a browser at an origin would accept a URL (`modelhost doctor --help`)\n"
+        "  fetch     mirror a remote TF.js model into the root, verified and atomic (`modelhost fetch --help`)\n"
         "  health    probe a running server's liveness endpoint, for HEALTHCHECK (`modelhost health --help`)\n\n"
         "Options:\n"
         "  -h, --help     show this help (`modelhost serve --help` for the server's options)\n"
@@ -48,6 +50,7 @@ int main(int argc, char** argv) {
     if (args.empty() || args[0].starts_with("-")) return serve(args);
     if (args[0] == "serve") return serve({args.begin() + 1, args.end()});
     if (args[0] == "doctor") return tools::doctor_command({args.begin() + 1, args.end()});
+    if (args[0] == "fetch") return tools::fetch_command({args.begin() + 1, args.end()});
     if (args[0] == "health") return tools::health_command({args.begin() + 1, args.end()});
     if (args[0] == "check") return tools::check_command({args.begin() + 1, args.end()});
     if (args[0] == "compress") return tools::compress_command({args.begin() + 1, args.end()});

@@ -8,6 +8,7 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/file_body.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
@@ -55,10 +56,27 @@ std::vector<std::string> HttpResponse::all(std::string_view name) const {
 
 namespace {
 
-// One exchange over any stream (plain socket or TLS stream).
+template <class Stream>
+HttpResponse read_to_file(Stream& stream, boost::beast::flat_buffer& buffer, const HttpUrl& url, const std::string& path) {
+    boost::system::error_code ec;
+    bhttp::response_parser<bhttp::file_body> parser;
+    parser.body_limit(boost::none);
+    parser.get().body().open(path.c_str(), boost::beast::file_mode::write, ec);
+    if (ec) throw HttpError(path + ": cannot write: " + ec.message());
+    bhttp::read(stream, buffer, parser, ec);
+    if (ec == bhttp::error::partial_message || ec == boost::asio::error::eof)
+        throw HttpError(url.text + ": the connection closed before the whole body arrived");
+    if (ec) throw HttpError(url.text + ": " + ec.message());
+    HttpResponse out;
+    out.status = parser.get().result_int();
+    for (const auto& f : parser.get()) out.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+    return out;
+}
+
+// One exchange over any stream (plain socket or TLS stream); `file` set: the body goes to that file.
 template <class Stream>
 HttpResponse exchange(Stream& stream, const HttpUrl& url, const std::string& method, const HeaderPairs& headers,
-                      bool want_body) {
+                      bool want_body, const std::string& file = {}) {
     bool default_port = url.port == (url.tls ? "443" : "80");
     bhttp::request<bhttp::empty_body> req{bhttp::string_to_verb(method), url.target, 11};
     req.set(bhttp::field::host, default_port ? url.host : url.host + ":" + url.port);
@@ -70,6 +88,7 @@ HttpResponse exchange(Stream& stream, const HttpUrl& url, const std::string& met
     if (ec) throw HttpError(url.text + ": cannot send the request: " + ec.message());
 
     boost::beast::flat_buffer buffer;
+    if (!file.empty()) return read_to_file(stream, buffer, url, file);
     bhttp::response_parser<bhttp::string_body> parser;
     parser.body_limit(64u << 20);
     parser.skip(method == "HEAD" || method == "OPTIONS" || !want_body);
@@ -85,8 +104,10 @@ HttpResponse exchange(Stream& stream, const HttpUrl& url, const std::string& met
 
 }  // namespace
 
-HttpResponse http_request(const HttpUrl& url, const std::string& method, const HeaderPairs& headers, bool want_body,
-                          const ClientOptions& options) {
+namespace {
+
+HttpResponse connect_and_exchange(const HttpUrl& url, const std::string& method, const HeaderPairs& headers,
+                                  bool want_body, const ClientOptions& options, const std::string& file) {
     asio::io_context ioc;
     asio::ip::tcp::socket socket(ioc);
     boost::system::error_code ec;
@@ -96,7 +117,7 @@ HttpResponse http_request(const HttpUrl& url, const std::string& method, const H
     timeval tv{15, 0};
     ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    if (!url.tls) return exchange(socket, url, method, headers, want_body);
+    if (!url.tls) return exchange(socket, url, method, headers, want_body, file);
 
     ssl::context ctx(ssl::context::tls_client);
     ctx.set_default_verify_paths(ec);
@@ -112,9 +133,20 @@ HttpResponse http_request(const HttpUrl& url, const std::string& method, const H
     if (ec)
         throw HttpError(url.text + ": TLS handshake failed: " + ec.message() +
                         (options.ca_file.empty() ? " (a private CA? pass --ca-file)" : ""));
-    HttpResponse out = exchange(tls, url, method, headers, want_body);
+    HttpResponse out = exchange(tls, url, method, headers, want_body, file);
     tls.shutdown(ec);  // peers often just close; that is fine after a complete response
     return out;
+}
+
+}  // namespace
+
+HttpResponse http_request(const HttpUrl& url, const std::string& method, const HeaderPairs& headers, bool want_body,
+                          const ClientOptions& options) {
+    return connect_and_exchange(url, method, headers, want_body, options, {});
+}
+
+HttpResponse http_download(const HttpUrl& url, const std::string& path, const ClientOptions& options) {
+    return connect_and_exchange(url, "GET", {}, true, options, path);
 }
 
 }  // namespace modelhost::tools

@@ -50,4 +50,8 @@ public:
 HttpResponse http_request(const HttpUrl& url, const std::string& method, const HeaderPairs& headers, bool want_body,
                           const ClientOptions& options = {});
 
+// GET `url` into the file `path` (streamed, any size); returns the response with an empty body. Throws HttpError,
+// also when the body is shorter than its Content-Length.
+HttpResponse http_download(const HttpUrl& url, const std::string& path, const ClientOptions& options = {});
+
 }  // namespace modelhost::tools

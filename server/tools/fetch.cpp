@@ -1,0 +1,220 @@
+// Download into a hidden temporary folder under the root, verify every shard against the manifest, then rename
+// into place: a failed or interrupted fetch leaves no partial model and never replaces a good one.
+#include "tools/fetch.hpp"
+
+#include "models/catalog.hpp"
+#include "tools/http_client.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <thread>
+#include <unistd.h>
+
+namespace modelhost::tools {
+
+namespace fsys = std::filesystem;
+
+namespace {
+
+struct Options {
+    std::string url, root = "models", name, ca_file;
+    bool force = false;
+    unsigned concurrency = 4;
+};
+
+// A failure that ends the fetch; the message is printed as is.
+struct FetchError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+// GET into `file`, following up to 10 redirects and retrying transient failures (network, 5xx) with backoff.
+void download(std::string url, const fsys::path& file, const ClientOptions& client) {
+    for (int attempt = 1;; ++attempt) {
+        try {
+            std::string current = url;
+            for (int hop = 0;; ++hop) {
+                auto parsed = parse_http_url(current);
+                if (!parsed) throw FetchError(current + ": not an http:// or https:// URL");
+                HttpResponse r = http_download(*parsed, file.string(), client);
+                auto location = r.all("Location");
+                if (r.status >= 300 && r.status < 400 && !location.empty()) {
+                    if (hop == 10) throw FetchError(url + ": more than 10 redirects");
+                    auto next = resolve_url(current, location[0]);
+                    if (!next) throw FetchError(current + ": bad Location \"" + location[0] + "\"");
+                    current = *next;
+                    continue;
+                }
+                if (r.status >= 500) throw HttpError(current + ": HTTP " + std::to_string(r.status));
+                if (r.status != 200) throw FetchError(current + ": HTTP " + std::to_string(r.status));
+                return;
+            }
+        } catch (const HttpError& e) {
+            if (attempt == 3) throw FetchError(std::string(e.what()) + " (after 3 attempts)");
+            std::this_thread::sleep_for(std::chrono::milliseconds(500 << (attempt - 1)));
+        }
+    }
+}
+
+std::string default_name(const std::string& model_url) {
+    auto path = model_url.substr(0, model_url.find('?'));
+    std::vector<std::string> parts;
+    for (std::size_t pos = path.find("://") + 3; pos < path.size();) {
+        auto slash = path.find('/', pos);
+        parts.push_back(path.substr(pos, slash == std::string::npos ? std::string::npos : slash - pos));
+        pos = slash == std::string::npos ? path.size() : slash + 1;
+    }
+    while (!parts.empty() && (parts.back().empty() || parts.back().ends_with(".json") ||
+                              parts.back().find_first_not_of("0123456789") == std::string::npos))
+        parts.pop_back();
+    return parts.size() > 1 ? parts.back() : "model";
+}
+
+bool valid_name(const std::string& name) {
+    if (name.empty() || name.front() == '/' || name.back() == '/') return false;
+    for (std::size_t pos = 0; pos <= name.size();) {
+        auto slash = name.find('/', pos);
+        std::string seg = name.substr(pos, slash == std::string::npos ? std::string::npos : slash - pos);
+        if (seg.empty() || seg.front() == '.' || seg.find_first_of("\\\0", 0, 2) != std::string::npos) return false;
+        if (slash == std::string::npos) break;
+        pos = slash + 1;
+    }
+    return true;
+}
+
+// Every shard of the manifest, with bounded concurrency; prints progress (one line on a TTY, else a line per file).
+void download_shards(const Options& o, const std::string& model_url, const fsys::path& tmp, const std::vector<std::string>& paths) {
+    std::string query = model_url.find('?') == std::string::npos ? "" : model_url.substr(model_url.find('?'));
+    std::atomic<std::size_t> next{0}, done{0};
+    std::atomic<std::uint64_t> bytes{0};
+    std::mutex lock;
+    std::string error;
+    auto start = std::chrono::steady_clock::now();
+    bool tty = ::isatty(1);
+    auto worker = [&] {
+        for (std::size_t i; (i = next++) < paths.size();) {
+            try {
+                auto url = resolve_url(model_url, paths[i]);
+                if (!url) throw FetchError(paths[i] + ": cannot be resolved against " + model_url);
+                fsys::path file = tmp / paths[i];
+                fsys::create_directories(file.parent_path());
+                download(url->substr(0, url->find('?')) + query, file, {o.ca_file});
+                bytes += fsys::file_size(file);
+                std::lock_guard g(lock);
+                double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+                double rate = static_cast<double>(bytes) / std::max(secs, 1e-3);
+                std::size_t n = ++done;
+                double eta = n ? secs / static_cast<double>(n) * static_cast<double>(paths.size() - n) : 0;
+                if (tty) std::printf("\r%zu/%zu shards  %.1f MB  %.1f MB/s  ETA %.0fs   ", n, paths.size(), static_cast<double>(bytes) / 1e6, rate / 1e6, eta);
+                else std::printf("got %s (%ju bytes)\n", paths[i].c_str(), static_cast<std::uintmax_t>(fsys::file_size(file)));
+                std::fflush(stdout);
+            } catch (const std::exception& e) {
+                std::lock_guard g(lock);
+                if (error.empty()) error = e.what();
+                next = paths.size();  // stop handing out work
+            }
+        }
+    };
+    std::vector<std::thread> pool;
+    for (unsigned t = 0; t < std::max(1u, o.concurrency); ++t) pool.emplace_back(worker);
+    for (auto& t : pool) t.join();
+    if (tty) std::printf("\n");
+    if (!error.empty()) throw FetchError(error);
+}
+
+// Moves the verified folder into place; with --force the old model is replaced only now, when the new one is whole.
+void install(const fsys::path& tmp, const fsys::path& dest, bool force) {
+    fsys::create_directories(dest.parent_path());
+    if (fsys::exists(dest)) {
+        if (!force) throw FetchError(dest.string() + " already exists; pass --force to replace it");
+        fsys::path old = dest.parent_path() / ("." + dest.filename().string() + ".replaced-" + std::to_string(::getpid()));
+        fsys::rename(dest, old);
+        fsys::rename(tmp, dest);
+        fsys::remove_all(old);
+        return;
+    }
+    fsys::rename(tmp, dest);
+}
+
+void fetch(const Options& o) {
+    std::string model_url = model_json_url(o.url);
+    std::string name = o.name.empty() ? default_name(model_url) : o.name;
+    if (!valid_name(name)) throw FetchError("--name \"" + name + "\" must be a relative folder name without hidden parts");
+    fsys::path root(o.root), dest = fsys::path(o.root) / name;
+    if (!fsys::is_directory(root)) throw FetchError("--root \"" + o.root + "\" is not a directory");
+    if (fsys::exists(dest) && !o.force) throw FetchError(dest.string() + " already exists; pass --force to replace it");
+    fsys::path tmp = root / (".fetch-" + std::to_string(::getpid()) + "-" + dest.filename().string());
+    struct Cleanup {
+        fsys::path p;
+        ~Cleanup() { std::error_code ec; fsys::remove_all(p, ec); }
+    } cleanup{tmp};
+    fsys::create_directories(tmp);
+
+    std::printf("fetching %s\n", model_url.c_str());
+    download(model_url, tmp / "model.json", {o.ca_file});
+    std::ifstream in(tmp / "model.json");
+    auto doc = nlohmann::json::parse(in, nullptr, false);
+    if (!doc.is_object() || !doc.contains("weightsManifest")) throw FetchError(model_url + ": not a TF.js model.json (no weightsManifest)");
+    std::vector<std::string> paths;
+    for (const auto& g : doc["weightsManifest"])
+        for (const auto& p : g.value("paths", nlohmann::json::array()))
+            if (p.is_string()) paths.push_back(p.get<std::string>());
+    download_shards(o, model_url, tmp, paths);
+
+    models::ModelEntry check = models::check_model(tmp, "model.json");
+    if (!check.ok()) throw FetchError("the downloaded model is broken, nothing installed: " + check.problems.front());
+    install(tmp, dest, o.force);
+    std::printf("installed %s: %zu files, %ju bytes -> %s\n", name.c_str(), check.files.size(),
+                static_cast<std::uintmax_t>(check.total_bytes), (dest / "model.json").c_str());
+}
+
+}  // namespace
+
+std::string model_json_url(const std::string& url) {
+    std::string path = url.substr(0, url.find('?'));
+    if (path.ends_with(".json")) return url;
+    while (path.ends_with('/')) path.pop_back();
+    return path + "/model.json?tfjs-format=file";
+}
+
+int fetch_command(const std::vector<std::string>& args) {
+    Options o;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        const auto& a = args[i];
+        bool has_value = i + 1 < args.size();
+        if (a == "-h" || a == "--help") {
+            std::printf("Usage: modelhost fetch URL [--root DIR] [--name NAME] [--force] [--ca-file PEM] [--concurrency N]\n\n"
+                        "Mirrors a TF.js model into DIR/NAME (default DIR models, NAME from the URL): a model.json URL, or a\n"
+                        "tfhub-style model URL (https://tfhub.dev/mediapipe/tfjs-model/face_landmarks_detection/face_mesh/1 ->\n"
+                        "its model.json?tfjs-format=file). Follows up to 10 redirects, downloads every shard (4 at a time),\n"
+                        "retries transient failures, checks every shard against the manifest, and renames the folder into\n"
+                        "place only when complete: a failure leaves nothing behind, and an existing model is replaced only\n"
+                        "with --force and only by a complete one. HTTPS is verified (system CAs, plus --ca-file).\n\n"
+                        "Exit codes: 0 installed, 1 the fetch failed (nothing changed), 2 bad usage.\n");
+            return 0;
+        }
+        if (a == "--root" && has_value) o.root = args[++i];
+        else if (a == "--name" && has_value) o.name = args[++i];
+        else if (a == "--ca-file" && has_value) o.ca_file = args[++i];
+        else if (a == "--concurrency" && has_value) o.concurrency = static_cast<unsigned>(std::max(1, std::atoi(args[++i].c_str())));
+        else if (a == "--force") o.force = true;
+        else if (!a.starts_with("--") && o.url.empty()) o.url = a;
+        else return std::fprintf(stderr, "modelhost fetch: unexpected argument \"%s\"; see --help\n", a.c_str()), 2;
+    }
+    if (o.url.empty() || !parse_http_url(model_json_url(o.url)))
+        return std::fprintf(stderr, "modelhost fetch: URL must be an http:// or https:// model URL; see --help\n"), 2;
+    try {
+        fetch(o);
+        return 0;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "modelhost fetch: %s\n", e.what());
+        return 1;
+    }
+}
+
+}  // namespace modelhost::tools
