@@ -14,6 +14,8 @@
 #include <fstream>
 #include <mutex>
 #include <thread>
+#include <cerrno>
+#include <csignal>
 #include <unistd.h>
 
 namespace modelhost::tools {
@@ -141,6 +143,17 @@ void install(const fsys::path& tmp, const fsys::path& dest, bool force) {
     fsys::rename(tmp, dest);
 }
 
+// Temporary folders of fetches that were killed (their process is gone) are removed by the next fetch.
+void remove_abandoned(const fsys::path& root) {
+    std::error_code ec;
+    for (const auto& e : fsys::directory_iterator(root, ec)) {
+        std::string name = e.path().filename().string();
+        if (!name.starts_with(".fetch-")) continue;
+        long pid = std::atol(name.c_str() + 7);
+        if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) fsys::remove_all(e.path(), ec);
+    }
+}
+
 void fetch(const Options& o) {
     std::string model_url = model_json_url(o.url);
     std::string name = o.name.empty() ? default_name(model_url) : o.name;
@@ -148,6 +161,7 @@ void fetch(const Options& o) {
     fsys::path root(o.root), dest = fsys::path(o.root) / name;
     if (!fsys::is_directory(root)) throw FetchError("--root \"" + o.root + "\" is not a directory");
     if (fsys::exists(dest) && !o.force) throw FetchError(dest.string() + " already exists; pass --force to replace it");
+    remove_abandoned(root);
     fsys::path tmp = root / (".fetch-" + std::to_string(::getpid()) + "-" + dest.filename().string());
     struct Cleanup {
         fsys::path p;

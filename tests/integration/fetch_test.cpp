@@ -170,7 +170,9 @@ TEST_CASE("a shard cut short or a dropped connection fails the fetch, installs n
         if (base == small.base()) CHECK_THAT(out, Catch::Contains("holds 50 bytes, the manifest needs 200"));
         else CHECK_THAT(out, Catch::Contains("closed before the whole body arrived"));
     }
+    dest.write(".fetch-999999999-m/model.json", "left by a fetch that was killed");
     auto [refused, why] = run_command({binary, "fetch", "http://127.0.0.1:1/m/model.json", "--root", dest.path().string(), "--name", "x"});
+    CHECK(leftovers(dest.path()).empty());  // the abandoned temporary folder is gone too
     CHECK(refused == 1);
     CHECK_FALSE(fsys::exists(dest.path() / "x"));
 }
