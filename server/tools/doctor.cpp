@@ -138,11 +138,8 @@ HttpResponse fetch(std::string url_text, const Options& o, Verdict& v, bool want
         HttpResponse r = http_request(*url, "GET", h, want_body, o.client);
         check_cors(r, o, v);
         if (!v.failures.empty()) return r;
-        auto location = r.all("Location");
-        if (r.status >= 300 && r.status < 400 && !location.empty()) {
+        if (auto next = redirect_target(r, url_text)) {
             if (hop == 10) throw HttpError(url_text + ": more than 10 redirects");
-            auto next = resolve_url(url_text, location[0]);
-            if (!next) throw HttpError(url_text + ": bad Location \"" + location[0] + "\"");
             url_text = *next;
             continue;
         }

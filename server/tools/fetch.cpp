@@ -44,11 +44,8 @@ void download(std::string url, const fsys::path& file, const ClientOptions& clie
                 auto parsed = parse_http_url(current);
                 if (!parsed) throw FetchError(current + ": not an http:// or https:// URL");
                 HttpResponse r = http_download(*parsed, file.string(), client);
-                auto location = r.all("Location");
-                if (r.status >= 300 && r.status < 400 && !location.empty()) {
+                if (auto next = redirect_target(r, current)) {
                     if (hop == 10) throw FetchError(url + ": more than 10 redirects");
-                    auto next = resolve_url(current, location[0]);
-                    if (!next) throw FetchError(current + ": bad Location \"" + location[0] + "\"");
                     current = *next;
                     continue;
                 }

@@ -47,6 +47,14 @@ std::optional<std::string> resolve_url(const std::string& base, const std::strin
     return std::string(out.buffer());
 }
 
+std::optional<std::string> redirect_target(const HttpResponse& r, const std::string& current) {
+    auto location = r.all("Location");
+    if (r.status < 300 || r.status > 399 || location.empty()) return std::nullopt;
+    auto next = resolve_url(current, location[0]);
+    if (!next) throw HttpError(current + ": bad Location \"" + location[0] + "\"");
+    return next;
+}
+
 std::vector<std::string> HttpResponse::all(std::string_view name) const {
     std::vector<std::string> out;
     for (const auto& [n, v] : headers)

@@ -31,6 +31,12 @@ struct ClientOptions {
 // Resolves `ref` (absolute, absolute-path or relative) against `base`, as a browser would.
 std::optional<std::string> resolve_url(const std::string& base, const std::string& ref);
 
+struct HttpResponse;
+
+// For a 3xx with Location: the absolute URL to follow (throws HttpError for a Location that cannot be resolved);
+// nullopt for any other response.
+std::optional<std::string> redirect_target(const HttpResponse& r, const std::string& current);
+
 struct HttpResponse {
     unsigned status = 0;
     HeaderPairs headers;  // in order, duplicates kept (a duplicated ACAO is a finding)

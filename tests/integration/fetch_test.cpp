@@ -2,15 +2,12 @@
 // nothing and leave an existing model untouched.
 #include "catch.hpp"
 
+#include "canned_server.hpp"
 #include "http_client.hpp"
 #include "process.hpp"
 #include "tools/fetch.hpp"
 
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/read_until.hpp>
-#include <boost/asio/ssl.hpp>
-#include <boost/asio/streambuf.hpp>
-#include <boost/asio/write.hpp>
+#include <boost/asio/ssl/context.hpp>
 
 #include <fstream>
 #include <map>
@@ -31,61 +28,9 @@ std::string slurp(const fsys::path& p) {
     return ss.str();
 }
 
-// Answers by path with canned raw responses (plain or TLS); unknown paths get 404.
-class CannedServer {
-public:
-    CannedServer(std::map<std::string, std::string> routes, asio::ssl::context* tls = nullptr)
-        : routes_(std::move(routes)), tls_(tls), acceptor_(ioc_, {asio::ip::make_address("127.0.0.1"), 0}) {
-        thread_ = std::thread([this] {
-            for (;;) {
-                asio::ip::tcp::socket sock(ioc_);
-                boost::system::error_code ec;
-                acceptor_.accept(sock, ec);
-                if (ec || stop_) return;
-                if (tls_) {
-                    asio::ssl::stream<asio::ip::tcp::socket&> s(sock, *tls_);
-                    s.handshake(asio::ssl::stream_base::server, ec);
-                    if (!ec) serve(s);
-                } else {
-                    serve(sock);
-                }
-            }
-        });
-    }
-    ~CannedServer() {
-        stop_ = true;
-        asio::ip::tcp::socket poke(ioc_);
-        boost::system::error_code ec;
-        poke.connect(acceptor_.local_endpoint(), ec);
-        thread_.join();
-    }
-    std::string base() const { return std::string(tls_ ? "https" : "http") + "://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port()); }
+const std::string not_found = "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
 
-private:
-    template <class Stream>
-    void serve(Stream& s) {
-        boost::system::error_code ec;
-        asio::streambuf buf;
-        asio::read_until(s, buf, "\r\n\r\n", ec);
-        std::string request((std::istreambuf_iterator<char>(&buf)), {});
-        std::string path = request.substr(4, request.find(' ', 4) - 4);
-        path = path.substr(0, path.find('?'));
-        auto it = routes_.find(path);
-        std::string reply = it != routes_.end() ? it->second : "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-        asio::write(s, asio::buffer(reply), ec);
-    }
-
-    std::map<std::string, std::string> routes_;
-    asio::ssl::context* tls_;
-    asio::io_context ioc_;
-    asio::ip::tcp::acceptor acceptor_;
-    std::thread thread_;
-    std::atomic<bool> stop_{false};
-};
-
-std::string ok(const std::string& body) {
-    return "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
-}
+std::string ok(const std::string& body) { return canned_ok(body); }
 
 const std::string manifest = R"({"format":"graph-model","modelTopology":{"node":[]},"weightsManifest":[{"paths":["group1-shard1of2.bin","group1-shard2of2.bin"],"weights":[{"name":"k","shape":[300],"dtype":"float32"}]}]})";
 
@@ -144,7 +89,7 @@ TEST_CASE("fetch follows redirects to the model and its shards", "[fetch]") {
     auto redirect = [](const std::string& to) { return "HTTP/1.1 302 Found\r\nLocation: " + to + "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"; };
     CannedServer hub({{"/m/model.json", redirect(t + "/m/model.json")},
                       {"/m/group1-shard1of2.bin", redirect(t + "/m/group1-shard1of2.bin")},
-                      {"/m/group1-shard2of2.bin", redirect(t + "/m/group1-shard2of2.bin")}});
+                      {"/m/group1-shard2of2.bin", redirect(t + "/m/group1-shard2of2.bin")}}, not_found);
     TempDir dest;
     auto [code, out] = run_command({binary, "fetch", hub.base() + "/m/model.json", "--root", dest.path().string(), "--name", "mirrored"});
     INFO(out);
@@ -155,10 +100,12 @@ TEST_CASE("fetch follows redirects to the model and its shards", "[fetch]") {
 TEST_CASE("a shard cut short or a dropped connection fails the fetch, installs nothing and keeps the old model", "[fetch]") {
     CannedServer cut({{"/m/model.json", ok(manifest)},
                       {"/m/group1-shard1of2.bin", ok(std::string(1000, '\x01'))},
-                      {"/m/group1-shard2of2.bin", "HTTP/1.1 200 OK\r\nContent-Length: 200\r\nConnection: close\r\n\r\n" + std::string(50, '\x02')}});
+                      {"/m/group1-shard2of2.bin", "HTTP/1.1 200 OK\r\nContent-Length: 200\r\nConnection: close\r\n\r\n" + std::string(50, '\x02')}},
+                     not_found);
     CannedServer small({{"/m/model.json", ok(manifest)},
                         {"/m/group1-shard1of2.bin", ok(std::string(1000, '\x01'))},
-                        {"/m/group1-shard2of2.bin", ok(std::string(50, '\x02'))}});  // complete response, short file
+                        {"/m/group1-shard2of2.bin", ok(std::string(50, '\x02'))}},  // complete response, short file
+                       not_found);
     TempDir dest;
     dest.write("m/model.json", "the good old model");
     for (const std::string& base : std::vector<std::string>{cut.base(), small.base()}) {
@@ -178,22 +125,14 @@ TEST_CASE("a shard cut short or a dropped connection fails the fetch, installs n
 }
 
 TEST_CASE("fetch over HTTPS trusts a private CA given with --ca-file and refuses an unknown one", "[fetch][tls]") {
-    TempDir pki;
-    pki.write("san.ext", "subjectAltName=IP:127.0.0.1\n");
-    auto [made, log] = run_command({"/bin/sh", "-c", "cd '" + pki.path().string() + "' && "
-        "openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 1 -subj /CN=test-ca && "
-        "openssl req -newkey rsa:2048 -nodes -keyout srv.key -out srv.csr -subj /CN=127.0.0.1 && "
-        "openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out srv.pem -days 1 -extfile san.ext"});
-    REQUIRE(made == 0);
-    asio::ssl::context ctx(asio::ssl::context::tls_server);
-    ctx.use_certificate_chain_file((pki.path() / "srv.pem").string());
-    ctx.use_private_key_file((pki.path() / "srv.key").string(), asio::ssl::context::pem);
+    TestPki pki;
+    auto ctx = pki.server_context();
     CannedServer https({{"/m/model.json", ok(manifest)},
                         {"/m/group1-shard1of2.bin", ok(std::string(1000, '\x01'))},
-                        {"/m/group1-shard2of2.bin", ok(std::string(200, '\x02'))}}, &ctx);
+                        {"/m/group1-shard2of2.bin", ok(std::string(200, '\x02'))}}, not_found, &ctx);
     TempDir dest;
     auto [code, out] = run_command({binary, "fetch", https.base() + "/m/model.json", "--root", dest.path().string(),
-                                    "--ca-file", (pki.path() / "ca.pem").string()});
+                                    "--ca-file", pki.path("ca.pem")});
     INFO(out);
     CHECK(code == 0);
     CHECK(slurp(dest.path() / "m/group1-shard2of2.bin") == std::string(200, '\x02'));

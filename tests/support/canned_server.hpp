@@ -1,0 +1,50 @@
+// Test peers that misbehave on purpose: canned raw HTTP responses by path, over plain TCP or TLS,
+// and a throwaway PKI (CA + 127.0.0.1 certificate) made with the openssl tool at test time.
+#pragma once
+
+#include "temp_dir.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+
+#include <atomic>
+#include <map>
+#include <string>
+#include <thread>
+
+namespace modelhost::test {
+
+// One response per connection: routes[path] (query ignored), else `fallback`.
+class CannedServer {
+public:
+    CannedServer(std::map<std::string, std::string> routes, std::string fallback, boost::asio::ssl::context* tls = nullptr);
+    ~CannedServer();
+    std::string base() const;  // "http://127.0.0.1:PORT" or "https://..."
+
+private:
+    template <class Stream>
+    void serve(Stream& s);
+
+    std::map<std::string, std::string> routes_;
+    std::string fallback_;
+    boost::asio::ssl::context* tls_;
+    boost::asio::io_context ioc_;
+    boost::asio::ip::tcp::acceptor acceptor_;
+    std::thread thread_;
+    std::atomic<bool> stop_{false};
+};
+
+// "HTTP/1.1 200 OK" with the body and a Content-Length; `extra` header lines end in \r\n.
+std::string canned_ok(const std::string& body, const std::string& extra = "");
+
+// A CA (ca.pem), a second unrelated CA (other.pem) and a server certificate for IP 127.0.0.1 (server.pem/key).
+struct TestPki {
+    TempDir dir;
+    TestPki();
+    std::string path(const char* name) const { return (dir.path() / name).string(); }
+    // A TLS server context using server.pem/server.key.
+    boost::asio::ssl::context server_context() const;
+};
+
+}  // namespace modelhost::test
