@@ -73,8 +73,9 @@ void log_startup(const config::Config& cfg, std::uint16_t port) {
     std::string origins;
     for (const auto& o : cfg.cors.allow_origins) origins += (origins.empty() ? "" : " ") + o;
     bool v6 = cfg.server.host.find(':') != std::string::npos;
-    spdlog::info("modelhost {} serving {} at http://{}{}{}:{} with {} thread(s); CORS allow_origins=[{}] credentials={} routes={}",
-                 version, ec ? cfg.server.root : root.string(), v6 ? "[" : "", cfg.server.host, v6 ? "]" : "", port,
+    spdlog::info("modelhost {} serving {} at {}://{}{}{}:{} with {} thread(s); CORS allow_origins=[{}] credentials={} routes={}",
+                 version, ec ? cfg.server.root : root.string(), cfg.tls.enabled() ? "https" : "http", v6 ? "[" : "",
+                 cfg.server.host, v6 ? "]" : "", port,
                  threads, origins, cfg.cors.allow_credentials ? "on" : "off", cfg.routes.size());
     std::map<std::string, std::string> by_source;  // one line per file, env var or flag
     for (const auto& [key, source] : cfg.sources) {

@@ -76,6 +76,13 @@ struct HealthConfig {
     std::string prefix = "/.modelhost";  // endpoints: <prefix>/healthz and <prefix>/readyz
 };
 
+// HTTPS: both files set, or neither (plain HTTP).
+struct TlsConfig {
+    std::string cert_file;  // PEM certificate chain
+    std::string key_file;   // PEM private key
+    bool enabled() const { return !cert_file.empty(); }
+};
+
 enum class LogFormat { text, json };
 
 struct LogConfig {
@@ -93,6 +100,7 @@ struct Config {
     std::vector<CacheControlRule> cache_control{{"*.json", "no-cache"}, {"**", "public, max-age=86400"}};
     CompressionConfig compression;
     HealthConfig health;
+    TlsConfig tls;
     LogConfig log;
     // Setting path ("server.port") -> where its non-default value came from (file, env var, flag).
     std::map<std::string, std::string> sources;

@@ -40,6 +40,8 @@ const std::vector<Setting>& settings() {
         {"compression.gzip_max_bytes", "MODELHOST_GZIP_MAX_BYTES", nullptr, "integer"},
         {"compression.gzip_cache_bytes", "MODELHOST_GZIP_CACHE_BYTES", nullptr, "integer"},
         {"health.prefix", "MODELHOST_HEALTH_PREFIX", nullptr, "string"},
+        {"tls.cert_file", "MODELHOST_TLS_CERT_FILE", nullptr, "string"},
+        {"tls.key_file", "MODELHOST_TLS_KEY_FILE", nullptr, "string"},
         {"log.level", "MODELHOST_LOG_LEVEL", "--log-level", "string"},
         {"log.format", "MODELHOST_LOG_FORMAT", nullptr, "string"},
         {"log.access_log", "MODELHOST_ACCESS_LOG", nullptr, "boolean"},

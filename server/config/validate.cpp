@@ -241,6 +241,18 @@ std::vector<RouteConfig> read_routes(const Checker& c, const json& arr) {
     return routes;
 }
 
+void read_tls(const Checker& c, const json& obj, TlsConfig& t) {
+    c.keys(obj, "tls", {"cert_file", "key_file"});
+    c.get(obj, "tls", "cert_file", t.cert_file);
+    c.get(obj, "tls", "key_file", t.key_file);
+    if (t.cert_file.empty() != t.key_file.empty())
+        c.fail(t.cert_file.empty() ? "tls.cert_file" : "tls.key_file", "is needed too: set both cert_file and key_file, or neither");
+    for (const auto& [key, file] : {std::pair{"tls.cert_file", t.cert_file}, std::pair{"tls.key_file", t.key_file}}) {
+        std::error_code ec;
+        if (!file.empty() && !std::filesystem::is_regular_file(file, ec)) c.fail(key, "\"" + file + "\" is not a readable file");
+    }
+}
+
 std::vector<CacheControlRule> read_cache_control(const Checker& c, const json& arr) {
     if (!arr.is_array()) c.fail("cache_control", "must be an array of {\"path\": glob, \"value\": Cache-Control value}");
     std::vector<CacheControlRule> rules;
@@ -272,7 +284,7 @@ void read_compression(const Checker& c, const json& obj, CompressionConfig& z) {
 Config validate(const Layered& raw) {
     Checker c(raw);
     const json& doc = raw.doc;
-    c.keys(doc, "", {"server", "limits", "cors", "headers", "routes", "cache_control", "compression", "health", "log"});
+    c.keys(doc, "", {"server", "limits", "cors", "headers", "routes", "cache_control", "compression", "health", "tls", "log"});
     Config cfg;
     static const json empty = json::object();
     auto section = [&](const char* name) -> const json& { return doc.contains(name) ? doc.at(name) : empty; };
@@ -288,6 +300,7 @@ Config validate(const Layered& raw) {
     const auto& prefix = cfg.health.prefix;
     if (!prefix.empty() && (!prefix.starts_with('/') || prefix.ends_with('/') || prefix.find_first_of("?#% ") != std::string::npos))
         c.fail("health.prefix", "must be \"\" or a path such as \"/.modelhost\" (leading '/', no trailing '/', no ?, #, % or spaces)");
+    read_tls(c, section("tls"), cfg.tls);
     read_log(c, section("log"), cfg.log);
     cfg.sources = raw.sources;
     cfg.warnings = raw.warnings;

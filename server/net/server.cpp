@@ -10,6 +10,7 @@
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/strand.hpp>
 #include <spdlog/spdlog.h>
 
@@ -22,7 +23,22 @@ namespace modelhost::net {
 
 struct Server::Impl {
     Impl(const config::Config& c)
-        : cfg(c), handler(c), tracker(c.limits.max_connections), signals(ioc), shutdown_timer(ioc) {}
+        : cfg(c), handler(c), tracker(c.limits.max_connections), signals(ioc), shutdown_timer(ioc) {
+        if (c.tls.enabled()) tls = make_tls_context(c.tls);
+    }
+
+    // The server's TLS context, loaded once; a bad file stops the start naming the key.
+    static std::unique_ptr<asio::ssl::context> make_tls_context(const config::TlsConfig& t) {
+        auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+        ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                         asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
+        beast::error_code ec;
+        ctx->use_certificate_chain_file(t.cert_file, ec);
+        if (ec) throw StartupError("tls.cert_file: cannot load \"" + t.cert_file + "\": " + ec.message());
+        ctx->use_private_key_file(t.key_file, asio::ssl::context::pem, ec);
+        if (ec) throw StartupError("tls.key_file: cannot load \"" + t.key_file + "\": " + ec.message());
+        return ctx;
+    }
 
     void bind();
     void do_accept(tcp::acceptor& a);
@@ -37,6 +53,7 @@ struct Server::Impl {
     std::list<tcp::acceptor> acceptors;
     asio::signal_set signals;
     asio::steady_timer shutdown_timer;
+    std::unique_ptr<asio::ssl::context> tls;
     std::atomic<bool> stopping{false};
     std::uint16_t port = 0;
 };
@@ -83,7 +100,13 @@ void Server::Impl::on_accept(tcp::acceptor& a, beast::error_code ec, tcp::socket
         });
         return;
     }
-    auto session = std::make_shared<Session>(std::move(socket), handler, cfg.limits, cfg.server.sendfile_min_bytes, tracker);
+    std::shared_ptr<SessionBase> session;
+    if (tls)
+        session = std::make_shared<Session<TlsStream>>(TlsStream(std::move(socket), *tls), handler, cfg.limits,
+                                                       cfg.server.sendfile_min_bytes, tracker);
+    else
+        session = std::make_shared<Session<tcp::socket>>(std::move(socket), handler, cfg.limits,
+                                                         cfg.server.sendfile_min_bytes, tracker);
     bool admitted = tracker.add(session);
     if (!admitted) spdlog::warn("connection limit {} reached: refusing a connection with 503", cfg.limits.max_connections);
     session->run(!admitted);

@@ -4,12 +4,15 @@
 #include "http/handler.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/parser.hpp>
+#include <boost/beast/core/stream_traits.hpp>
 #include <boost/beast/http/serializer.hpp>
 
 #include <array>
+#include <type_traits>
 #include <chrono>
 #include <deque>
 #include <memory>
@@ -25,22 +28,37 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
+using TlsStream = asio::ssl::stream<tcp::socket>;
 
 class Tracker;
 
-class Session : public std::enable_shared_from_this<Session> {
+// What the tracker and the acceptor need of a connection, whatever its transport.
+class SessionBase {
 public:
-    Session(tcp::socket socket, const http::Handler& handler, const config::LimitsConfig& limits,
-            std::uint64_t sendfile_min_bytes, Tracker& tracker);
-    ~Session();
-
-    // Starts reading; `refuse` answers 503 and closes instead (connection limit reached).
-    void run(bool refuse);
-
+    virtual ~SessionBase() = default;
+    // Starts the connection; `refuse` answers 503 and closes instead (connection limit reached).
+    virtual void run(bool refuse) = 0;
     // Graceful shutdown: finish what was received, then close. Safe from any thread.
-    void drain();
+    virtual void drain() = 0;
+};
+
+// One connection over `Stream`: a plain tcp::socket, or ssl::stream<tcp::socket> (handshake first, no sendfile).
+template <class Stream>
+class Session : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
+public:
+    static constexpr bool tls = !std::is_same_v<Stream, tcp::socket>;
+
+    Session(Stream stream, const http::Handler& handler, const config::LimitsConfig& limits,
+            std::uint64_t sendfile_min_bytes, Tracker& tracker);
+    ~Session() override;
+
+    void run(bool refuse) override;
+    void drain() override;
 
 private:
+    using std::enable_shared_from_this<Session<Stream>>::shared_from_this;
+    tcp::socket& socket() { return boost::beast::get_lowest_layer(stream_); }
+    void on_handshake(beast::error_code ec);
     void do_wait();
     void on_wait(beast::error_code ec);
     void do_read();
@@ -60,7 +78,7 @@ private:
 
     enum class Phase { idle, reading, closing, closed };
 
-    tcp::socket socket_;
+    Stream stream_;
     const http::Handler& handler_;
     const config::LimitsConfig& limits_;
     Tracker& tracker_;
@@ -90,6 +108,7 @@ private:
     bool read_timed_out_ = false;
     bool stop_reading_ = false;  // a response closes the connection, or the client has gone
     bool draining_ = false;
+    bool refuse_ = false;
     bool lingering_ = false;
     std::array<char, 4096> linger_buf_{};
 };

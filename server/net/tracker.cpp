@@ -7,14 +7,14 @@
 
 namespace modelhost::net {
 
-bool Tracker::add(const std::shared_ptr<Session>& s) {
+bool Tracker::add(const std::shared_ptr<SessionBase>& s) {
     std::lock_guard lock(mutex_);
     if (draining_ || live_.size() >= max_) return false;
     live_.emplace(s.get(), s);
     return true;
 }
 
-void Tracker::remove(const Session* s) {
+void Tracker::remove(const SessionBase* s) {
     std::function<void()> done;
     {
         std::lock_guard lock(mutex_);
@@ -25,7 +25,7 @@ void Tracker::remove(const Session* s) {
 }
 
 void Tracker::drain_all(std::function<void()> on_empty) {
-    std::vector<std::shared_ptr<Session>> sessions;
+    std::vector<std::shared_ptr<SessionBase>> sessions;
     {
         std::lock_guard lock(mutex_);
         draining_ = true;

@@ -9,15 +9,15 @@
 
 namespace modelhost::net {
 
-class Session;
+class SessionBase;
 
 class Tracker {
 public:
     explicit Tracker(std::size_t max_connections) : max_(max_connections) {}
 
     // Registers a new connection; false when the limit is reached (the caller refuses it).
-    bool add(const std::shared_ptr<Session>& s);
-    void remove(const Session* s);
+    bool add(const std::shared_ptr<SessionBase>& s);
+    void remove(const SessionBase* s);
 
     // Asks every connection to finish and close; `on_empty` runs (once) when the last one is gone.
     void drain_all(std::function<void()> on_empty);
@@ -25,7 +25,7 @@ public:
 
 private:
     std::mutex mutex_;
-    std::unordered_map<const Session*, std::weak_ptr<Session>> live_;
+    std::unordered_map<const SessionBase*, std::weak_ptr<SessionBase>> live_;
     std::size_t max_;
     bool draining_ = false;
     std::function<void()> on_empty_;

@@ -141,3 +141,26 @@ TEST_CASE("fetch over HTTPS trusts a private CA given with --ca-file and refuses
     CHECK_THAT(why, Catch::Contains("certificate verify failed"));
     CHECK_FALSE(fsys::exists(dest.path() / "other"));
 }
+
+TEST_CASE("fetch from a local modelhost serving HTTPS with a throwaway CA, and doctor over it", "[fetch][tls]") {
+    TestPki pki;
+    TempDir src;
+    src.write("m/model.json", manifest);
+    src.write("m/group1-shard1of2.bin", std::string(1000, '\x01'));
+    src.write("m/group1-shard2of2.bin", std::string(200, '\x02'));
+    TestServer https(src.path(), R"({"tls": {"cert_file": ")" + pki.path("server.pem") + R"(", "key_file": ")" +
+                                     pki.path("server.key") + R"("}, "cors": {"allow_origins": ["https://app.example"]}})");
+    const std::string url = "https://127.0.0.1:" + std::to_string(https.port()) + "/m/model.json";
+    TempDir dest;
+    auto [code, out] = run_command({binary, "fetch", url, "--root", dest.path().string(), "--ca-file", pki.path("ca.pem")});
+    INFO(out);
+    CHECK(code == 0);
+    CHECK(slurp(dest.path() / "m/group1-shard1of2.bin") == std::string(1000, '\x01'));
+    CHECK(slurp(dest.path() / "m/group1-shard2of2.bin") == std::string(200, '\x02'));
+    auto [wrong, why] = run_command({binary, "fetch", url, "--root", dest.path().string(), "--name", "x", "--ca-file", pki.path("other.pem")});
+    CHECK(wrong == 1);
+    CHECK_THAT(why, Catch::Contains("certificate verify failed"));
+    auto [doc, report] = run_command({binary, "doctor", url, "--origin", "https://app.example", "--ca-file", pki.path("ca.pem")});
+    CHECK(doc == 0);
+    CHECK_THAT(report, Catch::Contains("PASS https://127.0.0.1:" + std::to_string(https.port()) + "/m/group1-shard2of2.bin"));
+}

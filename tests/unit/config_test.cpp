@@ -161,6 +161,10 @@ TEST_CASE("every env setting and flag in the table maps to a real config key", "
         if (std::string(s.key) == "server.host") value = "127.0.0.1";
         if (std::string(s.key) == "log.format") value = "json";
         if (std::string(s.key) == "health.prefix") value = "/.hc";
+        if (std::string(s.key).starts_with("tls.")) {  // both files or neither
+            value = l.dir.write("tls.pem", "x").string();
+            l.env["MODELHOST_TLS_CERT_FILE"] = l.env["MODELHOST_TLS_KEY_FILE"] = value;
+        }
         if (std::string(s.key) == "limits.max_header_bytes") value = "4096";
         if (std::string(s.key) == "cors.allow_origins") value = "https://app.example.com";
         if (std::string(s.key) == "cors.allow_credentials") l.env["MODELHOST_ALLOW_ORIGINS"] = "https://app.example.com";
@@ -256,7 +260,17 @@ TEST_CASE("config/modelhost.json lists every setting, each with its built-in def
     CHECK(file.compression.gzip_max_bytes == defaults.compression.gzip_max_bytes);
     CHECK(file.compression.gzip_cache_bytes == defaults.compression.gzip_cache_bytes);
     CHECK(file.health.prefix == defaults.health.prefix);
+    CHECK_FALSE(file.tls.enabled());
     CHECK(file.log.level == defaults.log.level);
     CHECK(file.log.access_log == defaults.log.access_log);
     CHECK(file.log.format == defaults.log.format);
+}
+
+TEST_CASE("tls needs both files, and they must exist", "[config]") {
+    Loader l;
+    auto cert = l.dir.write("cert.pem", "x").string();
+    CHECK_THAT(l.error(R"({"tls": {"cert_file": ")" + cert + R"("}})"), Catch::Contains("tls.key_file: is needed too"));
+    CHECK_THAT(l.error(R"({"tls": {"cert_file": ")" + cert + R"(", "key_file": "/nonexistent.key"}})"),
+               Catch::Contains("tls.key_file: \"/nonexistent.key\" is not a readable file"));
+    CHECK(l.load(R"({"tls": {"cert_file": ")" + cert + R"(", "key_file": ")" + cert + R"("}})").tls.enabled());
 }
