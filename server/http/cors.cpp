@@ -82,7 +82,7 @@ CorsDecision decide_cors(const CorsPolicy& p, const bhttp::fields& req, bhttp::v
                   req.find(bhttp::field::access_control_request_method) != req.end();
     if (p.wildcard) {
         d.verdict = CorsDecision::Verdict::allowed;
-        d.allow_origin = "*";
+        d.allow_origin.assign(1, '*');  // not = "*": GCC 12 -Wrestrict false positive (PR 105651)
     } else if (!has_origin) {
         return d;
     } else if (origin_allowed(p, std::string_view(origin.data(), origin.size()))) {
