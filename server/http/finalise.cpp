@@ -1,8 +1,8 @@
 // Common headers for every response, errors and preflights included.
 #include "http/finalise.hpp"
 
-#include "version.hpp"
-
+#include <algorithm>
+#include <array>
 #include <chrono>
 #include <ctime>
 
@@ -10,18 +10,20 @@ namespace modelhost::http {
 
 namespace {
 
-// The IMF-fixdate for now, formatted at most once per second per thread.
-std::string_view http_date() {
+// The IMF-fixdate for now (always 29 characters), formatted at most once per second per thread.
+const std::array<char, 29>& http_date() {
     thread_local std::time_t last = 0;
-    thread_local char buf[40];
+    thread_local std::array<char, 29> date{};
     std::time_t now = std::time(nullptr);
     if (now != last) {
         std::tm tm{};
         gmtime_r(&now, &tm);
+        char buf[40];
         std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        std::copy_n(buf, date.size(), date.begin());
         last = now;
     }
-    return buf;
+    return date;
 }
 
 // RFC 9110 §6.4.1: these statuses never carry content.
@@ -33,11 +35,15 @@ bool never_has_body(bhttp::status s) {
 }  // namespace
 
 void finalise(Reply& res, const Request& req, const RoutePolicy& route, const CorsDecision& cors, bool keep_alive) {
-    res.set(bhttp::field::server, server_token);
-    res.set(bhttp::field::date, http_date());
-    res.set("X-Content-Type-Options", "nosniff");
+    res.date = http_date();
+    res.route_lines = route.fixed_lines;  // Server, nosniff and configured headers, serialised at load
     apply_cors(res, route.cors, cors);
-    for (const auto& [name, value] : route.headers) res.set(name, value);
+    if (!route.late_headers.empty()) {
+        // Configured headers replace the pipeline's own: they must meet them as fields to do so.
+        res.expand_representation();
+        for (const auto& [name, value] : route.late_headers) res.set(name, value);
+        if (res.find(bhttp::field::date) != res.end()) res.date = {};
+    }
 
     if (never_has_body(res.result())) {
         res.body() = {};

@@ -2,20 +2,62 @@
 #include "http/policy.hpp"
 
 #include "http/glob.hpp"
+#include "version.hpp"
+
+#include <boost/beast/core/string.hpp>
+
+#include <algorithm>
+#include <array>
 
 namespace modelhost::http {
+
+namespace {
+
+// Header names some step of the pipeline sets on some response; a configured one must replace it per response.
+constexpr std::array<std::string_view, 9> pipeline_headers = {"date", "content-type", "etag", "last-modified",
+                                                              "cache-control", "accept-ranges", "content-encoding",
+                                                              "content-range", "allow"};
+
+bool named(std::string_view name, std::string_view lower) { return boost::beast::iequals(name, lower); }
+
+void add_line(std::string& lines, std::string_view name, std::string_view value) {
+    lines.append(name).append(": ").append(value).append("\r\n");
+}
+
+}  // namespace
+
+RoutePolicy::RoutePolicy(CorsPolicy c, const config::HeaderList& configured) : cors(std::move(c)) {
+    // The last of several spellings of one name wins, as repeated field sets would.
+    config::HeaderList unique;
+    for (const auto& h : configured) {
+        std::erase_if(unique, [&](const auto& u) { return boost::beast::iequals(u.first, h.first); });
+        unique.push_back(h);
+    }
+    auto configures = [&](std::string_view lower) {
+        return std::any_of(unique.begin(), unique.end(), [&](const auto& h) { return named(h.first, lower); });
+    };
+    if (!configures("server")) add_line(fixed_lines, "Server", server_token);
+    if (!configures("x-content-type-options")) add_line(fixed_lines, "X-Content-Type-Options", "nosniff");
+    for (const auto& [name, value] : unique) {
+        bool late = std::any_of(pipeline_headers.begin(), pipeline_headers.end(),
+                                [&](std::string_view p) { return named(name, p); });
+        if (late) late_headers.emplace_back(name, value);
+        else add_line(fixed_lines, name, value);
+    }
+}
 
 Policy::Policy(const config::Config& cfg)
     : files(cfg.server.root, cfg.server.sendfile_min_bytes),
       cache_control(cfg.cache_control),
       compression(cfg.compression),
       gzip(std::make_unique<GzipCache>(cfg.compression.gzip_max_bytes, cfg.compression.gzip_cache_bytes)),
+      heads(std::make_unique<HeadCache>()),
       catalog(std::make_unique<models::CatalogService>(cfg.server.root)),
       healthz(cfg.health.prefix + "/healthz"),
       readyz(cfg.health.prefix + "/readyz"),
       top{CorsPolicy(cfg.cors), cfg.headers} {
     for (const auto& r : cfg.routes)
-        routes.emplace_back(r.path, RoutePolicy{r.cors ? CorsPolicy(*r.cors) : top.cors, r.headers ? *r.headers : top.headers});
+        routes.emplace_back(r.path, RoutePolicy{r.cors ? CorsPolicy(*r.cors) : top.cors, r.headers ? *r.headers : cfg.headers});
 }
 
 const RoutePolicy& Policy::route_for(std::string_view path) const {

@@ -6,10 +6,10 @@
 #include "http/cache_control.hpp"
 #include "http/cors.hpp"
 #include "http/gzip_cache.hpp"
+#include "http/head_cache.hpp"
 #include "models/service.hpp"
 
 #include <memory>
-
 #include <string>
 #include <vector>
 
@@ -17,8 +17,14 @@ namespace modelhost::http {
 
 // The headers and CORS policy that apply to one path (a route, or the top level).
 struct RoutePolicy {
+    RoutePolicy(CorsPolicy c, const config::HeaderList& configured);
+
     CorsPolicy cors;
-    config::HeaderList headers;
+    // Server, X-Content-Type-Options and the configured headers the pipeline never sets itself, serialised once
+    // ("Name: value\r\n" each; a configured Server or X-Content-Type-Options replaces the built-in one).
+    std::string fixed_lines;
+    // Configured headers that replace one the pipeline sets per response (Cache-Control, Content-Type, ...).
+    config::HeaderList late_headers;
 };
 
 struct Policy {
@@ -31,6 +37,7 @@ struct Policy {
     CacheControl cache_control;
     config::CompressionConfig compression;
     std::unique_ptr<GzipCache> gzip;  // caches: mutable, invisible in responses
+    std::unique_ptr<HeadCache> heads;
     std::unique_ptr<models::CatalogService> catalog;
     std::string healthz, readyz;  // full paths of the health endpoints
     RoutePolicy top;

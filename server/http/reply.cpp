@@ -1,45 +1,58 @@
-// Chunked file streaming for ReplyBody.
+// The wire form of a Reply's head.
 #include "http/reply.hpp"
 
-#include <boost/asio/buffer.hpp>
-#include <cerrno>
-#include <unistd.h>
+#include <charconv>
 
 namespace modelhost::http {
 
-boost::optional<std::pair<ReplyBody::writer::const_buffers_type, bool>> ReplyBody::writer::get(beast::error_code& ec) {
-    ec = {};
-    if (body_.omitted) return boost::none;
-    if (body_.blob) {
-        if (sent_ != 0 || body_.length == 0) return boost::none;
-        sent_ = body_.length;
-        return {{boost::asio::const_buffer(body_.blob->data() + body_.offset, static_cast<std::size_t>(body_.length)), false}};
+namespace {
+
+std::string_view representation_lines(const Reply& res) {
+    if (!res.representation) return {};
+    std::string_view all = res.representation->lines;
+    return res.validators_only ? all.substr(0, res.representation->validators_end) : all;
+}
+
+}  // namespace
+
+void Reply::expand_representation() {
+    std::string_view lines = representation_lines(*this);
+    representation.reset();
+    while (!lines.empty()) {
+        auto end = lines.find("\r\n");
+        std::string_view line = lines.substr(0, end);
+        auto colon = line.find(": ");
+        set(line.substr(0, colon), line.substr(colon + 2));
+        lines.remove_prefix(end + 2);
     }
-    if (!body_.file) {
-        if (sent_ != 0 || body_.text.empty()) return boost::none;
-        sent_ = body_.text.size();
-        return {{boost::asio::buffer(body_.text), false}};
+}
+
+void serialize_head(const Reply& res, std::string& out) {
+    out.clear();
+    out += res.version() == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+    char code[8];
+    auto [end, ec] = std::to_chars(code, code + sizeof code, res.result_int());
+    out.append(code, end);
+    out += ' ';
+    auto reason = res.reason();
+    out.append(reason.data(), reason.size());
+    out += "\r\n";
+    for (const auto& f : res) {
+        auto name = f.name_string();
+        auto value = f.value();
+        out.append(name.data(), name.size());
+        out += ": ";
+        out.append(value.data(), value.size());
+        out += "\r\n";
     }
-    std::uint64_t remain = body_.length - sent_;
-    if (remain == 0) return boost::none;
-    auto want = static_cast<std::size_t>(std::min<std::uint64_t>(remain, chunk_size));
-    if (!chunk_) {
-        chunk_capacity_ = want;  // a small file needs no 64 KiB buffer, and none needs zeroing
-        chunk_ = std::make_unique_for_overwrite<char[]>(chunk_capacity_);
+    if (res.date[0] != '\0') {
+        out += "Date: ";
+        out.append(res.date.data(), res.date.size());
+        out += "\r\n";
     }
-    want = std::min(want, chunk_capacity_);
-    ssize_t got;
-    do {
-        got = ::pread(body_.file->fd(), chunk_.get(), want, static_cast<off_t>(body_.offset + sent_));
-    } while (got < 0 && errno == EINTR);
-    if (got <= 0) {
-        // The file shrank or failed under us: end the connection rather than send bytes it does not have.
-        ec = got < 0 ? beast::error_code(errno, boost::system::generic_category())
-                     : beast::error_code(EIO, boost::system::generic_category());
-        return boost::none;
-    }
-    sent_ += static_cast<std::uint64_t>(got);
-    return {{boost::asio::const_buffer(chunk_.get(), static_cast<std::size_t>(got)), sent_ < body_.length}};
+    out += res.route_lines;
+    out += representation_lines(res);
+    out += "\r\n";
 }
 
 }  // namespace modelhost::http

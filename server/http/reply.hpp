@@ -1,21 +1,25 @@
-// The response message every request path produces: headers plus an in-memory text or a span of an open file.
+// The response message every request path produces: Beast fields for what varies per request, header lines built
+// ahead of time for what does not, and an in-memory text or a span of an open file.
 #pragma once
 
 #include "fs/open_file.hpp"
 
 #include <boost/beast/http/message.hpp>
-#include <boost/optional.hpp>
 
+#include <array>
 #include <cstdint>
+#include <ctime>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace modelhost::http {
 
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 
-// A Beast body that streams a file span in fixed chunks (never the whole file in memory) or sends a short text.
+// What a response's content is: a short text, shared in-memory bytes, or a span of an open file.
+// Never read or written by Beast: the session sends it (write, or sendfile(2) for large plain-TCP spans).
 struct ReplyBody {
     struct value_type {
         std::string text;
@@ -26,30 +30,45 @@ struct ReplyBody {
         bool omitted = false;  // HEAD, 204, 304: headers describe a body that is not sent
 
         std::uint64_t declared_size() const { return file || blob ? length : text.size(); }
+        // The content when it is in memory (text or blob), else empty.
+        std::string_view in_memory() const {
+            if (blob) return {blob->data() + offset, static_cast<std::size_t>(length)};
+            return text;
+        }
     };
 
     // The bytes that go on the wire.
     static std::uint64_t size(const value_type& v) { return v.omitted ? 0 : v.declared_size(); }
-
-    class writer {
-    public:
-        using const_buffers_type = boost::asio::const_buffer;
-
-        template <bool isRequest, class Fields>
-        writer(const bhttp::header<isRequest, Fields>&, const value_type& body) : body_(body) {}
-
-        void init(beast::error_code& ec) { ec = {}; }
-        boost::optional<std::pair<const_buffers_type, bool>> get(beast::error_code& ec);
-
-    private:
-        static constexpr std::size_t chunk_size = 64 * 1024;
-        const value_type& body_;
-        std::uint64_t sent_ = 0;
-        std::unique_ptr<char[]> chunk_;
-        std::size_t chunk_capacity_ = 0;
-    };
 };
 
-using Reply = bhttp::response<ReplyBody>;
+// The headers that describe one version of a file in one content-coding, serialised once and shared by every
+// response that sends it: "ETag", "Last-Modified", "Cache-Control" lines (what a 304 repeats), then
+// "Content-Type", "Accept-Ranges", "Content-Encoding" lines. Each line ends in CRLF.
+struct RepresentationHead {
+    std::string etag;  // strong, quoted
+    std::time_t last_modified = 0;
+    std::string lines;
+    std::size_t validators_end = 0;  // lines[0, validators_end) are the validator and caching lines
+};
+
+using ReplyBase = bhttp::response<ReplyBody>;
+
+// A response. Fields hold what is decided per request; `route_lines` and `representation` are pre-built lines
+// written after them. Finalise guarantees that no header name appears both in the fields and in those lines.
+class Reply : public ReplyBase {
+public:
+    using ReplyBase::ReplyBase;
+
+    std::string_view route_lines;  // the route's constant headers (Server, nosniff, configured); owned by the policy
+    std::shared_ptr<const RepresentationHead> representation;
+    bool validators_only = false;    // a 304: only the representation's validator and caching lines
+    std::array<char, 29> date{};     // IMF-fixdate, set by finalise
+
+    // Moves the representation lines into the fields (a route that configures one of those headers replaces it).
+    void expand_representation();
+};
+
+// The status line, every header and the blank line, as sent (HTTP/1.1 framing as finalise decided it).
+void serialize_head(const Reply& res, std::string& out);
 
 }  // namespace modelhost::http

@@ -9,6 +9,7 @@
 #include "http/conditional.hpp"
 #include "http/encoding.hpp"
 #include "http/finalise.hpp"
+#include "http/head_cache.hpp"
 #include "http/mime.hpp"
 #include "http/range.hpp"
 #include "http/vary.hpp"
@@ -19,13 +20,12 @@ namespace modelhost::http {
 
 namespace {
 
-// The bytes chosen for this response and their validators.
+// The bytes chosen for this response and their pre-built headers (validators included).
 struct Representation {
     fs::Lookup file;                        // identity or sidecar file (descriptor or cached bytes)
     std::shared_ptr<const std::string> gz;  // on-the-fly gzip, when chosen
     Coding coding = Coding::identity;
-    std::string etag;
-    std::time_t last_modified = 0;
+    std::shared_ptr<const RepresentationHead> head;
     bool negotiable = false;  // the coding depends on Accept-Encoding: Vary it
 };
 
@@ -38,6 +38,30 @@ std::string etag_of(const fs::Lookup& f, std::string_view suffix) {
     return std::string(buf, static_cast<std::size_t>(n));
 }
 
+void add_line(std::string& lines, std::string_view name, std::string_view value) {
+    lines.append(name).append(": ").append(value).append("\r\n");
+}
+
+// The headers describing `f` (the file whose version they follow) in `coding`; 200, 206 and 304 all carry them.
+// Built once per file version and reused until the file changes.
+std::shared_ptr<const RepresentationHead> head_for(const Policy& p, const std::string& relative, HeadCache::Slot slot,
+                                                   const fs::Lookup& f, Coding coding, std::string_view type,
+                                                   std::string_view path) {
+    if (auto cached = p.heads->find(relative, slot, f)) return cached;
+    auto h = std::make_shared<RepresentationHead>();
+    h->etag = etag_of(f, slot == HeadCache::Slot::gzip_memory ? "gz" : coding_token(coding));
+    h->last_modified = f.mtime.tv_sec;
+    add_line(h->lines, "ETag", h->etag);
+    add_line(h->lines, "Last-Modified", format_http_date(h->last_modified));
+    if (auto cc = p.cache_control.value_for(path); !cc.empty()) add_line(h->lines, "Cache-Control", cc);
+    h->validators_end = h->lines.size();
+    add_line(h->lines, "Content-Type", type);
+    add_line(h->lines, "Accept-Ranges", "bytes");
+    if (coding != Coding::identity) add_line(h->lines, "Content-Encoding", coding_token(coding));
+    p.heads->store(relative, slot, f, h);
+    return h;
+}
+
 // A sidecar counts only when it is a regular file at least as new as the file it compresses.
 fs::Lookup sidecar(const Policy& p, const std::string& relative, const char* ext, const fs::Lookup& identity) {
     fs::Lookup s = p.files.open(relative + ext);
@@ -45,8 +69,9 @@ fs::Lookup sidecar(const Policy& p, const std::string& relative, const char* ext
     return s;
 }
 
-Representation choose(const Policy& p, const std::string& relative, const fs::Lookup& identity, std::string_view type,
-                      const Request& req) {
+Representation choose(const Policy& p, const std::string& relative, std::string_view path, const fs::Lookup& identity,
+                      std::string_view type, const Request& req) {
+    using Slot = HeadCache::Slot;
     Representation r;
     const auto& z = p.compression;
     r.negotiable = (z.precompressed || z.gzip) && compressible(type);
@@ -61,28 +86,27 @@ Representation choose(const Policy& p, const std::string& relative, const fs::Lo
         if (z.precompressed && choose_coding(accept, false, true) == Coding::gzip) gz = sidecar(p, relative, ".gz", identity);
         std::shared_ptr<const std::string> fly;
         if (!found(gz) && z.gzip && compressible(type) && choose_coding(accept, false, true) == Coding::gzip)
-            fly = p.gzip->get(relative, etag_of(identity, ""), identity);
+            fly = p.gzip->get(relative, head_for(p, relative, Slot::identity, identity, Coding::identity, type, path)->etag,
+                              identity);
         r.coding = choose_coding(accept, found(br), found(gz) || fly);
         if (r.coding == Coding::br) r.file = br;
         if (r.coding == Coding::gzip && found(gz)) r.file = gz;
         if (r.coding == Coding::gzip && !found(gz)) r.gz = fly;
     }
     if (r.coding != Coding::identity) r.negotiable = true;
-    r.etag = r.gz ? etag_of(identity, "gz") : etag_of(r.file, coding_token(r.coding));
-    r.last_modified = r.gz ? identity.mtime.tv_sec : r.file.mtime.tv_sec;
+    Slot slot = r.gz ? Slot::gzip_memory
+                : r.coding == Coding::br ? Slot::br_file
+                : r.coding == Coding::gzip ? Slot::gzip_file
+                                           : Slot::identity;
+    r.head = head_for(p, relative, slot, r.gz ? identity : r.file, r.coding, type, path);
     return r;
 }
 
-// Headers that describe the representation; 200, 206 and 304 all carry them.
-void describe(Reply& res, const Policy& p, const Representation& r, std::string_view type, std::string_view path) {
-    res.set(bhttp::field::etag, r.etag);
-    res.set(bhttp::field::last_modified, format_http_date(r.last_modified));
-    if (auto cc = p.cache_control.value_for(path); !cc.empty()) res.set(bhttp::field::cache_control, cc);
+// The representation's pre-built lines (only the validator and caching ones on a 304) and its Vary token.
+void describe(Reply& res, const Representation& r) {
+    res.representation = r.head;
+    res.validators_only = res.result() == bhttp::status::not_modified;
     if (r.negotiable) append_vary(res, "Accept-Encoding");
-    if (res.result() == bhttp::status::not_modified) return;
-    res.set(bhttp::field::content_type, type);
-    res.set(bhttp::field::accept_ranges, "bytes");
-    if (r.coding != Coding::identity) res.set(bhttp::field::content_encoding, coding_token(r.coding));
 }
 
 }  // namespace
@@ -107,8 +131,8 @@ Reply serve_static(const Policy& p, const Target& target, const Request& req, st
     }
     std::string_view type = mime_type(target.segments.back());
     const std::uint64_t identity_size = identity.size;
-    Representation rep = choose(p, relative, identity, type, req);  // b, c
-    Validators v{rep.etag, rep.last_modified};
+    Representation rep = choose(p, relative, target.path, identity, type, req);  // b, c
+    Validators v{rep.head->etag, rep.head->last_modified};
 
     switch (evaluate_preconditions(req, req.method(), v, std::time(nullptr))) {  // d
         case Precondition::failed: {
@@ -117,7 +141,7 @@ Reply serve_static(const Policy& p, const Target& target, const Request& req, st
         }
         case Precondition::not_modified: {
             Reply res{bhttp::status::not_modified, version};
-            describe(res, p, rep, type, target.path);
+            describe(res, rep);
             return res;
         }
         case Precondition::proceed: break;
@@ -153,7 +177,7 @@ Reply serve_static(const Policy& p, const Target& target, const Request& req, st
                                                      std::to_string(identity_size));
         }
     }
-    describe(res, p, rep, type, target.path);
+    describe(res, rep);
     return res;
 }
 

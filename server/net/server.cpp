@@ -14,6 +14,7 @@
 #include <boost/asio/strand.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <list>
@@ -23,7 +24,13 @@ namespace modelhost::net {
 
 struct Server::Impl {
     Impl(const config::Config& c)
-        : cfg(c), handler(c), tracker(c.limits.max_connections), signals(ioc), shutdown_timer(ioc) {
+        : cfg(c),
+          threads(c.server.threads ? c.server.threads : std::max(1u, std::thread::hardware_concurrency())),
+          handler(c),
+          tracker(c.limits.max_connections),
+          ioc(threads == 1 ? 1 : BOOST_ASIO_CONCURRENCY_HINT_DEFAULT),
+          signals(ioc),
+          shutdown_timer(ioc) {
         if (c.tls.enabled()) tls = make_tls_context(c.tls);
     }
 
@@ -47,6 +54,7 @@ struct Server::Impl {
     void begin_shutdown(const char* why);
 
     config::Config cfg;
+    unsigned threads;
     http::Handler handler;
     Tracker tracker;
     asio::io_context ioc;
@@ -84,7 +92,9 @@ void Server::Impl::bind() {
 }
 
 void Server::Impl::do_accept(tcp::acceptor& a) {
-    a.async_accept(asio::make_strand(ioc), [this, &a](beast::error_code ec, tcp::socket s) {
+    // Each connection's handlers run one at a time: on a strand when several threads share the io_context.
+    asio::any_io_executor ex = threads > 1 ? asio::any_io_executor(asio::make_strand(ioc)) : ioc.get_executor();
+    a.async_accept(ex, [this, &a](beast::error_code ec, tcp::socket s) {
         on_accept(a, ec, std::move(s));
     });
 }
@@ -167,9 +177,8 @@ void Server::run(bool handle_signals) {
         im.wait_signal();
     }
     for (auto& a : im.acceptors) im.do_accept(a);
-    unsigned threads = im.cfg.server.threads ? im.cfg.server.threads : std::max(1u, std::thread::hardware_concurrency());
     std::vector<std::thread> pool;
-    for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&im] { im.ioc.run(); });
+    for (unsigned i = 1; i < im.threads; ++i) pool.emplace_back([&im] { im.ioc.run(); });
     im.ioc.run();
     for (auto& t : pool) t.join();
 }

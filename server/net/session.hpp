@@ -9,14 +9,14 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/core/stream_traits.hpp>
-#include <boost/beast/http/serializer.hpp>
+#include <boost/circular_buffer.hpp>
 
 #include <array>
-#include <type_traits>
 #include <chrono>
-#include <deque>
 #include <memory>
 #include <optional>
+#include <string>
+#include <type_traits>
 
 namespace modelhost::config {
 struct LimitsConfig;
@@ -48,6 +48,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 public:
     static constexpr bool tls = !std::is_same_v<Stream, tcp::socket>;
 
+    // File spans of at least `sendfile_min_bytes` go out with sendfile(2) (plain TCP only).
     Session(Stream stream, const http::Handler& handler, const config::LimitsConfig& limits,
             std::uint64_t sendfile_min_bytes, Tracker& tracker);
     ~Session() override;
@@ -62,15 +63,19 @@ private:
     void do_wait();
     void on_wait(beast::error_code ec);
     void do_read();
+    void parse_buffered();
+    void on_read_some(beast::error_code ec);
     void on_read(beast::error_code ec);
     void start_ticking();
     void on_tick(beast::error_code ec);
     void enqueue(http::Exchange ex);
     void do_write();
     void write_some();
+    bool fill_chunk(beast::error_code& ec);
+    void advance(std::size_t n);
+    void wait_writable();
     void do_sendfile();
-    bool write_done();
-    void on_write(beast::error_code ec, std::size_t bytes);
+    void on_write(beast::error_code ec);
     void do_close();
     void start_linger();
     void on_linger(beast::error_code ec);
@@ -93,13 +98,20 @@ private:
         http::Exchange ex;
         std::chrono::steady_clock::time_point start;
     };
-    std::deque<Pending> queue_;
-    std::optional<bhttp::response_serializer<http::ReplyBody>> serializer_;
-    std::uint64_t bytes_sent_ = 0;
+    boost::circular_buffer<Pending> queue_;
+
+    // The response being written: its head, then its content from memory, from file chunks, or by sendfile(2).
+    std::string head_;
+    std::size_t head_sent_ = 0;
+    std::string_view memory_;          // in-memory content not yet sent
+    bool file_ = false;                // the content is a span of an open file
+    bool sendfile_ = false;            // ... sent by sendfile(2) once the head is out
+    std::uint64_t file_offset_ = 0;    // next file byte to read or send
+    std::uint64_t file_left_ = 0;      // file bytes not yet read (chunks) or sent (sendfile)
+    std::unique_ptr<char[]> chunk_;    // file bytes read but not yet sent: [chunk_begin_, chunk_end_)
+    std::size_t chunk_begin_ = 0, chunk_end_ = 0;
+    std::uint64_t bytes_sent_ = 0;     // content bytes of this response on the wire
     const std::uint64_t sendfile_min_;
-    bool sendfile_ = false;  // this response's body goes out with sendfile(2) after Beast writes the header
-    std::uint64_t sendfile_offset_ = 0;
-    std::uint64_t sendfile_left_ = 0;
     std::chrono::steady_clock::time_point read_start_;
     Phase phase_ = Phase::idle;
     std::size_t served_ = 0;

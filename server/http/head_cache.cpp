@@ -1,0 +1,23 @@
+#include "http/head_cache.hpp"
+
+#include <mutex>
+
+namespace modelhost::http {
+
+std::shared_ptr<const RepresentationHead> HeadCache::find(const std::string& relative, Slot slot,
+                                                          const fs::Lookup& file) const {
+    std::shared_lock lock(mutex_);
+    auto it = entries_.find(relative);
+    if (it == entries_.end()) return nullptr;
+    const Built& b = it->second[static_cast<std::size_t>(slot)];
+    return b.head && b.version == version_of(file) ? b.head : nullptr;
+}
+
+void HeadCache::store(const std::string& relative, Slot slot, const fs::Lookup& file,
+                      std::shared_ptr<const RepresentationHead> head) {
+    std::unique_lock lock(mutex_);
+    if (entries_.size() >= max_paths && !entries_.contains(relative)) entries_.clear();
+    entries_[relative][static_cast<std::size_t>(slot)] = Built{version_of(file), std::move(head)};
+}
+
+}  // namespace modelhost::http
