@@ -226,13 +226,18 @@ TEST_CASE("a file rewritten in place with the same size gets a new ETag", "[tran
     CHECK(request(s.port(), "GET", "/w.bin", "If-None-Match: " + std::string(a[bhttp::field::etag]) + "\r\n").result_int() == 200);
 }
 
-TEST_CASE("the sendfile path delivers 0-byte, 1-byte, 4 MB and ranged bodies byte for byte", "[transfer][sendfile]") {
+TEST_CASE("the sendfile and the buffered-write paths deliver 0-byte, 1-byte, 4 MB and ranged bodies byte for byte",
+          "[transfer][sendfile]") {
+    // sendfile_min_bytes 0: every file body by sendfile(2); 2^40: every one read in chunks and written.
+    const std::string config = GENERATE(as<std::string>{}, R"({"server": {"sendfile_min_bytes": 0}})",
+                                        R"({"server": {"sendfile_min_bytes": 1099511627776}})");
+    CAPTURE(config);
     TempDir root;
     const std::string four_mb = random_bytes(4 << 20, 42);
     root.write("empty.bin", "");
     root.write("one.bin", "x");
     root.write("four.bin", four_mb);
-    TestServer s(root.path(), R"({"server": {"sendfile_min_bytes": 0}})");
+    TestServer s(root.path(), config);
     CHECK(request(s.port(), "GET", "/empty.bin").body().empty());
     CHECK(request(s.port(), "GET", "/empty.bin")[bhttp::field::content_length] == "0");
     CHECK(request(s.port(), "GET", "/one.bin").body() == "x");
