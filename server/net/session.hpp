@@ -98,6 +98,7 @@ private:
         http::Exchange ex;
         std::chrono::steady_clock::time_point start;
     };
+    // Fixed capacity (elements never move while written): reading pauses at max_pipelined, one rejection may follow.
     boost::circular_buffer<Pending> queue_;
 
     // The response being written: its head, then its content from memory, from file chunks, or by sendfile(2).

@@ -141,3 +141,32 @@ TEST_CASE("oversized headers get 431, an oversized body 413, a malformed request
         CHECK(c.closed_by_peer());
     }
 }
+
+TEST_CASE("a configured header replaces the server's own: each header is sent exactly once", "[serve]") {
+    Fixture f;
+    TestServer s(f.root.path(), R"({"headers": {"Cache-Control": "no-store", "Server": "edge", "Content-Type": "x/y",
+                                               "X-Content-Type-Options": "nosniff", "X-Extra": "1"}})");
+    auto count = [](const Response& r, std::string_view name) { return std::distance(r.equal_range(name).first, r.equal_range(name).second); };
+    auto r = request(s.port(), "GET", "/demo/model.json");
+    CHECK(r.result_int() == 200);
+    for (std::string_view name : {"Cache-Control", "Server", "Content-Type", "X-Content-Type-Options", "X-Extra", "ETag",
+                                  "Last-Modified", "Date", "Content-Length", "Accept-Ranges"}) {
+        CAPTURE(name);
+        CHECK(count(r, name) == 1);
+    }
+    CHECK(r[bhttp::field::cache_control] == "no-store");
+    CHECK(r[bhttp::field::server] == "edge");
+    CHECK(r[bhttp::field::content_type] == "x/y");
+
+    auto not_modified = request(s.port(), "GET", "/demo/model.json",
+                                "If-None-Match: " + std::string(r[bhttp::field::etag]) + "\r\n");
+    CHECK(not_modified.result_int() == 304);
+    CHECK(count(not_modified, "Cache-Control") == 1);
+    CHECK(not_modified[bhttp::field::cache_control] == "no-store");
+    CHECK(count(not_modified, "ETag") == 1);
+
+    auto missing = request(s.port(), "GET", "/nope.json");
+    CHECK(missing.result_int() == 404);
+    CHECK(count(missing, "Server") == 1);
+    CHECK(missing["X-Extra"] == "1");
+}
