@@ -106,7 +106,7 @@ Exchange Handler::handle(const Request& req, const ConnectionFacts& conn) const 
 Exchange Handler::reject(bhttp::status status, const Request& partial, const std::string& note) const {
     Exchange ex{error_reply(status, 11), log_facts(partial)};
     ex.log.note = note;
-    if (ex.log.method.empty()) ex.log.method = "-";
+    if (ex.log.method.empty()) ex.log.method.assign(1, '-');  // not = "-": GCC 12 -Wrestrict false positive (PR 105651)
     const RoutePolicy& route = route_of(*policy_, parse_target(partial.target()));
     CorsDecision cors = decide_cors(route.cors, partial, bhttp::verb::get);  // never a preflight: answer as an error
     finalise(ex.reply, partial, route, cors, false);

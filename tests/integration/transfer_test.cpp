@@ -228,9 +228,11 @@ TEST_CASE("a file rewritten in place with the same size gets a new ETag", "[tran
 
 TEST_CASE("the sendfile and the buffered-write paths deliver 0-byte, 1-byte, 4 MB and ranged bodies byte for byte",
           "[transfer][sendfile]") {
-    // sendfile_min_bytes 0: every file body by sendfile(2); 2^40: every one read in chunks and written.
+    // sendfile_min_bytes 0: every file body by sendfile(2); 2^40: every one read in chunks and written. One thread
+    // (no strand) and two (strands) both.
     const std::string config = GENERATE(as<std::string>{}, R"({"server": {"sendfile_min_bytes": 0}})",
-                                        R"({"server": {"sendfile_min_bytes": 1099511627776}})");
+                                        R"({"server": {"sendfile_min_bytes": 0, "threads": 1}})",
+                                        R"({"server": {"sendfile_min_bytes": 1099511627776, "threads": 1}})");
     CAPTURE(config);
     TempDir root;
     const std::string four_mb = random_bytes(4 << 20, 42);
