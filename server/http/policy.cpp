@@ -20,10 +20,6 @@ constexpr std::array<std::string_view, 9> pipeline_headers = {"date", "content-t
 
 bool named(std::string_view name, std::string_view lower) { return boost::beast::iequals(name, lower); }
 
-void add_line(std::string& lines, std::string_view name, std::string_view value) {
-    lines.append(name).append(": ").append(value).append("\r\n");
-}
-
 }  // namespace
 
 RoutePolicy::RoutePolicy(CorsPolicy c, const config::HeaderList& configured) : cors(std::move(c)) {
@@ -36,13 +32,13 @@ RoutePolicy::RoutePolicy(CorsPolicy c, const config::HeaderList& configured) : c
     auto configures = [&](std::string_view lower) {
         return std::any_of(unique.begin(), unique.end(), [&](const auto& h) { return named(h.first, lower); });
     };
-    if (!configures("server")) add_line(fixed_lines, "Server", server_token);
-    if (!configures("x-content-type-options")) add_line(fixed_lines, "X-Content-Type-Options", "nosniff");
+    if (!configures("server")) append_header_line(fixed_lines, "Server", server_token);
+    if (!configures("x-content-type-options")) append_header_line(fixed_lines, "X-Content-Type-Options", "nosniff");
     for (const auto& [name, value] : unique) {
         bool late = std::any_of(pipeline_headers.begin(), pipeline_headers.end(),
                                 [&](std::string_view p) { return named(name, p); });
         if (late) late_headers.emplace_back(name, value);
-        else add_line(fixed_lines, name, value);
+        else append_header_line(fixed_lines, name, value);
     }
 }
 

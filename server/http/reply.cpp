@@ -37,19 +37,9 @@ void serialize_head(const Reply& res, std::string& out) {
     auto reason = res.reason();
     out.append(reason.data(), reason.size());
     out += "\r\n";
-    for (const auto& f : res) {
-        auto name = f.name_string();
-        auto value = f.value();
-        out.append(name.data(), name.size());
-        out += ": ";
-        out.append(value.data(), value.size());
-        out += "\r\n";
-    }
-    if (res.date[0] != '\0') {
-        out += "Date: ";
-        out.append(res.date.data(), res.date.size());
-        out += "\r\n";
-    }
+    for (const auto& f : res)
+        append_header_line(out, {f.name_string().data(), f.name_string().size()}, {f.value().data(), f.value().size()});
+    if (res.date[0] != '\0') append_header_line(out, "Date", {res.date.data(), res.date.size()});
     out += res.route_lines;
     out += representation_lines(res);
     out += "\r\n";

@@ -71,4 +71,9 @@ public:
 // The status line, every header and the blank line, as sent (HTTP/1.1 framing as finalise decided it).
 void serialize_head(const Reply& res, std::string& out);
 
+// Appends one header line, "Name: value\r\n", to pre-built lines.
+inline void append_header_line(std::string& lines, std::string_view name, std::string_view value) {
+    lines.append(name).append(": ").append(value).append("\r\n");
+}
+
 }  // namespace modelhost::http

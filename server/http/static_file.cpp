@@ -38,10 +38,6 @@ std::string etag_of(const fs::Lookup& f, std::string_view suffix) {
     return std::string(buf, static_cast<std::size_t>(n));
 }
 
-void add_line(std::string& lines, std::string_view name, std::string_view value) {
-    lines.append(name).append(": ").append(value).append("\r\n");
-}
-
 // The headers describing `f` (the file whose version they follow) in `coding`; 200, 206 and 304 all carry them.
 // Built once per file version and reused until the file changes.
 std::shared_ptr<const RepresentationHead> head_for(const Policy& p, const std::string& relative, HeadCache::Slot slot,
@@ -51,13 +47,13 @@ std::shared_ptr<const RepresentationHead> head_for(const Policy& p, const std::s
     auto h = std::make_shared<RepresentationHead>();
     h->etag = etag_of(f, slot == HeadCache::Slot::gzip_memory ? "gz" : coding_token(coding));
     h->last_modified = f.mtime.tv_sec;
-    add_line(h->lines, "ETag", h->etag);
-    add_line(h->lines, "Last-Modified", format_http_date(h->last_modified));
-    if (auto cc = p.cache_control.value_for(path); !cc.empty()) add_line(h->lines, "Cache-Control", cc);
+    append_header_line(h->lines, "ETag", h->etag);
+    append_header_line(h->lines, "Last-Modified", format_http_date(h->last_modified));
+    if (auto cc = p.cache_control.value_for(path); !cc.empty()) append_header_line(h->lines, "Cache-Control", cc);
     h->validators_end = h->lines.size();
-    add_line(h->lines, "Content-Type", type);
-    add_line(h->lines, "Accept-Ranges", "bytes");
-    if (coding != Coding::identity) add_line(h->lines, "Content-Encoding", coding_token(coding));
+    append_header_line(h->lines, "Content-Type", type);
+    append_header_line(h->lines, "Accept-Ranges", "bytes");
+    if (coding != Coding::identity) append_header_line(h->lines, "Content-Encoding", coding_token(coding));
     p.heads->store(relative, slot, f, h);
     return h;
 }

@@ -24,7 +24,6 @@ namespace {
 constexpr std::size_t max_pipelined = 8;  // responses queued before reading pauses
 constexpr auto linger_time = std::chrono::seconds(2);
 constexpr std::size_t read_size = 16 * 1024;      // bytes asked of the socket per read
-constexpr std::size_t chunk_size = 64 * 1024;     // file bytes read per chunk when not using sendfile(2)
 constexpr std::uint64_t sendfile_per_turn = 4 << 20;  // then other connections on this thread get a turn
 
 constexpr int notsent_lowat = 16 * 1024;           // TCP_NOTSENT_LOWAT: unsent bytes the kernel may hold
@@ -259,50 +258,8 @@ void Session<Stream>::enqueue(http::Exchange ex) {
 template <class Stream>
 void Session<Stream>::do_write() {
     writing_ = true;
-    const http::Reply& reply = queue_.front().ex.reply;
-    http::serialize_head(reply, head_);
-    head_sent_ = 0;
-    bytes_sent_ = 0;
-    const auto& body = reply.body();
-    memory_ = body.omitted ? std::string_view{} : body.in_memory();
-    file_ = !body.omitted && body.file && body.length > 0;
-    sendfile_ = !tls && file_ && body.length >= sendfile_min_;
-    file_offset_ = body.offset;
-    file_left_ = file_ ? body.length : 0;
-    chunk_begin_ = chunk_end_ = 0;
+    out_.start(queue_.front().ex.reply, !tls, sendfile_min_);
     write_some();
-}
-
-// Reads the next chunk of the file into memory; false (with `ec`) when the file is shorter than promised.
-template <class Stream>
-bool Session<Stream>::fill_chunk(beast::error_code& ec) {
-    auto want = static_cast<std::size_t>(std::min<std::uint64_t>(file_left_, chunk_size));
-    if (!chunk_) chunk_ = std::make_unique_for_overwrite<char[]>(chunk_size);
-    ssize_t got;
-    do {
-        got = ::pread(queue_.front().ex.reply.body().file->fd(), chunk_.get(), want, static_cast<off_t>(file_offset_));
-    } while (got < 0 && errno == EINTR);
-    if (got <= 0) {
-        // The file shrank or failed under us: end the connection rather than send bytes it does not have.
-        ec = beast::error_code(got < 0 ? errno : EIO, boost::system::generic_category());
-        return false;
-    }
-    chunk_begin_ = 0;
-    chunk_end_ = static_cast<std::size_t>(got);
-    file_offset_ += static_cast<std::uint64_t>(got);
-    file_left_ -= static_cast<std::uint64_t>(got);
-    return true;
-}
-
-// Accounts `n` bytes written: head first, then content.
-template <class Stream>
-void Session<Stream>::advance(std::size_t n) {
-    std::size_t from_head = std::min(n, head_.size() - head_sent_);
-    head_sent_ += from_head;
-    n -= from_head;
-    bytes_sent_ += n;
-    if (!memory_.empty()) memory_.remove_prefix(n);
-    else chunk_begin_ += n;
 }
 
 // Sends what is ready — the rest of the head with the next content bytes — until done or the socket is full.
@@ -310,30 +267,26 @@ void Session<Stream>::advance(std::size_t n) {
 template <class Stream>
 void Session<Stream>::write_some() {
     for (;;) {
+        if (out_.by_sendfile() && out_.head_done()) return do_sendfile();
         beast::error_code ec;
-        if (sendfile_ && head_sent_ == head_.size()) return do_sendfile();
-        if (file_ && !sendfile_ && chunk_begin_ == chunk_end_ && file_left_ > 0 && !fill_chunk(ec)) return on_write(ec);
-        std::string_view content = file_ ? std::string_view(chunk_.get() + chunk_begin_, chunk_end_ - chunk_begin_) : memory_;
-        if (sendfile_) content = {};
-        std::array<asio::const_buffer, 2> out{asio::buffer(head_.data() + head_sent_, head_.size() - head_sent_),
-                                              asio::buffer(content.data(), content.size())};
-        if (out[0].size() + out[1].size() == 0) return on_write({});
+        std::array<asio::const_buffer, 2> bufs;
+        if (!out_.next(bufs, ec)) return on_write(ec);
+        if (bufs[0].size() + bufs[1].size() == 0) return on_write({});
         if constexpr (tls) {
             write_deadline_ = std::chrono::steady_clock::now() + seconds(limits_.send_timeout);
             start_ticking();
-            stream_.async_write_some(out, [self = shared_from_this()](beast::error_code e, std::size_t n) {
+            stream_.async_write_some(bufs, [self = shared_from_this()](beast::error_code e, std::size_t n) {
                 if (e) return self->on_write(e);
-                self->advance(n);
+                self->out_.advance(n);
                 self->write_some();
             });
             return;
         } else {
             // More is coming by sendfile: let the kernel join the head with the first body bytes.
-            auto flags = sendfile_ ? MSG_MORE : 0;
-            std::size_t n = socket().send(out, flags, ec);
+            std::size_t n = socket().send(bufs, out_.by_sendfile() ? MSG_MORE : 0, ec);
             if (ec == asio::error::would_block) return wait_writable();
             if (ec) return on_write(ec);
-            advance(n);
+            out_.advance(n);
         }
     }
 }
@@ -352,19 +305,16 @@ void Session<Stream>::wait_writable() {
 // connections on this thread are not starved.
 template <class Stream>
 void Session<Stream>::do_sendfile() {
-    const int file_fd = queue_.front().ex.reply.body().file->fd();
     std::uint64_t sent_this_turn = 0;
-    while (file_left_ > 0) {
+    while (out_.file_left() > 0) {
         if (sent_this_turn >= sendfile_per_turn)
             return asio::post(socket().get_executor(), [self = shared_from_this()] { self->write_some(); });
-        auto offset = static_cast<off_t>(file_offset_);
-        auto want = static_cast<std::size_t>(std::min<std::uint64_t>(file_left_, sendfile_per_turn - sent_this_turn));
-        ssize_t n = ::sendfile(socket().native_handle(), file_fd, &offset, want);
+        auto offset = static_cast<off_t>(out_.file_offset());
+        auto want = static_cast<std::size_t>(std::min<std::uint64_t>(out_.file_left(), sendfile_per_turn - sent_this_turn));
+        ssize_t n = ::sendfile(socket().native_handle(), out_.file_fd(), &offset, want);
         if (n > 0) {
-            file_offset_ += static_cast<std::uint64_t>(n);
-            file_left_ -= static_cast<std::uint64_t>(n);
+            out_.sent(static_cast<std::uint64_t>(n));
             sent_this_turn += static_cast<std::uint64_t>(n);
-            bytes_sent_ += static_cast<std::uint64_t>(n);
         } else if (n < 0 && errno == EINTR) {
             continue;
         } else if (n < 0 && errno == EAGAIN) {
@@ -382,10 +332,10 @@ template <class Stream>
 void Session<Stream>::on_write(beast::error_code ec) {
     Pending& done = queue_.front();
     auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - done.start).count();
-    log::access({remote_, done.ex.log, done.ex.reply.result_int(), bytes_sent_, ms});
+    log::access({remote_, done.ex.log, done.ex.reply.result_int(), out_.content_sent(), ms});
     bool close = ec || !done.ex.reply.keep_alive();
     queue_.pop_front();
-    chunk_.reset();
+    out_.finish();
     writing_ = false;
     if (close) {
         stop_reading_ = true;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "http/handler.hpp"
+#include "net/outgoing.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/stream.hpp>
@@ -71,8 +72,6 @@ private:
     void enqueue(http::Exchange ex);
     void do_write();
     void write_some();
-    bool fill_chunk(beast::error_code& ec);
-    void advance(std::size_t n);
     void wait_writable();
     void do_sendfile();
     void on_write(beast::error_code ec);
@@ -101,17 +100,7 @@ private:
     // Fixed capacity (elements never move while written): reading pauses at max_pipelined, one rejection may follow.
     boost::circular_buffer<Pending> queue_;
 
-    // The response being written: its head, then its content from memory, from file chunks, or by sendfile(2).
-    std::string head_;
-    std::size_t head_sent_ = 0;
-    std::string_view memory_;          // in-memory content not yet sent
-    bool file_ = false;                // the content is a span of an open file
-    bool sendfile_ = false;            // ... sent by sendfile(2) once the head is out
-    std::uint64_t file_offset_ = 0;    // next file byte to read or send
-    std::uint64_t file_left_ = 0;      // file bytes not yet read (chunks) or sent (sendfile)
-    std::unique_ptr<char[]> chunk_;    // file bytes read but not yet sent: [chunk_begin_, chunk_end_)
-    std::size_t chunk_begin_ = 0, chunk_end_ = 0;
-    std::uint64_t bytes_sent_ = 0;     // content bytes of this response on the wire
+    Outgoing out_;  // the response being written
     const std::uint64_t sendfile_min_;
     std::chrono::steady_clock::time_point read_start_;
     Phase phase_ = Phase::idle;
