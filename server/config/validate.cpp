@@ -113,19 +113,23 @@ std::string lower(std::string s) {
     return s;
 }
 
-HeaderList read_headers(const Checker& c, const json& obj, const std::string& path) {
+// `base` holds the inherited headers (none at the top level): an entry with the same name (any case) replaces one,
+// a route's null removes one.
+HeaderList read_headers(const Checker& c, const json& obj, const std::string& path, HeaderList base = {}) {
     if (!obj.is_object()) c.fail(path, "must be an object of header name -> value, got " + Checker::brief(obj));
-    HeaderList out;
+    HeaderList out = std::move(base);
     for (auto it = obj.begin(); it != obj.end(); ++it) {
         std::string key = path + "." + it.key();
         std::string name = lower(it.key());
+        std::erase_if(out, [&](const auto& h) { return lower(h.first) == name; });
         if (!is_token(it.key())) c.fail(key, "is not a valid header name");
         if (name == "content-length" || name == "transfer-encoding" || name == "connection" || name == "keep-alive" ||
             name == "upgrade" || name == "te" || name == "trailer")
             c.fail(key, "is a framing header that the server sets itself; remove it");
         if (name.starts_with("access-control-") || name == "vary")
             c.fail(key, "is decided by the cors section; configure CORS there instead");
-        if (!it->is_string()) c.fail(key, "must be a string, got " + Checker::brief(*it));
+        if (it->is_null() && path != "headers") continue;  // a route removes an inherited header
+        if (!it->is_string()) c.fail(key, "must be a string" + std::string(path == "headers" ? "" : " (or null to remove an inherited header)") + ", got " + Checker::brief(*it));
         auto value = it->get<std::string>();
         if (value.find_first_of("\r\n") != std::string::npos || value.find('\0') != std::string::npos)
             c.fail(key, "must not contain line breaks or NUL");
@@ -160,10 +164,12 @@ void check_names(const Checker& c, const std::string& key, const std::vector<std
             c.fail(key + "[" + std::to_string(i) + "]", "\"" + names[i] + "\" is not a valid header name");
 }
 
-CorsConfig read_cors(const Checker& c, const json& obj, const std::string& path) {
+// `base` supplies every key the object does not set: the built-in defaults for the top level, the top-level
+// policy for a route (a route changes only what it names; never the nginx add_header trap of dropping the rest).
+CorsConfig read_cors(const Checker& c, const json& obj, const std::string& path, const CorsConfig& base) {
     c.keys(obj, path, {"allow_origins", "allow_credentials", "allow_methods", "allow_headers", "expose_headers",
                        "max_age", "allow_private_network"});
-    CorsConfig cors;
+    CorsConfig cors = base;
     c.get(obj, path, "allow_origins", cors.allow_origins);
     c.get(obj, path, "allow_credentials", cors.allow_credentials);
     c.get(obj, path, "allow_methods", cors.allow_methods);
@@ -222,7 +228,17 @@ void read_log(const Checker& c, const json& obj, LogConfig& l) {
     l.format = format == "json" ? LogFormat::json : LogFormat::text;
 }
 
-std::vector<RouteConfig> read_routes(const Checker& c, const json& arr) {
+// What makes a route answer more origins than the top level: worth a start-up warning, since it is rarely meant.
+void warn_if_wider(const CorsConfig& top, const CorsConfig& route, const std::string& path, std::vector<std::string>& warnings) {
+    bool top_any = top.allow_origins == std::vector<std::string>{"*"};
+    if (!top_any && route.allow_origins == std::vector<std::string>{"*"})
+        warnings.push_back(path + ".cors.allow_origins: \"*\" allows every origin where the top level allows a list");
+    if (route.allow_credentials && !top.allow_credentials)
+        warnings.push_back(path + ".cors.allow_credentials: true where the top level sends no credentials");
+}
+
+// Every key a route does not set is inherited from the top level (cors keys one by one, headers entry by entry).
+std::vector<RouteConfig> read_routes(const Checker& c, const json& arr, const Config& top, std::vector<std::string>& warnings) {
     if (!arr.is_array()) c.fail("routes", "must be an array of {\"path\": ..., \"cors\": ..., \"headers\": ...}");
     std::vector<RouteConfig> routes;
     for (std::size_t i = 0; i < arr.size(); ++i) {
@@ -234,8 +250,11 @@ std::vector<RouteConfig> read_routes(const Checker& c, const json& arr) {
         c.get(r, path, "path", route.path);
         if (!route.path.starts_with("/")) c.fail(path + ".path", "must start with \"/\", got \"" + route.path + "\"");
         if (route.path.find("***") != std::string::npos) c.fail(path + ".path", "has \"***\"; use * (one folder) or ** (any depth)");
-        if (r.contains("cors")) route.cors = read_cors(c, r.at("cors"), path + ".cors");
-        if (r.contains("headers")) route.headers = read_headers(c, r.at("headers"), path + ".headers");
+        if (r.contains("cors")) {
+            route.cors = read_cors(c, r.at("cors"), path + ".cors", top.cors);
+            warn_if_wider(top.cors, *route.cors, path, warnings);
+        }
+        if (r.contains("headers")) route.headers = read_headers(c, r.at("headers"), path + ".headers", top.headers);
         routes.push_back(std::move(route));
     }
     return routes;
@@ -290,9 +309,9 @@ Config validate(const Layered& raw) {
     auto section = [&](const char* name) -> const json& { return doc.contains(name) ? doc.at(name) : empty; };
     read_server(c, section("server"), cfg.server);
     read_limits(c, section("limits"), cfg.limits);
-    if (doc.contains("cors")) cfg.cors = read_cors(c, doc.at("cors"), "cors");
+    if (doc.contains("cors")) cfg.cors = read_cors(c, doc.at("cors"), "cors", CorsConfig{});
     if (doc.contains("headers")) cfg.headers = read_headers(c, doc.at("headers"), "headers");
-    if (doc.contains("routes")) cfg.routes = read_routes(c, doc.at("routes"));
+    if (doc.contains("routes")) cfg.routes = read_routes(c, doc.at("routes"), cfg, cfg.warnings);
     if (doc.contains("cache_control")) cfg.cache_control = read_cache_control(c, doc.at("cache_control"));
     read_compression(c, section("compression"), cfg.compression);
     c.keys(section("health"), "health", {"prefix"});
@@ -303,7 +322,7 @@ Config validate(const Layered& raw) {
     read_tls(c, section("tls"), cfg.tls);
     read_log(c, section("log"), cfg.log);
     cfg.sources = raw.sources;
-    cfg.warnings = raw.warnings;
+    cfg.warnings.insert(cfg.warnings.begin(), raw.warnings.begin(), raw.warnings.end());
     return cfg;
 }
 

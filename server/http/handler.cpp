@@ -11,6 +11,7 @@
 #include "http/handler.hpp"
 
 #include "http/finalise.hpp"
+#include "http/framing.hpp"
 #include "http/policy.hpp"
 #include "http/static_file.hpp"
 #include "http/target.hpp"
@@ -47,6 +48,22 @@ Reply health_reply(bool ready, unsigned version) {
     res.set(bhttp::field::content_type, "text/plain; charset=utf-8");
     res.set(bhttp::field::cache_control, "no-store");
     res.body().text = ready ? "ok\n" : "draining\n";
+    return res;
+}
+
+// The catalog as JSON; 503 until the first scan (which runs off the I/O threads) has finished.
+Reply models_reply(const std::shared_ptr<const std::string>& json, unsigned version) {
+    if (!json) {
+        Reply res = error_reply(bhttp::status::service_unavailable, version);
+        res.set(bhttp::field::retry_after, "1");
+        res.set(bhttp::field::cache_control, "no-store");
+        return res;
+    }
+    Reply res{bhttp::status::ok, version};
+    res.set(bhttp::field::content_type, "application/json");
+    res.set(bhttp::field::cache_control, "no-cache");
+    res.body().blob = json;
+    res.body().length = json->size();
     return res;
 }
 
@@ -91,16 +108,42 @@ Exchange Handler::handle(const Request& req, const ConnectionFacts& conn) const 
         res = error_reply(bhttp::status::bad_request, version);
         ex.log.note = "asterisk-form outside OPTIONS";
     } else if (target.path == models_endpoint) {                                                   // 6
-        res = Reply{bhttp::status::ok, version};
-        res.set(bhttp::field::content_type, "application/json");
-        res.set(bhttp::field::cache_control, "no-cache");
-        res.body().text = policy_->catalog->models_json();
+        res = models_reply(policy_->catalog->models_json(), version);
     } else {
         res = serve_static(*policy_, target, req, ex.log.note);                                     // 7
     }
 
     finalise(res, req, route, cors, conn.may_keep_alive);                                          // 8
     return ex;
+}
+
+std::optional<Exchange> Handler::screen(const Request& header) const {
+    FramingVerdict v = check_framing(header, header.version());
+    if (v.ok()) return std::nullopt;
+    return reject(v.status, header, v.reason);
+}
+
+std::optional<Exchange> Handler::read_failed(ReadFailure why, bool started, const Request& partial,
+                                             const std::string& detail) const {
+    switch (why) {
+        case ReadFailure::gone: return std::nullopt;
+        case ReadFailure::timeout:  // an idle keep-alive ends silently; a half-received request is told why
+            return started ? std::optional(reject(bhttp::status::request_timeout, partial, "request timeout")) : std::nullopt;
+        case ReadFailure::header_limit:
+            return reject(bhttp::status::request_header_fields_too_large, partial, "header over limits.max_header_bytes");
+        case ReadFailure::framing_limit:
+            return reject(bhttp::status::request_header_fields_too_large, partial,
+                          "chunk lines and trailers over limits.max_header_bytes");
+        case ReadFailure::body_limit:
+            return reject(bhttp::status::payload_too_large, partial, "body over limits.max_body_bytes");
+        case ReadFailure::malformed:
+            return started ? std::optional(reject(bhttp::status::bad_request, partial, detail)) : std::nullopt;
+    }
+    return std::nullopt;
+}
+
+Exchange Handler::refuse_connection() const {
+    return reject(bhttp::status::service_unavailable, Request{}, "connection limit");
 }
 
 Exchange Handler::reject(bhttp::status status, const Request& partial, const std::string& note) const {

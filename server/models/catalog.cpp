@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <fstream>
+#include <limits>
+#include <optional>
 
 namespace modelhost::models {
 
@@ -22,46 +24,90 @@ std::uint64_t dtype_bytes(const std::string& dtype) {
     return 0;
 }
 
-// The shards of one group as one byte sequence, for reading string weights' length prefixes.
+// The shards of one group as one byte sequence, read forward only (string weights' length prefixes).
 struct GroupBytes {
     std::vector<std::pair<fsys::path, std::uint64_t>> shards;
-    bool read_u32(std::uint64_t offset, std::uint32_t& out) const {
+
+    std::uint64_t total() const {
+        std::uint64_t t = 0;
+        for (const auto& s : shards) t += s.second;
+        return t;
+    }
+    // The 4 bytes at `offset` (little-endian); offsets must not decrease between calls.
+    bool read_u32(std::uint64_t offset, std::uint32_t& out) {
         unsigned char b[4];
-        for (int i = 0; i < 4; ++i) {
-            std::uint64_t at = offset + static_cast<std::uint64_t>(i);
-            bool got = false;
-            for (const auto& [path, size] : shards) {
-                if (at < size) {
-                    std::ifstream in(path, std::ios::binary);
-                    in.seekg(static_cast<std::streamoff>(at));
-                    got = static_cast<bool>(in.read(reinterpret_cast<char*>(&b[i]), 1));
-                    break;
-                }
-                at -= size;
-            }
-            if (!got) return false;
-        }
+        for (int i = 0; i < 4; ++i)
+            if (!byte_at(offset + static_cast<std::uint64_t>(i), b[i])) return false;
         out = static_cast<std::uint32_t>(b[0] | (b[1] << 8) | (b[2] << 16) | (static_cast<std::uint32_t>(b[3]) << 24));
         return true;
     }
+
+private:
+    bool byte_at(std::uint64_t at, unsigned char& out) {
+        std::size_t i = 0;
+        std::uint64_t base = 0;
+        while (i < shards.size() && at >= base + shards[i].second) base += shards[i++].second;
+        if (i == shards.size()) return false;
+        if (i != open_ || !in_.is_open()) {
+            in_.close();
+            in_.clear();
+            in_.open(shards[i].first, std::ios::binary);
+            open_ = i;
+        }
+        in_.seekg(static_cast<std::streamoff>(at - base));
+        char c;
+        if (!in_.get(c)) return false;
+        out = static_cast<unsigned char>(c);
+        return true;
+    }
+
+    std::ifstream in_;
+    std::size_t open_ = 0;
 };
 
+// product(shape) or nothing when a dimension is not a non-negative integer or the product overflows.
+std::optional<std::uint64_t> element_count(const json& shape) {
+    std::uint64_t count = 1;
+    for (const auto& d : shape) {
+        if (!d.is_number_integer() || (!d.is_number_unsigned() && d.get<std::int64_t>() < 0)) return std::nullopt;
+        auto dim = d.get<std::uint64_t>();
+        if (dim != 0 && count > std::numeric_limits<std::uint64_t>::max() / dim) return std::nullopt;
+        count *= dim;
+    }
+    return count;
+}
+
+std::string string_or(const json& obj, const char* key, std::string fallback) {
+    if (!obj.is_object() || !obj.contains(key) || !obj[key].is_string()) return fallback;
+    return obj[key].get<std::string>();
+}
+
 // Bytes the group's weights need; a string weight's size comes from the data itself. Problems go to `problems`.
-std::uint64_t needed_bytes(const json& weights, const GroupBytes& data, const std::string& where,
+std::uint64_t needed_bytes(const json& weights, GroupBytes& data, const std::string& where,
                            std::vector<std::string>& problems) {
     std::uint64_t need = 0;
+    const std::uint64_t have = data.total();
     for (const auto& w : weights) {
-        std::string name = w.value("name", std::string("?"));
-        std::uint64_t count = 1;
-        if (!w.contains("shape") || !w["shape"].is_array()) {
+        std::string name = string_or(w, "name", "?");
+        if (!w.is_object() || !w.contains("shape") || !w["shape"].is_array()) {
             problems.push_back(where + " weight " + name + ": no shape");
             continue;
         }
-        for (const auto& d : w["shape"]) count *= d.is_number_unsigned() || d.is_number_integer() ? d.get<std::uint64_t>() : 0;
-        std::string dtype = w.value("dtype", std::string());
-        if (w.contains("quantization") && w["quantization"].is_object()) dtype = w["quantization"].value("dtype", dtype);
+        auto count = element_count(w["shape"]);
+        if (!count) {
+            problems.push_back(where + " weight " + name + ": shape is not a list of sizes or its product overflows");
+            continue;
+        }
+        std::string dtype = string_or(w, "dtype", "");
+        if (w.contains("quantization") && w["quantization"].is_object()) dtype = string_or(w["quantization"], "dtype", dtype);
         if (dtype == "string") {
-            for (std::uint64_t i = 0; i < count; ++i) {
+            // Each element is a uint32 length and its bytes: more elements than the shards can hold fail at once.
+            if (*count > (have - std::min(have, need)) / 4) {
+                problems.push_back(where + " weight " + name + ": " + std::to_string(*count) +
+                                   " strings cannot fit in the shards' " + std::to_string(have) + " bytes");
+                return need + 4 * *count;
+            }
+            for (std::uint64_t i = 0; i < *count; ++i) {
                 std::uint32_t len = 0;
                 if (!data.read_u32(need, len)) {
                     problems.push_back(where + " weight " + name + ": string data runs past the end of the shards");
@@ -70,7 +116,11 @@ std::uint64_t needed_bytes(const json& weights, const GroupBytes& data, const st
                 need += 4 + len;
             }
         } else if (std::uint64_t size = dtype_bytes(dtype); size != 0) {
-            need += count * size;
+            if (*count > (std::numeric_limits<std::uint64_t>::max() - need) / size) {
+                problems.push_back(where + " weight " + name + ": byte count overflows");
+                continue;
+            }
+            need += *count * size;
         } else {
             problems.push_back(where + " weight " + name + ": unknown dtype \"" + dtype + "\"");
         }
@@ -114,32 +164,37 @@ fsys::path inside(const fsys::path& root, const fsys::path& model_dir, const std
 
 }  // namespace
 
-ModelEntry check_model(const fsys::path& root, const std::string& manifest) {
-    ModelEntry m;
-    m.manifest = manifest;
-    m.name = manifest.ends_with("/model.json") ? manifest.substr(0, manifest.size() - 11) : manifest;
-    m.format = "unknown";
-    fsys::path file = root / manifest;
+namespace {
+
+std::uint64_t size_or_zero(const fsys::path& p) {
     std::error_code ec;
-    m.files.push_back({manifest, fsys::file_size(file, ec)});
-    json doc;
-    try {
-        std::ifstream in(file, std::ios::binary);
-        doc = json::parse(in);
-    } catch (const std::exception& e) {
-        m.problems.push_back(manifest + ": not valid JSON (" + std::string(e.what()) + ")");
-        return m;
+    auto size = fsys::file_size(p, ec);
+    return ec ? 0 : size;
+}
+
+// check_model's work; may throw on input nobody foresaw (the caller turns that into a problem).
+void check_manifest(const fsys::path& root, const fsys::path& file, ModelEntry& m) {
+    json doc = json::parse(std::ifstream(file, std::ios::binary), nullptr, false);
+    if (doc.is_discarded()) {
+        m.problems.push_back(m.manifest + ": not valid JSON");
+        return;
     }
-    m.format = doc.value("format", doc.contains("modelTopology") && doc["modelTopology"].contains("node") ? "graph-model" : "unknown");
+    if (!doc.is_object()) {
+        m.problems.push_back(m.manifest + ": not a JSON object");
+        return;
+    }
+    bool graph = doc.contains("modelTopology") && doc["modelTopology"].is_object() && doc["modelTopology"].contains("node");
+    m.format = string_or(doc, "format", graph ? "graph-model" : "unknown");
+    if (doc.contains("format") && !doc["format"].is_string()) m.problems.push_back(m.manifest + ": \"format\" is not a string");
     if (!doc.contains("weightsManifest") || !doc["weightsManifest"].is_array()) {
-        m.problems.push_back(manifest + ": no weightsManifest array");
-        return m;
+        m.problems.push_back(m.manifest + ": no weightsManifest array");
+        return;
     }
     const auto& groups = doc["weightsManifest"];
     for (std::size_t gi = 0; gi < groups.size(); ++gi) {
         std::string where = "group " + std::to_string(gi);
         const json& g = groups[gi];
-        if (!g.contains("paths") || !g["paths"].is_array() || !g.contains("weights") || !g["weights"].is_array()) {
+        if (!g.is_object() || !g.contains("paths") || !g["paths"].is_array() || !g.contains("weights") || !g["weights"].is_array()) {
             m.problems.push_back(where + ": needs \"paths\" and \"weights\" arrays");
             continue;
         }
@@ -149,45 +204,85 @@ ModelEntry check_model(const fsys::path& root, const std::string& manifest) {
         for (const auto& p : g["paths"]) {
             std::string rel = p.is_string() ? p.get<std::string>() : "";
             fsys::path shard = inside(root, file.parent_path(), rel);
+            std::error_code ec;
             if (shard.empty()) {
                 m.problems.push_back(where + " shard \"" + rel + "\": path leaves the served root");
                 complete = false;
-                continue;
-            }
-            std::uint64_t size = fsys::is_regular_file(shard, ec) ? fsys::file_size(shard, ec) : 0;
-            if (!fsys::is_regular_file(shard, ec)) {
+            } else if (!fsys::is_regular_file(shard, ec)) {
                 m.problems.push_back(where + " shard " + rel + ": missing");
                 complete = false;
-                continue;
+            } else {
+                std::uint64_t size = size_or_zero(shard);
+                data.shards.emplace_back(shard, size);
+                names.push_back(rel);
+                m.files.push_back({shard.lexically_relative(root).string(), size});
             }
-            data.shards.emplace_back(shard, size);
-            names.push_back(rel);
-            m.files.push_back({shard.lexically_relative(root).string(), size});
         }
         std::uint64_t need = needed_bytes(g["weights"], data, where, m.problems);
         if (complete) check_shard_sizes(data, names, need, where, m.problems);
+    }
+}
+
+}  // namespace
+
+ModelEntry check_model(const fsys::path& root, const std::string& manifest) {
+    ModelEntry m;
+    m.manifest = manifest;
+    m.name = manifest.ends_with("/model.json") ? manifest.substr(0, manifest.size() - 11) : manifest;
+    m.format = "unknown";
+    fsys::path file = root / manifest;
+    m.files.push_back({manifest, size_or_zero(file)});
+    try {
+        check_manifest(root, file, m);
+    } catch (const std::exception& e) {
+        // Whatever the file holds, it costs its own model only: reported broken, never thrown to a worker thread.
+        m.problems.push_back(manifest + ": cannot be checked (" + std::string(e.what()) + ")");
     }
     for (const auto& f : m.files) m.total_bytes += f.bytes;
     return m;
 }
 
+namespace {
+
+// A directory entry that is served: not hidden, and (through symlinks) a regular file inside the root.
+bool served_file(const fsys::directory_entry& e, const fsys::path& real_root) {
+    std::error_code ec;
+    if (!e.is_symlink(ec)) return e.is_regular_file(ec);
+    auto real = fsys::canonical(e.path(), ec);
+    if (ec || !fsys::is_regular_file(real, ec)) return false;
+    auto rel = real.lexically_relative(real_root);
+    return !rel.empty() && *rel.begin() != "..";
+}
+
+// A JSON file that looks like a TF.js model (parsed without exceptions; at most 64 MiB).
+bool looks_like_model(const fsys::path& p) {
+    if (size_or_zero(p) > (64u << 20)) return false;
+    json doc = json::parse(std::ifstream(p, std::ios::binary), nullptr, false);
+    return doc.is_object() && (doc.contains("weightsManifest") || doc.contains("modelTopology"));
+}
+
+}  // namespace
+
 Catalog scan(const fsys::path& root) {
     Catalog c;
     std::error_code ec;
-    for (auto it = fsys::recursive_directory_iterator(root, ec); !ec && it != fsys::recursive_directory_iterator(); it.increment(ec)) {
-        std::string name = it->path().filename().string();
+    const auto real_root = fsys::weakly_canonical(root, ec);
+    // Directory symlinks are not followed (no loops); unreadable folders are skipped; entries that vanish
+    // mid-scan are skipped: each step uses error codes, never exceptions.
+    fsys::recursive_directory_iterator it(root, fsys::directory_options::skip_permission_denied, ec), end;
+    for (; !ec && it != end; it.increment(ec)) {
+        const auto& entry = *it;
+        std::string name = entry.path().filename().string();
+        std::error_code e;
         if (name.starts_with('.')) {
-            if (it->is_directory()) it.disable_recursion_pending();
+            if (entry.is_directory(e)) it.disable_recursion_pending();
             continue;
         }
-        if (!it->is_regular_file()) continue;
-        std::string rel = it->path().lexically_relative(root).string();
-        auto ext = it->path().extension().string();
+        if (!served_file(entry, real_root)) continue;
+        std::string rel = entry.path().lexically_relative(root).string();
+        auto ext = entry.path().extension().string();
         if (ext == ".task" || ext == ".tflite" || ext == ".binarypb") c.assets.push_back(rel);
-        if (ext != ".json" || it->file_size() > (64u << 20)) continue;
-        std::ifstream in(it->path(), std::ios::binary);
-        json doc = json::parse(in, nullptr, false);
-        if (doc.is_object() && (doc.contains("weightsManifest") || doc.contains("modelTopology"))) c.models.push_back(check_model(root, rel));
+        if (ext == ".json" && looks_like_model(entry.path())) c.models.push_back(check_model(root, rel));
     }
     auto by_name = [](const ModelEntry& a, const ModelEntry& b) { return a.manifest < b.manifest; };
     std::sort(c.models.begin(), c.models.end(), by_name);

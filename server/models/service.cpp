@@ -59,12 +59,50 @@ std::string CatalogService::sha256_of(const std::string& relative) {
     return slot.second;
 }
 
-Catalog CatalogService::scan_now() { return scan(root_); }
+CatalogService::CatalogService(std::filesystem::path root) : root_(std::move(root)), worker_([this] { run(); }) {}
 
-std::string CatalogService::models_json() {
+CatalogService::~CatalogService() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    wake_.notify_all();
+    worker_.join();
+}
+
+std::shared_ptr<const std::string> CatalogService::models_json() {
     std::lock_guard lock(mutex_);
-    auto now = std::chrono::steady_clock::now();
-    if (!json_.empty() && now - built_ < std::chrono::seconds(1)) return json_;
+    if (!building_ && !wanted_ && std::chrono::steady_clock::now() - built_ >= std::chrono::seconds(1)) {
+        wanted_ = true;
+        wake_.notify_one();
+    }
+    return json_;
+}
+
+// The build thread: one build at a time (single flight), each when asked for.
+void CatalogService::run() {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+        wake_.wait(lock, [this] { return wanted_ || stopping_; });
+        if (stopping_) return;
+        wanted_ = false;
+        building_ = true;
+        lock.unlock();
+        std::string json;
+        try {
+            json = build();
+        } catch (const std::exception&) {
+            // The tree changed under the scan in a way nothing foresaw: keep the last catalog, try again later.
+            json.clear();
+        }
+        lock.lock();
+        building_ = false;
+        built_ = std::chrono::steady_clock::now();
+        if (!json.empty()) json_ = std::make_shared<const std::string>(std::move(json));
+    }
+}
+
+std::string CatalogService::build() {
     Catalog c = scan(root_);
     nlohmann::json out = {{"models", nlohmann::json::array()}, {"assets", nlohmann::json::array()}};
     for (const auto& m : c.models) {
@@ -76,9 +114,7 @@ std::string CatalogService::models_json() {
                                  {"problems", m.problems}});
     }
     for (const auto& a : c.assets) out["assets"].push_back({{"path", a}, {"url", url_of(a)}});
-    json_ = out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-    built_ = now;
-    return json_;
+    return out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace modelhost::models

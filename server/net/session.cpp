@@ -2,6 +2,7 @@
 #include "net/session.hpp"
 
 #include "config/config.hpp"
+#include "http/framing.hpp"
 #include "log/logging.hpp"
 #include "net/tracker.hpp"
 
@@ -32,14 +33,12 @@ std::chrono::steady_clock::duration seconds(double s) {
     return std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(s));
 }
 
-// The status that answers a failed read, or none when the peer is gone or never started a request.
-std::optional<bhttp::status> read_error_status(beast::error_code ec, bool timed_out, bool started) {
-    if (timed_out) return started ? std::optional(bhttp::status::request_timeout) : std::nullopt;
-    if (ec == bhttp::error::header_limit) return bhttp::status::request_header_fields_too_large;
-    if (ec == bhttp::error::body_limit) return bhttp::status::payload_too_large;
-    if (ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message) return std::nullopt;
-    if (ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category()) return bhttp::status::bad_request;
-    return std::nullopt;
+// What a failed parse or read means for the request; the handler decides what answers it.
+http::ReadFailure classify(beast::error_code ec) {
+    if (ec == bhttp::error::header_limit) return http::ReadFailure::header_limit;
+    if (ec == bhttp::error::body_limit) return http::ReadFailure::body_limit;
+    if (ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category()) return http::ReadFailure::malformed;
+    return http::ReadFailure::gone;  // EOF, reset, TLS truncation or another socket error
 }
 
 // Deadlines are checked this often: a quarter of the shortest timeout, between 5 ms and 1 s.
@@ -60,7 +59,8 @@ Session<Stream>::Session(Stream stream, const http::Handler& handler, const conf
       tick_(socket().get_executor()),
       tick_period_(tick_period(limits)),
       queue_(max_pipelined + 1),
-      sendfile_min_(sendfile_min_bytes) {
+      sendfile_min_(sendfile_min_bytes),
+      read_start_(clock::now()) {
     beast::error_code ec;
     auto ep = socket().remote_endpoint(ec);
     remote_ = ec ? "-" : ep.address().to_string() + ":" + std::to_string(ep.port());
@@ -79,174 +79,199 @@ Session<Stream>::~Session() { tracker_.remove(this); }
 template <class Stream>
 void Session<Stream>::run(bool refuse) {
     asio::dispatch(socket().get_executor(), [self = shared_from_this(), refuse] {
-        self->refuse_ = refuse;
         if constexpr (tls) {
             // The handshake counts as the wait for the first request: the same deadline bounds it.
-            self->phase_ = Phase::idle;
-            self->reading_ = true;
-            self->read_deadline_ = std::chrono::steady_clock::now() + seconds(self->limits_.header_timeout);
+            self->read_pending_ = true;
+            self->read_deadline_ = clock::now() + seconds(self->limits_.header_timeout);
             self->start_ticking();
             self->stream_.async_handshake(asio::ssl::stream_base::server,
-                                          [self](beast::error_code ec) { self->on_handshake(ec); });
+                                          [self, refuse](beast::error_code ec) { self->on_handshake(ec, refuse); });
         } else {
-            self->on_handshake({});
+            self->on_handshake({}, refuse);
         }
     });
 }
 
 template <class Stream>
-void Session<Stream>::on_handshake(beast::error_code ec) {
-    reading_ = false;
-    if (phase_ == Phase::closing) return do_close();
-    if (ec) {
-        stop_reading_ = true;
-        return do_close();
-    }
-    if (!refuse_) return do_wait();
-    stop_reading_ = true;
-    enqueue(handler_.reject(bhttp::status::service_unavailable, http::Request{}, "connection limit"));
+void Session<Stream>::on_handshake(beast::error_code ec, bool refuse) {
+    read_pending_ = false;
+    if (link_ != Link::open) return do_close();
+    if (ec || refuse) read_ = Read::stopped;
+    if (ec) return do_close();
+    if (refuse) return enqueue(handler_.refuse_connection());
+    read_ = Read::idle;
+    do_wait();
 }
 
 template <class Stream>
 void Session<Stream>::drain() {
     asio::dispatch(socket().get_executor(), [self = shared_from_this()] {
         self->draining_ = true;
-        if (self->reading_ && self->phase_ == Phase::idle && !self->writing_) self->do_close();
+        bool waiting = self->read_ == Read::handshake || self->read_ == Read::idle;
+        if (waiting && !self->writing_ && self->queue_.empty()) self->do_close();
     });
 }
 
-// Waits for the first bytes of the next request (keep-alive idle time), unless some are already buffered.
+// Starts on the next request: parses one already buffered (on a fresh turn, so a long pipeline never deepens the
+// stack), or waits for its first bytes (keep-alive idle time). Pauses while max_pipelined responses are queued.
 template <class Stream>
 void Session<Stream>::do_wait() {
-    if (stop_reading_ || reading_ || phase_ >= Phase::closing || queue_.size() >= max_pipelined) return;
+    if (link_ != Link::open || read_pending_ || (read_ != Read::idle && read_ != Read::paused)) return;
+    if (queue_.size() >= max_pipelined) {
+        read_ = Read::paused;
+        return;
+    }
+    read_ = Read::idle;
     if (buffer_.size() > 0) {
-        // A pipelined request is already here: parse it on a fresh turn, so a long pipeline never deepens the stack.
-        reading_ = true;
+        read_pending_ = true;
+        read_deadline_ = clock::now() + seconds(limits_.header_timeout);
         return asio::post(socket().get_executor(), [self = shared_from_this()] {
-            self->reading_ = false;
-            if (self->phase_ == Phase::closing) return self->do_close();
-            self->do_read();
+            self->read_pending_ = false;
+            if (self->link_ != Link::open) return self->do_close();
+            if (self->read_ != Read::idle) return self->on_read({});  // stopped meanwhile: close when nothing is left
+            self->start_request();
+            self->parse();
         });
     }
     if (draining_) {
-        if (!writing_) do_close();
+        read_ = Read::stopped;
+        if (!writing_ && queue_.empty()) do_close();
         return;
     }
-    phase_ = Phase::idle;
-    reading_ = true;
-    read_deadline_ = std::chrono::steady_clock::now() + seconds(served_ == 0 ? limits_.header_timeout : limits_.keepalive_timeout);
-    start_ticking();
-    // Reading (rather than waiting for readability) lets a request that is already there complete at once.
-    stream_.async_read_some(buffer_.prepare(read_size), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
-        self->buffer_.commit(n);
-        self->on_wait(ec);
-    });
-}
-
-template <class Stream>
-void Session<Stream>::on_wait(beast::error_code ec) {
-    reading_ = false;
-    if (phase_ == Phase::closing) return do_close();
-    if (ec) {
-        stop_reading_ = true;
-        if (!writing_) do_close();
-        return;
-    }
+    read_deadline_ = clock::now() + seconds(served_ == 0 ? limits_.header_timeout : limits_.keepalive_timeout);
     do_read();
 }
 
+// One read into the buffer. Reading (rather than waiting for readability) lets a request that is already there
+// complete at once.
 template <class Stream>
 void Session<Stream>::do_read() {
-    phase_ = Phase::reading;
-    read_start_ = std::chrono::steady_clock::now();
-    read_deadline_ = read_start_ + seconds(limits_.header_timeout);
-    parser_.emplace();
-    parser_->header_limit(static_cast<std::uint32_t>(limits_.max_header_bytes));
-    parser_->body_limit(limits_.max_body_bytes);
-    parser_->eager(true);
-    parse_buffered();
-}
-
-// Parses what is buffered; reads more only when the request is not complete yet.
-template <class Stream>
-void Session<Stream>::parse_buffered() {
-    if (buffer_.size() > 0) {
-        beast::error_code ec;
-        buffer_.consume(parser_->put(buffer_.data(), ec));
-        if (ec && ec != bhttp::error::need_more) return on_read(ec);
-        if (parser_->is_done()) return on_read({});
-    }
-    reading_ = true;
+    read_pending_ = true;
     start_ticking();
     stream_.async_read_some(buffer_.prepare(read_size), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
         self->buffer_.commit(n);
-        self->on_read_some(ec);
+        self->on_read(ec);
     });
 }
 
 template <class Stream>
-void Session<Stream>::on_read_some(beast::error_code ec) {
-    reading_ = false;
-    if (phase_ == Phase::closing) return do_close();
-    if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) {
-        // The client stopped sending: a request cut short is partial_message, none at all is end_of_stream.
-        if (!parser_->got_some()) return on_read(bhttp::error::end_of_stream);
-        ec = {};
-        parser_->put_eof(ec);
-        return on_read(ec ? ec : beast::error_code(bhttp::error::partial_message));
+void Session<Stream>::on_read(beast::error_code ec) {
+    read_pending_ = false;
+    if (link_ != Link::open) return do_close();
+    if (read_ == Read::stopped) {
+        // A read that was left pending when the request ended (a deadline while a response was being written).
+        if (!writing_ && queue_.empty()) do_close();
+        return;
     }
-    if (ec) return on_read(ec);
-    parse_buffered();
+    // The client stopped sending or the socket failed: a request cut short is never answered.
+    if (ec) return fail(http::ReadFailure::gone, ec.message());
+    if (read_ == Read::idle) start_request();
+    parse();
+}
+
+// A request begins: a fresh parser, and the whole-request deadline starts.
+template <class Stream>
+void Session<Stream>::start_request() {
+    read_ = Read::head;
+    read_start_ = clock::now();
+    read_deadline_ = read_start_ + seconds(limits_.header_timeout);
+    chunk_data_ = framing_bytes_ = 0;
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(limits_.max_header_bytes));
+    parser_->body_limit(limits_.max_body_bytes);
+    parser_->eager(false);  // stop after the header, to screen its framing before any body byte is read
+    // Chunk data is counted (Beast applies body_limit to it) and discarded: no request here needs a body.
+    parser_->on_chunk_body(count_chunk_data_);
+}
+
+// Parses what is buffered; reads more only when the request is not complete yet. Chunk-size lines, extensions
+// and trailers count against max_header_bytes, and so does whatever waits in the buffer for a line end.
+template <class Stream>
+void Session<Stream>::parse() {
+    while (buffer_.size() > 0) {
+        beast::error_code ec;
+        const auto data_before = chunk_data_;
+        const std::size_t used = parser_->put(buffer_.data(), ec);
+        if (read_ == Read::head && http::has_obs_fold({static_cast<const char*>(buffer_.data().data()), used}))
+            return fail(http::ReadFailure::malformed, "obs-fold (a header field folded over lines)");
+        buffer_.consume(used);
+        if (read_ == Read::body && parser_->chunked()) framing_bytes_ += used - (chunk_data_ - data_before);
+        if (ec && ec != bhttp::error::need_more) return fail(classify(ec), ec.message());
+        if (read_ == Read::head && parser_->is_header_done()) {
+            if (auto refused = handler_.screen(parser_->get())) {
+                read_ = Read::stopped;
+                return enqueue(std::move(*refused));
+            }
+            read_ = Read::body;
+            parser_->eager(true);
+        }
+        if (framing_bytes_ > limits_.max_header_bytes) return fail(http::ReadFailure::framing_limit, {});
+        if (parser_->is_done()) return on_request();
+        if (ec == bhttp::error::need_more || used == 0) break;
+    }
+    if (buffer_.size() >= limits_.max_header_bytes)
+        return fail(read_ == Read::head ? http::ReadFailure::header_limit : http::ReadFailure::framing_limit, {});
+    do_read();
+}
+
+// A complete request: the handler answers it; the next one is read unless this response ends the connection.
+template <class Stream>
+void Session<Stream>::on_request() {
+    ++served_;
+    http::ConnectionFacts facts{!draining_ && served_ < limits_.max_requests_per_connection, draining_};
+    http::Exchange ex = handler_.handle(parser_->get(), facts);
+    read_ = ex.reply.keep_alive() ? Read::idle : Read::stopped;
+    enqueue(std::move(ex));
+    do_wait();
+}
+
+// The request cannot be read to its end: no further request is read; the handler says whether anything answers.
+template <class Stream>
+void Session<Stream>::fail(http::ReadFailure why, const std::string& detail) {
+    const bool started = read_ == Read::head || read_ == Read::body;
+    static const http::Request none;
+    const http::Request& partial = started && parser_ ? parser_->get() : none;
+    read_ = Read::stopped;
+    if (auto answer = handler_.read_failed(why, started, partial, detail)) return enqueue(std::move(*answer));
+    if (!writing_ && queue_.empty()) do_close();
 }
 
 template <class Stream>
 void Session<Stream>::start_ticking() {
-    if (ticking_ || phase_ == Phase::closed) return;
+    if (ticking_ || link_ == Link::closed) return;
     ticking_ = true;
     tick_.expires_after(tick_period_);
     tick_.async_wait([self = shared_from_this()](beast::error_code ec) { self->on_tick(ec); });
 }
 
 // One periodic check per connection instead of a timer per operation: deadlines are plain time points.
-// An idle keep-alive ends silently, a half-received request gets 408, a stalled write or linger is cut.
-// A read deadline never cuts a write short.
+// A stalled write is cut; a request's deadline holds while an earlier response is still being written; the idle
+// time between requests only runs while nothing is being written.
 template <class Stream>
 void Session<Stream>::on_tick(beast::error_code ec) {
     ticking_ = false;
-    if (ec || phase_ == Phase::closed) return;
-    auto now = std::chrono::steady_clock::now();
-    if (lingering_) {
+    if (ec || link_ == Link::closed) return;
+    auto now = clock::now();
+    if (link_ == Link::lingering) {
         if (now >= linger_deadline_) return finish();
-    } else if (writing_) {
-        if (now >= write_deadline_) return socket().close(ec);
-    } else if (reading_ && now >= read_deadline_) {
-        read_timed_out_ = phase_ == Phase::reading;
-        socket().cancel(ec);
-        return;
+    } else {
+        if (writing_ && now >= write_deadline_) return socket().close(ec);
+        bool waiting = read_ == Read::handshake || read_ == Read::head || read_ == Read::body ||
+                       (read_ == Read::idle && read_pending_ && !writing_);
+        if (waiting && now >= read_deadline_) on_deadline();
     }
-    if (reading_ || writing_ || lingering_) start_ticking();
+    if (read_pending_ || writing_ || link_ == Link::lingering) start_ticking();
 }
 
+// The read deadline passed: a half-received request gets 408 (after any response being written), an idle
+// connection or an unfinished TLS handshake closes. A read left pending while writing completes at the close.
 template <class Stream>
-void Session<Stream>::on_read(beast::error_code ec) {
-    reading_ = false;
-    if (phase_ == Phase::closing) return do_close();
-    if (ec) {
-        stop_reading_ = true;
-        bool started = parser_->got_some() || buffer_.size() > 0;
-        auto status = read_error_status(ec, read_timed_out_, started);
-        if (!status) {
-            if (!writing_) do_close();  // the peer went away, or the connection sat idle: nothing to answer
-            return;
-        }
-        return enqueue(handler_.reject(*status, parser_->get(), read_timed_out_ ? "request timeout" : ec.message()));
+void Session<Stream>::on_deadline() {
+    if (read_ == Read::handshake) {
+        read_ = Read::stopped;
+        return do_close();
     }
-    ++served_;
-    http::ConnectionFacts facts{!draining_ && served_ < limits_.max_requests_per_connection, draining_};
-    http::Exchange ex = handler_.handle(parser_->get(), facts);
-    stop_reading_ = !ex.reply.keep_alive();
-    enqueue(std::move(ex));
-    do_wait();
+    fail(http::ReadFailure::timeout, "request timeout");
 }
 
 template <class Stream>
@@ -273,7 +298,7 @@ void Session<Stream>::write_some() {
         if (!out_.next(bufs, ec)) return on_write(ec);
         if (bufs[0].size() + bufs[1].size() == 0) return on_write({});
         if constexpr (tls) {
-            write_deadline_ = std::chrono::steady_clock::now() + seconds(limits_.send_timeout);
+            write_deadline_ = clock::now() + seconds(limits_.send_timeout);
             start_ticking();
             stream_.async_write_some(bufs, [self = shared_from_this()](beast::error_code e, std::size_t n) {
                 if (e) return self->on_write(e);
@@ -293,7 +318,7 @@ void Session<Stream>::write_some() {
 
 template <class Stream>
 void Session<Stream>::wait_writable() {
-    write_deadline_ = std::chrono::steady_clock::now() + seconds(limits_.send_timeout);
+    write_deadline_ = clock::now() + seconds(limits_.send_timeout);
     start_ticking();
     socket().async_wait(tcp::socket::wait_write, [self = shared_from_this()](beast::error_code ec) {
         if (ec) return self->on_write(ec);
@@ -331,33 +356,34 @@ void Session<Stream>::do_sendfile() {
 template <class Stream>
 void Session<Stream>::on_write(beast::error_code ec) {
     Pending& done = queue_.front();
-    auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - done.start).count();
+    auto ms = std::chrono::duration<double, std::milli>(clock::now() - done.start).count();
     log::access({remote_, done.ex.log, done.ex.reply.result_int(), out_.content_sent(), ms});
     bool close = ec || !done.ex.reply.keep_alive();
     queue_.pop_front();
     out_.finish();
     writing_ = false;
     if (close) {
-        stop_reading_ = true;
+        read_ = Read::stopped;
         return do_close();
     }
     if (!queue_.empty()) return do_write();
-    // Idle time is counted from the end of the last response, not from when the wait began.
-    if (reading_ && phase_ == Phase::idle)
-        read_deadline_ = std::chrono::steady_clock::now() + seconds(limits_.keepalive_timeout);
     // Nothing more to send: close when no request may follow, or when draining and none has started.
-    if ((stop_reading_ && !reading_) || (draining_ && (!reading_ || phase_ == Phase::idle))) return do_close();
+    if (read_ == Read::stopped || (draining_ && read_ == Read::idle)) return do_close();
+    // Idle time is counted from the end of the last response, not from when the wait began.
+    if (read_ == Read::idle && read_pending_) read_deadline_ = clock::now() + seconds(limits_.keepalive_timeout);
     do_wait();
 }
 
 // Half-closes, then discards what the client still sends for a moment so it reads the last response, not a reset.
+// Called only when nothing is being written; a pending read is cancelled first and its completion calls back here.
 template <class Stream>
 void Session<Stream>::do_close() {
-    if (lingering_ || phase_ == Phase::closed) return;
-    phase_ = Phase::closing;
-    if (reading_) {
+    if (link_ == Link::lingering || link_ == Link::closed) return;
+    link_ = Link::closing;
+    read_ = Read::stopped;
+    if (read_pending_) {
         beast::error_code ec;
-        socket().cancel(ec);  // the pending read completes with an error and calls back here
+        socket().cancel(ec);
         return;
     }
     start_linger();
@@ -365,11 +391,15 @@ void Session<Stream>::do_close() {
 
 template <class Stream>
 void Session<Stream>::start_linger() {
-    lingering_ = true;
+    link_ = Link::lingering;
+    // A lingering connection holds no request state: only the discard buffer, for at most linger_time.
+    parser_.reset();
+    buffer_.clear();
+    buffer_.shrink_to_fit();
     beast::error_code ec;
     socket().shutdown(tcp::socket::shutdown_send, ec);
     if (ec) return finish();
-    linger_deadline_ = std::chrono::steady_clock::now() + linger_time;
+    linger_deadline_ = clock::now() + linger_time;
     start_ticking();
     socket().async_read_some(asio::buffer(linger_buf_),
                             [self = shared_from_this()](beast::error_code e, std::size_t) { self->on_linger(e); });
@@ -377,7 +407,7 @@ void Session<Stream>::start_linger() {
 
 template <class Stream>
 void Session<Stream>::on_linger(beast::error_code ec) {
-    if (phase_ == Phase::closed) return;
+    if (link_ == Link::closed) return;
     if (ec) return finish();
     socket().async_read_some(asio::buffer(linger_buf_),
                             [self = shared_from_this()](beast::error_code e, std::size_t) { self->on_linger(e); });
@@ -385,7 +415,7 @@ void Session<Stream>::on_linger(beast::error_code ec) {
 
 template <class Stream>
 void Session<Stream>::finish() {
-    phase_ = Phase::closed;
+    link_ = Link::closed;
     tick_.cancel();
     beast::error_code ec;
     socket().close(ec);

@@ -59,16 +59,38 @@ public:
 
 private:
     using std::enable_shared_from_this<Session<Stream>>::shared_from_this;
+    using clock = std::chrono::steady_clock;
     tcp::socket& socket() { return boost::beast::get_lowest_layer(stream_); }
-    void on_handshake(beast::error_code ec);
+
+    // The read side, one state at a time; each names the bound it enforces.
+    //   handshake -> idle (TLS done) | stopped (failed, refused)
+    //   idle      -> head (a byte arrived, or one was already buffered) | paused (queue full) | stopped
+    //   head      -> body (header screened, a body follows) | idle or paused (request complete) | stopped
+    //   body      -> idle or paused (request complete) | stopped
+    //   paused    -> idle (a response went out)
+    //   stopped   -> (final: the queued responses are written, then the connection closes)
+    enum class Read {
+        handshake,  // TLS handshake: limits.header_timeout
+        idle,       // between requests: keepalive_timeout (header_timeout before the first), never while writing
+        head,       // request line + fields: max_header_bytes (Beast's limit) and header_timeout from the first byte
+        body,       // content: max_body_bytes; chunk lines + trailers: max_header_bytes; the same deadline as head
+        paused,     // max_pipelined responses queued: no reads (the client's bytes wait in the kernel)
+        stopped,    // no further request is read
+    };
+    // The connection as a whole: open, then a half-close that discards late input (bounded by linger_time).
+    enum class Link { open, closing, lingering, closed };
+
+    void on_handshake(beast::error_code ec, bool refuse);
     void do_wait();
-    void on_wait(beast::error_code ec);
     void do_read();
-    void parse_buffered();
-    void on_read_some(beast::error_code ec);
     void on_read(beast::error_code ec);
+    void start_request();
+    void parse();
+    void on_request();
+    void fail(http::ReadFailure why, const std::string& detail);
     void start_ticking();
     void on_tick(beast::error_code ec);
+    void on_deadline();
     void enqueue(http::Exchange ex);
     void do_write();
     void write_some();
@@ -80,38 +102,44 @@ private:
     void on_linger(beast::error_code ec);
     void finish();
 
-    enum class Phase { idle, reading, closing, closed };
-
     Stream stream_;
     const http::Handler& handler_;
     const config::LimitsConfig& limits_;
     Tracker& tracker_;
     std::string remote_;
+    // Bytes read but not yet parsed: at most limits.max_header_bytes waiting for a line end, plus one read.
     beast::flat_buffer buffer_;
     std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+    std::uint64_t chunk_data_ = 0;     // chunk-data bytes of the current request (discarded, only counted)
+    std::uint64_t framing_bytes_ = 0;  // chunk-size lines, extensions and trailers of the current request
+    // The parser's chunk-data callback (it keeps a reference, so the callable lives here).
+    struct ChunkCounter {
+        std::uint64_t* total;
+        std::size_t operator()(std::uint64_t, std::string_view data, beast::error_code&) const {
+            *total += data.size();
+            return data.size();
+        }
+    } count_chunk_data_{&chunk_data_};
     asio::steady_timer tick_;
-    const std::chrono::steady_clock::duration tick_period_;
-    bool ticking_ = false;
-    std::chrono::steady_clock::time_point read_deadline_{}, write_deadline_{}, linger_deadline_{};
+    const clock::duration tick_period_;
+    clock::time_point read_deadline_{}, write_deadline_{}, linger_deadline_{};
     struct Pending {
         http::Exchange ex;
-        std::chrono::steady_clock::time_point start;
+        clock::time_point start;
     };
     // Fixed capacity (elements never move while written): reading pauses at max_pipelined, one rejection may follow.
     boost::circular_buffer<Pending> queue_;
 
     Outgoing out_;  // the response being written
     const std::uint64_t sendfile_min_;
-    std::chrono::steady_clock::time_point read_start_;
-    Phase phase_ = Phase::idle;
+    clock::time_point read_start_;
     std::size_t served_ = 0;
-    bool reading_ = false;
-    bool writing_ = false;
-    bool read_timed_out_ = false;
-    bool stop_reading_ = false;  // a response closes the connection, or the client has gone
-    bool draining_ = false;
-    bool refuse_ = false;
-    bool lingering_ = false;
+    Read read_ = Read::handshake;
+    Link link_ = Link::open;
+    bool read_pending_ = false;  // an async read (or handshake, or a posted parse) has not completed yet
+    bool writing_ = false;       // a response is being written
+    bool ticking_ = false;       // the deadline timer is armed
+    bool draining_ = false;      // the server is shutting down: finish what was received, then close
     std::array<char, 4096> linger_buf_{};
 };
 

@@ -181,7 +181,7 @@ TEST_CASE("private network preflights are granted only when allow_private_networ
     CHECK(r.find("Access-Control-Allow-Private-Network") == r.end());
 }
 
-TEST_CASE("routes: the first matching route's cors and headers replace the top-level ones", "[cors]") {
+TEST_CASE("routes: the first matching route changes only the cors keys and headers it names", "[cors]") {
     Root root;
     TestServer s(root.dir.path(), R"({
         "cors": {"allow_origins": ["http://localhost:5173"]},
@@ -190,14 +190,15 @@ TEST_CASE("routes: the first matching route's cors and headers replace the top-l
             {"path": "/private/**", "cors": {"allow_origins": ["https://app.example.com"], "allow_credentials": true},
              "headers": {"Cache-Control": "private"}},
             {"path": "/private/secret/**", "cors": {"allow_origins": ["*"]}},
-            {"path": "/open/**", "cors": {"allow_origins": ["*"]}}
+            {"path": "/open/**", "cors": {"allow_origins": ["*"]}},
+            {"path": "/face/*", "cors": {"max_age": 5}, "headers": {"X-Top": null}}
         ]})");
     auto priv = request(s.port(), "GET", "/private/secret/model.json", origin("https://app.example.com"));
     CHECK(priv[bhttp::field::access_control_allow_origin] == "https://app.example.com");  // first match wins
     CHECK(priv[bhttp::field::access_control_allow_credentials] == "true");
     CHECK(priv[bhttp::field::cache_control] == "private");
-    CHECK(priv.find("X-Top") == priv.end());
-    CHECK(priv.find("Cross-Origin-Resource-Policy") == priv.end());
+    CHECK(priv["X-Top"] == "1");  // inherited: a route's headers add to the top level's, never drop them
+    CHECK(priv["Cross-Origin-Resource-Policy"] == "cross-origin");
 
     auto refused = request(s.port(), "GET", "/private/secret/model.json", origin("http://localhost:5173"));
     CHECK_FALSE(has_acx(refused));
@@ -212,6 +213,18 @@ TEST_CASE("routes: the first matching route's cors and headers replace the top-l
     auto top = request(s.port(), "GET", "/face/model.json", origin("http://localhost:5173"));
     CHECK(top[bhttp::field::access_control_allow_origin] == "http://localhost:5173");
     CHECK(top.find(bhttp::field::access_control_allow_credentials) == top.end());
+    CHECK(top.find("X-Top") == top.end());  // removed by the route's null
+    CHECK(top["Cross-Origin-Resource-Policy"] == "cross-origin");
+
+    // A route that sets only max_age keeps the top-level allow-list: a refused origin gets no ACAO (never "*").
+    auto face_refused = request(s.port(), "GET", "/face/model.json", origin("https://evil.test"));
+    CHECK(face_refused.result_int() == 200);
+    CHECK_FALSE(has_acx(face_refused));
+    CHECK(varies_on_origin(face_refused));
+    auto pre = request(s.port(), "OPTIONS", "/face/model.json",
+                       origin("http://localhost:5173") + "Access-Control-Request-Method: GET\r\nAccess-Control-Request-Headers: range\r\n");
+    CHECK(pre.result_int() == 204);
+    CHECK(pre[bhttp::field::access_control_max_age] == "5");
 }
 
 TEST_CASE("limit errors (431, 413, 408) carry the CORS headers too", "[cors]") {

@@ -7,6 +7,10 @@
 #include <nlohmann/json.hpp>
 #include <openssl/sha.h>
 
+#include <filesystem>
+#include <functional>
+#include <thread>
+
 using namespace modelhost::test;
 namespace bhttp = boost::beast::http;
 
@@ -18,6 +22,26 @@ std::string sha256_hex(const std::string& data) {
     std::string out;
     for (unsigned char c : md) out += "0123456789abcdef"[c >> 4], out += "0123456789abcdef"[c & 15];
     return out;
+}
+
+// GET /v1/models once the catalog (built off the I/O threads) is there, and `ready` accepts it; waits up to 5 s.
+nlohmann::json models_when(std::uint16_t port, const std::function<bool(const nlohmann::json&)>& ready) {
+    nlohmann::json doc;
+    for (int i = 0; i < 100; ++i) {
+        auto r = request(port, "GET", "/v1/models");
+        if (r.result_int() == 200) {
+            doc = nlohmann::json::parse(r.body());
+            if (ready(doc)) return doc;
+        } else {
+            REQUIRE(r.result_int() == 503);  // only while the first scan runs
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return doc;
+}
+
+nlohmann::json models(std::uint16_t port) {
+    return models_when(port, [](const nlohmann::json&) { return true; });
 }
 
 const std::string manifest = R"({"format":"graph-model","modelTopology":{"node":[]},"weightsManifest":[{"paths":["group1-shard1of1.bin"],"weights":[{"name":"k","shape":[4,4],"dtype":"float32"}]}]})";
@@ -32,6 +56,7 @@ TEST_CASE("/v1/models lists each model with URLs, sizes, sha256 and status, and 
     root.write("mp/face_landmarker.task", "task");
     TestServer s(root.path(), R"({"cors": {"allow_origins": ["http://localhost:5173"]}})");
 
+    models(s.port());  // the first scan is done
     auto r = request(s.port(), "GET", "/v1/models", "Origin: http://localhost:5173\r\n");
     REQUIRE(r.result_int() == 200);
     CHECK(r[bhttp::field::content_type] == "application/json");
@@ -52,9 +77,66 @@ TEST_CASE("/v1/models lists each model with URLs, sizes, sha256 and status, and 
     // Cut the shard short: the model is reported broken (after the catalog's one-second refresh) but still served.
     root.write("face mesh/group1-shard1of1.bin", shard.substr(0, 10));
     std::this_thread::sleep_for(std::chrono::milliseconds(1100));
-    auto again = nlohmann::json::parse(request(s.port(), "GET", "/v1/models").body());
+    auto again = models_when(s.port(), [](const nlohmann::json& d) { return d["models"][0]["status"] == "broken"; });
     CHECK(again["models"][0]["status"] == "broken");
     CHECK(again["models"][0]["problems"][0].get<std::string>().find("holds 10 bytes, the manifest needs 64") != std::string::npos);
     CHECK(again["models"][0]["files"][1]["sha256"] == sha256_hex(shard.substr(0, 10)));
     CHECK(request(s.port(), "GET", "/face%20mesh/group1-shard1of1.bin").result_int() == 200);
+}
+
+TEST_CASE("malformed model.json files of every JSON type are listed broken; serving and other models are unaffected", "[models]") {
+    TempDir root;
+    root.write("good/model.json", manifest);
+    root.write("good/group1-shard1of1.bin", std::string(64, '\x05'));
+    const std::vector<std::string> bad = {
+        R"({"format":1,"weightsManifest":[]})",
+        R"({"weightsManifest":[1, "x", null, true, {"paths": 3, "weights": []}]})",
+        R"({"weightsManifest":[{"paths":[7, null, "/etc/passwd", "../../x"],"weights":[1, {"name": 5, "shape": "no"}]}]})",
+        R"({"weightsManifest":[{"paths":[],"weights":[{"name":"w","shape":[-1, 3],"dtype":"float32"}]}]})",
+        R"({"weightsManifest":[{"paths":[],"weights":[{"name":"w","shape":[4294967296, 4294967296, 16],"dtype":"float32"}]}]})",
+        R"({"weightsManifest":[{"paths":["s.bin"],"weights":[{"name":"w","shape":[1000000000000],"dtype":"string"}]}]})",
+        R"({"weightsManifest":[{"paths":["s.bin"],"weights":[{"name":"w","shape":[3],"dtype":{"x":1},"quantization":7}]}]})",
+        R"({"modelTopology": 5, "weightsManifest": {"a": 1}})",
+        R"({"modelTopology": {"node": []}, "weightsManifest": [[[[[[[[[[]]]]]]]]]], "format": ["graph"]})",
+    };
+    for (std::size_t i = 0; i < bad.size(); ++i) {
+        root.write("bad" + std::to_string(i) + "/model.json", bad[i]);
+        root.write("bad" + std::to_string(i) + "/s.bin", std::string(16, '\0'));
+    }
+    root.write("notjson/model.json", "{\"weightsManifest\": [");  // not even JSON: not a model, skipped
+    std::filesystem::create_directory_symlink(root.path(), root.path() / "loop");  // a loop: never followed
+    TestServer s(root.path());
+
+    auto doc = models(s.port());
+    REQUIRE(doc["models"].size() == bad.size() + 1);
+    std::size_t broken = 0;
+    for (const auto& m : doc["models"]) {
+        INFO(m.dump());
+        if (m["name"] == "good") {
+            CHECK(m["status"] == "ok");
+        } else {
+            CHECK(m["status"] == "broken");
+            CHECK_FALSE(m["problems"].empty());
+            ++broken;
+        }
+    }
+    CHECK(broken == bad.size());
+    CHECK(request(s.port(), "GET", "/good/group1-shard1of1.bin").result_int() == 200);
+    CHECK(request(s.port(), "GET", "/bad0/model.json").result_int() == 200);
+}
+
+TEST_CASE("/v1/models lists no hidden file and nothing through a symlink that leaves the root", "[models]") {
+    TempDir outside;
+    outside.write("m/model.json", manifest);
+    outside.write("m/group1-shard1of1.bin", std::string(64, '\x05'));
+    TempDir root;
+    root.write(".hidden/model.json", manifest);
+    root.write("in/model.json", manifest);
+    root.write("in/group1-shard1of1.bin", std::string(64, '\x05'));
+    std::filesystem::create_symlink(outside.path() / "m/model.json", root.path() / "in/outside.json");
+    std::filesystem::create_directory_symlink(outside.path() / "m", root.path() / "linked");
+    TestServer s(root.path());
+    auto doc = models(s.port());
+    REQUIRE(doc["models"].size() == 1);
+    CHECK(doc["models"][0]["name"] == "in");
 }

@@ -1,6 +1,9 @@
 // fork/exec with captured output.
 #include "process.hpp"
 
+#include <algorithm>
+#include <string_view>
+
 #include <csignal>
 #include <cstdlib>
 #include <fcntl.h>
@@ -22,7 +25,13 @@ Process::Process(const std::vector<std::string>& argv, const std::vector<std::st
     if (out < 0) throw std::runtime_error("mkstemp failed");
     output_path_ = tmpl;
     std::vector<std::string> envs;
-    for (char** e = environ; *e; ++e) envs.emplace_back(*e);
+    // `env` entries replace inherited ones of the same name (getenv would otherwise see the inherited one first).
+    for (char** e = environ; *e; ++e) {
+        std::string_view entry(*e);
+        auto name = entry.substr(0, entry.find('=') + 1);
+        bool replaced = std::any_of(env.begin(), env.end(), [&](const std::string& mine) { return mine.starts_with(name); });
+        if (!replaced) envs.emplace_back(entry);
+    }
     envs.insert(envs.end(), env.begin(), env.end());
     pid_ = ::fork();
     if (pid_ == 0) {

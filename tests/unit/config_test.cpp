@@ -200,15 +200,41 @@ TEST_CASE("CORS settings are checked at load and errors name the entry", "[confi
     CHECK_THAT(l.error(), Catch::Contains("MODELHOST_ALLOW_ORIGINS"));
 }
 
-TEST_CASE("a route's cors replaces the top-level policy rather than merging with it", "[config][cors]") {
+TEST_CASE("a route changes only the cors keys it names; the rest come from the top level", "[config][cors]") {
     Loader l;
-    Config c = l.load(R"({"cors": {"allow_origins": ["https://top.example"], "max_age": 60},
-                          "routes": [{"path": "/private/**", "cors": {"allow_origins": ["https://app.example.com"], "allow_credentials": true}}]})");
-    REQUIRE(c.routes.size() == 1);
+    Config c = l.load(R"({"cors": {"allow_origins": ["https://top.example"], "max_age": 60, "expose_headers": ["ETag"]},
+                          "routes": [{"path": "/private/**", "cors": {"allow_origins": ["https://app.example.com"], "allow_credentials": true}},
+                                     {"path": "/demo/*", "cors": {"max_age": 5}}]})");
+    REQUIRE(c.routes.size() == 2);
     REQUIRE(c.routes[0].cors.has_value());
     CHECK(c.routes[0].cors->allow_origins == std::vector<std::string>{"https://app.example.com"});
-    CHECK(c.routes[0].cors->max_age == 7200);  // the built-in default, not the top-level 60
+    CHECK(c.routes[0].cors->max_age == 60);  // the top level's, not the built-in 7200
+    CHECK(c.routes[0].cors->expose_headers == std::vector<std::string>{"ETag"});
     CHECK_FALSE(c.routes[0].headers.has_value());
+    REQUIRE(c.routes[1].cors.has_value());
+    CHECK(c.routes[1].cors->allow_origins == std::vector<std::string>{"https://top.example"});  // never "*"
+    CHECK(c.routes[1].cors->max_age == 5);
+    // Adding credentials is wider than the top level: a start-up warning names it.
+    CHECK(std::any_of(c.warnings.begin(), c.warnings.end(),
+                      [](const std::string& w) { return w.find("routes[0].cors.allow_credentials") != std::string::npos; }));
+}
+
+TEST_CASE("a route's headers merge over the top-level headers; null removes one", "[config]") {
+    Loader l;
+    Config c = l.load(R"({"headers": {"Cross-Origin-Resource-Policy": "cross-origin", "X-Team": "a"},
+                          "routes": [{"path": "/a/**", "headers": {"x-team": "b", "X-Extra": "1"}},
+                                     {"path": "/b/**", "headers": {"X-Team": null}}]})");
+    REQUIRE(c.routes[0].headers.has_value());
+    CHECK(*c.routes[0].headers == HeaderList{{"Cross-Origin-Resource-Policy", "cross-origin"}, {"X-Extra", "1"}, {"x-team", "b"}});
+    CHECK(*c.routes[1].headers == HeaderList{{"Cross-Origin-Resource-Policy", "cross-origin"}});
+    CHECK_THAT(l.error(R"({"headers": {"X-Team": null}})"), Catch::Contains("headers.X-Team: must be a string"));
+}
+
+TEST_CASE("a route widening an allow-list to \"*\" is loaded with a warning", "[config][cors]") {
+    Loader l;
+    Config c = l.load(R"({"cors": {"allow_origins": ["https://top.example"]}, "routes": [{"path": "/pub/**", "cors": {"allow_origins": ["*"]}}]})");
+    CHECK(std::any_of(c.warnings.begin(), c.warnings.end(),
+                      [](const std::string& w) { return w.find("routes[0].cors.allow_origins") != std::string::npos; }));
 }
 
 TEST_CASE("config/modelhost.json lists every setting, each with its built-in default", "[config]") {

@@ -1,0 +1,75 @@
+// Request framing and Host checks (RFC 9112 §3.2, §6.1, §6.3).
+#include "http/framing.hpp"
+
+#include "http/text.hpp"
+
+#include <boost/url/parse.hpp>
+
+namespace modelhost::http {
+
+namespace bhttp = boost::beast::http;
+
+namespace {
+
+FramingVerdict refuse(bhttp::status s, std::string why) { return FramingVerdict{s, std::move(why)}; }
+
+// Every Transfer-Encoding line, as one comma-separated list of codings (§5.3 of RFC 9110: lines combine).
+FramingVerdict check_transfer_coding(const bhttp::fields& header) {
+    std::size_t chunked = 0, codings = 0;
+    bool chunked_last = false;
+    std::string other;
+    for (auto it = header.find(bhttp::field::transfer_encoding); it != header.end() && it->name() == bhttp::field::transfer_encoding; ++it) {
+        std::string_view list(it->value().data(), it->value().size());
+        while (!list.empty()) {
+            auto comma = list.find(',');
+            auto item = trim_ows(list.substr(0, comma));
+            list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
+            if (item.empty()) continue;
+            ++codings;
+            chunked_last = equals_lower(item.substr(0, item.find(';')), "chunked");
+            if (chunked_last) ++chunked;
+            else if (other.empty()) other.assign(item);
+        }
+    }
+    if (codings == 0) return refuse(bhttp::status::bad_request, "empty Transfer-Encoding");
+    if (!chunked_last) return refuse(bhttp::status::bad_request, "Transfer-Encoding does not end in chunked: the body length cannot be determined");
+    if (chunked > 1) return refuse(bhttp::status::bad_request, "Transfer-Encoding applies chunked more than once");
+    if (!other.empty()) return refuse(bhttp::status::not_implemented, "transfer coding \"" + other + "\" is not implemented");
+    return {};
+}
+
+}  // namespace
+
+bool valid_host(std::string_view value) {
+    if (value.empty()) return true;  // allowed when the target has no authority (RFC 9110 §7.2)
+    if (value.find_first_of(" \t/?#@\\") != std::string_view::npos) return false;
+    auto authority = boost::urls::parse_authority(value);
+    if (!authority) return false;
+    auto port = authority->port();  // digits only (the grammar), possibly empty: "host:" is allowed (RFC 3986 §3.2.3)
+    return port.size() < 5 || (port.size() == 5 && port <= "65535");
+}
+
+bool has_obs_fold(std::string_view head) {
+    for (auto lf = head.find('\n'); lf != std::string_view::npos && lf + 1 < head.size(); lf = head.find('\n', lf + 1))
+        if (head[lf + 1] == ' ' || head[lf + 1] == '\t') return true;
+    return false;
+}
+
+FramingVerdict check_framing(const bhttp::fields& header, unsigned version) {
+    const bool has_te = header.count(bhttp::field::transfer_encoding) > 0;
+    if (has_te && version < 11) return refuse(bhttp::status::bad_request, "Transfer-Encoding in an HTTP/1.0 request");
+    if (has_te && header.count(bhttp::field::content_length) > 0)
+        return refuse(bhttp::status::bad_request, "both Transfer-Encoding and Content-Length");
+    if (has_te)
+        if (auto v = check_transfer_coding(header); !v.ok()) return v;
+    const auto hosts = header.count(bhttp::field::host);
+    if (hosts > 1) return refuse(bhttp::status::bad_request, "more than one Host");
+    if (hosts == 0 && version >= 11) return refuse(bhttp::status::bad_request, "HTTP/1.1 request without Host");
+    if (hosts == 1) {
+        auto h = header[bhttp::field::host];
+        if (!valid_host(std::string_view(h.data(), h.size()))) return refuse(bhttp::status::bad_request, "invalid Host");
+    }
+    return {};
+}
+
+}  // namespace modelhost::http
