@@ -24,10 +24,21 @@ std::shared_ptr<const std::string> GzipCache::get(const std::string& path, const
                                                   const fs::Lookup& file) {
     const std::uint64_t size = file.size;
     if (size > max_file_bytes_ || size == 0) return nullptr;
+    const std::string key = path + '\n' + etag;
     {
         std::lock_guard lock(mutex_);
         if (auto it = entries_.find(path); it != entries_.end() && it->second.etag == etag) return it->second.gz;
+        // One compression per file version at a time, and a bounded number overall: the others get identity now.
+        if (in_flight_.size() >= max_concurrent || !in_flight_.insert(key).second) return nullptr;
     }
+    struct Done {
+        GzipCache& cache;
+        const std::string& key;
+        ~Done() {
+            std::lock_guard lock(cache.mutex_);
+            cache.in_flight_.erase(key);
+        }
+    } done{*this, key};
     std::string raw(static_cast<std::size_t>(size), '\0');
     if (file.content) {
         raw = *file.content;

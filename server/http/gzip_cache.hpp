@@ -8,6 +8,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace modelhost::http {
 
@@ -17,7 +18,8 @@ public:
         : max_file_bytes_(max_file_bytes), capacity_(capacity_bytes) {}
 
     // The gzip bytes of `file` (at `path`, identity ETag `etag`), compressing (and caching) them on a miss.
-    // nullptr when the file is too large, unreadable, or would not shrink.
+    // nullptr when the file is too large, unreadable or would not shrink, and while the same version is being
+    // compressed for another request or max_concurrent compressions run (that request is served identity).
     std::shared_ptr<const std::string> get(const std::string& path, const std::string& etag, const fs::Lookup& file);
 
 private:
@@ -30,6 +32,9 @@ private:
     std::mutex mutex_;
     std::unordered_map<std::string, Entry> entries_;
     std::uint64_t bytes_ = 0;
+    // "path\netag" of the compressions running now (at most max_concurrent).
+    std::unordered_set<std::string> in_flight_;
+    static constexpr std::size_t max_concurrent = 2;
 };
 
 // Compresses `data` as a gzip member at `level`; empty string on failure.

@@ -46,7 +46,7 @@ bool split(std::string_view v, std::string_view& scheme, std::string_view& host,
     if (sep == std::string_view::npos) return false;
     scheme = v.substr(0, sep);
     std::string_view authority = v.substr(sep + 3);
-    if (authority.find_first_of("/?#@\\") != std::string_view::npos) return false;
+    if (authority.empty() || authority.find_first_of("/?#@\\") != std::string_view::npos) return false;
     std::size_t colon = authority.front() == '[' ? authority.find(':', authority.find(']'))
                                                  : authority.find(':');
     has_port = colon != std::string_view::npos;

@@ -34,11 +34,11 @@ RoutePolicy::RoutePolicy(CorsPolicy c, const config::HeaderList& configured) : c
     };
     if (!configures("server")) append_header_line(fixed_lines, "Server", server_token);
     if (!configures("x-content-type-options")) append_header_line(fixed_lines, "X-Content-Type-Options", "nosniff");
-    for (const auto& [name, value] : unique) {
+    for (const auto& header : unique) {
         bool late = std::any_of(pipeline_headers.begin(), pipeline_headers.end(),
-                                [&](std::string_view p) { return named(name, p); });
-        if (late) late_headers.emplace_back(name, value);
-        else append_header_line(fixed_lines, name, value);
+                                [&](std::string_view p) { return named(header.first, p); });
+        if (late) late_headers.push_back(header);
+        else append_header_line(fixed_lines, header.first, header.second);
     }
 }
 

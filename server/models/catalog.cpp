@@ -225,6 +225,21 @@ void check_manifest(const fsys::path& root, const fsys::path& file, ModelEntry& 
 
 }  // namespace
 
+std::optional<std::uint64_t> declared_bytes(const json& weights) {
+    if (!weights.is_array()) return std::nullopt;
+    std::uint64_t total = 0;
+    for (const auto& w : weights) {
+        if (!w.is_object() || !w.contains("shape") || !w["shape"].is_array()) return std::nullopt;
+        auto count = element_count(w["shape"]);
+        std::string dtype = string_or(w, "dtype", "");
+        if (w.contains("quantization") && w["quantization"].is_object()) dtype = string_or(w["quantization"], "dtype", dtype);
+        std::uint64_t size = dtype_bytes(dtype);
+        if (!count || size == 0 || *count > (std::numeric_limits<std::uint64_t>::max() - total) / size) return std::nullopt;
+        total += *count * size;
+    }
+    return total;
+}
+
 ModelEntry check_model(const fsys::path& root, const std::string& manifest) {
     ModelEntry m;
     m.manifest = manifest;

@@ -3,6 +3,8 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <nlohmann/json_fwd.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,6 +32,10 @@ struct Catalog {
     std::vector<ModelEntry> models;
     std::vector<std::string> assets;  // MediaPipe files (.task, .tflite, .binarypb, .wasm), relative paths
 };
+
+// The bytes a group's weights declare (Σ product(shape) × dtype size, quantized dtypes included), or nothing when
+// the manifest cannot tell (string weights, unknown dtypes, a malformed entry, an overflow).
+std::optional<std::uint64_t> declared_bytes(const nlohmann::json& weights);
 
 // Checks one model.json (given relative to `root`): parse, paths inside the root, bytes per group.
 ModelEntry check_model(const std::filesystem::path& root, const std::string& manifest);

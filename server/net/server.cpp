@@ -19,6 +19,7 @@
 #include <csignal>
 #include <list>
 #include <thread>
+#include <sys/resource.h>
 
 namespace modelhost::net {
 
@@ -117,10 +118,11 @@ void Server::Impl::on_accept(tcp::acceptor& a, beast::error_code ec, tcp::socket
     else
         session = std::make_shared<Session<tcp::socket>>(std::move(socket), handler, cfg.limits,
                                                          cfg.server.sendfile_min_bytes, tracker);
-    bool admitted = tracker.add(session);
-    if (!admitted) spdlog::warn("connection limit {} reached: refusing a connection with 503", cfg.limits.max_connections);
-    session->run(!admitted);
-    do_accept(a);
+    auto admission = tracker.add(session);
+    if (admission == Tracker::Admission::refuse)
+        spdlog::warn("connection limit {} reached: refusing a connection with 503", cfg.limits.max_connections);
+    if (admission != Tracker::Admission::drop) session->run(admission == Tracker::Admission::refuse);
+    do_accept(a);  // a dropped connection closes as `session` goes out of scope
 }
 
 void Server::Impl::wait_signal() {
@@ -159,7 +161,28 @@ void Server::Impl::begin_shutdown(const char* why) {
     });
 }
 
+namespace {
+
+// Raises the soft descriptor limit to the hard one; warns when max_connections (plus refusals, listeners, files
+// being served and logs) cannot fit, since accept would then fail with EMFILE before the limit is reached.
+void raise_descriptor_limit(std::size_t max_connections) {
+    rlimit lim{};
+    if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) return;
+    if (lim.rlim_cur < lim.rlim_max) {
+        rlimit raised{lim.rlim_max, lim.rlim_max};
+        if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) lim = raised;
+    }
+    // Each connection may hold its socket and one open file.
+    const auto need = static_cast<rlim_t>(2 * max_connections + 256);
+    if (lim.rlim_cur != RLIM_INFINITY && lim.rlim_cur < need)
+        spdlog::warn("limits.max_connections {} needs about {} descriptors but RLIMIT_NOFILE is {}; raise it (ulimit -n, "
+                     "LimitNOFILE=) or lower limits.max_connections", max_connections, need, lim.rlim_cur);
+}
+
+}  // namespace
+
 Server::Server(const config::Config& cfg) : impl_(std::make_unique<Impl>(cfg)) {
+    raise_descriptor_limit(cfg.limits.max_connections);
     // sendfile(2) to a peer that has gone raises SIGPIPE (Asio's own sends use MSG_NOSIGNAL): an EPIPE is enough.
     std::signal(SIGPIPE, SIG_IGN);
     impl_->bind();

@@ -7,18 +7,23 @@
 
 namespace modelhost::net {
 
-bool Tracker::add(const std::shared_ptr<SessionBase>& s) {
+Tracker::Admission Tracker::add(const std::shared_ptr<SessionBase>& s) {
     std::lock_guard lock(mutex_);
-    if (draining_ || live_.size() >= max_) return false;
-    live_.emplace(s.get(), s);
-    return true;
+    const bool full = draining_ || live_.size() - refusing_ >= max_;
+    if (full && refusing_ >= max_refusing) return Admission::drop;
+    live_.emplace(s.get(), Entry{s, full});
+    if (full) ++refusing_;
+    return full ? Admission::refuse : Admission::serve;
 }
 
 void Tracker::remove(const SessionBase* s) {
     std::function<void()> done;
     {
         std::lock_guard lock(mutex_);
-        if (live_.erase(s) == 0) return;
+        auto it = live_.find(s);
+        if (it == live_.end()) return;
+        if (it->second.refused) --refusing_;
+        live_.erase(it);
         if (draining_ && live_.empty()) done = std::move(on_empty_);
     }
     if (done) done();
@@ -34,8 +39,8 @@ void Tracker::drain_all(std::function<void()> on_empty) {
             return;
         }
         on_empty_ = std::move(on_empty);
-        for (auto& [ptr, weak] : live_)
-            if (auto s = weak.lock()) sessions.push_back(std::move(s));
+        for (auto& [ptr, entry] : live_)
+            if (auto s = entry.session.lock()) sessions.push_back(std::move(s));
     }
     for (auto& s : sessions) s->drain();
 }

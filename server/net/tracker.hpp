@@ -15,8 +15,10 @@ class Tracker {
 public:
     explicit Tracker(std::size_t max_connections) : max_(max_connections) {}
 
-    // Registers a new connection; false when the limit is reached (the caller refuses it).
-    bool add(const std::shared_ptr<SessionBase>& s);
+    enum class Admission { serve, refuse, drop };
+    // Registers a new connection: serve it; or, at max_connections, refuse it with a 503 (counted too, at most
+    // max_refusing at a time); or, past that as well, drop it at once. So descriptors stay bounded.
+    Admission add(const std::shared_ptr<SessionBase>& s);
     void remove(const SessionBase* s);
 
     // Asks every connection to finish and close; `on_empty` runs (once) when the last one is gone.
@@ -25,8 +27,14 @@ public:
 
 private:
     std::mutex mutex_;
-    std::unordered_map<const SessionBase*, std::weak_ptr<SessionBase>> live_;
+    struct Entry {
+        std::weak_ptr<SessionBase> session;
+        bool refused = false;
+    };
+    std::unordered_map<const SessionBase*, Entry> live_;
     std::size_t max_;
+    std::size_t refusing_ = 0;
+    static constexpr std::size_t max_refusing = 64;
     bool draining_ = false;
     std::function<void()> on_empty_;
 };

@@ -2,11 +2,14 @@
 // into place: a failed or interrupted fetch leaves no partial model and never replaces a good one.
 #include "tools/fetch.hpp"
 
+#include "http/mime.hpp"
+#include "http/text.hpp"
 #include "models/catalog.hpp"
 #include "tools/http_client.hpp"
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -28,24 +31,38 @@ struct Options {
     std::string url, root = "models", name, ca_file;
     bool force = false;
     unsigned concurrency = 4;
+    double timeout = 1800;  // seconds for the whole fetch (--timeout); each socket wait is bounded by 15 s besides
 };
+
+constexpr std::uint64_t max_manifest_bytes = 64u << 20;
+// A shard whose size the manifest cannot bound (string weights, unknown dtypes) may still not exceed this.
+constexpr std::uint64_t max_unbounded_shard_bytes = 4ull << 30;
+
+// The scheme, host and port of an absolute URL ("https://a.example:443"), for same-origin decisions.
+std::string origin_of(const std::string& url) {
+    auto u = parse_http_url(url);
+    return u ? (u->tls ? "https://" : "http://") + http::to_lower(u->host) + ":" + u->port : std::string();
+}
 
 // A failure that ends the fetch; the message is printed as is.
 struct FetchError : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-// GET into `file`, following up to 10 redirects and retrying transient failures (network, 5xx) with backoff.
-void download(std::string url, const fsys::path& file, const ClientOptions& client) {
+// GET into `file` (at most `max_bytes`), following up to 10 redirects (never from https to http) and retrying
+// transient failures (network, 5xx) with backoff.
+void download(std::string url, const fsys::path& file, std::uint64_t max_bytes, const ClientOptions& client) {
     for (int attempt = 1;; ++attempt) {
         try {
             std::string current = url;
             for (int hop = 0;; ++hop) {
                 auto parsed = parse_http_url(current);
                 if (!parsed) throw FetchError(current + ": not an http:// or https:// URL");
-                HttpResponse r = http_download(*parsed, file.string(), client);
+                HttpResponse r = http_download(*parsed, file.string(), max_bytes, client);
                 if (auto next = redirect_target(r, current)) {
                     if (hop == 10) throw FetchError(url + ": more than 10 redirects");
+                    if (current.starts_with("https:") && !next->starts_with("https:"))
+                        throw FetchError(current + ": redirects to " + *next + ", from https to plain http; refused");
                     current = *next;
                     continue;
                 }
@@ -53,6 +70,8 @@ void download(std::string url, const fsys::path& file, const ClientOptions& clie
                 if (r.status != 200) throw FetchError(current + ": HTTP " + std::to_string(r.status));
                 return;
             }
+        } catch (const BodyTooLarge& e) {
+            throw FetchError(e.what());
         } catch (const HttpError& e) {
             if (attempt == 3) throw FetchError(std::string(e.what()) + " (after 3 attempts)");
             std::this_thread::sleep_for(std::chrono::milliseconds(500 << (attempt - 1)));
@@ -86,9 +105,18 @@ bool valid_name(const std::string& name) {
     return true;
 }
 
+// One shard to download: its (validated) path and the most bytes it may hold.
+struct Shard {
+    std::string path;
+    std::uint64_t max_bytes;
+};
+
 // Every shard of the manifest, with bounded concurrency; prints progress (one line on a TTY, else a line per file).
-void download_shards(const Options& o, const std::string& model_url, const fsys::path& tmp, const std::vector<std::string>& paths) {
+// The model URL's query (it may carry a token) goes only to shards on the model's own origin.
+void download_shards(const Options& o, const ClientOptions& client, const std::string& model_url, const fsys::path& tmp,
+                     const std::vector<Shard>& shards) {
     std::string query = model_url.find('?') == std::string::npos ? "" : model_url.substr(model_url.find('?'));
+    const std::string model_origin = origin_of(model_url);
     std::atomic<std::size_t> next{0}, done{0};
     std::atomic<std::uint64_t> bytes{0};
     std::mutex lock;
@@ -96,26 +124,28 @@ void download_shards(const Options& o, const std::string& model_url, const fsys:
     auto start = std::chrono::steady_clock::now();
     bool tty = ::isatty(1);
     auto worker = [&] {
-        for (std::size_t i; (i = next++) < paths.size();) {
+        for (std::size_t i; (i = next++) < shards.size();) {
             try {
-                auto url = resolve_url(model_url, paths[i]);
-                if (!url) throw FetchError(paths[i] + ": cannot be resolved against " + model_url);
-                fsys::path file = tmp / paths[i];
+                const std::string& path = shards[i].path;
+                auto url = resolve_url(model_url, path);
+                if (!url) throw FetchError(path + ": cannot be resolved against " + model_url);
+                fsys::path file = tmp / path;
                 fsys::create_directories(file.parent_path());
-                download(url->substr(0, url->find('?')) + query, file, {o.ca_file});
+                std::string bare = url->substr(0, url->find('?'));
+                download(origin_of(bare) == model_origin ? bare + query : bare, file, shards[i].max_bytes, client);
                 bytes += fsys::file_size(file);
                 std::lock_guard g(lock);
                 double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
                 double rate = static_cast<double>(bytes) / std::max(secs, 1e-3);
                 std::size_t n = ++done;
-                double eta = n ? secs / static_cast<double>(n) * static_cast<double>(paths.size() - n) : 0;
-                if (tty) std::printf("\r%zu/%zu shards  %.1f MB  %.1f MB/s  ETA %.0fs   ", n, paths.size(), static_cast<double>(bytes) / 1e6, rate / 1e6, eta);
-                else std::printf("got %s (%ju bytes)\n", paths[i].c_str(), static_cast<std::uintmax_t>(fsys::file_size(file)));
+                double eta = n ? secs / static_cast<double>(n) * static_cast<double>(shards.size() - n) : 0;
+                if (tty) std::printf("\r%zu/%zu shards  %.1f MB  %.1f MB/s  ETA %.0fs   ", n, shards.size(), static_cast<double>(bytes) / 1e6, rate / 1e6, eta);
+                else std::printf("got %s (%ju bytes)\n", path.c_str(), static_cast<std::uintmax_t>(fsys::file_size(file)));
                 std::fflush(stdout);
             } catch (const std::exception& e) {
                 std::lock_guard g(lock);
                 if (error.empty()) error = e.what();
-                next = paths.size();  // stop handing out work
+                next = shards.size();  // stop handing out work
             }
         }
     };
@@ -151,6 +181,26 @@ void remove_abandoned(const fsys::path& root) {
     }
 }
 
+// The shards a manifest names, each checked before anything is opened, with the bytes its group declares.
+std::vector<Shard> shards_of(const nlohmann::json& groups, const std::string& model_url) {
+    std::vector<Shard> out;
+    for (const auto& g : groups) {
+        if (!g.is_object() || !g.contains("paths") || !g["paths"].is_array())
+            throw FetchError(model_url + ": a weightsManifest group has no \"paths\" array");
+        auto declared = g.contains("weights") ? models::declared_bytes(g["weights"]) : std::nullopt;
+        for (const auto& p : g["paths"]) {
+            if (!p.is_string()) throw FetchError(model_url + ": a shard path is not a string: " + p.dump());
+            const std::string path = p.get<std::string>();
+            if (auto why = unsafe_shard_path(path); !why.empty())
+                throw FetchError(model_url + ": refusing shard path \"" + path + "\": " + why + "; nothing was written");
+            if (std::any_of(out.begin(), out.end(), [&](const Shard& s) { return s.path == path; }))
+                throw FetchError(model_url + ": shard path \"" + path + "\" is listed twice");
+            out.push_back({path, declared.value_or(max_unbounded_shard_bytes)});
+        }
+    }
+    return out;
+}
+
 void fetch(const Options& o) {
     std::string model_url = model_json_url(o.url);
     std::string name = o.name.empty() ? default_name(model_url) : o.name;
@@ -166,16 +216,15 @@ void fetch(const Options& o) {
     } cleanup{tmp};
     fsys::create_directories(tmp);
 
+    ClientOptions client{o.ca_file, 15, std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                                                                 std::chrono::duration<double>(o.timeout))};
     std::printf("fetching %s\n", model_url.c_str());
-    download(model_url, tmp / "model.json", {o.ca_file});
+    download(model_url, tmp / "model.json", max_manifest_bytes, client);
     std::ifstream in(tmp / "model.json");
     auto doc = nlohmann::json::parse(in, nullptr, false);
-    if (!doc.is_object() || !doc.contains("weightsManifest")) throw FetchError(model_url + ": not a TF.js model.json (no weightsManifest)");
-    std::vector<std::string> paths;
-    for (const auto& g : doc["weightsManifest"])
-        for (const auto& p : g.value("paths", nlohmann::json::array()))
-            if (p.is_string()) paths.push_back(p.get<std::string>());
-    download_shards(o, model_url, tmp, paths);
+    if (!doc.is_object() || !doc.contains("weightsManifest") || !doc["weightsManifest"].is_array())
+        throw FetchError(model_url + ": not a TF.js model.json (no weightsManifest array)");
+    download_shards(o, client, model_url, tmp, shards_of(doc["weightsManifest"], model_url));
 
     models::ModelEntry check = models::check_model(tmp, "model.json");
     if (!check.ok()) throw FetchError("the downloaded model is broken, nothing installed: " + check.problems.front());
@@ -185,6 +234,41 @@ void fetch(const Options& o) {
 }
 
 }  // namespace
+
+std::string unsafe_shard_path(std::string_view raw) {
+    if (raw.empty()) return "empty";
+    if (raw.find_first_of("?#") != std::string_view::npos) return "has a query or fragment";
+    std::string path;
+    for (std::size_t i = 0; i < raw.size(); ++i) {
+        if (raw[i] != '%') {
+            path += raw[i];
+            continue;
+        }
+        auto hex = [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; };
+        if (i + 2 >= raw.size() || !hex(raw[i + 1]) || !hex(raw[i + 2])) return "has a malformed percent-escape";
+        path += static_cast<char>(std::stoi(std::string(raw.substr(i + 1, 2)), nullptr, 16));
+        i += 2;
+    }
+    // Checked after decoding too: the server decodes once, so "%2e%2e" would be ".." when served.
+    for (const std::string_view form : {raw, std::string_view(path)}) {
+        if (form.starts_with('/')) return "is absolute";
+        if (std::any_of(form.begin(), form.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }))
+            return "has a control character or NUL";
+        if (form.find('\\') != std::string_view::npos) return "has a backslash";
+        if (form.find(':') != std::string_view::npos) return "has a colon (a URL scheme or drive letter)";
+        for (std::size_t pos = 0; pos <= form.size();) {
+            auto slash = std::min(form.find('/', pos), form.size());
+            auto seg = form.substr(pos, slash - pos);
+            if (seg.empty() || seg == "." || seg == "..") return "has an empty, \".\" or \"..\" segment";
+            if (seg.front() == '.') return "has a hidden segment";
+            pos = slash + 1;
+        }
+    }
+    auto type = http::mime_type(path);
+    for (auto active : {"html", "svg", "javascript", "xml"})
+        if (type.find(active) != std::string_view::npos) return "would be served as active content (" + std::string(type) + ")";
+    return {};
+}
 
 std::string model_json_url(const std::string& url) {
     std::string path = url.substr(0, url.find('?'));
@@ -199,20 +283,36 @@ int fetch_command(const std::vector<std::string>& args) {
         const auto& a = args[i];
         bool has_value = i + 1 < args.size();
         if (a == "-h" || a == "--help") {
-            std::printf("Usage: modelhost fetch URL [--root DIR] [--name NAME] [--force] [--ca-file PEM] [--concurrency N]\n\n"
+            std::printf("Usage: modelhost fetch URL [--root DIR] [--name NAME] [--force] [--ca-file PEM] [--concurrency N] [--timeout S]\n\n"
                         "Mirrors a TF.js model into DIR/NAME (default DIR models, NAME from the URL): a model.json URL, or a\n"
                         "tfhub-style model URL (https://tfhub.dev/mediapipe/tfjs-model/face_landmarks_detection/face_mesh/1 ->\n"
                         "its model.json?tfjs-format=file). Follows up to 10 redirects, downloads every shard (4 at a time),\n"
                         "retries transient failures, checks every shard against the manifest, and renames the folder into\n"
                         "place only when complete: a failure leaves nothing behind, and an existing model is replaced only\n"
                         "with --force and only by a complete one. HTTPS is verified (system CAs, plus --ca-file).\n\n"
+                        "The remote is treated as hostile: shard paths must be plain relative names (no absolute, \"..\",\n"
+                        "hidden, backslash or encoded escapes; no HTML, SVG, JS or XML files), each shard may hold at most\n"
+                        "the bytes its group declares, redirects may not go from https to http, the model URL's query is\n"
+                        "sent only to its own origin, and the whole fetch ends after --timeout seconds (default 1800;\n"
+                        "each socket wait at most 15 s). Nothing is written outside the hidden temporary folder.\n\n"
                         "Exit codes: 0 installed, 1 the fetch failed (nothing changed), 2 bad usage.\n");
             return 0;
         }
         if (a == "--root" && has_value) o.root = args[++i];
         else if (a == "--name" && has_value) o.name = args[++i];
         else if (a == "--ca-file" && has_value) o.ca_file = args[++i];
-        else if (a == "--concurrency" && has_value) o.concurrency = static_cast<unsigned>(std::max(1, std::atoi(args[++i].c_str())));
+        else if (a == "--concurrency" && has_value) {
+            const std::string& v = args[++i];
+            int n = v.find_first_not_of("0123456789") == std::string::npos && v.size() < 4 ? std::atoi(v.c_str()) : 0;
+            if (n < 1 || n > 64) return std::fprintf(stderr, "modelhost fetch: --concurrency must be a whole number from 1 to 64, got \"%s\"\n", v.c_str()), 2;
+            o.concurrency = static_cast<unsigned>(n);
+        } else if (a == "--timeout" && has_value) {
+            const std::string& v = args[++i];
+            char* end = nullptr;
+            o.timeout = std::strtod(v.c_str(), &end);
+            if (v.empty() || *end != '\0' || !(o.timeout > 0 && o.timeout <= 86400))
+                return std::fprintf(stderr, "modelhost fetch: --timeout must be seconds above 0 and at most 86400, got \"%s\"\n", v.c_str()), 2;
+        }
         else if (a == "--force") o.force = true;
         else if (!a.starts_with("--") && o.url.empty()) o.url = a;
         else return std::fprintf(stderr, "modelhost fetch: unexpected argument \"%s\"; see --help\n", a.c_str()), 2;

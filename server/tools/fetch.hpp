@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace modelhost::tools {
@@ -10,5 +11,10 @@ int fetch_command(const std::vector<std::string>& args);
 
 // The model.json URL TF.js derives: a tfhub-style model URL gets "/model.json?tfjs-format=file".
 std::string model_json_url(const std::string& url);
+
+// Why a weightsManifest path must not be downloaded ("" when it may): it must be relative, without empty, ".", ".."
+// or hidden segments, backslashes, colons, control characters or NUL, before and after percent-decoding, and must
+// not name a file served as active content (HTML, SVG, JavaScript, XML).
+std::string unsafe_shard_path(std::string_view path);
 
 }  // namespace modelhost::tools

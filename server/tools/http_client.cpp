@@ -64,14 +64,30 @@ std::vector<std::string> HttpResponse::all(std::string_view name) const {
 
 namespace {
 
+// Reads the response in pieces so the overall deadline is checked between socket reads (each bounded by the
+// socket's idle timeout): a server dripping one byte at a time cannot hold the client forever.
+template <class Stream, class Parser>
+void read_with_deadline(Stream& stream, boost::beast::flat_buffer& buffer, Parser& parser, const HttpUrl& url,
+                        const ClientOptions& options, boost::system::error_code& ec) {
+    while (!parser.is_done()) {
+        if (options.deadline && std::chrono::steady_clock::now() >= *options.deadline)
+            throw HttpError(url.text + ": the time limit for the whole transfer ran out");
+        bhttp::read_some(stream, buffer, parser, ec);
+        if (ec) return;
+    }
+}
+
 template <class Stream>
-HttpResponse read_to_file(Stream& stream, boost::beast::flat_buffer& buffer, const HttpUrl& url, const std::string& path) {
+HttpResponse read_to_file(Stream& stream, boost::beast::flat_buffer& buffer, const HttpUrl& url, const std::string& path,
+                          std::uint64_t max_bytes, const ClientOptions& options) {
     boost::system::error_code ec;
     bhttp::response_parser<bhttp::file_body> parser;
-    parser.body_limit(boost::none);
+    parser.body_limit(max_bytes);  // Beast refuses a larger Content-Length at once, and a longer body as it arrives
     parser.get().body().open(path.c_str(), boost::beast::file_mode::write, ec);
     if (ec) throw HttpError(path + ": cannot write: " + ec.message());
-    bhttp::read(stream, buffer, parser, ec);
+    read_with_deadline(stream, buffer, parser, url, options, ec);
+    if (ec == bhttp::error::body_limit)
+        throw BodyTooLarge(url.text + ": sends more than the " + std::to_string(max_bytes) + " bytes allowed for it");
     if (ec == bhttp::error::partial_message || ec == boost::asio::error::eof)
         throw HttpError(url.text + ": the connection closed before the whole body arrived");
     if (ec) throw HttpError(url.text + ": " + ec.message());
@@ -84,7 +100,7 @@ HttpResponse read_to_file(Stream& stream, boost::beast::flat_buffer& buffer, con
 // One exchange over any stream (plain socket or TLS stream); `file` set: the body goes to that file.
 template <class Stream>
 HttpResponse exchange(Stream& stream, const HttpUrl& url, const std::string& method, const HeaderPairs& headers,
-                      bool want_body, const std::string& file = {}) {
+                      bool want_body, const ClientOptions& options, const std::string& file, std::uint64_t max_bytes) {
     bool default_port = url.port == (url.tls ? "443" : "80");
     bhttp::request<bhttp::empty_body> req{bhttp::string_to_verb(method), url.target, 11};
     req.set(bhttp::field::host, default_port ? url.host : url.host + ":" + url.port);
@@ -96,12 +112,12 @@ HttpResponse exchange(Stream& stream, const HttpUrl& url, const std::string& met
     if (ec) throw HttpError(url.text + ": cannot send the request: " + ec.message());
 
     boost::beast::flat_buffer buffer;
-    if (!file.empty()) return read_to_file(stream, buffer, url, file);
+    if (!file.empty()) return read_to_file(stream, buffer, url, file, max_bytes, options);
     bhttp::response_parser<bhttp::string_body> parser;
     parser.body_limit(64u << 20);
     parser.skip(method == "HEAD" || method == "OPTIONS" || !want_body);
     if (!want_body) bhttp::read_header(stream, buffer, parser, ec);
-    else bhttp::read(stream, buffer, parser, ec);
+    else read_with_deadline(stream, buffer, parser, url, options, ec);
     if (ec) throw HttpError(url.text + ": no valid response: " + ec.message());
     HttpResponse out;
     out.status = parser.get().result_int();
@@ -115,17 +131,18 @@ HttpResponse exchange(Stream& stream, const HttpUrl& url, const std::string& met
 namespace {
 
 HttpResponse connect_and_exchange(const HttpUrl& url, const std::string& method, const HeaderPairs& headers,
-                                  bool want_body, const ClientOptions& options, const std::string& file) {
+                                  bool want_body, const ClientOptions& options, const std::string& file,
+                                  std::uint64_t max_bytes) {
     asio::io_context ioc;
     asio::ip::tcp::socket socket(ioc);
     boost::system::error_code ec;
     auto endpoints = asio::ip::tcp::resolver(ioc).resolve(url.host, url.port, ec);
     if (!ec) asio::connect(socket, endpoints, ec);
     if (ec) throw HttpError(url.text + ": cannot connect: " + ec.message());
-    timeval tv{15, 0};
+    timeval tv{options.idle_seconds, 0};
     ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    if (!url.tls) return exchange(socket, url, method, headers, want_body, file);
+    if (!url.tls) return exchange(socket, url, method, headers, want_body, options, file, max_bytes);
 
     ssl::context ctx(ssl::context::tls_client);
     ctx.set_default_verify_paths(ec);
@@ -141,7 +158,7 @@ HttpResponse connect_and_exchange(const HttpUrl& url, const std::string& method,
     if (ec)
         throw HttpError(url.text + ": TLS handshake failed: " + ec.message() +
                         (options.ca_file.empty() ? " (a private CA? pass --ca-file)" : ""));
-    HttpResponse out = exchange(tls, url, method, headers, want_body, file);
+    HttpResponse out = exchange(tls, url, method, headers, want_body, options, file, max_bytes);
     tls.shutdown(ec);  // peers often just close; that is fine after a complete response
     return out;
 }
@@ -150,11 +167,11 @@ HttpResponse connect_and_exchange(const HttpUrl& url, const std::string& method,
 
 HttpResponse http_request(const HttpUrl& url, const std::string& method, const HeaderPairs& headers, bool want_body,
                           const ClientOptions& options) {
-    return connect_and_exchange(url, method, headers, want_body, options, {});
+    return connect_and_exchange(url, method, headers, want_body, options, {}, 0);
 }
 
-HttpResponse http_download(const HttpUrl& url, const std::string& path, const ClientOptions& options) {
-    return connect_and_exchange(url, "GET", {}, true, options, path);
+HttpResponse http_download(const HttpUrl& url, const std::string& path, std::uint64_t max_bytes, const ClientOptions& options) {
+    return connect_and_exchange(url, "GET", {}, true, options, path, max_bytes);
 }
 
 }  // namespace modelhost::tools

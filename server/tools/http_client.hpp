@@ -1,6 +1,8 @@
 // A small blocking HTTP/1.1 client for the tools (doctor): one request per connection, every header kept.
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -23,9 +25,12 @@ struct HttpUrl {
 // http:// and https:// URLs; nullopt when malformed or another scheme.
 std::optional<HttpUrl> parse_http_url(std::string_view url);
 
-// TLS settings: the system's CA store is always trusted; `ca_file` adds a private CA (PEM).
+// TLS settings: the system's CA store is always trusted; `ca_file` adds a private CA (PEM). Time bounds: each
+// socket read or write waits at most `idle_seconds`; a whole exchange ends by `deadline` (unset: no overall bound).
 struct ClientOptions {
     std::string ca_file;
+    int idle_seconds = 15;
+    std::optional<std::chrono::steady_clock::time_point> deadline;
 };
 
 // Resolves `ref` (absolute, absolute-path or relative) against `base`, as a browser would.
@@ -56,8 +61,16 @@ public:
 HttpResponse http_request(const HttpUrl& url, const std::string& method, const HeaderPairs& headers, bool want_body,
                           const ClientOptions& options = {});
 
-// GET `url` into the file `path` (streamed, any size); returns the response with an empty body. Throws HttpError,
-// also when the body is shorter than its Content-Length.
-HttpResponse http_download(const HttpUrl& url, const std::string& path, const ClientOptions& options = {});
+// GET `url` into the file `path` (streamed); returns the response with an empty body. Throws HttpError when the body
+// is shorter than its Content-Length, and BodyTooLarge as soon as it would exceed `max_bytes` (at most max_bytes + 1
+// bytes are read), whatever the response declares.
+HttpResponse http_download(const HttpUrl& url, const std::string& path, std::uint64_t max_bytes,
+                           const ClientOptions& options = {});
+
+// The body sent more than the caller allowed: not a transient failure, never retried.
+class BodyTooLarge : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
 
 }  // namespace modelhost::tools

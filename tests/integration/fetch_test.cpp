@@ -8,6 +8,9 @@
 #include "tools/fetch.hpp"
 
 #include <boost/asio/ssl/context.hpp>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
 
 #include <fstream>
 #include <map>
@@ -163,4 +166,92 @@ TEST_CASE("fetch from a local modelhost serving HTTPS with a throwaway CA, and d
     auto [doc, report] = run_command({binary, "doctor", url, "--origin", "https://app.example", "--ca-file", pki.path("ca.pem")});
     CHECK(doc == 0);
     CHECK_THAT(report, Catch::Contains("PASS https://127.0.0.1:" + std::to_string(https.port()) + "/m/group1-shard2of2.bin"));
+}
+
+TEST_CASE("a hostile manifest naming absolute, .., encoded-escape or active-content paths writes nothing anywhere", "[fetch][hardening]") {
+    TempDir work;  // root/ is the fetch root; everything else in work/ must stay untouched
+    fsys::create_directories(work.path() / "root");
+    const auto outside = work.path() / "outside-target";
+    const std::vector<std::string> hostile = {
+        outside.string(),                     // absolute
+        "../../outside-target",               // dot-dot
+        "a/../../../outside-target",          // dot-dot after a segment
+        "%2e%2e/%2e%2e/outside-target",       // encoded dot-dot
+        "..%2f..%2foutside-target",           // encoded slash
+        "sub\\..\\..\\outside-target",        // backslashes
+        ".htaccess",                          // hidden
+        "shard.html",                         // active content
+        "shard.svg",
+        "C:/outside-target",                  // a drive letter
+        "//evil.example/outside-target",      // another origin
+        std::string("shard\0.bin", 10),       // NUL
+    };
+    for (const auto& path : hostile) {
+        INFO(path);
+        nlohmann::json m = {{"format", "graph-model"}, {"modelTopology", {{"node", nlohmann::json::array()}}},
+                            {"weightsManifest", {{{"paths", {"group1-shard1of1.bin", path}}, {"weights", nlohmann::json::array()}}}}};
+        CannedServer server({{"/m/model.json", ok(m.dump())}}, ok("upstream says hello"));
+        auto [code, out] = run_command({binary, "fetch", server.base() + "/m/model.json", "--root", (work.path() / "root").string()});
+        CHECK(code == 1);
+        CHECK_THAT(out, Catch::Contains("refusing shard path"));
+        CHECK(server.targets().size() == 1);  // only model.json was ever requested
+        std::vector<std::string> entries;
+        for (const auto& e : fsys::recursive_directory_iterator(work.path())) entries.push_back(e.path().lexically_relative(work.path()).string());
+        CHECK(entries == std::vector<std::string>{"root"});
+    }
+}
+
+TEST_CASE("a shard longer than its group declares is cut at declared + 1 bytes and fails the fetch", "[fetch][hardening]") {
+    const std::string chunked_head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+    CannedServer endless({{"/m/model.json", ok(manifest)},  // the group declares 300 float32 = 1200 bytes
+                          {"/m/group1-shard1of2.bin", ok(std::string(1000, '\x01'))},
+                          {"/m/group1-shard2of2.bin", canned_endless(chunked_head, "1000\r\n" + std::string(4096, 'x') + "\r\n")}},
+                         not_found);
+    CannedServer declared_big({{"/m/model.json", ok(manifest)},
+                               {"/m/group1-shard1of2.bin", ok(std::string(1000, '\x01'))},
+                               {"/m/group1-shard2of2.bin", "HTTP/1.1 200 OK\r\nContent-Length: 999999999\r\n\r\n"}},
+                              not_found);
+    TempDir dest;
+    for (auto* server : {&endless, &declared_big}) {
+        auto [code, out] = run_command({binary, "fetch", server->base() + "/m/model.json", "--root", dest.path().string()});
+        CHECK(code == 1);
+        CHECK_THAT(out, Catch::Contains("sends more than the 1200 bytes allowed for it"));
+        CHECK(fsys::is_empty(dest.path()));
+    }
+}
+
+TEST_CASE("a server that drips its body is cut off by --timeout", "[fetch][hardening]") {
+    CannedServer drip({{"/m/model.json", canned_endless("HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n", "{", 200)}}, not_found);
+    TempDir dest;
+    auto start = std::chrono::steady_clock::now();
+    auto [code, out] = run_command({binary, "fetch", drip.base() + "/m/model.json", "--root", dest.path().string(), "--timeout", "1.5"});
+    auto took = std::chrono::steady_clock::now() - start;
+    CHECK(code == 1);
+    CHECK_THAT(out, Catch::Contains("time limit"));
+    CHECK(took < std::chrono::seconds(15));
+    CHECK(fsys::is_empty(dest.path()));
+    CHECK(run_command({binary, "fetch", drip.base() + "/m/model.json", "--concurrency", "0"}).first == 2);
+    CHECK(run_command({binary, "fetch", drip.base() + "/m/model.json", "--timeout", "soon"}).first == 2);
+}
+
+TEST_CASE("the model URL's query goes to its shards on the same origin; an https to http redirect is refused", "[fetch][hardening][tls]") {
+    CannedServer plain({{"/m/model.json", ok(manifest)},
+                        {"/m/group1-shard1of2.bin", ok(std::string(1000, '\x01'))},
+                        {"/m/group1-shard2of2.bin", ok(std::string(200, '\x02'))}},
+                       not_found);
+    TempDir dest;
+    auto [code, out] = run_command({binary, "fetch", plain.base() + "/m/model.json?token=s3cret", "--root", dest.path().string()});
+    INFO(out);
+    CHECK(code == 0);
+    for (const auto& t : plain.targets()) CHECK(t.ends_with("?token=s3cret"));
+
+    TestPki pki;
+    auto ctx = pki.server_context();
+    CannedServer secure({{"/m/model.json", "HTTP/1.1 302 Found\r\nLocation: " + plain.base() + "/m/model.json\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"}},
+                        not_found, &ctx);
+    auto [refused, why] = run_command({binary, "fetch", secure.base() + "/m/model.json", "--root", dest.path().string(),
+                                       "--name", "down", "--ca-file", pki.path("ca.pem")});
+    CHECK(refused == 1);
+    CHECK_THAT(why, Catch::Contains("from https to plain http"));
+    CHECK_FALSE(fsys::exists(dest.path() / "down"));
 }

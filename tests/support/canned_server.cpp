@@ -8,11 +8,17 @@
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/write.hpp>
 
+#include <chrono>
 #include <stdexcept>
+#include <thread>
 
 namespace modelhost::test {
 
 namespace asio = boost::asio;
+
+namespace {
+const std::string endless_marker = "\x01endless:";
+}
 
 CannedServer::CannedServer(std::map<std::string, std::string> routes, std::string fallback, asio::ssl::context* tls)
     : routes_(std::move(routes)), fallback_(std::move(fallback)), tls_(tls), acceptor_(ioc_, {asio::ip::make_address("127.0.0.1"), 0}) {
@@ -52,10 +58,37 @@ void CannedServer::serve(Stream& s) {
     asio::read_until(s, buf, "\r\n\r\n", ec);
     std::string request((std::istreambuf_iterator<char>(&buf)), {});
     auto start = request.find(' ') + 1;
-    std::string path = request.substr(start, request.find(' ', start) - start);
-    path = path.substr(0, path.find('?'));
-    auto it = routes_.find(path);
-    asio::write(s, asio::buffer(it != routes_.end() ? it->second : fallback_), ec);
+    std::string target = request.substr(start, request.find(' ', start) - start);
+    {
+        std::lock_guard lock(mutex_);
+        targets_.push_back(target);
+    }
+    auto it = routes_.find(target.substr(0, target.find('?')));
+    const std::string& response = it != routes_.end() ? it->second : fallback_;
+    if (!response.starts_with(endless_marker)) {
+        asio::write(s, asio::buffer(response), ec);
+        return;
+    }
+    // endless_marker, pause in ms, '\n', head length, '\n', head, piece
+    std::size_t at = endless_marker.size(), nl = response.find('\n', at);
+    int pause = std::stoi(response.substr(at, nl - at));
+    std::size_t nl2 = response.find('\n', nl + 1);
+    std::size_t head_len = std::stoul(response.substr(nl + 1, nl2 - nl - 1));
+    asio::write(s, asio::buffer(response.data() + nl2 + 1, head_len), ec);
+    const std::string piece = response.substr(nl2 + 1 + head_len);
+    while (!ec && !stop_) {
+        asio::write(s, asio::buffer(piece), ec);
+        if (pause > 0) std::this_thread::sleep_for(std::chrono::milliseconds(pause));
+    }
+}
+
+std::vector<std::string> CannedServer::targets() {
+    std::lock_guard lock(mutex_);
+    return targets_;
+}
+
+std::string canned_endless(const std::string& head, const std::string& piece, int pause_ms) {
+    return endless_marker + std::to_string(pause_ms) + "\n" + std::to_string(head.size()) + "\n" + head + piece;
 }
 
 std::string canned_ok(const std::string& body, const std::string& extra) {

@@ -10,6 +10,8 @@
 
 #include <atomic>
 #include <map>
+#include <mutex>
+#include <vector>
 #include <string>
 #include <thread>
 
@@ -21,6 +23,8 @@ public:
     CannedServer(std::map<std::string, std::string> routes, std::string fallback, boost::asio::ssl::context* tls = nullptr);
     ~CannedServer();
     std::string base() const;  // "http://127.0.0.1:PORT" or "https://..."
+    // Every request-target received so far (query included), in order.
+    std::vector<std::string> targets();
 
 private:
     template <class Stream>
@@ -33,7 +37,13 @@ private:
     boost::asio::ip::tcp::acceptor acceptor_;
     std::thread thread_;
     std::atomic<bool> stop_{false};
+    std::mutex mutex_;
+    std::vector<std::string> targets_;
 };
+
+// A response that never ends: `head` (status line and headers, ending in a blank line), then `piece` over and over
+// (every `pause_ms` milliseconds) until the client goes away.
+std::string canned_endless(const std::string& head, const std::string& piece, int pause_ms = 0);
 
 // "HTTP/1.1 200 OK" with the body and a Content-Length; `extra` header lines end in \r\n.
 std::string canned_ok(const std::string& body, const std::string& extra = "");

@@ -80,3 +80,9 @@ TEST_CASE("malformed Origin headers parse to nothing and so are never allowed", 
         CHECK_FALSE(parse_origin(bad).has_value());
     }
 }
+
+TEST_CASE("an origin with nothing after the scheme is refused, not read past its end (found by fuzz_origin)", "[origin]") {
+    CHECK_FALSE(modelhost::http::parse_origin("http://").has_value());
+    CHECK_FALSE(modelhost::http::parse_origin("ht://").has_value());
+    CHECK(std::holds_alternative<std::string>(modelhost::http::compile_origin_rule("https://")));
+}
