@@ -12,13 +12,28 @@ using json = nlohmann::json;
 
 namespace {
 
+// A key as it can be printed: control characters (a NUL would cut the message short) as \xNN.
+std::string printable(const std::string& key) {
+    std::string out;
+    for (char ch : key) {
+        const auto c = static_cast<unsigned char>(ch);
+        if (c >= 0x20 && c != 0x7f) {
+            out += ch;
+            continue;
+        }
+        static constexpr char hex[] = "0123456789abcdef";
+        out += {'\\', 'x', hex[c >> 4], hex[c & 15]};
+    }
+    return out;
+}
+
 // Error helpers that name the key and the layer that set it.
 class Checker {
 public:
     explicit Checker(const Layered& raw) : raw_(raw) {}
 
     [[noreturn]] void fail(const std::string& key, const std::string& what) const {
-        std::string msg = key + ": " + what;
+        std::string msg = printable(key) + ": " + what;
         if (auto src = source_of(key); !src.empty()) msg += " (set in " + src + ")";
         throw ConfigError(msg);
     }

@@ -2,7 +2,6 @@
 #include "net/session.hpp"
 
 #include "config/config.hpp"
-#include "http/framing.hpp"
 #include "log/logging.hpp"
 #include "net/tracker.hpp"
 
@@ -33,14 +32,6 @@ std::chrono::steady_clock::duration seconds(double s) {
     return std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(s));
 }
 
-// What a failed parse or read means for the request; the handler decides what answers it.
-http::ReadFailure classify(beast::error_code ec) {
-    if (ec == bhttp::error::header_limit) return http::ReadFailure::header_limit;
-    if (ec == bhttp::error::body_limit) return http::ReadFailure::body_limit;
-    if (ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category()) return http::ReadFailure::malformed;
-    return http::ReadFailure::gone;  // EOF, reset, TLS truncation or another socket error
-}
-
 // Deadlines are checked this often: a quarter of the shortest timeout, between 5 ms and 1 s.
 std::chrono::steady_clock::duration tick_period(const config::LimitsConfig& l) {
     double shortest = std::min({l.header_timeout, l.keepalive_timeout, l.send_timeout});
@@ -56,6 +47,7 @@ Session<Stream>::Session(Stream stream, const http::Handler& handler, const conf
       handler_(handler),
       limits_(limits),
       tracker_(tracker),
+      reader_(limits),
       tick_(socket().get_executor()),
       tick_period_(tick_period(limits)),
       queue_(max_pipelined + 1),
@@ -169,49 +161,28 @@ void Session<Stream>::on_read(beast::error_code ec) {
     parse();
 }
 
-// A request begins: a fresh parser, and the whole-request deadline starts.
+// A request begins: a fresh reader, and the whole-request deadline starts.
 template <class Stream>
 void Session<Stream>::start_request() {
     read_ = Read::head;
     read_start_ = clock::now();
     read_deadline_ = read_start_ + seconds(limits_.header_timeout);
-    chunk_data_ = framing_bytes_ = 0;
-    parser_.emplace();
-    parser_->header_limit(static_cast<std::uint32_t>(limits_.max_header_bytes));
-    parser_->body_limit(limits_.max_body_bytes);
-    parser_->eager(false);  // stop after the header, to screen its framing before any body byte is read
-    // Chunk data is counted (Beast applies body_limit to it) and discarded: no request here needs a body.
-    parser_->on_chunk_body(count_chunk_data_);
+    reader_.start();
 }
 
-// Parses what is buffered; reads more only when the request is not complete yet. Chunk-size lines, extensions
-// and trailers count against max_header_bytes, and so does whatever waits in the buffer for a line end.
+// Parses what is buffered; reads more only when the request is not complete yet.
 template <class Stream>
 void Session<Stream>::parse() {
-    while (buffer_.size() > 0) {
-        beast::error_code ec;
-        const auto data_before = chunk_data_;
-        const std::size_t used = parser_->put(buffer_.data(), ec);
-        if (read_ == Read::head && http::has_obs_fold({static_cast<const char*>(buffer_.data().data()), used}))
-            return fail(http::ReadFailure::malformed, "obs-fold (a header field folded over lines)");
-        buffer_.consume(used);
-        if (read_ == Read::body && parser_->chunked()) framing_bytes_ += used - (chunk_data_ - data_before);
-        if (ec && ec != bhttp::error::need_more) return fail(classify(ec), ec.message());
-        if (read_ == Read::head && parser_->is_header_done()) {
-            if (auto refused = handler_.screen(parser_->get())) {
-                read_ = Read::stopped;
-                return enqueue(std::move(*refused));
-            }
-            read_ = Read::body;
-            parser_->eager(true);
-        }
-        if (framing_bytes_ > limits_.max_header_bytes) return fail(http::ReadFailure::framing_limit, {});
-        if (parser_->is_done()) return on_request();
-        if (ec == bhttp::error::need_more || used == 0) break;
+    const auto step = reader_.feed(buffer_, handler_);
+    if (reader_.in_body()) read_ = Read::body;
+    switch (step) {
+        case RequestReader::Step::need_more: return do_read();
+        case RequestReader::Step::complete: return on_request();
+        case RequestReader::Step::refused:
+            read_ = Read::stopped;
+            return enqueue(reader_.take_refusal());
+        case RequestReader::Step::failed: return fail(reader_.failure(), reader_.detail());
     }
-    if (buffer_.size() >= limits_.max_header_bytes)
-        return fail(read_ == Read::head ? http::ReadFailure::header_limit : http::ReadFailure::framing_limit, {});
-    do_read();
 }
 
 // A complete request: the handler answers it; the next one is read unless this response ends the connection.
@@ -219,7 +190,7 @@ template <class Stream>
 void Session<Stream>::on_request() {
     ++served_;
     http::ConnectionFacts facts{!draining_ && served_ < limits_.max_requests_per_connection, draining_};
-    http::Exchange ex = handler_.handle(parser_->get(), facts);
+    http::Exchange ex = handler_.handle(reader_.request(), facts);
     read_ = ex.reply.keep_alive() ? Read::idle : Read::stopped;
     enqueue(std::move(ex));
     do_wait();
@@ -230,9 +201,9 @@ template <class Stream>
 void Session<Stream>::fail(http::ReadFailure why, const std::string& detail) {
     const bool started = read_ == Read::head || read_ == Read::body;
     static const http::Request none;
-    const http::Request& partial = started && parser_ ? parser_->get() : none;
     read_ = Read::stopped;
-    if (auto answer = handler_.read_failed(why, started, partial, detail)) return enqueue(std::move(*answer));
+    if (auto answer = handler_.read_failed(why, started, started ? reader_.request() : none, detail))
+        return enqueue(std::move(*answer));
     if (!writing_ && queue_.empty()) do_close();
 }
 
@@ -393,7 +364,7 @@ template <class Stream>
 void Session<Stream>::start_linger() {
     link_ = Link::lingering;
     // A lingering connection holds no request state: only the discard buffer, for at most linger_time.
-    parser_.reset();
+    reader_.reset();
     buffer_.clear();
     buffer_.shrink_to_fit();
     beast::error_code ec;

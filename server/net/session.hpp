@@ -3,12 +3,12 @@
 
 #include "http/handler.hpp"
 #include "net/outgoing.hpp"
+#include "net/request_reader.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http/parser.hpp>
 #include <boost/beast/core/stream_traits.hpp>
 #include <boost/circular_buffer.hpp>
 
@@ -109,17 +109,7 @@ private:
     std::string remote_;
     // Bytes read but not yet parsed: at most limits.max_header_bytes waiting for a line end, plus one read.
     beast::flat_buffer buffer_;
-    std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
-    std::uint64_t chunk_data_ = 0;     // chunk-data bytes of the current request (discarded, only counted)
-    std::uint64_t framing_bytes_ = 0;  // chunk-size lines, extensions and trailers of the current request
-    // The parser's chunk-data callback (it keeps a reference, so the callable lives here).
-    struct ChunkCounter {
-        std::uint64_t* total;
-        std::size_t operator()(std::uint64_t, std::string_view data, beast::error_code&) const {
-            *total += data.size();
-            return data.size();
-        }
-    } count_chunk_data_{&chunk_data_};
+    RequestReader reader_;  // the request being read: parser, limits, framing screen
     asio::steady_timer tick_;
     const clock::duration tick_period_;
     clock::time_point read_deadline_{}, write_deadline_{}, linger_deadline_{};

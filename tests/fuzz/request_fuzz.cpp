@@ -1,17 +1,20 @@
-// Raw request bytes through the parse-and-handle steps the HTTP/1.1 session takes (net/session.cpp: header with
-// Beast's limits, obs-fold refused, framing screened by the handler, chunk data counted and dropped, then
-// Handler::handle on a real root): every request is answered or refused with a status, and nothing throws.
+// Raw request bytes through the session's own parse step (net::RequestReader: Beast's limits, obs-fold refused,
+// framing screened by the handler, chunk lines and trailers bounded, chunk data dropped) and Handler::handle on a
+// real root, the bytes arriving in pieces as reads would deliver them: every request is answered or refused, the
+// buffer never holds more than max_header_bytes plus one piece, and nothing throws.
 #include "config/config.hpp"
 #include "fuzz_check.hpp"
-#include "http/framing.hpp"
 #include "http/handler.hpp"
+#include "net/request_reader.hpp"
 
 #include <boost/beast/http/parser.hpp>
 
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <memory>
 #include <thread>
 #include <unistd.h>
@@ -43,41 +46,39 @@ const modelhost::http::Handler& handler() {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    const modelhost::config::LimitsConfig limits;
-    std::string_view rest(reinterpret_cast<const char*>(data), size);
-    for (int requests = 0; requests < 8 && !rest.empty(); ++requests) {  // pipelined requests, as the session reads them
-        bhttp::request_parser<bhttp::string_body> parser;
-        parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
-        parser.body_limit(limits.max_body_bytes);
-        parser.eager(false);
-        std::uint64_t chunk_data = 0;
-        auto count = [&chunk_data](std::uint64_t, std::string_view d, boost::beast::error_code&) {
-            chunk_data += d.size();
-            return d.size();
-        };
-        parser.on_chunk_body(count);
-        bool in_body = false;
-        boost::beast::error_code ec;
-        while (!rest.empty() && !parser.is_done()) {
-            std::size_t used = parser.put(boost::asio::buffer(rest.data(), rest.size()), ec);
-            FUZZ_CHECK(used <= rest.size());
-            if (!in_body && modelhost::http::has_obs_fold(rest.substr(0, used))) return 0;  // refused: 400, close
-            rest.remove_prefix(used);
-            if (ec == bhttp::error::need_more) return 0;  // the session would read more
-            if (ec) return 0;                             // refused: 4xx, close
-            if (!in_body && parser.is_header_done()) {
-                if (auto refused = handler().screen(parser.get())) {
-                    FUZZ_CHECK(refused->reply.result_int() >= 400 && !refused->reply.keep_alive());
-                    return 0;
-                }
-                in_body = true;
-                parser.eager(true);
-            }
-            if (used == 0) return 0;
+    if (size < 1) return 0;
+    modelhost::config::LimitsConfig limits;
+    limits.max_header_bytes = 2048;  // small, so the bounds are reached often
+    limits.max_body_bytes = 4096;
+    const std::size_t piece = 1 + data[0] % 64;  // bytes per "read"
+    std::string_view rest(reinterpret_cast<const char*>(data) + 1, size - 1);
+    modelhost::net::RequestReader reader(limits);
+    boost::beast::flat_buffer buffer;
+    for (int requests = 0; requests < 8; ++requests) {  // pipelined requests, as the session reads them
+        reader.start();
+        auto step = reader.feed(buffer, handler());
+        while (step == modelhost::net::RequestReader::Step::need_more && !rest.empty()) {
+            auto n = std::min(piece, rest.size());
+            auto dst = buffer.prepare(n);
+            std::memcpy(dst.data(), rest.data(), n);
+            buffer.commit(n);
+            rest.remove_prefix(n);
+            FUZZ_CHECK(buffer.size() <= limits.max_header_bytes + piece);
+            step = reader.feed(buffer, handler());
         }
-        if (!parser.is_done()) return 0;
-        FUZZ_CHECK(chunk_data <= limits.max_body_bytes);
-        auto ex = handler().handle(parser.get(), {true, false});
+        using Step = modelhost::net::RequestReader::Step;
+        if (step == Step::refused) {
+            auto ex = reader.take_refusal();
+            FUZZ_CHECK((ex.reply.result_int() == 400 || ex.reply.result_int() == 501) && !ex.reply.keep_alive());
+            return 0;
+        }
+        if (step == Step::failed) {
+            auto answer = handler().read_failed(reader.failure(), true, reader.request(), reader.detail());
+            FUZZ_CHECK(!answer || (answer->reply.result_int() >= 400 && !answer->reply.keep_alive()));
+            return 0;
+        }
+        if (step != Step::complete) return 0;  // the bytes ran out: the session would wait for more
+        auto ex = handler().handle(reader.request(), {true, false});
         FUZZ_CHECK(ex.reply.result_int() >= 200 && ex.reply.result_int() < 600);
         if (!ex.reply.keep_alive()) return 0;
     }

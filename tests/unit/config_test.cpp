@@ -300,3 +300,8 @@ TEST_CASE("tls needs both files, and they must exist", "[config]") {
                Catch::Contains("tls.key_file: \"/nonexistent.key\" is not a readable file"));
     CHECK(l.load(R"({"tls": {"cert_file": ")" + cert + R"(", "key_file": ")" + cert + R"("}})").tls.enabled());
 }
+
+TEST_CASE("a key holding a NUL or control character is named in full, escaped (found by fuzz_config)", "[config]") {
+    Loader l;
+    CHECK_THAT(l.error(R"({"cors": {"al\u0000x\n": 1}})"), Catch::Contains("cors.al\\x00x\\x0a: unknown key"));
+}
