@@ -163,8 +163,8 @@ void Server::Impl::begin_shutdown(const char* why) {
 
 namespace {
 
-// Raises the soft descriptor limit to the hard one; warns when max_connections (plus refusals, listeners, files
-// being served and logs) cannot fit, since accept would then fail with EMFILE before the limit is reached.
+// Raises the soft descriptor limit to the hard one; warns when max_connections (plus refusals, listeners and logs)
+// cannot fit, since accept would then fail with EMFILE (logged, retried) before the limit is reached.
 void raise_descriptor_limit(std::size_t max_connections) {
     rlimit lim{};
     if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) return;
@@ -172,8 +172,8 @@ void raise_descriptor_limit(std::size_t max_connections) {
         rlimit raised{lim.rlim_max, lim.rlim_max};
         if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) lim = raised;
     }
-    // Each connection may hold its socket and one open file.
-    const auto need = static_cast<rlim_t>(2 * max_connections + 256);
+    // Each connection holds its socket (and, while it sends a large file, that file); refusals and listeners add some.
+    const auto need = static_cast<rlim_t>(max_connections + 128);
     if (lim.rlim_cur != RLIM_INFINITY && lim.rlim_cur < need)
         spdlog::warn("limits.max_connections {} needs about {} descriptors but RLIMIT_NOFILE is {}; raise it (ulimit -n, "
                      "LimitNOFILE=) or lower limits.max_connections", max_connections, need, lim.rlim_cur);

@@ -137,3 +137,29 @@ TEST_CASE("connections beyond the limit get 503 and close while the server keeps
     }
     CHECK(admitted);  // a freed slot is reused
 }
+
+TEST_CASE("past the limit at most 64 connections wait for their 503; the rest are closed at once", "[connection][hardening]") {
+    TempDir root;
+    root.write("a.json", "{}");
+    TestServer s(root.path(), R"({"limits": {"max_connections": 1}})");
+    Client held(s.port());
+    held.send(get("/a.json"));
+    REQUIRE(held.read().result_int() == 200);
+    // 150 connections that never read nor close: the refused ones linger (up to 2 s) and count against the bound.
+    std::vector<std::unique_ptr<Client>> flood;
+    for (int i = 0; i < 150; ++i) flood.push_back(std::make_unique<Client>(s.port(), 5));
+    int answered = 0, dropped = 0;
+    for (auto& c : flood) {
+        try {
+            if (c->read().result_int() == 503) ++answered;
+        } catch (const std::exception&) {
+            ++dropped;  // closed without a byte
+        }
+    }
+    INFO(answered << " answered 503, " << dropped << " dropped");
+    CHECK(answered >= 1);
+    CHECK(answered <= 64);
+    CHECK(dropped >= 150 - 64);
+    held.send(get("/a.json"));
+    CHECK(held.read().result_int() == 200);  // the admitted connection is unaffected
+}

@@ -140,3 +140,17 @@ TEST_CASE("/v1/models lists no hidden file and nothing through a symlink that le
     REQUIRE(doc["models"].size() == 1);
     CHECK(doc["models"][0]["name"] == "in");
 }
+
+TEST_CASE("/v1/models is answered under the route policy of its path", "[models]") {
+    TempDir root;
+    root.write("m/model.json", manifest);
+    root.write("m/group1-shard1of1.bin", std::string(64, '\x05'));
+    TestServer s(root.path(), R"({"cors": {"allow_origins": ["https://app.example.com"]},
+                                  "routes": [{"path": "/v1/**", "cors": {"allow_origins": ["https://ops.example.com"]}, "headers": {"X-Ops": "1"}}]})");
+    models(s.port());
+    auto ops = request(s.port(), "GET", "/v1/models", "Origin: https://ops.example.com\r\n");
+    CHECK(ops[bhttp::field::access_control_allow_origin] == "https://ops.example.com");
+    CHECK(ops["X-Ops"] == "1");
+    auto app = request(s.port(), "GET", "/v1/models", "Origin: https://app.example.com\r\n");
+    CHECK(app.find(bhttp::field::access_control_allow_origin) == app.end());
+}
