@@ -15,6 +15,7 @@
 #include "http/vary.hpp"
 
 #include <ctime>
+#include <optional>
 
 namespace modelhost::http {
 
@@ -65,35 +66,72 @@ fs::Lookup sidecar(const Policy& p, const std::string& relative, const char* ext
     return s;
 }
 
-Representation choose(const Policy& p, const std::string& relative, std::string_view path, const fs::Lookup& identity,
-                      std::string_view type, const Request& req) {
-    using Slot = HeadCache::Slot;
-    Representation r;
-    const auto& z = p.compression;
-    r.negotiable = (z.precompressed || z.gzip) && compressible(type);
-    r.file = identity;
-    bool ranged = req.method() == bhttp::verb::get && req.find(bhttp::field::range) != req.end();
+bool found(const fs::Lookup& l) { return l.result == fs::Lookup::Result::found; }
+
+// What the client asked for that shapes the representation, read once: a Range on a GET means the identity bytes
+// (ranges are always served from them), so it is also the range step's input.
+struct Ask {
+    bool ranged = false;
+    std::string_view range;  // the Range value when `ranged`
+    AcceptEncoding accept;
+    bool any_coding = false;  // Accept-Encoding present (and not ranged)
+};
+
+Ask ask_of(const Request& req) {
+    Ask a;
+    auto range = req[bhttp::field::range];
+    a.ranged = req.method() == bhttp::verb::get && !range.empty();
+    a.range = {range.data(), range.size()};
     auto ae = req[bhttp::field::accept_encoding];
-    if (!ranged && !ae.empty()) {
-        AcceptEncoding accept = parse_accept_encoding({ae.data(), ae.size()});
-        auto found = [](const fs::Lookup& l) { return l.result == fs::Lookup::Result::found; };
-        fs::Lookup br, gz;
-        if (z.precompressed && choose_coding(accept, true, false) == Coding::br) br = sidecar(p, relative, ".br", identity);
-        if (z.precompressed && choose_coding(accept, false, true) == Coding::gzip) gz = sidecar(p, relative, ".gz", identity);
-        std::shared_ptr<const std::string> fly;
-        if (!found(gz) && z.gzip && compressible(type) && choose_coding(accept, false, true) == Coding::gzip)
-            fly = p.gzip->get(relative, head_for(p, relative, Slot::identity, identity, Coding::identity, type, path)->etag,
-                              identity);
-        r.coding = choose_coding(accept, found(br), found(gz) || fly);
-        if (r.coding == Coding::br) r.file = br;
-        if (r.coding == Coding::gzip && found(gz)) r.file = gz;
-        if (r.coding == Coding::gzip && !found(gz)) r.gz = fly;
+    a.any_coding = !a.ranged && !ae.empty();
+    if (a.any_coding) a.accept = parse_accept_encoding({ae.data(), ae.size()});
+    return a;
+}
+
+// What exists for the codings the client accepts: sidecar files (opened only when acceptable) and whether gzip on
+// the fly may be offered.
+struct Offer {
+    fs::Lookup br, gz;
+    bool gz_on_the_fly = false;
+};
+
+Offer offer_of(const Policy& p, const std::string& relative, const fs::Lookup& identity, std::string_view type, const Ask& ask) {
+    Offer o;
+    if (!ask.any_coding) return o;
+    const auto& z = p.compression;
+    if (z.precompressed && accepts(ask.accept, Coding::br)) o.br = sidecar(p, relative, ".br", identity);
+    if (z.precompressed && accepts(ask.accept, Coding::gzip)) o.gz = sidecar(p, relative, ".gz", identity);
+    o.gz_on_the_fly = !found(o.gz) && z.gzip && compressible(type) && identity.size > 0 && identity.size <= z.gzip_max_bytes;
+    return o;
+}
+
+// The representation, decided once: one choice of coding over what is offered, then its bytes and headers.
+// When the on-the-fly gzip cannot be had right now (it would not shrink, or another request is compressing this
+// version) the identity bytes are sent.
+Representation choose(const Policy& p, const std::string& relative, std::string_view path, const fs::Lookup& identity,
+                      std::string_view type, const Ask& ask) {
+    using Slot = HeadCache::Slot;
+    const Offer offer = offer_of(p, relative, identity, type, ask);
+    Representation r;
+    r.file = identity;
+    r.negotiable = (p.compression.precompressed || p.compression.gzip) && compressible(type);
+    r.coding = ask.any_coding ? choose_coding(ask.accept, found(offer.br), found(offer.gz) || offer.gz_on_the_fly)
+                              : Coding::identity;
+    Slot slot = Slot::identity;
+    if (r.coding == Coding::br) {
+        r.file = offer.br;
+        slot = Slot::br_file;
+    } else if (r.coding == Coding::gzip && found(offer.gz)) {
+        r.file = offer.gz;
+        slot = Slot::gzip_file;
+    } else if (r.coding == Coding::gzip) {
+        auto identity_etag = head_for(p, relative, Slot::identity, identity, Coding::identity, type, path)->etag;
+        r.gz = p.gzip->get(relative, identity_etag, identity);
+        if (r.gz) slot = Slot::gzip_memory;
+        else r.coding = Coding::identity;
     }
-    if (r.coding != Coding::identity) r.negotiable = true;
-    Slot slot = r.gz ? Slot::gzip_memory
-                : r.coding == Coding::br ? Slot::br_file
-                : r.coding == Coding::gzip ? Slot::gzip_file
-                                           : Slot::identity;
+    r.negotiable = r.negotiable || r.coding != Coding::identity;
+    // Sidecars have versions of their own; the identity and in-memory gzip follow the identity file's.
     r.head = head_for(p, relative, slot, r.gz ? identity : r.file, r.coding, type, path);
     return r;
 }
@@ -105,18 +143,10 @@ void describe(Reply& res, const Representation& r) {
     if (r.negotiable) append_vary(res, "Accept-Encoding");
 }
 
-}  // namespace
-
-Reply serve_static(const Policy& p, const Target& target, const Request& req, std::string& note) {
-    const unsigned version = req.version();
-    if (target.path.ends_with('/')) {
-        note = "directory";
-        return error_reply(bhttp::status::not_found, version);
-    }
-    std::string relative = target.path.substr(1);
-    fs::Lookup identity = p.files.open(relative);  // a. facts
+// Step 7a: the file's facts, or the error that answers instead.
+std::optional<Reply> lookup_failure(const fs::Lookup& identity, unsigned version, std::string& note) {
     switch (identity.result) {
-        case fs::Lookup::Result::found: break;
+        case fs::Lookup::Result::found: return std::nullopt;
         case fs::Lookup::Result::not_found: return error_reply(bhttp::status::not_found, version);
         case fs::Lookup::Result::unavailable:
             note = "out of file descriptors";
@@ -125,16 +155,67 @@ Reply serve_static(const Policy& p, const Target& target, const Request& req, st
             note = "I/O error";
             return error_reply(bhttp::status::internal_server_error, version);
     }
-    std::string_view type = mime_type(target.segments.back());
-    const std::uint64_t identity_size = identity.size;
-    Representation rep = choose(p, relative, target.path, identity, type, req);  // b, c
-    Validators v{rep.head->etag, rep.head->last_modified};
+    return std::nullopt;
+}
 
-    switch (evaluate_preconditions(req, req.method(), v, std::time(nullptr))) {  // d
-        case Precondition::failed: {
+// The representation's bytes: in-memory gzip, cached small-file bytes, or the open file.
+void set_content(Reply& res, const Representation& rep) {
+    auto& body = res.body();
+    if (rep.gz) {
+        body.blob = rep.gz;
+        body.length = rep.gz->size();
+        return;
+    }
+    body.blob = rep.file.content;  // small files come from memory, the rest from the open file
+    if (!body.blob) body.file = rep.file.file;
+    body.length = rep.file.size;
+}
+
+// Step 7e (RFC 9110 §14): a single satisfiable range -> 206; unsatisfiable -> 416; several -> the whole (200).
+// Only on identity bytes, and only while If-Range (§13.1.5) still matches.
+std::optional<Reply> apply_range(Reply& res, const Ask& ask, const Representation& rep, const Validators& v,
+                                 const Request& req, std::string& note) {
+    if (!ask.ranged || rep.coding != Coding::identity) return std::nullopt;
+    auto if_range = req[bhttp::field::if_range];
+    if (!if_range.empty() && !if_range_allows({if_range.data(), if_range.size()}, v)) return std::nullopt;
+    const std::uint64_t size = rep.file.size;
+    RangeRequest range = parse_range(ask.range, size);
+    if (range.kind == RangeRequest::Kind::unsatisfiable) {
+        note = "range not satisfiable";
+        Reply err = error_reply(bhttp::status::range_not_satisfiable, req.version());
+        err.set(bhttp::field::content_range, "bytes */" + std::to_string(size));
+        return err;
+    }
+    if (range.kind == RangeRequest::Kind::single) {
+        res.result(bhttp::status::partial_content);
+        res.body().offset = range.first;
+        res.body().length = range.length;
+        res.set(bhttp::field::content_range, "bytes " + std::to_string(range.first) + "-" +
+                                                 std::to_string(range.first + range.length - 1) + "/" + std::to_string(size));
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+Reply serve_static(const Policy& p, const Target& target, const Request& req, std::string& note) {
+    const unsigned version = req.version();
+    if (target.path.ends_with('/')) {
+        note = "directory";
+        return error_reply(bhttp::status::not_found, version);
+    }
+    const std::string relative = target.path.substr(1);
+    const fs::Lookup identity = p.files.open(relative);  // 7a. facts
+    if (auto failed = lookup_failure(identity, version, note)) return std::move(*failed);
+    const Ask ask = ask_of(req);
+    const std::string_view type = mime_type(target.segments.back());
+    const Representation rep = choose(p, relative, target.path, identity, type, ask);  // 7b, 7c
+    const Validators v{rep.head->etag, rep.head->last_modified};
+
+    switch (evaluate_preconditions(req, req.method(), v, std::time(nullptr))) {  // 7d
+        case Precondition::failed:
             note = "precondition failed";
             return error_reply(bhttp::status::precondition_failed, version);
-        }
         case Precondition::not_modified: {
             Reply res{bhttp::status::not_modified, version};
             describe(res, rep);
@@ -142,37 +223,9 @@ Reply serve_static(const Policy& p, const Target& target, const Request& req, st
         }
         case Precondition::proceed: break;
     }
-
     Reply res{bhttp::status::ok, version};
-    auto& body = res.body();
-    if (rep.gz) {
-        body.blob = rep.gz;
-        body.length = rep.gz->size();
-    } else {
-        body.blob = rep.file.content;  // small files come from memory, the rest from the open file
-        if (!body.blob) body.file = rep.file.file;
-        body.length = rep.file.size;
-    }
-    auto range_header = req[bhttp::field::range];
-    bool ranged = req.method() == bhttp::verb::get && !range_header.empty() && rep.coding == Coding::identity;
-    auto if_range = req[bhttp::field::if_range];
-    if (ranged && (if_range.empty() || if_range_allows({if_range.data(), if_range.size()}, v))) {  // e
-        RangeRequest range = parse_range({range_header.data(), range_header.size()}, identity_size);
-        if (range.kind == RangeRequest::Kind::unsatisfiable) {
-            note = "range not satisfiable";
-            Reply err = error_reply(bhttp::status::range_not_satisfiable, version);
-            err.set(bhttp::field::content_range, "bytes */" + std::to_string(identity_size));
-            return err;
-        }
-        if (range.kind == RangeRequest::Kind::single) {
-            res.result(bhttp::status::partial_content);
-            body.offset = range.first;
-            body.length = range.length;
-            res.set(bhttp::field::content_range, "bytes " + std::to_string(range.first) + "-" +
-                                                     std::to_string(range.first + range.length - 1) + "/" +
-                                                     std::to_string(identity_size));
-        }
-    }
+    set_content(res, rep);
+    if (auto refused = apply_range(res, ask, rep, v, req, note)) return std::move(*refused);  // 7e
     describe(res, rep);
     return res;
 }
