@@ -1,8 +1,6 @@
 // Validated configuration: plain values, checked once at load time (see load.hpp).
 #pragma once
 
-#include "http/origin.hpp"
-
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -37,7 +35,7 @@ struct LimitsConfig {
     std::size_t max_requests_per_connection = 1000;
 };
 
-// The `cors` section as written; compiled into http::CorsPolicy.
+// The `cors` section as written (plain strings); http::CorsPolicy compiles it and reports bad entries by `key`.
 struct CorsConfig {
     std::vector<std::string> allow_origins{"*"};
     bool allow_credentials = false;
@@ -46,7 +44,8 @@ struct CorsConfig {
     std::vector<std::string> expose_headers{"Content-Length", "Content-Range", "ETag", "Accept-Ranges"};
     long max_age = 7200;
     bool allow_private_network = false;
-    std::vector<http::OriginRule> origin_rules{http::OriginRule{http::OriginRule::Kind::any, {}, {}, {}, false}};  // allow_origins, compiled at load
+    std::string key = "cors";  // where the section sits ("routes[1].cors"), for messages
+    std::string origins_source;  // the layer that set allow_origins (file, env var, flag), "" for the built-in
 };
 
 // A path glob with the policy that replaces the top-level one for matching paths.

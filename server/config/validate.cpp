@@ -102,8 +102,10 @@ public:
         return s.size() > 60 ? s.substr(0, 57) + "..." : s;
     }
 
+    // The most specific recorded source of `key` or of one of its parents ("" when built in).
+    std::string source(const std::string& key) const { return source_of(key); }
+
 private:
-    // The most specific recorded source of `key` or of one of its parents.
     std::string source_of(std::string key) const {
         for (;;) {
             if (auto it = raw_.sources.find(key); it != raw_.sources.end()) return it->second;
@@ -153,18 +155,9 @@ HeaderList read_headers(const Checker& c, const json& obj, const std::string& pa
     return out;
 }
 
-// Each allow_origins entry compiled once; "*" alone, and never together with credentials.
-void compile_origins(const Checker& c, const std::string& path, CorsConfig& cors) {
-    cors.origin_rules.clear();
-    bool any = false;
-    for (std::size_t i = 0; i < cors.allow_origins.size(); ++i) {
-        const auto& entry = cors.allow_origins[i];
-        auto rule = http::compile_origin_rule(entry);
-        if (auto* why = std::get_if<std::string>(&rule))
-            c.fail(path + ".allow_origins[" + std::to_string(i) + "]", "\"" + entry + "\" " + *why);
-        any = any || entry == "*";
-        cors.origin_rules.push_back(std::get<http::OriginRule>(rule));
-    }
+// "*" alone, and never together with credentials. Each entry's syntax is checked when http::CorsPolicy compiles it.
+void check_origins(const Checker& c, const std::string& path, CorsConfig& cors) {
+    bool any = std::find(cors.allow_origins.begin(), cors.allow_origins.end(), "*") != cors.allow_origins.end();
     if (any && cors.allow_origins.size() > 1)
         c.fail(path + ".allow_origins", "\"*\" already allows every origin; remove it or the other entries");
     if (any && cors.allow_credentials)
@@ -192,7 +185,11 @@ CorsConfig read_cors(const Checker& c, const json& obj, const std::string& path,
     c.get(obj, path, "expose_headers", cors.expose_headers);
     c.get_int(obj, path, "max_age", cors.max_age, 0, 86400);
     c.get(obj, path, "allow_private_network", cors.allow_private_network);
-    compile_origins(c, path, cors);
+    if (obj.contains("allow_origins")) {
+        cors.key = path;
+        cors.origins_source = c.source(path + ".allow_origins");
+    }
+    check_origins(c, path, cors);
     for (std::size_t i = 0; i < cors.allow_methods.size(); ++i) {
         const auto& m = cors.allow_methods[i];
         if (m != "GET" && m != "HEAD" && m != "OPTIONS")

@@ -2,6 +2,7 @@
 // refused origins get the normal response without CORS headers, refused preflights get 403.
 #include "http/cors.hpp"
 
+#include "config/load.hpp"
 #include "http/text.hpp"
 #include "http/vary.hpp"
 
@@ -54,11 +55,24 @@ void check_preflight(const CorsPolicy& p, const bhttp::fields& req, CorsDecision
     d.private_network = p.private_network && boost::beast::iequals(req["Access-Control-Request-Private-Network"], "true");
 }
 
+// Each allow_origins entry parsed once, at load: the request path compares pre-parsed rules only.
+std::vector<OriginRule> compile_origins(const config::CorsConfig& cfg) {
+    std::vector<OriginRule> rules;
+    for (std::size_t i = 0; i < cfg.allow_origins.size(); ++i) {
+        auto rule = compile_origin_rule(cfg.allow_origins[i]);
+        if (auto* why = std::get_if<std::string>(&rule))
+            throw config::ConfigError(cfg.key + ".allow_origins[" + std::to_string(i) + "]: \"" + cfg.allow_origins[i] +
+                                      "\" " + *why + (cfg.origins_source.empty() ? "" : " (set in " + cfg.origins_source + ")"));
+        rules.push_back(std::get<OriginRule>(rule));
+    }
+    return rules;
+}
+
 }  // namespace
 
 CorsPolicy::CorsPolicy(const config::CorsConfig& cfg)
     : credentials(cfg.allow_credentials),
-      rules(cfg.origin_rules),
+      rules(compile_origins(cfg)),
       methods(cfg.allow_methods),
       allow_methods(join(cfg.allow_methods)),
       allow_headers(join(cfg.allow_headers)),

@@ -13,6 +13,7 @@ namespace modelhost::http {
 
 // One route's CORS policy with its header values pre-joined; never changes after load.
 struct CorsPolicy {
+    // Compiles every allow_origins entry; throws config::ConfigError naming the entry, its key and source.
     explicit CorsPolicy(const config::CorsConfig& cfg);
 
     bool wildcard = false;  // "*" without credentials: ACAO * on every response and no Vary: Origin

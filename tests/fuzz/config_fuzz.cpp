@@ -1,8 +1,9 @@
-// Config JSON -> validated config: any document either loads or fails with a ConfigError naming a key; nothing
+// Config JSON -> validated config -> compiled CORS policies: any document either loads or fails with a ConfigError naming a key; nothing
 // else escapes, and a loaded config keeps its contract ("*" never with credentials).
 #include "config/config.hpp"
 #include "config/layers.hpp"
 #include "fuzz_check.hpp"
+#include "http/cors.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -18,6 +19,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         raw.doc["server"]["root"] = std::filesystem::temp_directory_path().string();  // a root that exists
     try {
         auto cfg = modelhost::config::validate(raw);
+        modelhost::http::CorsPolicy top(cfg.cors);  // what serve compiles next (origin patterns)
+        for (const auto& r : cfg.routes)
+            if (r.cors) modelhost::http::CorsPolicy route(*r.cors);
         bool any = false;
         for (const auto& o : cfg.cors.allow_origins) any = any || o == "*";
         FUZZ_CHECK(!(any && cfg.cors.allow_credentials));

@@ -2,6 +2,7 @@
 #include "catch.hpp"
 
 #include "config/load.hpp"
+#include "http/cors.hpp"
 #include "temp_dir.hpp"
 
 #include <algorithm>
@@ -35,10 +36,13 @@ struct Loader {
         return modelhost::config::load(in);
     }
 
-    // The ConfigError message a load produces ("" if it loads).
+    // The ConfigError message a load produces ("" if it loads), including the CORS compilation serve does next.
     std::string error(const std::string& file_json = "") {
         try {
-            load(file_json);
+            Config c = load(file_json);
+            modelhost::http::CorsPolicy top(c.cors);
+            for (const auto& r : c.routes)
+                if (r.cors) modelhost::http::CorsPolicy route(*r.cors);
         } catch (const ConfigError& e) {
             return e.what();
         }

@@ -18,8 +18,6 @@ config::CorsConfig cors_config(std::vector<std::string> origins, bool credential
     config::CorsConfig c;
     c.allow_origins = origins;
     c.allow_credentials = credentials;
-    c.origin_rules.clear();
-    for (const auto& o : origins) c.origin_rules.push_back(std::get<OriginRule>(compile_origin_rule(o)));
     return c;
 }
 
