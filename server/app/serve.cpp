@@ -1,6 +1,8 @@
 // Flags -> layered config -> Server, with the start-up log lines an operator needs.
 #include "app/serve.hpp"
 
+#include "base/text.hpp"
+
 #include "config/load.hpp"
 #include "log/logging.hpp"
 #include "models/catalog.hpp"
@@ -67,11 +69,10 @@ bool parse_flags(const std::vector<std::string>& args, config::LoadInput& in, bo
 }
 
 void log_startup(const config::Config& cfg, std::uint16_t port) {
-    unsigned threads = cfg.server.threads ? cfg.server.threads : std::max(1u, std::thread::hardware_concurrency());
+    unsigned threads = cfg.server.worker_threads();
     std::error_code ec;
     auto root = std::filesystem::canonical(cfg.server.root, ec);
-    std::string origins;
-    for (const auto& o : cfg.cors.allow_origins) origins += (origins.empty() ? "" : " ") + o;
+    std::string origins = join(cfg.cors.allow_origins, " ");
     bool v6 = cfg.server.host.find(':') != std::string::npos;
     spdlog::info("modelhost {} serving {} at {}://{}{}{}:{} with {} thread(s); CORS allow_origins=[{}] credentials={} routes={}",
                  version, ec ? cfg.server.root : root.string(), cfg.tls.enabled() ? "https" : "http", v6 ? "[" : "",
@@ -80,7 +81,7 @@ void log_startup(const config::Config& cfg, std::uint16_t port) {
     std::map<std::string, std::string> by_source;  // one line per file, env var or flag
     for (const auto& [key, source] : cfg.sources) {
         static const std::set<std::string> sections{"server", "limits", "cors", "compression", "health", "log"};
-        if (!sections.contains(key)) by_source[source] += (by_source[source].empty() ? "" : ", ") + key;
+        if (!sections.contains(key)) by_source[source] += (by_source[source].empty() ? "" : ", ") + key;  // grouped by source
     }
     for (const auto& [source, keys] : by_source) spdlog::info("settings from {}: {}", source, keys);
     for (const auto& w : cfg.warnings) spdlog::warn("{}", w);

@@ -1,11 +1,13 @@
 // Validated configuration: plain values, checked once at load time (see load.hpp).
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -20,8 +22,12 @@ struct ServerConfig {
     std::uint16_t port = 8080;
     std::string root = "models";
     unsigned threads = 0;  // 0 = one per core
+    // The worker threads that run: `threads`, or one per core when 0.
+    unsigned worker_threads() const { return threads ? threads : std::max(1u, std::thread::hardware_concurrency()); }
     double shutdown_timeout = 10.0;  // seconds in-flight responses may take after SIGTERM
-    std::uint64_t sendfile_min_bytes = 16 * 1024;  // file bodies at least this large go out with sendfile(2)
+    // File bodies at least this large go out with sendfile(2); smaller files (up to 64 KiB) are served from memory.
+    // One key on purpose: a file is either cheap to copy from memory or worth the zero-copy path, never both.
+    std::uint64_t sendfile_min_bytes = 16 * 1024;
 };
 
 // Bounds on what one client may cost the server.

@@ -1,6 +1,8 @@
 // Stage one of loading: built-in defaults < file < env vars < flags, merged into one JSON document.
 #include "config/layers.hpp"
 
+#include "base/text.hpp"
+
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -87,12 +89,10 @@ std::optional<json> convert(std::string_view kind, const std::string& raw) {
         }
     }
     json list = json::array();  // "list": comma separated, blanks trimmed, empties dropped
-    std::stringstream ss(raw);
-    for (std::string item; std::getline(ss, item, ',');) {
-        auto first = item.find_first_not_of(" \t");
-        if (first == std::string::npos) continue;
-        list.push_back(item.substr(first, item.find_last_not_of(" \t") - first + 1));
-    }
+    for_each_list_item(raw, [&list](std::string_view item) {
+        list.push_back(std::string(item));
+        return true;
+    });
     return list;
 }
 

@@ -1,6 +1,8 @@
 // Stage two of loading: every key of the merged document is known, typed and in range, or it is an error.
 #include "config/layers.hpp"
 
+#include "base/text.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
@@ -43,9 +45,7 @@ public:
         if (!obj.is_object()) fail(path, "must be a JSON object, got " + brief(obj));
         for (auto it = obj.begin(); it != obj.end(); ++it) {
             if (std::find(known.begin(), known.end(), it.key()) != known.end()) continue;
-            std::string valid;
-            for (auto k : known) valid += (valid.empty() ? "" : ", ") + std::string(k);
-            fail(join(path, it.key()), "unknown key; valid keys here: " + valid);
+            fail(join(path, it.key()), "unknown key; valid keys here: " + modelhost::join(known));
         }
     }
 
@@ -125,11 +125,6 @@ bool is_token(std::string_view s) {
     });
 }
 
-std::string lower(std::string s) {
-    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
-}
-
 // `base` holds the inherited headers (none at the top level): an entry with the same name (any case) replaces one,
 // a route's null removes one.
 HeaderList read_headers(const Checker& c, const json& obj, const std::string& path, HeaderList base = {}) {
@@ -137,8 +132,8 @@ HeaderList read_headers(const Checker& c, const json& obj, const std::string& pa
     HeaderList out = std::move(base);
     for (auto it = obj.begin(); it != obj.end(); ++it) {
         std::string key = path + "." + it.key();
-        std::string name = lower(it.key());
-        std::erase_if(out, [&](const auto& h) { return lower(h.first) == name; });
+        std::string name = to_lower(it.key());
+        std::erase_if(out, [&](const auto& h) { return to_lower(h.first) == name; });
         if (!is_token(it.key())) c.fail(key, "is not a valid header name");
         if (name == "content-length" || name == "transfer-encoding" || name == "connection" || name == "keep-alive" ||
             name == "upgrade" || name == "te" || name == "trailer")

@@ -3,7 +3,7 @@
 #include "http/cors.hpp"
 
 #include "config/load.hpp"
-#include "http/text.hpp"
+#include "base/text.hpp"
 #include "http/vary.hpp"
 
 #include <algorithm>
@@ -14,12 +14,6 @@ namespace modelhost::http {
 namespace bhttp = boost::beast::http;
 
 namespace {
-
-std::string join(const std::vector<std::string>& items) {
-    std::string out;
-    for (const auto& i : items) out += (out.empty() ? "" : ", ") + i;
-    return out;
-}
 
 bool origin_allowed(const CorsPolicy& p, std::string_view value) {
     auto origin = parse_origin(value);
@@ -36,22 +30,20 @@ void check_preflight(const CorsPolicy& p, const bhttp::fields& req, CorsDecision
         return;
     }
     auto requested = req[bhttp::field::access_control_request_headers];
-    std::string_view rest(requested.data(), requested.size());
-    std::string reflected;
-    while (!rest.empty()) {
-        auto comma = rest.find(',');
-        std::string name = to_lower(trim_ows(rest.substr(0, comma)));
-        rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
-        if (name.empty()) continue;
+    std::vector<std::string> reflected;
+    bool ok = for_each_list_item({requested.data(), requested.size()}, [&](std::string_view item) {
+        std::string name = to_lower(item);
         if (!p.any_header && std::find(p.headers_lower.begin(), p.headers_lower.end(), name) == p.headers_lower.end()) {
             d.verdict = CorsDecision::Verdict::refused_header;
             d.note = "CORS preflight: header " + name + " not allowed";
-            return;
+            return false;
         }
-        reflected += (reflected.empty() ? "" : ", ") + name;
-    }
+        reflected.push_back(std::move(name));
+        return true;
+    });
+    if (!ok) return;
     // With credentials "*" is not a wildcard to browsers, so it means "reflect what was asked".
-    d.allow_headers = p.any_header && p.credentials ? reflected : p.allow_headers;
+    d.allow_headers = p.any_header && p.credentials ? join(reflected) : p.allow_headers;
     d.private_network = p.private_network && boost::beast::iequals(req["Access-Control-Request-Private-Network"], "true");
 }
 

@@ -1,7 +1,7 @@
 // Accept-Encoding with q-values; a missing header means identity only (what browsers never send, tools often do).
 #include "http/encoding.hpp"
 
-#include "http/text.hpp"
+#include "base/text.hpp"
 
 #include <cctype>
 #include <cstdlib>
@@ -32,10 +32,7 @@ double parse_q(std::string_view params) {
 
 AcceptEncoding parse_accept_encoding(std::string_view header) {
     AcceptEncoding a;
-    while (!header.empty()) {
-        auto comma = header.find(',');
-        std::string_view item = trim_ows(header.substr(0, comma));
-        header = comma == std::string_view::npos ? std::string_view{} : header.substr(comma + 1);
+    for_each_list_item(header, [&a](std::string_view item) {
         auto semi = item.find(';');
         std::string_view name = trim_ows(item.substr(0, semi));
         double q = semi == std::string_view::npos ? 1 : parse_q(item.substr(semi + 1));
@@ -43,7 +40,8 @@ AcceptEncoding parse_accept_encoding(std::string_view header) {
         else if (equals_lower(name, "gzip") || equals_lower(name, "x-gzip")) a.gzip = q;
         else if (equals_lower(name, "identity")) a.identity = q;
         else if (name == "*") a.any = q;
-    }
+        return true;
+    });
     return a;
 }
 

@@ -1,7 +1,7 @@
 // Request framing and Host checks (RFC 9112 §3.2, §6.1, §6.3).
 #include "http/framing.hpp"
 
-#include "http/text.hpp"
+#include "base/text.hpp"
 
 #include <boost/url/parse.hpp>
 
@@ -19,17 +19,13 @@ FramingVerdict check_transfer_coding(const bhttp::fields& header) {
     bool chunked_last = false;
     std::string other;
     for (auto it = header.find(bhttp::field::transfer_encoding); it != header.end() && it->name() == bhttp::field::transfer_encoding; ++it) {
-        std::string_view list(it->value().data(), it->value().size());
-        while (!list.empty()) {
-            auto comma = list.find(',');
-            auto item = trim_ows(list.substr(0, comma));
-            list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
-            if (item.empty()) continue;
+        for_each_list_item({it->value().data(), it->value().size()}, [&](std::string_view item) {
             ++codings;
             chunked_last = equals_lower(item.substr(0, item.find(';')), "chunked");
             if (chunked_last) ++chunked;
             else if (other.empty()) other.assign(item);
-        }
+            return true;
+        });
     }
     if (codings == 0) return refuse(bhttp::status::bad_request, "empty Transfer-Encoding");
     if (!chunked_last) return refuse(bhttp::status::bad_request, "Transfer-Encoding does not end in chunked: the body length cannot be determined");

@@ -1,7 +1,7 @@
 // Strict origin parsing: only what browsers send (scheme://host[:port]) is accepted, so matching stays exact.
 #include "http/origin.hpp"
 
-#include "http/text.hpp"
+#include "base/text.hpp"
 
 #include <algorithm>
 #include <cctype>

@@ -26,7 +26,7 @@ namespace modelhost::net {
 struct Server::Impl {
     Impl(const config::Config& c)
         : cfg(c),
-          threads(c.server.threads ? c.server.threads : std::max(1u, std::thread::hardware_concurrency())),
+          threads(cfg.server.worker_threads()),
           handler(c),
           tracker(c.limits.max_connections),
           ioc(threads == 1 ? 1 : BOOST_ASIO_CONCURRENCY_HINT_DEFAULT),

@@ -1,7 +1,7 @@
 // The Fetch standard's CORS check, file by file, reported in Chromium's words with a hint for the server's owner.
 #include "tools/doctor.hpp"
 
-#include "http/text.hpp"
+#include "base/text.hpp"
 #include "tools/http_client.hpp"
 
 #include <nlohmann/json.hpp>
@@ -28,8 +28,8 @@ struct Verdict {
 std::string list_has_problem(const std::vector<std::string>& allowed, const std::vector<std::string>& wanted, bool star_ok) {
     for (const auto& w : wanted) {
         bool found = std::any_of(allowed.begin(), allowed.end(), [&](const std::string& a) {
-            std::string_view item = http::trim_ows(a);
-            return (star_ok && item == "*") || http::to_lower(item) == http::to_lower(w);
+            std::string_view item = trim_ows(a);
+            return (star_ok && item == "*") || to_lower(item) == to_lower(w);
         });
         if (!found) return w;
     }
@@ -41,7 +41,7 @@ std::vector<std::string> split_list(const std::vector<std::string>& values) {
     for (const auto& v : values)
         for (std::size_t pos = 0; pos <= v.size();) {
             auto comma = v.find(',', pos);
-            auto item = http::trim_ows(std::string_view(v).substr(pos, comma == std::string::npos ? std::string::npos : comma - pos));
+            auto item = trim_ows(std::string_view(v).substr(pos, comma == std::string::npos ? std::string::npos : comma - pos));
             if (!item.empty()) out.emplace_back(item);
             if (comma == std::string::npos) break;
             pos = comma + 1;
@@ -58,8 +58,7 @@ void check_cors(const HttpResponse& r, const Options& o, Verdict& v) {
         return;
     }
     if (acao.size() > 1 || acao[0].find(',') != std::string::npos) {
-        std::string joined;
-        for (const auto& a : acao) joined += (joined.empty() ? "" : ", ") + a;
+        std::string joined = join(acao);
         v.failures.push_back("The 'Access-Control-Allow-Origin' header contains multiple values '" + joined +
                              "', but only one is allowed. Fix: send exactly one value, \"*\" or the request's Origin.");
         return;
@@ -80,7 +79,7 @@ void check_cors(const HttpResponse& r, const Options& o, Verdict& v) {
                              (acac.empty() ? std::string() : acac[0]) +
                              "' which must be 'true' when the request's credentials mode is 'include'.");
     auto vary = split_list(r.all("Vary"));
-    bool varies = std::any_of(vary.begin(), vary.end(), [](const std::string& t) { return t == "*" || http::equals_lower(t, "origin"); });
+    bool varies = std::any_of(vary.begin(), vary.end(), [](const std::string& t) { return t == "*" || equals_lower(t, "origin"); });
     if (acao[0] != "*" && !varies)
         v.warnings.push_back("Access-Control-Allow-Origin names an origin but Vary lacks Origin: a shared cache can hand "
                              "this answer to another site. Fix: send Vary: Origin on every response.");
@@ -89,7 +88,7 @@ void check_cors(const HttpResponse& r, const Options& o, Verdict& v) {
 // The preflight a browser sends before a GET with non-safelisted headers.
 void preflight(const HttpUrl& url, const Options& o, Verdict& v) {
     std::vector<std::string> lower;
-    for (const auto& h : o.headers) lower.push_back(http::to_lower(h));
+    for (const auto& h : o.headers) lower.push_back(to_lower(h));
     std::sort(lower.begin(), lower.end());
     std::string requested;
     for (const auto& h : lower) requested += (requested.empty() ? "" : ",") + h;
@@ -113,7 +112,7 @@ void preflight(const HttpUrl& url, const Options& o, Verdict& v) {
 // Content types the loaders depend on.
 void check_type(const HttpUrl& url, const HttpResponse& r, Verdict& v) {
     auto types = r.all("Content-Type");
-    std::string type = types.empty() ? "" : http::to_lower(types[0]);
+    std::string type = types.empty() ? "" : to_lower(types[0]);
     std::string path = url.target.substr(0, url.target.find('?'));
     if (path.ends_with(".wasm") && !type.starts_with("application/wasm"))
         v.failures.push_back("Incorrect response MIME type. Expected 'application/wasm' (got '" + type +

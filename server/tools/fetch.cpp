@@ -3,7 +3,7 @@
 #include "tools/fetch.hpp"
 
 #include "http/mime.hpp"
-#include "http/text.hpp"
+#include "base/text.hpp"
 #include "models/catalog.hpp"
 #include "tools/http_client.hpp"
 
@@ -41,7 +41,7 @@ constexpr std::uint64_t max_unbounded_shard_bytes = 4ull << 30;
 // The scheme, host and port of an absolute URL ("https://a.example:443"), for same-origin decisions.
 std::string origin_of(const std::string& url) {
     auto u = parse_http_url(url);
-    return u ? (u->tls ? "https://" : "http://") + http::to_lower(u->host) + ":" + u->port : std::string();
+    return u ? (u->tls ? "https://" : "http://") + to_lower(u->host) + ":" + u->port : std::string();
 }
 
 // A failure that ends the fetch; the message is printed as is.

@@ -1,7 +1,7 @@
 // Beast over a plain socket with a 15-second receive/send budget.
 #include "tools/http_client.hpp"
 
-#include "http/text.hpp"
+#include "base/text.hpp"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -58,7 +58,7 @@ std::optional<std::string> redirect_target(const HttpResponse& r, const std::str
 std::vector<std::string> HttpResponse::all(std::string_view name) const {
     std::vector<std::string> out;
     for (const auto& [n, v] : headers)
-        if (http::equals_lower(n, http::to_lower(name))) out.push_back(v);
+        if (equals_lower(n, to_lower(name))) out.push_back(v);
     return out;
 }
 
