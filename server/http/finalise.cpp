@@ -35,15 +35,11 @@ bool never_has_body(bhttp::status s) {
 }  // namespace
 
 void finalise(Reply& res, const Request& req, const RoutePolicy& route, const CorsDecision& cors, bool keep_alive) {
-    res.date = http_date();
     res.route_lines = route.fixed_lines;  // Server, nosniff and configured headers, serialised at load
+    // A configured header owns its name: the pipeline's field of that name (Content-Type of an error, ...) goes.
+    for (const auto& name : route.configured) res.erase(name);
+    if (!route.configures("date")) res.date = http_date();
     apply_cors(res, route.cors, cors);
-    if (!route.late_headers.empty()) {
-        // Configured headers replace the pipeline's own: they must meet them as fields to do so.
-        res.expand_representation();
-        for (const auto& [name, value] : route.late_headers) res.set(name, value);
-        if (res.find(bhttp::field::date) != res.end()) res.date = {};
-    }
 
     if (never_has_body(res.result())) {
         res.body() = {};

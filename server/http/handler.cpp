@@ -110,7 +110,7 @@ Exchange Handler::handle(const Request& req, const ConnectionFacts& conn) const 
     } else if (target.path == models_endpoint) {                                                   // 6
         res = models_reply(policy_->catalog->models_json(), version);
     } else {
-        res = serve_static(*policy_, target, req, ex.log.note);                                     // 7
+        res = serve_static(*policy_, route, target, req, ex.log.note);                                     // 7
     }
 
     finalise(res, req, route, cors, conn.may_keep_alive);                                          // 8

@@ -1,6 +1,7 @@
-// Route table compilation: a route's cors/headers replace the top-level ones, they never merge.
+// Route table compilation: each route's CORS policy and header lines, built once at load.
 #include "http/policy.hpp"
 
+#include "base/text.hpp"
 #include "http/glob.hpp"
 #include "version.hpp"
 
@@ -11,35 +12,21 @@
 
 namespace modelhost::http {
 
-namespace {
-
-// Header names some step of the pipeline sets on some response; a configured one must replace it per response.
-constexpr std::array<std::string_view, 9> pipeline_headers = {"date", "content-type", "etag", "last-modified",
-                                                              "cache-control", "accept-ranges", "content-encoding",
-                                                              "content-range", "allow"};
-
-bool named(std::string_view name, std::string_view lower) { return boost::beast::iequals(name, lower); }
-
-}  // namespace
-
-RoutePolicy::RoutePolicy(CorsPolicy c, const config::HeaderList& configured) : cors(std::move(c)) {
+RoutePolicy::RoutePolicy(CorsPolicy c, const config::HeaderList& headers) : cors(std::move(c)) {
     // The last of several spellings of one name wins, as repeated field sets would.
     config::HeaderList unique;
-    for (const auto& h : configured) {
+    for (const auto& h : headers) {
         std::erase_if(unique, [&](const auto& u) { return boost::beast::iequals(u.first, h.first); });
         unique.push_back(h);
     }
-    auto configures = [&](std::string_view lower) {
-        return std::any_of(unique.begin(), unique.end(), [&](const auto& h) { return named(h.first, lower); });
-    };
+    for (const auto& h : unique) configured.push_back(to_lower(h.first));
     if (!configures("server")) append_header_line(fixed_lines, "Server", server_token);
     if (!configures("x-content-type-options")) append_header_line(fixed_lines, "X-Content-Type-Options", "nosniff");
-    for (const auto& header : unique) {
-        bool late = std::any_of(pipeline_headers.begin(), pipeline_headers.end(),
-                                [&](std::string_view p) { return named(header.first, p); });
-        if (late) late_headers.push_back(header);
-        else append_header_line(fixed_lines, header.first, header.second);
-    }
+    for (const auto& [name, value] : unique) append_header_line(fixed_lines, name, value);
+}
+
+bool RoutePolicy::configures(std::string_view lower_name) const {
+    return std::find(configured.begin(), configured.end(), lower_name) != configured.end();
 }
 
 Policy::Policy(const config::Config& cfg)

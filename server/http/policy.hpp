@@ -20,11 +20,15 @@ struct RoutePolicy {
     RoutePolicy(CorsPolicy c, const config::HeaderList& configured);
 
     CorsPolicy cors;
-    // Server, X-Content-Type-Options and the configured headers the pipeline never sets itself, serialised once
-    // ("Name: value\r\n" each; a configured Server or X-Content-Type-Options replaces the built-in one).
+    // Server, X-Content-Type-Options and every configured header, serialised once ("Name: value\r\n" each).
+    // A configured header owns its name on this route: the pipeline never sends one of the same name (the
+    // representation head is built without it, finalise drops such a field), so each is sent exactly once.
     std::string fixed_lines;
-    // Configured headers that replace one the pipeline sets per response (Cache-Control, Content-Type, ...).
-    config::HeaderList late_headers;
+
+    // True when the route configures the header `lower_name` (lower case).
+    bool configures(std::string_view lower_name) const;
+    // Lower-case names of the configured headers.
+    std::vector<std::string> configured;
 };
 
 struct Policy {

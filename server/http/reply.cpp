@@ -15,18 +15,6 @@ std::string_view representation_lines(const Reply& res) {
 
 }  // namespace
 
-void Reply::expand_representation() {
-    std::string_view lines = representation_lines(*this);
-    representation.reset();
-    while (!lines.empty()) {
-        auto end = lines.find("\r\n");
-        std::string_view line = lines.substr(0, end);
-        auto colon = line.find(": ");
-        set(line.substr(0, colon), line.substr(colon + 2));
-        lines.remove_prefix(end + 2);
-    }
-}
-
 void serialize_head(const Reply& res, std::string& out) {
     out.clear();
     out += res.version() == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";

@@ -54,7 +54,8 @@ struct RepresentationHead {
 using ReplyBase = bhttp::response<ReplyBody>;
 
 // A response. Fields hold what is decided per request; `route_lines` and `representation` are pre-built lines
-// written after them. Finalise guarantees that no header name appears both in the fields and in those lines.
+// written after them. No name appears twice: a route's configured headers are left out of the representation
+// lines when they are built, and finalise drops fields of those names.
 class Reply : public ReplyBase {
 public:
     using ReplyBase::ReplyBase;
@@ -64,8 +65,6 @@ public:
     bool validators_only = false;    // a 304: only the representation's validator and caching lines
     std::array<char, 29> date{};     // IMF-fixdate, set by finalise
 
-    // Moves the representation lines into the fields (a route that configures one of those headers replaces it).
-    void expand_representation();
 };
 
 // The status line, every header and the blank line, as sent (HTTP/1.1 framing as finalise decided it).

@@ -40,21 +40,25 @@ std::string etag_of(const fs::Lookup& f, std::string_view suffix) {
 }
 
 // The headers describing `f` (the file whose version they follow) in `coding`; 200, 206 and 304 all carry them.
-// Built once per file version and reused until the file changes.
-std::shared_ptr<const RepresentationHead> head_for(const Policy& p, const std::string& relative, HeadCache::Slot slot,
-                                                   const fs::Lookup& f, Coding coding, std::string_view type,
-                                                   std::string_view path) {
+// Built once per file version (a path has one route, so the cache needs no route in its key) and reused until the
+// file changes. A header the route configures is left out: the route's lines carry it.
+std::shared_ptr<const RepresentationHead> head_for(const Policy& p, const RoutePolicy& route, const std::string& relative,
+                                                   HeadCache::Slot slot, const fs::Lookup& f, Coding coding,
+                                                   std::string_view type, std::string_view path) {
     if (auto cached = p.heads->find(relative, slot, f)) return cached;
     auto h = std::make_shared<RepresentationHead>();
+    auto put = [&](std::string_view name, std::string_view lower, std::string_view value) {
+        if (!route.configures(lower)) append_header_line(h->lines, name, value);
+    };
     h->etag = etag_of(f, slot == HeadCache::Slot::gzip_memory ? "gz" : coding_token(coding));
     h->last_modified = f.mtime.tv_sec;
-    append_header_line(h->lines, "ETag", h->etag);
-    append_header_line(h->lines, "Last-Modified", format_http_date(h->last_modified));
-    if (auto cc = p.cache_control.value_for(path); !cc.empty()) append_header_line(h->lines, "Cache-Control", cc);
+    put("ETag", "etag", h->etag);
+    put("Last-Modified", "last-modified", format_http_date(h->last_modified));
+    if (auto cc = p.cache_control.value_for(path); !cc.empty()) put("Cache-Control", "cache-control", cc);
     h->validators_end = h->lines.size();
-    append_header_line(h->lines, "Content-Type", type);
-    append_header_line(h->lines, "Accept-Ranges", "bytes");
-    if (coding != Coding::identity) append_header_line(h->lines, "Content-Encoding", coding_token(coding));
+    put("Content-Type", "content-type", type);
+    put("Accept-Ranges", "accept-ranges", "bytes");
+    if (coding != Coding::identity) put("Content-Encoding", "content-encoding", coding_token(coding));
     p.heads->store(relative, slot, f, h);
     return h;
 }
@@ -108,8 +112,8 @@ Offer offer_of(const Policy& p, const std::string& relative, const fs::Lookup& i
 // The representation, decided once: one choice of coding over what is offered, then its bytes and headers.
 // When the on-the-fly gzip cannot be had right now (it would not shrink, or another request is compressing this
 // version) the identity bytes are sent.
-Representation choose(const Policy& p, const std::string& relative, std::string_view path, const fs::Lookup& identity,
-                      std::string_view type, const Ask& ask) {
+Representation choose(const Policy& p, const RoutePolicy& route, const std::string& relative, std::string_view path,
+                      const fs::Lookup& identity, std::string_view type, const Ask& ask) {
     using Slot = HeadCache::Slot;
     const Offer offer = offer_of(p, relative, identity, type, ask);
     Representation r;
@@ -125,14 +129,14 @@ Representation choose(const Policy& p, const std::string& relative, std::string_
         r.file = offer.gz;
         slot = Slot::gzip_file;
     } else if (r.coding == Coding::gzip) {
-        auto identity_etag = head_for(p, relative, Slot::identity, identity, Coding::identity, type, path)->etag;
+        auto identity_etag = head_for(p, route, relative, Slot::identity, identity, Coding::identity, type, path)->etag;
         r.gz = p.gzip->get(relative, identity_etag, identity);
         if (r.gz) slot = Slot::gzip_memory;
         else r.coding = Coding::identity;
     }
     r.negotiable = r.negotiable || r.coding != Coding::identity;
     // Sidecars have versions of their own; the identity and in-memory gzip follow the identity file's.
-    r.head = head_for(p, relative, slot, r.gz ? identity : r.file, r.coding, type, path);
+    r.head = head_for(p, route, relative, slot, r.gz ? identity : r.file, r.coding, type, path);
     return r;
 }
 
@@ -198,7 +202,7 @@ std::optional<Reply> apply_range(Reply& res, const Ask& ask, const Representatio
 
 }  // namespace
 
-Reply serve_static(const Policy& p, const Target& target, const Request& req, std::string& note) {
+Reply serve_static(const Policy& p, const RoutePolicy& route, const Target& target, const Request& req, std::string& note) {
     const unsigned version = req.version();
     if (target.path.ends_with('/')) {
         note = "directory";
@@ -209,7 +213,7 @@ Reply serve_static(const Policy& p, const Target& target, const Request& req, st
     if (auto failed = lookup_failure(identity, version, note)) return std::move(*failed);
     const Ask ask = ask_of(req);
     const std::string_view type = mime_type(target.segments.back());
-    const Representation rep = choose(p, relative, target.path, identity, type, ask);  // 7b, 7c
+    const Representation rep = choose(p, route, relative, target.path, identity, type, ask);  // 7b, 7c
     const Validators v{rep.head->etag, rep.head->last_modified};
 
     switch (evaluate_preconditions(req, req.method(), v, std::time(nullptr))) {  // 7d

@@ -10,6 +10,7 @@
 namespace modelhost::http {
 
 // A 200, 206, 304, 404, 412, 416 or 5xx for the file named by `target`; `note` explains refusals for the log.
-Reply serve_static(const Policy& policy, const Target& target, const Request& req, std::string& note);
+// `route` is the path's route (its configured headers are left out of the representation lines).
+Reply serve_static(const Policy& policy, const RoutePolicy& route, const Target& target, const Request& req, std::string& note);
 
 }  // namespace modelhost::http
