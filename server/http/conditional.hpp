@@ -26,8 +26,4 @@ Precondition evaluate_preconditions(const boost::beast::http::fields& req, boost
 // RFC 9110 §13.1.5: a Range applies only when If-Range (strong ETag, or exactly the Last-Modified date) matches.
 bool if_range_allows(std::string_view if_range, const Validators& v);
 
-// IMF-fixdate, RFC 850 and asctime forms (RFC 9110 §5.6.7); nullopt when malformed.
-std::optional<std::time_t> parse_http_date(std::string_view s);
-std::string format_http_date(std::time_t t);
-
 }  // namespace modelhost::http

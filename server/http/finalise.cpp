@@ -1,6 +1,8 @@
 // Common headers for every response, errors and preflights included.
 #include "http/finalise.hpp"
 
+#include "http/date.hpp"
+
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -9,22 +11,6 @@
 namespace modelhost::http {
 
 namespace {
-
-// The IMF-fixdate for now (always 29 characters), formatted at most once per second per thread.
-const std::array<char, 29>& http_date() {
-    thread_local std::time_t last = 0;
-    thread_local std::array<char, 29> date{};
-    std::time_t now = std::time(nullptr);
-    if (now != last) {
-        std::tm tm{};
-        gmtime_r(&now, &tm);
-        char buf[40];
-        std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-        std::copy_n(buf, date.size(), date.begin());
-        last = now;
-    }
-    return date;
-}
 
 // RFC 9110 §6.4.1: these statuses never carry content.
 bool never_has_body(bhttp::status s) {
@@ -38,7 +24,7 @@ void finalise(Reply& res, const Request& req, const RoutePolicy& route, const Co
     res.route_lines = route.fixed_lines;  // Server, nosniff and configured headers, serialised at load
     // A configured header owns its name: the pipeline's field of that name (Content-Type of an error, ...) goes.
     for (const auto& name : route.configured) res.erase(name);
-    if (!route.configures("date")) res.date = http_date();
+    if (!route.configures("date")) res.date = current_http_date();
     apply_cors(res, route.cors, cors);
 
     if (never_has_body(res.result())) {

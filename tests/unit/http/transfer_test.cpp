@@ -3,6 +3,7 @@
 
 #include "http/cache_control.hpp"
 #include "http/conditional.hpp"
+#include "http/date.hpp"
 #include "http/encoding.hpp"
 #include "http/range.hpp"
 
