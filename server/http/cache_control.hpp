@@ -9,6 +9,10 @@
 
 namespace modelhost::http {
 
+// The fixed values of the server's own responses (files follow the `cache_control` rules instead).
+inline constexpr std::string_view never_store = "no-store";         // health answers, 503s before the catalog
+inline constexpr std::string_view always_revalidate = "no-cache";  // the catalog: changes with the tree
+
 class CacheControl {
 public:
     explicit CacheControl(std::vector<config::CacheControlRule> rules) : rules_(std::move(rules)) {}

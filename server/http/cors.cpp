@@ -1,4 +1,4 @@
-// The CORS rules of DESIGN.md: exact-or-* ACAO, Vary: Origin whenever the answer depends on Origin,
+// The CORS rules of docs/ARCHITECTURE.md ("What correct CORS means"): exact-or-* ACAO, Vary: Origin whenever the answer depends on Origin,
 // refused origins get the normal response without CORS headers, refused preflights get 403.
 #include "http/cors.hpp"
 

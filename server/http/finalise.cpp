@@ -38,11 +38,4 @@ void finalise(Reply& res, const Request& req, const RoutePolicy& route, const Co
     res.keep_alive(keep_alive && req.keep_alive());
 }
 
-Reply error_reply(bhttp::status status, unsigned version) {
-    Reply res{status, version};
-    res.set(bhttp::field::content_type, "text/plain; charset=utf-8");
-    res.body().text = std::to_string(static_cast<unsigned>(status)) + " " + std::string(bhttp::obsolete_reason(status)) + "\n";
-    return res;
-}
-
 }  // namespace modelhost::http

@@ -12,6 +12,7 @@
 
 #include "http/finalise.hpp"
 #include "http/framing.hpp"
+#include "http/mime.hpp"
 #include "http/policy.hpp"
 #include "http/static_file.hpp"
 #include "http/target.hpp"
@@ -45,8 +46,8 @@ std::string_view raw_path(const Request& req) {
 // Liveness is always 200; readiness is 503 once the server is draining. Never cached.
 Reply health_reply(bool ready, unsigned version) {
     Reply res{ready ? bhttp::status::ok : bhttp::status::service_unavailable, version};
-    res.set(bhttp::field::content_type, "text/plain; charset=utf-8");
-    res.set(bhttp::field::cache_control, "no-store");
+    res.set(bhttp::field::content_type, plain_text_type);
+    res.set(bhttp::field::cache_control, never_store);
     res.body().text = ready ? "ok\n" : "draining\n";
     return res;
 }
@@ -56,12 +57,12 @@ Reply models_reply(const std::shared_ptr<const std::string>& json, unsigned vers
     if (!json) {
         Reply res = error_reply(bhttp::status::service_unavailable, version);
         res.set(bhttp::field::retry_after, "1");
-        res.set(bhttp::field::cache_control, "no-store");
+        res.set(bhttp::field::cache_control, never_store);
         return res;
     }
     Reply res{bhttp::status::ok, version};
-    res.set(bhttp::field::content_type, "application/json");
-    res.set(bhttp::field::cache_control, "no-cache");
+    res.set(bhttp::field::content_type, json_type);
+    res.set(bhttp::field::cache_control, always_revalidate);
     res.body().blob = json;
     res.body().length = json->size();
     return res;

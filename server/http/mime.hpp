@@ -8,4 +8,8 @@ namespace modelhost::http {
 // The Content-Type for a file name; text types carry "; charset=utf-8"; unknown -> application/octet-stream.
 std::string_view mime_type(std::string_view filename);
 
+// The types of the server's own bodies: error and health texts, the catalog.
+inline constexpr std::string_view plain_text_type = "text/plain; charset=utf-8";
+inline constexpr std::string_view json_type = "application/json";
+
 }  // namespace modelhost::http

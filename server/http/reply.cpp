@@ -1,6 +1,9 @@
 // The wire form of a Reply's head.
 #include "http/reply.hpp"
 
+#include "http/message.hpp"
+#include "http/mime.hpp"
+
 #include <charconv>
 
 namespace modelhost::http {
@@ -31,6 +34,13 @@ void serialize_head(const Reply& res, std::string& out) {
     out += res.route_lines;
     out += representation_lines(res);
     out += "\r\n";
+}
+
+Reply error_reply(bhttp::status status, unsigned version) {
+    Reply res{status, version};
+    res.set(bhttp::field::content_type, plain_text_type);
+    res.body().text = std::to_string(static_cast<unsigned>(status)) + " " + std::string(bhttp::obsolete_reason(status)) + "\n";
+    return res;
 }
 
 }  // namespace modelhost::http

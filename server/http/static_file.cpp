@@ -1,9 +1,9 @@
 // Facts, then rules: the file's facts decide the representation and validators; RFC 9110 decides the status.
-//   a. lookup beneath the root -> size, mtime, inode (404/500/503 when missing or unreadable)
-//   b. representation: br/gz sidecar, cached on-the-fly gzip, or identity (identity whenever a Range is asked for)
-//   c. validators of that representation: strong ETag from inode, size, ns mtime and coding; Last-Modified
-//   d. preconditions (RFC 9110 §13.2.2) -> 412 / 304
-//   e. range (RFC 9110 §14) -> 206 / 416; several ranges -> the whole representation (200)
+//   7a. lookup beneath the root -> size, mtime, inode (404/500/503 when missing or unreadable)
+//   7b. representation: br/gz sidecar, cached on-the-fly gzip, or identity (identity whenever a Range is asked for)
+//   7c. validators of that representation: strong ETag from inode, size, ns mtime and coding; Last-Modified
+//   7d. preconditions (RFC 9110 §13.2.2) -> 412 / 304
+//   7e. range (RFC 9110 §14) -> 206 / 416; several ranges -> the whole representation (200)
 #include "http/static_file.hpp"
 
 #include "http/conditional.hpp"

@@ -1,7 +1,8 @@
-// Serving one file: facts, then the representation, then conditionals, then ranges (steps 6-10 of the pipeline).
+// Step 7 of the pipeline, serving one file: 7a facts, 7b-7c the representation and its validators,
+// 7d conditionals, 7e ranges.
 #pragma once
 
-#include "http/handler.hpp"
+#include "http/message.hpp"
 #include "http/policy.hpp"
 #include "http/target.hpp"
 

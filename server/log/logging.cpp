@@ -1,7 +1,7 @@
 // Access lines as text or JSON on stdout, next to the server's own log lines.
 #include "log/logging.hpp"
 
-#include "http/handler.hpp"
+#include "http/message.hpp"
 
 #include <fmt/format.h>
 #include <spdlog/sinks/stdout_sinks.h>

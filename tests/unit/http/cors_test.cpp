@@ -1,4 +1,4 @@
-// The CORS decision and the headers it puts on a response, row by row as DESIGN.md states them.
+// The CORS decision and the headers it puts on a response, row by row as docs/ARCHITECTURE.md states them.
 #include "catch.hpp"
 
 #include "config/config.hpp"
