@@ -29,8 +29,8 @@ void print_help() {
         "  fetch     mirror a remote TF.js model into the root, verified and atomic (`modelhost fetch --help`)\n"
         "  health    probe a running server's liveness endpoint, for HEALTHCHECK (`modelhost health --help`)\n\n"
         "Options:\n"
-        "  -h, --help     show this help (`modelhost serve --help` for the server's options)\n"
-        "  -V, --version  print the version\n\n"
+        "  -h, --help         show this help (`modelhost serve --help` for the server's options)\n"
+        "  -v, -V, --version  print the version\n\n"
         "Exit codes: 0 ok, 1 a problem was found, 2 bad usage or bad configuration.\n",
         version);
 }
@@ -39,7 +39,7 @@ void print_help() {
 
 int main(int argc, char** argv) {
     std::vector<std::string> args(argv + 1, argv + argc);
-    if (!args.empty() && (args[0] == "--version" || args[0] == "-V")) {
+    if (!args.empty() && (args[0] == "--version" || args[0] == "-V" || args[0] == "-v")) {
         std::printf("modelhost %s\n", version);
         return 0;
     }

@@ -1,6 +1,7 @@
 // Flags -> layered config -> Server, with the start-up log lines an operator needs.
 #include "app/serve.hpp"
 
+#include "base/args.hpp"
 #include "base/text.hpp"
 
 #include "config/load.hpp"
@@ -41,27 +42,15 @@ void print_serve_help() {
 
 namespace {
 
-// Splits "--flag value" and "--flag=value" pairs; returns false (after printing why) on bad usage.
+// Reads the flags (every setting with a flag, and --config) into `in`; false (after printing why) on bad usage.
 bool parse_flags(const std::vector<std::string>& args, config::LoadInput& in, bool& help) {
-    for (std::size_t i = 0; i < args.size(); ++i) {
-        std::string flag = args[i], value;
-        if (flag == "-h" || flag == "--help") {
-            help = true;
-            return true;
-        }
-        if (!flag.starts_with("--")) {
-            std::fprintf(stderr, "modelhost serve: unexpected argument \"%s\"; options start with --\n", flag.c_str());
-            return false;
-        }
-        if (auto eq = flag.find('='); eq != std::string::npos) {
-            value = flag.substr(eq + 1);
-            flag.resize(eq);
-        } else if (i + 1 < args.size()) {
-            value = args[++i];
-        } else {
-            std::fprintf(stderr, "modelhost serve: %s needs a value\n", flag.c_str());
-            return false;
-        }
+    std::vector<OptionSpec> specs{{"--config", true}};
+    for (const auto& s : config::settings())
+        if (s.flag) specs.push_back({s.flag, true});
+    ParsedArgs parsed = parse_args("serve", args, specs, 0);
+    if (!parsed.error.empty()) return usage_error("serve", parsed.error), false;
+    help = parsed.help;
+    for (const auto& [flag, value] : parsed.options) {
         if (flag == "--config") in.file = value;
         else in.flags.push_back({flag, value});
     }
@@ -98,6 +87,9 @@ void log_catalog(const config::Config& cfg) {
     }
     spdlog::info("catalog: {} TF.js model(s), {} ok, {} broken; {} MediaPipe asset(s); GET /v1/models for details",
                  c.models.size(), c.models.size() - broken, broken, c.assets.size());
+    if (c.models.empty() && c.assets.empty())
+        spdlog::warn("server.root \"{}\" holds no TF.js model.json and no MediaPipe asset: is it the folder you meant? "
+                     "(modelhost fetch URL --root DIR mirrors one)", cfg.server.root);
 }
 
 }  // namespace

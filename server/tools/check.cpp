@@ -1,6 +1,8 @@
 // A table for people, --json for machines; the problems name the model, group, shard and byte counts.
 #include "tools/check.hpp"
 
+#include "base/args.hpp"
+
 #include "models/catalog.hpp"
 
 #include <nlohmann/json.hpp>
@@ -40,17 +42,15 @@ nlohmann::json to_json(const models::Catalog& c) {
 }  // namespace
 
 int check_command(const std::vector<std::string>& args) {
-    std::string dir;
-    bool as_json = false;
-    for (const auto& a : args) {
-        if (a == "-h" || a == "--help") return print_help(), 0;
-        if (a == "--json") as_json = true;
-        else if (!a.starts_with("--") && dir.empty()) dir = a;
-        else return std::fprintf(stderr, "modelhost check: unexpected argument \"%s\"; see --help\n", a.c_str()), 2;
-    }
+    ParsedArgs parsed = parse_args("check", args, {{"--json", false}}, 1);
+    if (!parsed.error.empty()) return usage_error("check", parsed.error);
+    if (parsed.help) return print_help(), 0;
+    if (parsed.positionals.empty()) return usage_error("check", "missing DIR, the folder to check (see modelhost check --help)");
+    const std::string& dir = parsed.positionals[0];
+    const bool as_json = parsed.has("--json");
     std::error_code ec;
-    if (dir.empty() || !std::filesystem::is_directory(dir, ec))
-        return std::fprintf(stderr, "modelhost check: DIR \"%s\" is not a directory; usage: modelhost check DIR\n", dir.c_str()), 2;
+    if (!std::filesystem::is_directory(dir, ec))
+        return usage_error("check", "DIR \"" + dir + "\" is not a directory");
 
     models::Catalog c = models::scan(dir);
     bool all_ok = !c.models.empty();

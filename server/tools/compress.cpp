@@ -1,6 +1,8 @@
 // Sidecars are written to a temporary name and renamed into place, so a server never sees half a file.
 #include "tools/compress.hpp"
 
+#include "base/args.hpp"
+
 #include "http/encoding.hpp"
 #include "http/gzip_cache.hpp"
 #include "http/mime.hpp"
@@ -63,18 +65,14 @@ bool hidden(const fsys::path& relative) {
 }  // namespace
 
 int compress_command(const std::vector<std::string>& args) {
-    std::string dir;
-    bool all = false, force = false;
-    for (const auto& a : args) {
-        if (a == "-h" || a == "--help") return print_help(), 0;
-        if (a == "--all") all = true;
-        else if (a == "--force") force = true;
-        else if (!a.starts_with("--") && dir.empty()) dir = a;
-        else return std::fprintf(stderr, "modelhost compress: unexpected argument \"%s\"; see --help\n", a.c_str()), 2;
-    }
+    ParsedArgs parsed = parse_args("compress", args, {{"--all", false}, {"--force", false}}, 1);
+    if (!parsed.error.empty()) return usage_error("compress", parsed.error);
+    if (parsed.help) return print_help(), 0;
+    if (parsed.positionals.empty()) return usage_error("compress", "missing DIR, the folder to compress (see modelhost compress --help)");
+    const std::string& dir = parsed.positionals[0];
+    const bool all = parsed.has("--all"), force = parsed.has("--force");
     std::error_code ec;
-    if (dir.empty() || !fsys::is_directory(dir, ec))
-        return std::fprintf(stderr, "modelhost compress: DIR \"%s\" is not a directory; usage: modelhost compress DIR\n", dir.c_str()), 2;
+    if (!fsys::is_directory(dir, ec)) return usage_error("compress", "DIR \"" + dir + "\" is not a directory");
 
     int failures = 0, written = 0;
     for (auto it = fsys::recursive_directory_iterator(dir, ec); !ec && it != fsys::recursive_directory_iterator(); it.increment(ec)) {

@@ -1,6 +1,7 @@
 // The Fetch standard's CORS check, file by file, reported in Chromium's words with a hint for the server's owner.
 #include "tools/doctor.hpp"
 
+#include "base/args.hpp"
 #include "base/text.hpp"
 #include "tools/http_client.hpp"
 
@@ -165,27 +166,27 @@ int usage(const char* why) {
 }  // namespace
 
 int doctor_command(const std::vector<std::string>& args) {
-    Options o;
-    for (std::size_t i = 0; i < args.size(); ++i) {
-        const auto& a = args[i];
-        if (a == "-h" || a == "--help") {
-            std::printf("Usage: modelhost doctor URL --origin ORIGIN [--credentials] [--header NAME]... [--ca-file PEM]\n\n"
-                        "Makes the requests a browser at ORIGIN makes for URL — a preflight when the headers need one,\n"
-                        "then the GET with Origin, following redirects — and, when URL is a TF.js model.json, for every\n"
-                        "shard (with the model URL's query string, as TF.js does). Prints PASS/FAIL per file with the\n"
-                        "browser's reason and a fix. https:// is verified against the system's CA store (plus\n"
-                        "--ca-file for a private CA), with SNI.\n\n"
-                        "Exit codes: 0 every file passes, 1 a file fails, 2 bad usage.\n");
-            return 0;
-        }
-        if (a == "--origin" && i + 1 < args.size()) o.origin = args[++i];
-        else if (a == "--header" && i + 1 < args.size()) o.headers.push_back(args[++i]);
-        else if (a == "--credentials") o.credentials = true;
-        else if (a == "--ca-file" && i + 1 < args.size()) o.client.ca_file = args[++i];
-        else if (!a.starts_with("--") && o.url.empty()) o.url = a;
-        else return usage(("unexpected argument \"" + a + "\"").c_str());
+    ParsedArgs parsed = parse_args("doctor", args, {{"--origin", true}, {"--header", true}, {"--credentials", false},
+                                                    {"--ca-file", true}}, 1);
+    if (!parsed.error.empty()) return usage_error("doctor", parsed.error);
+    if (parsed.help) {
+        std::printf("Usage: modelhost doctor URL --origin ORIGIN [--credentials] [--header NAME]... [--ca-file PEM]\n\n"
+                    "Makes the requests a browser at ORIGIN makes for URL — a preflight when the headers need one,\n"
+                    "then the GET with Origin, following redirects — and, when URL is a TF.js model.json, for every\n"
+                    "shard (with the model URL's query string, as TF.js does). Prints PASS/FAIL per file with the\n"
+                    "browser's reason and a fix. https:// is verified against the system's CA store (plus\n"
+                    "--ca-file for a private CA), with SNI.\n\n"
+                    "Exit codes: 0 every file passes, 1 a file fails, 2 bad usage.\n");
+        return 0;
     }
+    Options o;
+    o.url = parsed.positionals.empty() ? "" : parsed.positionals[0];
+    o.origin = parsed.value("--origin").value_or("");
+    o.headers = parsed.values("--header");
+    o.credentials = parsed.has("--credentials");
+    o.client.ca_file = parsed.value("--ca-file").value_or("");
     if (o.url.empty() || o.origin.empty()) return usage("URL and --origin are required");
+    if (!parse_http_url(o.url)) return usage(("URL \"" + o.url + "\" must be an http:// or https:// URL").c_str());
     bool all_pass = true;
     try {
         Verdict v;

@@ -2,6 +2,7 @@
 // into place: a failed or interrupted fetch leaves no partial model and never replaces a good one.
 #include "tools/fetch.hpp"
 
+#include "base/args.hpp"
 #include "http/mime.hpp"
 #include "base/text.hpp"
 #include "models/catalog.hpp"
@@ -278,44 +279,41 @@ std::string model_json_url(const std::string& url) {
 }
 
 int fetch_command(const std::vector<std::string>& args) {
+    ParsedArgs parsed = parse_args("fetch", args, {{"--root", true}, {"--name", true}, {"--ca-file", true}, {"--concurrency", true},
+                                                   {"--timeout", true}, {"--force", false}}, 1);
+    if (!parsed.error.empty()) return usage_error("fetch", parsed.error);
+    if (parsed.help) {
+        std::printf("Usage: modelhost fetch URL [--root DIR] [--name NAME] [--force] [--ca-file PEM] [--concurrency N] [--timeout S]\n\n"
+                    "Mirrors a TF.js model into DIR/NAME (default DIR models, NAME from the URL): a model.json URL, or a\n"
+                    "tfhub-style model URL (https://tfhub.dev/mediapipe/tfjs-model/face_landmarks_detection/face_mesh/1 ->\n"
+                    "its model.json?tfjs-format=file). Follows up to 10 redirects, downloads every shard (4 at a time),\n"
+                    "retries transient failures, checks every shard against the manifest, and renames the folder into\n"
+                    "place only when complete: a failure leaves nothing behind, and an existing model is replaced only\n"
+                    "with --force and only by a complete one. HTTPS is verified (system CAs, plus --ca-file).\n\n"
+                    "The remote is treated as hostile: shard paths must be plain relative names (no absolute, \"..\",\n"
+                    "hidden, backslash or encoded escapes; no HTML, SVG, JS or XML files), each shard may hold at most\n"
+                    "the bytes its group declares, redirects may not go from https to http, the model URL's query is\n"
+                    "sent only to its own origin, and the whole fetch ends after --timeout seconds (default 1800;\n"
+                    "each socket wait at most 15 s). Nothing is written outside the hidden temporary folder.\n\n"
+                    "Exit codes: 0 installed, 1 the fetch failed (nothing changed), 2 bad usage.\n");
+        return 0;
+    }
     Options o;
-    for (std::size_t i = 0; i < args.size(); ++i) {
-        const auto& a = args[i];
-        bool has_value = i + 1 < args.size();
-        if (a == "-h" || a == "--help") {
-            std::printf("Usage: modelhost fetch URL [--root DIR] [--name NAME] [--force] [--ca-file PEM] [--concurrency N] [--timeout S]\n\n"
-                        "Mirrors a TF.js model into DIR/NAME (default DIR models, NAME from the URL): a model.json URL, or a\n"
-                        "tfhub-style model URL (https://tfhub.dev/mediapipe/tfjs-model/face_landmarks_detection/face_mesh/1 ->\n"
-                        "its model.json?tfjs-format=file). Follows up to 10 redirects, downloads every shard (4 at a time),\n"
-                        "retries transient failures, checks every shard against the manifest, and renames the folder into\n"
-                        "place only when complete: a failure leaves nothing behind, and an existing model is replaced only\n"
-                        "with --force and only by a complete one. HTTPS is verified (system CAs, plus --ca-file).\n\n"
-                        "The remote is treated as hostile: shard paths must be plain relative names (no absolute, \"..\",\n"
-                        "hidden, backslash or encoded escapes; no HTML, SVG, JS or XML files), each shard may hold at most\n"
-                        "the bytes its group declares, redirects may not go from https to http, the model URL's query is\n"
-                        "sent only to its own origin, and the whole fetch ends after --timeout seconds (default 1800;\n"
-                        "each socket wait at most 15 s). Nothing is written outside the hidden temporary folder.\n\n"
-                        "Exit codes: 0 installed, 1 the fetch failed (nothing changed), 2 bad usage.\n");
-            return 0;
-        }
-        if (a == "--root" && has_value) o.root = args[++i];
-        else if (a == "--name" && has_value) o.name = args[++i];
-        else if (a == "--ca-file" && has_value) o.ca_file = args[++i];
-        else if (a == "--concurrency" && has_value) {
-            const std::string& v = args[++i];
-            int n = v.find_first_not_of("0123456789") == std::string::npos && v.size() < 4 ? std::atoi(v.c_str()) : 0;
-            if (n < 1 || n > 64) return std::fprintf(stderr, "modelhost fetch: --concurrency must be a whole number from 1 to 64, got \"%s\"\n", v.c_str()), 2;
-            o.concurrency = static_cast<unsigned>(n);
-        } else if (a == "--timeout" && has_value) {
-            const std::string& v = args[++i];
-            char* end = nullptr;
-            o.timeout = std::strtod(v.c_str(), &end);
-            if (v.empty() || *end != '\0' || !(o.timeout > 0 && o.timeout <= 86400))
-                return std::fprintf(stderr, "modelhost fetch: --timeout must be seconds above 0 and at most 86400, got \"%s\"\n", v.c_str()), 2;
-        }
-        else if (a == "--force") o.force = true;
-        else if (!a.starts_with("--") && o.url.empty()) o.url = a;
-        else return std::fprintf(stderr, "modelhost fetch: unexpected argument \"%s\"; see --help\n", a.c_str()), 2;
+    o.url = parsed.positionals.empty() ? "" : parsed.positionals[0];
+    o.root = parsed.value("--root").value_or(o.root);
+    o.name = parsed.value("--name").value_or("");
+    o.ca_file = parsed.value("--ca-file").value_or("");
+    o.force = parsed.has("--force");
+    if (auto v = parsed.value("--concurrency")) {
+        int n = v->find_first_not_of("0123456789") == std::string::npos && v->size() < 4 ? std::atoi(v->c_str()) : 0;
+        if (n < 1 || n > 64) return usage_error("fetch", "--concurrency must be a whole number from 1 to 64, got \"" + *v + "\"");
+        o.concurrency = static_cast<unsigned>(n);
+    }
+    if (auto v = parsed.value("--timeout")) {
+        char* end = nullptr;
+        o.timeout = std::strtod(v->c_str(), &end);
+        if (v->empty() || *end != '\0' || !(o.timeout > 0 && o.timeout <= 86400))
+            return usage_error("fetch", "--timeout must be seconds above 0 and at most 86400, got \"" + *v + "\"");
     }
     if (o.url.empty() || !parse_http_url(model_json_url(o.url)))
         return std::fprintf(stderr, "modelhost fetch: URL must be an http:// or https:// model URL; see --help\n"), 2;

@@ -1,6 +1,8 @@
 // One blocking GET with a 3-second budget; the URL defaults to this server's own config (file + MODELHOST_* env).
 #include "tools/health.hpp"
 
+#include "base/args.hpp"
+
 #include "config/load.hpp"
 
 #include <boost/asio/connect.hpp>
@@ -73,18 +75,16 @@ int probe(const std::string& url) {
 }  // namespace
 
 int health_command(const std::vector<std::string>& args) {
-    std::string url;
-    for (std::size_t i = 0; i < args.size(); ++i) {
-        if (args[i] == "-h" || args[i] == "--help") {
-            std::printf(
-                "Usage: modelhost health [--url URL]\n\n"
-                "GETs URL (default: this configuration's <health.prefix>/healthz on server.port, loopback for\n"
-                "0.0.0.0) and exits 0 on 200, 1 otherwise, within about 3 seconds. Meant for Docker HEALTHCHECK.\n");
-            return 0;
-        }
-        if (args[i] == "--url" && i + 1 < args.size()) url = args[++i];
-        else return std::fprintf(stderr, "modelhost health: unexpected argument \"%s\"; see --help\n", args[i].c_str()), 2;
+    ParsedArgs parsed = parse_args("health", args, {{"--url", true}}, 0);
+    if (!parsed.error.empty()) return usage_error("health", parsed.error);
+    if (parsed.help) {
+        std::printf(
+            "Usage: modelhost health [--url URL]\n\n"
+            "GETs URL (default: this configuration's <health.prefix>/healthz on server.port, loopback for\n"
+            "0.0.0.0) and exits 0 on 200, 1 otherwise, within about 3 seconds. Meant for Docker HEALTHCHECK.\n");
+        return 0;
     }
+    std::string url = parsed.value("--url").value_or("");
     if (url.empty()) {
         try {
             url = default_url();

@@ -6,6 +6,7 @@
 
 #include <boost/beast/http/field.hpp>
 #include <csignal>
+#include <filesystem>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -188,4 +189,48 @@ TEST_CASE("health probes a running server from its environment and fails when no
     auto [down, refused] = run_command({binary, "health", "--url", "http://127.0.0.1:" + std::to_string(port) + "/.modelhost/healthz"});
     CHECK(down == 1);
     CHECK_THAT(refused, Catch::Contains("refused"));
+}
+
+TEST_CASE("start-up warns about a root without models and about a route wider than the top level", "[process]") {
+    TempDir dir;
+    auto config = dir.write("c.json", R"({"cors": {"allow_origins": ["https://app.example.com"]},
+                                          "routes": [{"path": "/pub/**", "cors": {"allow_origins": ["*"]}}]})");
+    std::filesystem::create_directories(dir.path() / "empty");
+    Process server({binary, "--config", config.string(), "--root", (dir.path() / "empty").string(), "--port", "0"});
+    REQUIRE(server.wait_for_port() != 0);
+    server.signal(SIGTERM);
+    CHECK(server.wait() == std::optional<int>(0));
+    CHECK_THAT(server.output(), Catch::Contains("holds no TF.js model.json and no MediaPipe asset"));
+    CHECK_THAT(server.output(), Catch::Contains("routes[0].cors.allow_origins: \"*\" allows every origin where the top level allows a list"));
+}
+
+TEST_CASE("every command answers a usage mistake the same way, with exit 2", "[process][args]") {
+    TempDir dir;
+    struct Case {
+        std::vector<std::string> argv;
+        std::string says;
+    };
+    for (const Case& c : std::vector<Case>{
+             {{"serve", "--verbose"}, "modelhost serve: unknown option --verbose (see modelhost serve --help)"},
+             {{"--versio"}, "unknown option --versio (see modelhost serve --help)"},
+             {{"serve", "--port"}, "--port needs a value"},
+             {{"check"}, "missing DIR"},
+             {{"check", "--jsn", dir.path().string()}, "unknown option --jsn (see modelhost check --help)"},
+             {{"compress"}, "missing DIR"},
+             {{"doctor", "ftp://x/model.json", "--origin", "http://a.test"}, "must be an http:// or https:// URL"},
+             {{"doctor", "http://x/model.json", "--origin"}, "--origin needs a value"},
+             {{"fetch", "http://x/model.json", "--concurrency", "0"}, "--concurrency must be a whole number from 1 to 64"},
+             {{"fetch", "http://x/m.json", "http://y/m.json"}, "unexpected argument"},
+             {{"health", "--url"}, "--url needs a value"},
+         }) {
+        std::vector<std::string> argv{binary};
+        argv.insert(argv.end(), c.argv.begin(), c.argv.end());
+        auto [code, out] = run_command(argv);
+        INFO(out);
+        CHECK(code == 2);
+        CHECK_THAT(out, Catch::Contains(c.says));
+    }
+    auto [v, version] = run_command({binary, "-v"});
+    CHECK(v == 0);
+    CHECK_THAT(version, Catch::StartsWith("modelhost "));
 }
