@@ -33,15 +33,17 @@ Process::Process(const std::vector<std::string>& argv, const std::vector<std::st
         if (!replaced) envs.emplace_back(entry);
     }
     envs.insert(envs.end(), env.begin(), env.end());
+    // Built before fork: the child of a multi-threaded process may only make async-signal-safe calls until exec
+    // (another thread may hold the allocator's lock at fork time; allocating in the child would deadlock).
+    std::vector<char*> args, envp;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    for (const auto& e : envs) envp.push_back(const_cast<char*>(e.c_str()));
+    envp.push_back(nullptr);
     pid_ = ::fork();
     if (pid_ == 0) {
         ::dup2(out, 1);
         ::dup2(out, 2);
-        std::vector<char*> args, envp;
-        for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-        args.push_back(nullptr);
-        for (const auto& e : envs) envp.push_back(const_cast<char*>(e.c_str()));
-        envp.push_back(nullptr);
         ::execve(args[0], args.data(), envp.data());
         ::_exit(127);
     }
