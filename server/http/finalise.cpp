@@ -23,7 +23,8 @@ bool never_has_body(bhttp::status s) {
 void finalise(Reply& res, const Request& req, const RoutePolicy& route, const CorsDecision& cors, bool keep_alive) {
     res.route_lines = route.fixed_lines;  // Server, nosniff and configured headers, serialised at load
     // A configured header owns its name: the pipeline's field of that name (Content-Type of an error, ...) goes.
-    for (const auto& name : route.configured) res.erase(name);
+    if (res.begin() != res.end())
+        for (const auto& name : route.configured) res.erase(name);
     if (!route.configures("date")) res.date = current_http_date();
     apply_cors(res, route.cors, cors);
 

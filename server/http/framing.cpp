@@ -5,6 +5,8 @@
 
 #include <boost/url/parse.hpp>
 
+#include <algorithm>
+
 namespace modelhost::http {
 
 namespace bhttp = boost::beast::http;
@@ -39,6 +41,18 @@ FramingVerdict check_transfer_coding(const bhttp::fields& header) {
 bool valid_host(std::string_view value) {
     if (value.empty()) return true;  // allowed when the target has no authority (RFC 9110 §7.2)
     if (value.find_first_of(" \t/?#@\\") != std::string_view::npos) return false;
+    // The common case without the full grammar: a name or IPv4 address, and an optional port of at most 5 digits.
+    auto colon = value.find(':');
+    auto name = value.substr(0, colon);
+    bool plain = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-';
+    });
+    if (plain && colon == std::string_view::npos) return true;
+    if (plain) {
+        auto port = value.substr(colon + 1);  // may be empty: "host:" is allowed (RFC 3986 §3.2.3)
+        bool digits = std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; });
+        return digits && (port.size() < 5 || (port.size() == 5 && port <= "65535"));
+    }
     auto authority = boost::urls::parse_authority(value);
     if (!authority) return false;
     auto port = authority->port();  // digits only (the grammar), possibly empty: "host:" is allowed (RFC 3986 §3.2.3)
