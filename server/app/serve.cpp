@@ -110,8 +110,9 @@ int serve(const std::vector<std::string>& args) {
         config::Config cfg = config::load(in);
         log::setup(cfg.log);
         net::Server server(cfg);
-        log_startup(cfg, server.port());
+        server.catch_signals();
         log_catalog(cfg);
+        log_startup(cfg, server.port());
         server.run();
         log::flush();
         return 0;

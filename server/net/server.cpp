@@ -192,13 +192,14 @@ Server::~Server() = default;
 
 std::uint16_t Server::port() const { return impl_->port; }
 
-void Server::run(bool handle_signals) {
+void Server::catch_signals() {
+    impl_->signals.add(SIGINT);
+    impl_->signals.add(SIGTERM);
+    impl_->wait_signal();
+}
+
+void Server::run() {
     auto& im = *impl_;
-    if (handle_signals) {
-        im.signals.add(SIGINT);
-        im.signals.add(SIGTERM);
-        im.wait_signal();
-    }
     for (auto& a : im.acceptors) im.do_accept(a);
     std::vector<std::thread> pool;
     for (unsigned i = 1; i < im.threads; ++i) pool.emplace_back([&im] { im.ioc.run(); });

@@ -26,8 +26,12 @@ public:
     // The bound port (useful with port 0).
     std::uint16_t port() const;
 
-    // Serves until stop() or SIGINT/SIGTERM and the drain that follows; a second signal exits at once.
-    void run(bool handle_signals = true);
+    // From now on SIGINT/SIGTERM start the graceful drain (delivered once run() runs); a second signal exits at once.
+    // Call it before announcing the server, so a signal right after the announcement is never fatal.
+    void catch_signals();
+
+    // Serves until stop(), or a caught signal and the drain that follows.
+    void run();
 
     // Starts a graceful shutdown from any thread.
     void stop();

@@ -87,7 +87,7 @@ TestServer::TestServer(const std::filesystem::path& root, const std::string& con
     log::setup(cfg.log);
     server_ = std::make_unique<net::Server>(cfg);
     port_ = server_->port();
-    thread_ = std::thread([this] { server_->run(false); });
+    thread_ = std::thread([this] { server_->run(); });
 }
 
 void TestServer::begin_shutdown() { server_->stop(); }
