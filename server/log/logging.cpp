@@ -4,10 +4,13 @@
 #include "http/message.hpp"
 
 #include <fmt/format.h>
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <memory>
+#include <string_view>
 
 namespace modelhost::log {
 
@@ -19,7 +22,8 @@ std::shared_ptr<spdlog::logger> access_logger;
 
 // Appends `s` as a JSON string literal; control, quote, backslash and non-ASCII bytes are escaped, so a line
 // stays valid JSON (and one line) whatever bytes a client sent.
-void append_quoted(fmt::memory_buffer& out, std::string_view s) {
+template <class Buffer>
+void append_quoted(Buffer& out, std::string_view s) {
     static constexpr char hex[] = "0123456789abcdef";
     out.push_back('"');
     for (char ch : s) {
@@ -37,12 +41,41 @@ void append_quoted(fmt::memory_buffer& out, std::string_view s) {
     out.push_back('"');
 }
 
+// %k: the level as log.level spells it ("warn", not spdlog's "warning").
+class LevelFlag : public spdlog::custom_flag_formatter {
+public:
+    void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
+        static constexpr std::string_view names[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
+        auto name = names[static_cast<std::size_t>(msg.level)];
+        dest.append(name.data(), name.data() + name.size());
+    }
+    std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<LevelFlag>(); }
+};
+
+// %q: the message as a JSON string literal.
+class QuotedMessageFlag : public spdlog::custom_flag_formatter {
+public:
+    void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
+        append_quoted(dest, std::string_view(msg.payload.data(), msg.payload.size()));
+    }
+    std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<QuotedMessageFlag>(); }
+};
+
+// The server's own lines: text, or one JSON object per line (log.format), with the level spelt as configured.
+std::unique_ptr<spdlog::formatter> main_formatter(config::LogFormat format) {
+    auto f = std::make_unique<spdlog::pattern_formatter>();
+    f->add_flag<LevelFlag>('k').add_flag<QuotedMessageFlag>('q');
+    f->set_pattern(format == config::LogFormat::json ? R"({"time":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%k","msg":%q})"
+                                                     : "%Y-%m-%dT%H:%M:%S.%e%z %k %v");
+    return f;
+}
+
 }  // namespace
 
 void setup(const config::LogConfig& cfg) {
     // Separate sinks so each logger keeps its own pattern; stdout sinks share one console mutex.
     auto main = std::make_shared<spdlog::logger>("modelhost", std::make_shared<spdlog::sinks::stdout_sink_mt>());
-    main->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %l %v");
+    main->set_formatter(main_formatter(cfg.format));
     main->set_level(spdlog::level::from_str(cfg.level));
     main->flush_on(spdlog::level::trace);
     spdlog::set_default_logger(main);

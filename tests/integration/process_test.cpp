@@ -5,6 +5,9 @@
 #include "process.hpp"
 
 #include <boost/beast/http/field.hpp>
+#include <nlohmann/json.hpp>
+
+#include <sstream>
 #include <csignal>
 #include <filesystem>
 #include <fcntl.h>
@@ -233,4 +236,30 @@ TEST_CASE("every command answers a usage mistake the same way, with exit 2", "[p
     auto [v, version] = run_command({binary, "-v"});
     CHECK(v == 0);
     CHECK_THAT(version, Catch::StartsWith("modelhost "));
+}
+
+TEST_CASE("with log.format json every line the server prints is one JSON object, levels spelt as configured", "[process][log]") {
+    TempDir dir;
+    dir.write("m/model.json", "{\"weightsManifest\": 7}");  // a broken model: a warning at start-up
+    auto config = dir.write("c.json", R"({"log": {"format": "json"}})");
+    Process server({binary, "--config", config.string(), "--root", dir.path().string(), "--port", "0"});
+    auto port = server.wait_for_port();
+    REQUIRE(port != 0);
+    request(port, "GET", "/m/model.json", "Origin: \"quoted\\\r\n");
+    server.signal(SIGTERM);
+    CHECK(server.wait() == std::optional<int>(0));
+    std::istringstream lines(server.output());
+    int count = 0, warnings = 0, access = 0;
+    for (std::string line; std::getline(lines, line);) {
+        INFO(line);
+        auto doc = nlohmann::json::parse(line, nullptr, false);
+        REQUIRE_FALSE(doc.is_discarded());
+        REQUIRE(doc.is_object());
+        ++count;
+        if (doc.value("level", "") == "warn") ++warnings;
+        if (doc.value("type", "") == "access") ++access;
+    }
+    CHECK(count >= 4);
+    CHECK(warnings >= 1);
+    CHECK(access == 1);
 }
