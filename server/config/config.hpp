@@ -19,6 +19,7 @@ using HeaderList = std::vector<std::pair<std::string, std::string>>;
 // The listener, the served folder and the worker threads.
 struct ServerConfig {
     std::string host = "127.0.0.1";
+    bool ipv6_only = false;  // an IPv6 listener ("::") takes IPv6 only; false: IPv4 too (IPv4-mapped), dual-stack
     std::uint16_t port = 8080;
     std::string root = "models";
     unsigned threads = 0;  // 0 = one per core

@@ -18,6 +18,7 @@ using json = nlohmann::json;
 const std::vector<Setting>& settings() {
     static const std::vector<Setting> table{
         {"server.host", "MODELHOST_HOST", "--host", "string"},
+        {"server.ipv6_only", "MODELHOST_IPV6_ONLY", nullptr, "boolean"},
         {"server.port", "MODELHOST_PORT", "--port", "integer"},
         {"server.root", "MODELHOST_ROOT", "--root", "string"},
         {"server.threads", "MODELHOST_THREADS", "--threads", "integer"},

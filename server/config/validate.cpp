@@ -197,8 +197,9 @@ CorsConfig read_cors(const Checker& c, const json& obj, const std::string& path,
 }
 
 void read_server(const Checker& c, const json& obj, ServerConfig& s) {
-    c.keys(obj, "server", {"host", "port", "root", "threads", "shutdown_timeout", "sendfile_min_bytes"});
+    c.keys(obj, "server", {"host", "ipv6_only", "port", "root", "threads", "shutdown_timeout", "sendfile_min_bytes"});
     c.get(obj, "server", "host", s.host);
+    c.get(obj, "server", "ipv6_only", s.ipv6_only);
     if (s.host.empty()) c.fail("server.host", "must not be empty; use 0.0.0.0 for all IPv4 interfaces");
     c.get_int(obj, "server", "port", s.port, 0, 65535);
     c.get(obj, "server", "root", s.root);

@@ -79,7 +79,8 @@ void Server::Impl::bind() {
         tcp::acceptor a(ioc);
         a.open(ep.protocol(), ec);
         if (!ec) a.set_option(asio::socket_base::reuse_address(true), ec);
-        if (!ec && ep.address().is_v6()) a.set_option(asio::ip::v6_only(true), ec);
+        // "::" listens dual-stack (IPv4 arrives IPv4-mapped) unless server.ipv6_only says otherwise.
+        if (!ec && ep.address().is_v6()) a.set_option(asio::ip::v6_only(cfg.server.ipv6_only), ec);
         if (!ec) a.bind(ep, ec);
         if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
         std::string where = ep.address().to_string() + ":" + std::to_string(ep.port());

@@ -163,3 +163,30 @@ TEST_CASE("past the limit at most 64 connections wait for their 503; the rest ar
     held.send(get("/a.json"));
     CHECK(held.read().result_int() == 200);  // the admitted connection is unaffected
 }
+
+namespace {
+
+// Whether a TCP connection to `address`:`port` is accepted (IPv4 or IPv6 literal).
+bool accepts(const std::string& address, std::uint16_t port) {
+    boost::asio::io_context ioc;
+    boost::asio::ip::tcp::socket s(ioc);
+    boost::system::error_code ec;
+    s.connect({boost::asio::ip::make_address(address), port}, ec);
+    return !ec;
+}
+
+}  // namespace
+
+TEST_CASE("host :: listens dual-stack unless server.ipv6_only is set", "[connection]") {
+    TempDir root;
+    root.write("a.json", "{}");
+    {
+        TestServer s(root.path(), R"({"server": {"host": "::"}})");
+        CHECK(accepts("::1", s.port()));
+        CHECK(accepts("127.0.0.1", s.port()));
+        CHECK(request(s.port(), "GET", "/a.json").result_int() == 200);  // over IPv4, IPv4-mapped
+    }
+    TestServer v6(root.path(), R"({"server": {"host": "::", "ipv6_only": true}})");
+    CHECK(accepts("::1", v6.port()));
+    CHECK_FALSE(accepts("127.0.0.1", v6.port()));
+}

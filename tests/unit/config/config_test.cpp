@@ -260,6 +260,7 @@ TEST_CASE("config/modelhost.json lists every setting, each with its built-in def
     file_input.flags = {{"--root", l.dir.path().string()}};
     Config file = modelhost::config::load(file_input);
     CHECK(file.server.host == defaults.server.host);
+    CHECK(file.server.ipv6_only == defaults.server.ipv6_only);
     CHECK(file.server.port == defaults.server.port);
     CHECK(file.server.threads == defaults.server.threads);
     CHECK(file.server.shutdown_timeout == defaults.server.shutdown_timeout);
