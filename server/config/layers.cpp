@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -125,6 +126,19 @@ json read_file(const std::string& file) {
     }
 }
 
+// Paths written in a config file mean the same wherever the server is started: relative ones are taken from the
+// file's folder (flags and env vars stay relative to the working directory, as a shell user expects).
+void resolve_paths_against(json& doc, const std::filesystem::path& folder) {
+    static const std::pair<const char*, const char*> path_keys[] = {{"server", "root"}, {"tls", "cert_file"}, {"tls", "key_file"}};
+    for (const auto& [section, key] : path_keys) {
+        if (!doc.contains(section) || !doc[section].is_object() || !doc[section].contains(key)) continue;
+        json& value = doc[section][key];
+        if (!value.is_string() || value.get<std::string>().empty()) continue;
+        std::filesystem::path p(value.get<std::string>());
+        if (p.is_relative()) value = (folder / p).lexically_normal().string();
+    }
+}
+
 const Setting* find_setting(const std::string& name, bool by_flag) {
     for (const auto& s : settings()) {
         const char* n = by_flag ? s.flag : s.env;
@@ -154,6 +168,8 @@ Layered layer(const LoadInput& in) {
     Layered out{json::object(), {}, {}};
     if (in.file) {
         out.doc = read_file(*in.file);
+        std::error_code ec;
+        resolve_paths_against(out.doc, std::filesystem::absolute(*in.file, ec).parent_path());
         record_sources(out.doc, "", *in.file, out.sources);
     }
 

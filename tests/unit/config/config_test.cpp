@@ -310,3 +310,14 @@ TEST_CASE("a key holding a NUL or control character is named in full, escaped (f
     Loader l;
     CHECK_THAT(l.error(R"({"cors": {"al\u0000x\n": 1}})"), Catch::Contains("cors.al\\x00x\\x0a: unknown key"));
 }
+
+TEST_CASE("relative paths in a config file are taken from its folder; in flags and env from the working directory", "[config]") {
+    Loader l;
+    std::filesystem::create_directories(l.dir.path() / "served");
+    LoadInput in;
+    in.file = l.dir.write("conf/c.json", R"({"server": {"root": "../served"}})").string();
+    Config c = modelhost::config::load(in);
+    CHECK(c.server.root == (l.dir.path() / "served").lexically_normal().string());
+    in.flags = {{"--root", "."}};
+    CHECK(modelhost::config::load(in).server.root == ".");  // a flag keeps its meaning for the shell that typed it
+}
