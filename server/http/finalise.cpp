@@ -25,7 +25,7 @@ void finalise(Reply& res, const Request& req, const RoutePolicy& route, const Co
     // A configured header owns its name: the pipeline's field of that name (Content-Type of an error, ...) goes.
     if (res.begin() != res.end())
         for (const auto& name : route.configured) res.erase(name);
-    if (!route.configures("date")) res.date = current_http_date();
+    if (!route.owns_date) res.date = current_http_date();
     apply_cors(res, route.cors, cors);
 
     if (never_has_body(res.result())) {

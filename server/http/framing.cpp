@@ -15,6 +15,12 @@ namespace {
 
 FramingVerdict refuse(bhttp::status s, std::string why) { return FramingVerdict{s, std::move(why)}; }
 
+// A port as Host may carry it: digits only, at most 65535; empty is allowed ("host:", RFC 3986 §3.2.3).
+bool valid_port(std::string_view port) {
+    bool digits = std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; });
+    return digits && (port.size() < 5 || (port.size() == 5 && port <= "65535"));
+}
+
 // Every Transfer-Encoding line, as one comma-separated list of codings (§5.3 of RFC 9110: lines combine).
 FramingVerdict check_transfer_coding(const bhttp::fields& header) {
     std::size_t chunked = 0, codings = 0;
@@ -47,16 +53,9 @@ bool valid_host(std::string_view value) {
     bool plain = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
         return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-';
     });
-    if (plain && colon == std::string_view::npos) return true;
-    if (plain) {
-        auto port = value.substr(colon + 1);  // may be empty: "host:" is allowed (RFC 3986 §3.2.3)
-        bool digits = std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; });
-        return digits && (port.size() < 5 || (port.size() == 5 && port <= "65535"));
-    }
-    auto authority = boost::urls::parse_authority(value);
-    if (!authority) return false;
-    auto port = authority->port();  // digits only (the grammar), possibly empty: "host:" is allowed (RFC 3986 §3.2.3)
-    return port.size() < 5 || (port.size() == 5 && port <= "65535");
+    if (plain) return colon == std::string_view::npos || valid_port(value.substr(colon + 1));
+    auto authority = boost::urls::parse_authority(value);  // IP literals and the rest of the grammar
+    return authority && valid_port(authority->port());
 }
 
 bool has_obs_fold(std::string_view head) {

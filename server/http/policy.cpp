@@ -20,6 +20,7 @@ RoutePolicy::RoutePolicy(CorsPolicy c, const config::HeaderList& headers) : cors
         unique.push_back(h);
     }
     for (const auto& h : unique) configured.push_back(to_lower(h.first));
+    owns_date = configures("date");
     if (!configures("server")) append_header_line(fixed_lines, "Server", server_token);
     if (!configures("x-content-type-options")) append_header_line(fixed_lines, "X-Content-Type-Options", "nosniff");
     for (const auto& [name, value] : unique) append_header_line(fixed_lines, name, value);

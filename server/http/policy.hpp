@@ -29,6 +29,7 @@ struct RoutePolicy {
     bool configures(std::string_view lower_name) const;
     // Lower-case names of the configured headers.
     std::vector<std::string> configured;
+    bool owns_date = false;  // a configured Date replaces the server's (decided at load, read per response)
 };
 
 struct Policy {

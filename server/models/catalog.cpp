@@ -82,24 +82,41 @@ std::string string_or(const json& obj, const char* key, std::string fallback) {
     return obj[key].get<std::string>();
 }
 
+// One weightsManifest weight as the byte arithmetic reads it, whatever JSON it was.
+struct Weight {
+    std::string name;
+    bool has_shape = false;               // "shape" is an array
+    std::optional<std::uint64_t> count;   // product(shape), unless a size is not a count or it overflows
+    std::string dtype;                    // the stored dtype: the quantized one when quantized
+};
+
+Weight read_weight(const json& w) {
+    Weight out{string_or(w, "name", "?"), false, std::nullopt, string_or(w, "dtype", "")};
+    if (!w.is_object()) return out;
+    if (w.contains("quantization") && w["quantization"].is_object()) out.dtype = string_or(w["quantization"], "dtype", out.dtype);
+    out.has_shape = w.contains("shape") && w["shape"].is_array();
+    if (out.has_shape) out.count = element_count(w["shape"]);
+    return out;
+}
+
 // Bytes the group's weights need; a string weight's size comes from the data itself. Problems go to `problems`.
 std::uint64_t needed_bytes(const json& weights, GroupBytes& data, const std::string& where,
                            std::vector<std::string>& problems) {
     std::uint64_t need = 0;
     const std::uint64_t have = data.total();
-    for (const auto& w : weights) {
-        std::string name = string_or(w, "name", "?");
-        if (!w.is_object() || !w.contains("shape") || !w["shape"].is_array()) {
+    for (const auto& entry : weights) {
+        const Weight w = read_weight(entry);
+        const std::string& name = w.name;
+        const std::string& dtype = w.dtype;
+        const auto& count = w.count;
+        if (!w.has_shape) {
             problems.push_back(where + " weight " + name + ": no shape");
             continue;
         }
-        auto count = element_count(w["shape"]);
         if (!count) {
             problems.push_back(where + " weight " + name + ": shape is not a list of sizes or its product overflows");
             continue;
         }
-        std::string dtype = string_or(w, "dtype", "");
-        if (w.contains("quantization") && w["quantization"].is_object()) dtype = string_or(w["quantization"], "dtype", dtype);
         if (dtype == "string") {
             // Each element is a uint32 length and its bytes: more elements than the shards can hold fail at once.
             if (*count > (have - std::min(have, need)) / 4) {
@@ -228,14 +245,11 @@ void check_manifest(const fsys::path& root, const fsys::path& file, ModelEntry& 
 std::optional<std::uint64_t> declared_bytes(const json& weights) {
     if (!weights.is_array()) return std::nullopt;
     std::uint64_t total = 0;
-    for (const auto& w : weights) {
-        if (!w.is_object() || !w.contains("shape") || !w["shape"].is_array()) return std::nullopt;
-        auto count = element_count(w["shape"]);
-        std::string dtype = string_or(w, "dtype", "");
-        if (w.contains("quantization") && w["quantization"].is_object()) dtype = string_or(w["quantization"], "dtype", dtype);
-        std::uint64_t size = dtype_bytes(dtype);
-        if (!count || size == 0 || *count > (std::numeric_limits<std::uint64_t>::max() - total) / size) return std::nullopt;
-        total += *count * size;
+    for (const auto& entry : weights) {
+        const Weight w = read_weight(entry);
+        const std::uint64_t size = dtype_bytes(w.dtype);
+        if (!w.count || size == 0 || *w.count > (std::numeric_limits<std::uint64_t>::max() - total) / size) return std::nullopt;
+        total += *w.count * size;
     }
     return total;
 }

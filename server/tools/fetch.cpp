@@ -8,6 +8,7 @@
 #include "models/catalog.hpp"
 #include "tools/http_client.hpp"
 
+#include <boost/url/pct_string_view.hpp>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -190,7 +191,11 @@ std::vector<Shard> shards_of(const nlohmann::json& groups, const std::string& mo
             throw FetchError(model_url + ": a weightsManifest group has no \"paths\" array");
         auto declared = g.contains("weights") ? models::declared_bytes(g["weights"]) : std::nullopt;
         for (const auto& p : g["paths"]) {
-            if (!p.is_string()) throw FetchError(model_url + ": a shard path is not a string: " + p.dump());
+            if (!p.is_string()) {
+                std::string shown = p.dump();  // hostile: shown in part
+                if (shown.size() > 60) shown = shown.substr(0, 57) + "...";
+                throw FetchError(model_url + ": a shard path is not a string: " + shown);
+            }
             const std::string path = p.get<std::string>();
             if (auto why = unsafe_shard_path(path); !why.empty())
                 throw FetchError(model_url + ": refusing shard path \"" + path + "\": " + why + "; nothing was written");
@@ -239,17 +244,9 @@ void fetch(const Options& o) {
 std::string unsafe_shard_path(std::string_view raw) {
     if (raw.empty()) return "empty";
     if (raw.find_first_of("?#") != std::string_view::npos) return "has a query or fragment";
-    std::string path;
-    for (std::size_t i = 0; i < raw.size(); ++i) {
-        if (raw[i] != '%') {
-            path += raw[i];
-            continue;
-        }
-        auto hex = [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; };
-        if (i + 2 >= raw.size() || !hex(raw[i + 1]) || !hex(raw[i + 2])) return "has a malformed percent-escape";
-        path += static_cast<char>(std::stoi(std::string(raw.substr(i + 1, 2)), nullptr, 16));
-        i += 2;
-    }
+    auto encoded = boost::urls::make_pct_string_view(raw);  // the decoding the server applies to targets
+    if (!encoded) return "has a malformed percent-escape";
+    const std::string path = encoded->decode();
     // Checked after decoding too: the server decodes once, so "%2e%2e" would be ".." when served.
     for (const std::string_view form : {raw, std::string_view(path)}) {
         if (form.starts_with('/')) return "is absolute";
