@@ -165,7 +165,7 @@ json typed(const Setting& s, const std::string& name, const std::string& raw) {
 }  // namespace
 
 Layered layer(const LoadInput& in) {
-    Layered out{json::object(), {}, {}};
+    Layered out{json::object(), {}, {}, in.check_files};
     if (in.file) {
         out.doc = read_file(*in.file);
         std::error_code ec;

@@ -14,6 +14,7 @@ struct Layered {
     nlohmann::json doc;                          // file, env and flags merged; defaults are not in it
     std::map<std::string, std::string> sources;  // "server.port" -> "MODELHOST_PORT"
     std::vector<std::string> warnings;           // logged at start-up
+    bool check_files = true;                     // LoadInput::check_files
 };
 
 // Throws ConfigError for unreadable/invalid JSON, unknown flags or env names, and untyped values.

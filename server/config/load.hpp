@@ -30,6 +30,8 @@ struct LoadInput {
     // Names of all MODELHOST_* variables present, so that misspelt ones are reported.
     std::vector<std::string> env_names;
     std::vector<FlagValue> flags;
+    // false: server.root and the TLS files are not looked at (`modelhost health` runs where only the config is).
+    bool check_files = true;
 };
 
 // One setting reachable from env vars and flags; the table behind --help and the README.

@@ -196,7 +196,7 @@ CorsConfig read_cors(const Checker& c, const json& obj, const std::string& path,
     return cors;
 }
 
-void read_server(const Checker& c, const json& obj, ServerConfig& s) {
+void read_server(const Checker& c, const json& obj, ServerConfig& s, bool check_files) {
     c.keys(obj, "server", {"host", "ipv6_only", "port", "root", "threads", "shutdown_timeout", "sendfile_min_bytes"});
     c.get(obj, "server", "host", s.host);
     c.get(obj, "server", "ipv6_only", s.ipv6_only);
@@ -207,7 +207,7 @@ void read_server(const Checker& c, const json& obj, ServerConfig& s) {
     c.get_seconds(obj, "server", "shutdown_timeout", s.shutdown_timeout);
     c.get_int(obj, "server", "sendfile_min_bytes", s.sendfile_min_bytes, 0, 1ll << 40);
     std::error_code ec;
-    if (!std::filesystem::is_directory(s.root, ec))
+    if (check_files && !std::filesystem::is_directory(s.root, ec))
         c.fail("server.root", "\"" + s.root + "\" is not a readable directory; pass --root DIR or set server.root");
 }
 
@@ -268,7 +268,7 @@ std::vector<RouteConfig> read_routes(const Checker& c, const json& arr, const Co
     return routes;
 }
 
-void read_tls(const Checker& c, const json& obj, TlsConfig& t) {
+void read_tls(const Checker& c, const json& obj, TlsConfig& t, bool check_files) {
     c.keys(obj, "tls", {"cert_file", "key_file"});
     c.get(obj, "tls", "cert_file", t.cert_file);
     c.get(obj, "tls", "key_file", t.key_file);
@@ -276,7 +276,7 @@ void read_tls(const Checker& c, const json& obj, TlsConfig& t) {
         c.fail(t.cert_file.empty() ? "tls.cert_file" : "tls.key_file", "is needed too: set both cert_file and key_file, or neither");
     for (const auto& [key, file] : {std::pair{"tls.cert_file", t.cert_file}, std::pair{"tls.key_file", t.key_file}}) {
         std::error_code ec;
-        if (!file.empty() && !std::filesystem::is_regular_file(file, ec)) c.fail(key, "\"" + file + "\" is not a readable file");
+        if (check_files && !file.empty() && !std::filesystem::is_regular_file(file, ec)) c.fail(key, "\"" + file + "\" is not a readable file");
     }
 }
 
@@ -315,7 +315,7 @@ Config validate(const Layered& raw) {
     Config cfg;
     static const json empty = json::object();
     auto section = [&](const char* name) -> const json& { return doc.contains(name) ? doc.at(name) : empty; };
-    read_server(c, section("server"), cfg.server);
+    read_server(c, section("server"), cfg.server, raw.check_files);
     read_limits(c, section("limits"), cfg.limits);
     if (doc.contains("cors")) cfg.cors = read_cors(c, doc.at("cors"), "cors", CorsConfig{});
     if (doc.contains("headers")) cfg.headers = read_headers(c, doc.at("headers"), "headers");
@@ -327,7 +327,7 @@ Config validate(const Layered& raw) {
     const auto& prefix = cfg.health.prefix;
     if (!prefix.empty() && (!prefix.starts_with('/') || prefix.ends_with('/') || prefix.find_first_of("?#% ") != std::string::npos))
         c.fail("health.prefix", "must be \"\" or a path such as \"/.modelhost\" (leading '/', no trailing '/', no ?, #, % or spaces)");
-    read_tls(c, section("tls"), cfg.tls);
+    read_tls(c, section("tls"), cfg.tls, raw.check_files);
     read_log(c, section("log"), cfg.log);
     cfg.sources = raw.sources;
     cfg.warnings.insert(cfg.warnings.begin(), raw.warnings.begin(), raw.warnings.end());

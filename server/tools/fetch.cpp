@@ -222,8 +222,11 @@ void fetch(const Options& o) {
     } cleanup{tmp};
     fsys::create_directories(tmp);
 
-    ClientOptions client{o.ca_file, 15, std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                                                                 std::chrono::duration<double>(o.timeout))};
+    ClientOptions client;
+    client.ca_file = o.ca_file;
+    client.user_agent = "modelhost-fetch";
+    client.deadline = std::chrono::steady_clock::now() +
+                      std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(o.timeout));
     std::printf("fetching %s\n", model_url.c_str());
     download(model_url, tmp / "model.json", max_manifest_bytes, client);
     std::ifstream in(tmp / "model.json");

@@ -15,6 +15,10 @@
 #include <boost/url/parse.hpp>
 #include <boost/url/url.hpp>
 
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include <memory>
 #include <sys/socket.h>
 
 namespace modelhost::tools {
@@ -104,7 +108,7 @@ HttpResponse exchange(Stream& stream, const HttpUrl& url, const std::string& met
     bool default_port = url.port == (url.tls ? "443" : "80");
     bhttp::request<bhttp::empty_body> req{bhttp::string_to_verb(method), url.target, 11};
     req.set(bhttp::field::host, default_port ? url.host : url.host + ":" + url.port);
-    req.set(bhttp::field::user_agent, "modelhost-doctor");
+    req.set(bhttp::field::user_agent, options.user_agent);
     req.set(bhttp::field::connection, "close");
     for (const auto& [n, v] : headers) req.set(n, v);
     boost::system::error_code ec;
@@ -130,6 +134,17 @@ HttpResponse exchange(Stream& stream, const HttpUrl& url, const std::string& met
 
 namespace {
 
+using Certificate = std::unique_ptr<X509, decltype(&X509_free)>;
+
+// The first certificate of a PEM file; null when `path` is empty. Throws HttpError when it cannot be read.
+Certificate read_certificate(const std::string& path) {
+    if (path.empty()) return {nullptr, X509_free};
+    std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_file(path.c_str(), "r"), BIO_free);
+    Certificate cert(bio ? PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr) : nullptr, X509_free);
+    if (!cert) throw HttpError(path + ": cannot read a PEM certificate from it");
+    return cert;
+}
+
 HttpResponse connect_and_exchange(const HttpUrl& url, const std::string& method, const HeaderPairs& headers,
                                   bool want_body, const ClientOptions& options, const std::string& file,
                                   std::uint64_t max_bytes) {
@@ -152,8 +167,14 @@ HttpResponse connect_and_exchange(const HttpUrl& url, const std::string& method,
     }
     ctx.set_verify_mode(ssl::verify_peer);
     ssl::stream<asio::ip::tcp::socket&> tls(socket, ctx);
-    SSL_set_tlsext_host_name(tls.native_handle(), url.host.c_str());  // SNI
-    tls.set_verify_callback(ssl::host_name_verification(url.host));
+    if (asio::ip::make_address(url.host, ec); ec)  // SNI carries names only (RFC 6066 §3)
+        SSL_set_tlsext_host_name(tls.native_handle(), url.host.c_str());
+    auto trusted = read_certificate(options.trusted_cert);
+    tls.set_verify_callback([by_name = ssl::host_name_verification(url.host), &trusted](bool ok, ssl::verify_context& v) mutable {
+        X509* peer = X509_STORE_CTX_get0_cert(v.native_handle());  // the leaf, whichever link is being checked
+        if (trusted && peer && X509_cmp(peer, trusted.get()) == 0) return true;
+        return by_name(ok, v);
+    });
     tls.handshake(ssl::stream_base::client, ec);
     if (ec)
         throw HttpError(url.text + ": TLS handshake failed: " + ec.message() +

@@ -25,10 +25,14 @@ struct HttpUrl {
 // http:// and https:// URLs; nullopt when malformed or another scheme.
 std::optional<HttpUrl> parse_http_url(std::string_view url);
 
-// TLS settings: the system's CA store is always trusted; `ca_file` adds a private CA (PEM). Time bounds: each
-// socket read or write waits at most `idle_seconds`; a whole exchange ends by `deadline` (unset: no overall bound).
+// TLS settings: the system's CA store is always trusted; `ca_file` adds a private CA (PEM); a peer presenting exactly
+// the certificate in `trusted_cert` (PEM, the first one in the file) is accepted whatever its names and issuer — how
+// `health` trusts the server's own tls.cert_file on loopback. Time bounds: each socket read or write waits at most
+// `idle_seconds`; a whole exchange ends by `deadline` (unset: no overall bound).
 struct ClientOptions {
     std::string ca_file;
+    std::string trusted_cert;
+    std::string user_agent = "modelhost";
     int idle_seconds = 15;
     std::optional<std::chrono::steady_clock::time_point> deadline;
 };

@@ -65,5 +65,23 @@ code=$($docker inspect "$name" --format '{{.State.ExitCode}}')
 logs=$($docker logs "$name" 2>&1)
 grep -q '"GET /demo/model.json" 200 .*origin="http://allowed.example"' <<<"$logs" || fail "no access-log line in docker logs"
 grep -q 'SIGTERM' <<<"$logs" || fail "no shutdown line in docker logs"
-echo "docker: image $((size / 1048576)) MB; served CORS correctly as uid $uid; stopped in ${took}s with exit 0"
+# The image's own HEALTHCHECK (timing shortened, command unchanged) under TLS with a self-signed certificate for a
+# public name: `modelhost health` must speak HTTPS to 127.0.0.1 and trust the configured certificate.
+mkdir -p "$work/tls"
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/tls/key.pem" -out "$work/tls/cert.pem" -days 1 \
+    -subj /CN=models.example.com -addext subjectAltName=DNS:models.example.com >/dev/null 2>&1 || fail "openssl could not make a test certificate"
+chmod a+r "$work/tls/key.pem"
+$docker rm -f "$name" >/dev/null 2>&1
+cid=$($docker run -d --name "$name" --health-interval 1s --health-start-period 1s -v "$work/models:/models:ro" -v "$work/tls:/tls:ro" \
+      -e MODELHOST_TLS_CERT_FILE=/tls/cert.pem -e MODELHOST_TLS_KEY_FILE=/tls/key.pem "$image") || fail "docker run (TLS) failed"
+health=""
+for _ in $(seq 1 30); do
+    health=$($docker inspect "$name" --format '{{.State.Health.Status}}')
+    [[ "$health" == "healthy" || "$health" == "unhealthy" ]] && break
+    sleep 1
+done
+[[ "$health" == "healthy" ]] || fail "the HEALTHCHECK under TLS says '$health': $($docker inspect "$name" --format '{{range .State.Health.Log}}{{.Output}}{{end}}' | tail -3)"
+$docker exec "$name" modelhost health | grep -q '^https://127.0.0.1:8080/.modelhost/healthz: 200 ok' || fail "health did not probe over https"
+
+echo "docker: image $((size / 1048576)) MB; served CORS correctly as uid $uid; stopped in ${took}s with exit 0; healthy under TLS"
 echo "PASS docker"

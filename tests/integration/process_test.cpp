@@ -194,6 +194,36 @@ TEST_CASE("health probes a running server from its environment and fails when no
     CHECK_THAT(refused, Catch::Contains("refused"));
 }
 
+TEST_CASE("health speaks HTTPS to a TLS server, trusting the configured certificate whatever its name", "[process][health][tls]") {
+    TempDir dir;
+    // Self-signed for a name the probe never uses (127.0.0.1), as a deployment behind a public name has.
+    auto [made, why] = run_command({"/bin/sh", "-c", "cd '" + dir.path().string() + "' && openssl req -x509 -newkey rsa:2048 "
+                                    "-nodes -keyout key.pem -out cert.pem -days 1 -subj /CN=models.example.com "
+                                    "-addext subjectAltName=DNS:models.example.com"});
+    REQUIRE(made == 0);
+    auto config = dir.write("c.json", R"({"tls": {"cert_file": "cert.pem", "key_file": "key.pem"}})");
+    Process server({binary, "--config", config.string(), "--root", dir.path().string(), "--port", "0"});
+    auto port = std::to_string(server.wait_for_port());
+    // The root the probing environment names does not exist there: health never looks at it.
+    std::vector<std::string> env{"MODELHOST_CONFIG=" + config.string(), "MODELHOST_PORT=" + port, "MODELHOST_ROOT=/nonexistent"};
+    auto [ok, out] = run_command({binary, "health"}, env);
+    CHECK(ok == 0);
+    CHECK_THAT(out, Catch::Contains("https://127.0.0.1:" + port + "/.modelhost/healthz: 200 ok"));
+    auto [given, _] = run_command({binary, "health", "--url", "https://127.0.0.1:" + port + "/.modelhost/readyz"}, env);
+    CHECK(given == 0);
+    auto [by_flag, __] = run_command({binary, "health", "--config", config.string(), "--url", "https://127.0.0.1:" + port + "/.modelhost/healthz"});
+    CHECK(by_flag == 0);
+    // Without the configuration the certificate is just an unknown self-signed one.
+    auto [stranger, refused] = run_command({binary, "health", "--url", "https://127.0.0.1:" + port + "/.modelhost/healthz"});
+    CHECK(stranger == 1);
+    CHECK_THAT(refused, Catch::Contains("certificate verify failed"));
+    auto [plain, ___] = run_command({binary, "health", "--url", "http://127.0.0.1:" + port + "/.modelhost/healthz"});
+    CHECK(plain == 1);
+    auto [bad, usage] = run_command({binary, "health", "--url", "ftp://127.0.0.1/"});
+    CHECK(bad == 2);
+    CHECK_THAT(usage, Catch::Contains("is not an http:// or https:// URL"));
+}
+
 TEST_CASE("start-up warns about a root without models and about a route wider than the top level", "[process]") {
     TempDir dir;
     auto config = dir.write("c.json", R"({"cors": {"allow_origins": ["https://app.example.com"]},
@@ -222,6 +252,8 @@ TEST_CASE("every command answers a usage mistake the same way, with exit 2", "[p
              {{"compress"}, "missing DIR"},
              {{"doctor", "ftp://x/model.json", "--origin", "http://a.test"}, "must be an http:// or https:// URL"},
              {{"doctor", "http://x/model.json", "--origin"}, "--origin needs a value"},
+             {{"doctor", "http://x/model.json", "--origin", "app.example.com"}, "--origin \"app.example.com\" is not an origin"},
+             {{"doctor", "http://x/model.json", "--origin", "http://a.test", "--every", "0"}, "is not a duration"},
              {{"fetch", "http://x/model.json", "--concurrency", "0"}, "--concurrency must be a whole number from 1 to 64"},
              {{"fetch", "http://x/m.json", "http://y/m.json"}, "unexpected argument"},
              {{"health", "--url"}, "--url needs a value"},

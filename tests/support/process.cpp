@@ -83,7 +83,7 @@ std::string Process::output() const {
 }
 
 std::uint16_t Process::wait_for_port(std::chrono::milliseconds timeout) {
-    static const std::regex line(R"(serving .* at http://[^ ]*:(\d+) )");
+    static const std::regex line(R"(serving .* at https?://[^ ]*:(\d+) )");
     auto deadline = std::chrono::steady_clock::now() + timeout;
     while (std::chrono::steady_clock::now() < deadline) {
         std::smatch m;
