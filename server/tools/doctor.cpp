@@ -1,214 +1,261 @@
-// The Fetch standard's CORS check, file by file, reported in Chromium's words with a hint for the server's owner.
+// The requests a browser page makes for a model — preflight when needed, the GET with Origin through every redirect,
+// then each shard with the model URL's query — judged by tools/diagnosis, printed as text or JSON lines, once or
+// every DURATION (printing only what changed).
 #include "tools/doctor.hpp"
 
 #include "base/args.hpp"
 #include "base/text.hpp"
+#include "http/origin.hpp"
+#include "tools/diagnosis.hpp"
 #include "tools/http_client.hpp"
 
 #include <nlohmann/json.hpp>
 
-#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <csignal>
 #include <cstdio>
+#include <ctime>
+#include <map>
 
 namespace modelhost::tools {
 
 namespace {
 
 struct Options {
-    std::string url, origin;
-    ClientOptions client;  // --ca-file
-    bool credentials = false;
-    std::vector<std::string> headers;  // non-safelisted request headers the app sends (they need a preflight)
+    std::string url;
+    BrowserRequest page;
+    ClientOptions client;          // --ca-file
+    bool json = false;             // one JSON object per file and line
+    std::optional<double> every;   // seconds between checks; unset: check once
 };
 
-// One file's verdict: failures decide the exit code, warnings do not.
-struct Verdict {
-    std::vector<std::string> failures, warnings;
+struct FileResult {
+    std::string url;
+    Verdict verdict;
 };
 
-std::string list_has_problem(const std::vector<std::string>& allowed, const std::vector<std::string>& wanted, bool star_ok) {
-    for (const auto& w : wanted) {
-        bool found = std::any_of(allowed.begin(), allowed.end(), [&](const std::string& a) {
-            std::string_view item = trim_ows(a);
-            return (star_ok && item == "*") || to_lower(item) == to_lower(w);
-        });
-        if (!found) return w;
+// The GET a page makes for `url_text` (after its preflight, when its headers need one), following up to 10
+// redirects, each hop judged as the browser judges it. Returns the last response (empty when none arrived).
+HttpResponse get_file(std::string url_text, const Options& o, Verdict& v, bool want_body) {
+    try {
+        for (int hop = 0;; ++hop) {
+            auto url = parse_http_url(url_text);
+            if (!url) throw HttpError(url_text + ": not an http:// or https:// URL");
+            if (!o.page.headers.empty()) {
+                std::string requested;
+                for (const auto& h : o.page.headers) requested.append(requested.empty() ? "" : ",").append(to_lower(h));
+                diagnose_preflight(http_request(*url, "OPTIONS", {{"Origin", o.page.origin}, {"Access-Control-Request-Method", "GET"},
+                                                                  {"Access-Control-Request-Headers", requested}}, false, o.client),
+                                   o.page, v);
+                if (!v.pass()) return {};
+            }
+            HeaderPairs h{{"Origin", o.page.origin}};
+            for (const auto& name : o.page.headers) h.emplace_back(name, "1");
+            HttpResponse r = http_request(*url, "GET", h, want_body, o.client);
+            diagnose_response(r, url->target.substr(0, url->target.find('?')), o.page, v);
+            auto next = v.pass() ? redirect_target(r, url_text) : std::nullopt;
+            if (!next) return r;
+            if (hop == 10) throw HttpError(url_text + ": more than 10 redirects");
+            url_text = *next;
+        }
+    } catch (const HttpError& e) {
+        v.failures.push_back(unreachable(e.what()));
+        return {};
     }
-    return {};
 }
 
-std::vector<std::string> split_list(const std::vector<std::string>& values) {
-    std::vector<std::string> out;
-    for (const auto& v : values)
-        for (std::size_t pos = 0; pos <= v.size();) {
-            auto comma = v.find(',', pos);
-            auto item = trim_ows(std::string_view(v).substr(pos, comma == std::string::npos ? std::string::npos : comma - pos));
-            if (!item.empty()) out.emplace_back(item);
-            if (comma == std::string::npos) break;
-            pos = comma + 1;
+// model.json and, when it passes and is a TF.js model, every shard (with the model URL's query, as TF.js asks).
+std::vector<FileResult> check_round(const Options& o) {
+    std::vector<FileResult> out{{o.url, {}}};
+    HttpResponse model = get_file(o.url, o, out[0].verdict, true);
+    auto doc = nlohmann::json::parse(model.body, nullptr, false);
+    if (!out[0].verdict.pass() || !doc.is_object() || !doc.contains("weightsManifest") || !doc["weightsManifest"].is_array())
+        return out;
+    std::string query = o.url.find('?') == std::string::npos ? "" : o.url.substr(o.url.find('?'));
+    for (const auto& group : doc["weightsManifest"]) {
+        if (!group.is_object() || !group.contains("paths") || !group["paths"].is_array()) continue;
+        for (const auto& p : group["paths"]) {
+            auto shard = p.is_string() ? resolve_url(o.url, p.get<std::string>()) : std::nullopt;
+            if (!shard) continue;
+            FileResult r{shard->substr(0, shard->find('?')) + query, {}};
+            get_file(r.url, o, r.verdict, false);
+            out.push_back(std::move(r));
         }
+    }
     return out;
 }
 
-// Access-Control-Allow-Origin / -Credentials as Chromium checks them (Fetch "CORS check").
-void check_cors(const HttpResponse& r, const Options& o, Verdict& v) {
-    auto acao = r.all("Access-Control-Allow-Origin");
-    if (acao.empty()) {
-        v.failures.push_back("No 'Access-Control-Allow-Origin' header is present on the requested resource. "
-                             "Fix: add " + o.origin + " to cors.allow_origins (or allow \"*\").");
-        return;
-    }
-    if (acao.size() > 1 || acao[0].find(',') != std::string::npos) {
-        std::string joined = join(acao);
-        v.failures.push_back("The 'Access-Control-Allow-Origin' header contains multiple values '" + joined +
-                             "', but only one is allowed. Fix: send exactly one value, \"*\" or the request's Origin.");
-        return;
-    }
-    if (acao[0] == "*" && o.credentials) {
-        v.failures.push_back("The value of the 'Access-Control-Allow-Origin' header in the response must not be the "
-                             "wildcard '*' when the request's credentials mode is 'include'. Fix: echo the origin.");
-        return;
-    }
-    if (acao[0] != "*" && acao[0] != o.origin) {
-        v.failures.push_back("The 'Access-Control-Allow-Origin' header has a value '" + acao[0] +
-                             "' that is not equal to the supplied origin. Fix: echo the request's Origin exactly.");
-        return;
-    }
-    auto acac = r.all("Access-Control-Allow-Credentials");
-    if (o.credentials && (acac.size() != 1 || acac[0] != "true"))
-        v.failures.push_back("The value of the 'Access-Control-Allow-Credentials' header in the response is '" +
-                             (acac.empty() ? std::string() : acac[0]) +
-                             "' which must be 'true' when the request's credentials mode is 'include'.");
-    auto vary = split_list(r.all("Vary"));
-    bool varies = std::any_of(vary.begin(), vary.end(), [](const std::string& t) { return t == "*" || equals_lower(t, "origin"); });
-    if (acao[0] != "*" && !varies)
-        v.warnings.push_back("Access-Control-Allow-Origin names an origin but Vary lacks Origin: a shared cache can hand "
-                             "this answer to another site. Fix: send Vary: Origin on every response.");
+std::string fix_label(const Verdict& v) {
+    return v.server.empty() ? "fix" : "fix (" + v.server + ")";
 }
 
-// The preflight a browser sends before a GET with non-safelisted headers.
-void preflight(const HttpUrl& url, const Options& o, Verdict& v) {
-    std::vector<std::string> lower;
-    for (const auto& h : o.headers) lower.push_back(to_lower(h));
-    std::sort(lower.begin(), lower.end());
-    std::string requested;
-    for (const auto& h : lower) requested += (requested.empty() ? "" : ",") + h;
-    HttpResponse r = http_request(url, "OPTIONS", {{"Origin", o.origin}, {"Access-Control-Request-Method", "GET"},
-                                                   {"Access-Control-Request-Headers", requested}}, false);
-    if (r.status < 200 || r.status > 299) {
-        v.failures.push_back("Response to preflight request doesn't pass access control check: It does not have HTTP ok "
-                             "status (" + std::to_string(r.status) + "). Fix: allow this origin, GET and the requested headers "
-                             "(cors.allow_origins, cors.allow_headers) so the preflight gets 204.");
-        return;
+void print_text(const FileResult& r, const std::string& time) {
+    const Verdict& v = r.verdict;
+    std::printf("%s%s %s\n", time.empty() ? "" : ("[" + time + "] ").c_str(), v.pass() ? "PASS" : "FAIL", r.url.c_str());
+    for (const auto& f : v.failures) {
+        std::printf("  - %s\n", f.cause.c_str());
+        if (!f.browser.empty()) std::printf("    browser: %s\n", f.browser.c_str());
+        std::printf("    %s: %s\n", fix_label(v).c_str(), f.fix.c_str());
     }
-    Verdict cors;
-    check_cors(r, o, cors);
-    for (auto& f : cors.failures) v.failures.push_back("Response to preflight request doesn't pass access control check: " + f);
-    if (!cors.failures.empty()) return;
-    if (auto missing = list_has_problem(split_list(r.all("Access-Control-Allow-Headers")), lower, !o.credentials); !missing.empty())
-        v.failures.push_back("Request header field " + missing + " is not allowed by Access-Control-Allow-Headers in "
-                             "preflight response. Fix: add it to cors.allow_headers.");
+    for (const auto& w : v.warnings) std::printf("  ! %s\n    %s: %s\n", w.cause.c_str(), fix_label(v).c_str(), w.fix.c_str());
 }
 
-// Content types the loaders depend on.
-void check_type(const HttpUrl& url, const HttpResponse& r, Verdict& v) {
-    auto types = r.all("Content-Type");
-    std::string type = types.empty() ? "" : to_lower(types[0]);
-    std::string path = url.target.substr(0, url.target.find('?'));
-    if (path.ends_with(".wasm") && !type.starts_with("application/wasm"))
-        v.failures.push_back("Incorrect response MIME type. Expected 'application/wasm' (got '" + type +
-                             "'): wasm streaming compile fails. Fix: serve .wasm as application/wasm.");
-    if (path.ends_with(".json") && !type.starts_with("application/json"))
-        v.warnings.push_back("model.json is served as '" + type + "'; expected application/json.");
-    bool nosniff = !r.all("X-Content-Type-Options").empty();
-    if ((path.ends_with(".js") || path.ends_with(".mjs")) && nosniff && type.find("javascript") == std::string::npos)
-        v.failures.push_back("Refused to execute script because its MIME type ('" + type +
-                             "') is not executable, and strict MIME type checking is enabled.");
+nlohmann::ordered_json findings_json(const std::vector<Finding>& findings) {
+    auto out = nlohmann::ordered_json::array();
+    for (const auto& f : findings) out.push_back({{"cause", f.cause}, {"browser", f.browser}, {"fix", f.fix}});
+    return out;
 }
 
-// GET with Origin, following up to 10 redirects; every hop must pass the CORS check. Returns the final response.
-HttpResponse fetch(std::string url_text, const Options& o, Verdict& v, bool want_body) {
-    for (int hop = 0;; ++hop) {
-        auto url = parse_http_url(url_text);
-        if (!url) throw HttpError(url_text + ": not an http:// or https:// URL");
-        if (!o.headers.empty()) preflight(*url, o, v);
-        if (!v.failures.empty()) return {};
-        HeaderPairs h{{"Origin", o.origin}};
-        for (const auto& name : o.headers) h.emplace_back(name, "1");
-        HttpResponse r = http_request(*url, "GET", h, want_body, o.client);
-        check_cors(r, o, v);
-        if (!v.failures.empty()) return r;
-        if (auto next = redirect_target(r, url_text)) {
-            if (hop == 10) throw HttpError(url_text + ": more than 10 redirects");
-            url_text = *next;
-            continue;
+void print_json(const FileResult& r, const std::string& time) {
+    const Verdict& v = r.verdict;
+    nlohmann::ordered_json j{{"url", r.url}, {"pass", v.pass()}, {"status", v.status}, {"server", v.server},
+                     {"failures", findings_json(v.failures)}, {"warnings", findings_json(v.warnings)}};
+    if (!time.empty()) j["time"] = time;
+    std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+}
+
+void print(const Options& o, const FileResult& r, const std::string& time) {
+    if (o.json) print_json(r, time);
+    else print_text(r, time);
+}
+
+bool all_pass(const std::vector<FileResult>& results) {
+    for (const auto& r : results)
+        if (!r.verdict.pass()) return false;
+    return true;
+}
+
+std::string utc_now() {
+    std::time_t t = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+// What a change means: the outcome and its causes (not the wording of fixes).
+std::string signature(const Verdict& v) {
+    std::string s = std::to_string(v.status);
+    for (const auto& f : v.failures) s += "\n-" + f.cause;
+    for (const auto& w : v.warnings) s += "\n!" + w.cause;
+    return s;
+}
+
+// Prints the files whose verdict differs from `last` (all of them the first time) and those no longer in the model;
+// returns the new signatures.
+std::map<std::string, std::string> print_changes(const Options& o, const std::vector<FileResult>& results,
+                                                 const std::map<std::string, std::string>& last, const std::string& time) {
+    std::map<std::string, std::string> now;
+    for (const auto& r : results) {
+        now[r.url] = signature(r.verdict);
+        if (auto it = last.find(r.url); it == last.end() || it->second != now[r.url]) print(o, r, time);
+    }
+    for (const auto& [url, _] : last) {
+        if (now.contains(url)) continue;
+        if (o.json) std::printf("%s\n", nlohmann::ordered_json{{"url", url}, {"gone", true}, {"time", time}}.dump().c_str());
+        else std::printf("[%s] GONE %s\n", time.c_str(), url.c_str());
+    }
+    std::fflush(stdout);
+    return now;
+}
+
+// Checks every `o.every` seconds until SIGINT/SIGTERM (a check in progress is finished first). Returns the last
+// complete check's status.
+int watch(const Options& o) {
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    sigprocmask(SIG_BLOCK, &stop, nullptr);
+    std::map<std::string, std::string> last;
+    for (;;) {
+        auto results = check_round(o);
+        std::string time = utc_now();
+        last = print_changes(o, results, last, time);
+        int status = all_pass(results) ? 0 : 1;
+        auto whole = static_cast<std::time_t>(*o.every);
+        timespec wait{whole, static_cast<long>((*o.every - static_cast<double>(whole)) * 1e9)};
+        if (int sig = sigtimedwait(&stop, nullptr, &wait); sig > 0) {
+            std::fprintf(stderr, "modelhost doctor: stopped by %s; the last check (%s) %s\n", sig == SIGINT ? "SIGINT" : "SIGTERM",
+                         time.c_str(), status == 0 ? "passed: exit status 0" : "found failures: exit status 1");
+            return status;
         }
-        if (r.status < 200 || r.status > 299)
-            v.failures.push_back("HTTP " + std::to_string(r.status) + ": the browser gets an error status (" +
-                                 "TF.js reads a 404 shard as weights if the body is HTML). Fix: publish the file.");
-        check_type(*url, r, v);
-        return r;
     }
 }
 
-bool report(const std::string& url, const Verdict& v) {
-    std::printf("%s %s\n", v.failures.empty() ? "PASS" : "FAIL", url.c_str());
-    for (const auto& f : v.failures) std::printf("  - %s\n", f.c_str());
-    for (const auto& w : v.warnings) std::printf("  ! %s\n", w.c_str());
-    return v.failures.empty();
+// "90", "90s", "5m", "1h" → seconds; nullopt unless at least one second.
+std::optional<double> parse_duration(const std::string& text) {
+    char* end = nullptr;
+    errno = 0;
+    double n = std::strtod(text.c_str(), &end);
+    if (end == text.c_str() || errno != 0 || !std::isfinite(n)) return std::nullopt;
+    std::string unit(end);
+    double scale = unit.empty() || unit == "s" ? 1 : unit == "m" ? 60 : unit == "h" ? 3600 : 0;
+    if (scale == 0 || n * scale < 1 || n * scale > 7 * 86400) return std::nullopt;
+    return n * scale;
 }
 
-int usage(const char* why) {
-    std::fprintf(stderr, "modelhost doctor: %s\nUsage: modelhost doctor URL --origin ORIGIN [--credentials] [--header NAME]... [--ca-file PEM]\n", why);
-    return 2;
+void print_help() {
+    std::printf(
+        "Usage: modelhost doctor URL --origin ORIGIN [--credentials] [--header NAME]... [--ca-file PEM]\n"
+        "                        [--json] [--every DURATION]\n\n"
+        "Makes the requests a browser page at ORIGIN makes for URL — a preflight when its headers need one, then\n"
+        "the GET with Origin, following redirects — and, when URL is a TF.js model.json, for every shard (with\n"
+        "the model URL's query string, as TF.js does). Prints PASS or FAIL per file; each failure names the real\n"
+        "cause first (a 404 before the CORS error it turns into), what the browser shows, and a fix for the\n"
+        "server that answered (modelhost's config keys, nginx's directives, or general wording).\n\n"
+        "  --origin ORIGIN   the page's origin, scheme://host[:port] (e.g. http://localhost:5173)\n"
+        "  --credentials     the page fetches with credentials: 'include'\n"
+        "  --header NAME     a request header the page adds (repeatable; non-safelisted ones need a preflight)\n"
+        "  --ca-file PEM     also trust this CA (https:// is verified against the system's CAs, with SNI)\n"
+        "  --json            one JSON object per file and line: url, pass, status, server, failures, warnings\n"
+        "                    (each {cause, browser, fix})\n"
+        "  --every DURATION  keep checking (90, 90s, 5m, 1h; 1 s to 7 days), print only files whose result\n"
+        "                    changed (with the time), until SIGINT/SIGTERM\n\n"
+        "Exit codes: 0 every file passes, 1 a file fails, 2 bad usage. With --every: the last check's 0 or 1.\n");
+}
+
+// Fills `o` from the command line; "" or the usage error.
+std::string read_options(const ParsedArgs& parsed, Options& o) {
+    o.url = parsed.positionals.empty() ? "" : parsed.positionals[0];
+    o.page.origin = parsed.value("--origin").value_or("");
+    o.page.headers = parsed.values("--header");
+    o.page.credentials = parsed.has("--credentials");
+    o.client.ca_file = parsed.value("--ca-file").value_or("");
+    o.client.user_agent = "modelhost-doctor";
+    o.json = parsed.has("--json");
+    if (o.url.empty()) return "missing URL";
+    if (o.page.origin.empty()) return "--origin is required (the page's origin, e.g. http://localhost:5173)";
+    if (!parse_http_url(o.url)) return "URL \"" + o.url + "\" must be an http:// or https:// URL";
+    auto origin = http::parse_origin(o.page.origin);
+    if (!origin || (!origin->opaque && o.page.origin.find("://") == std::string::npos))
+        return "--origin \"" + o.page.origin + "\" is not an origin: write scheme://host[:port], e.g. https://app.example.com";
+    if (auto every = parsed.value("--every")) {
+        if (!(o.every = parse_duration(*every)))
+            return "--every \"" + *every + "\" is not a duration from 1 s to 7 days (e.g. 90s, 5m, 1h)";
+    }
+    return {};
 }
 
 }  // namespace
 
 int doctor_command(const std::vector<std::string>& args) {
     ParsedArgs parsed = parse_args("doctor", args, {{"--origin", true}, {"--header", true}, {"--credentials", false},
-                                                    {"--ca-file", true}}, 1);
+                                                    {"--ca-file", true}, {"--json", false}, {"--every", true}}, 1);
     if (!parsed.error.empty()) return usage_error("doctor", parsed.error);
     if (parsed.help) {
-        std::printf("Usage: modelhost doctor URL --origin ORIGIN [--credentials] [--header NAME]... [--ca-file PEM]\n\n"
-                    "Makes the requests a browser at ORIGIN makes for URL — a preflight when the headers need one,\n"
-                    "then the GET with Origin, following redirects — and, when URL is a TF.js model.json, for every\n"
-                    "shard (with the model URL's query string, as TF.js does). Prints PASS/FAIL per file with the\n"
-                    "browser's reason and a fix. https:// is verified against the system's CA store (plus\n"
-                    "--ca-file for a private CA), with SNI.\n\n"
-                    "Exit codes: 0 every file passes, 1 a file fails, 2 bad usage.\n");
+        print_help();
         return 0;
     }
     Options o;
-    o.url = parsed.positionals.empty() ? "" : parsed.positionals[0];
-    o.origin = parsed.value("--origin").value_or("");
-    o.headers = parsed.values("--header");
-    o.credentials = parsed.has("--credentials");
-    o.client.ca_file = parsed.value("--ca-file").value_or("");
-    if (o.url.empty() || o.origin.empty()) return usage("URL and --origin are required");
-    if (!parse_http_url(o.url)) return usage(("URL \"" + o.url + "\" must be an http:// or https:// URL").c_str());
-    bool all_pass = true;
-    try {
-        Verdict v;
-        HttpResponse model = fetch(o.url, o, v, true);
-        all_pass = report(o.url, v) && all_pass;
-        auto doc = nlohmann::json::parse(model.body, nullptr, false);
-        if (!v.failures.empty() || !doc.is_object() || !doc.contains("weightsManifest")) return all_pass ? 0 : 1;
-        std::string query = o.url.find('?') == std::string::npos ? "" : o.url.substr(o.url.find('?'));
-        for (const auto& group : doc["weightsManifest"])
-            for (const auto& p : group.value("paths", nlohmann::json::array())) {
-                auto shard = resolve_url(o.url, p.get<std::string>());
-                if (!shard) continue;
-                std::string with_query = shard->substr(0, shard->find('?')) + query;
-                Verdict sv;
-                fetch(with_query, o, sv, false);
-                all_pass = report(with_query, sv) && all_pass;
-            }
-    } catch (const HttpError& e) {
-        std::printf("FAIL %s\n", e.what());
-        return 1;
-    }
-    return all_pass ? 0 : 1;
+    if (auto error = read_options(parsed, o); !error.empty()) return usage_error("doctor", error);
+    if (o.every) return watch(o);
+    auto results = check_round(o);
+    for (const auto& r : results) print(o, r, "");
+    return all_pass(results) ? 0 : 1;
 }
 
 }  // namespace modelhost::tools

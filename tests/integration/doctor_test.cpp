@@ -7,7 +7,10 @@
 
 #include <boost/asio/ssl/context.hpp>
 
+#include <csignal>
+#include <filesystem>
 #include <map>
+#include <thread>
 #include <memory>
 
 using namespace modelhost::test;
@@ -53,7 +56,42 @@ TEST_CASE("doctor passes an allowed origin for model.json and every shard, and f
     auto [missing, status] = run_command({binary, "doctor", "http://127.0.0.1:" + std::to_string(s.port()) + "/m/nope.json",
                                           "--origin", "http://localhost:5173"});
     CHECK(missing == 1);
-    CHECK_THAT(status, Catch::Contains("HTTP 404"));
+    CHECK_THAT(status, Catch::Contains("404 Not Found: the file is missing"));
+    CHECK_THAT(status, Catch::Contains("the page sees the 404"));  // modelhost sends CORS headers on errors too
+    CHECK_THAT(status, Catch::Contains("fix (modelhost"));
+}
+
+TEST_CASE("doctor --every prints what changes, only when it changes, and exits with the last check's status", "[doctor]") {
+    TempDir root;
+    write_model(root);
+    TestServer s(root.path());
+    const std::string base = "http://127.0.0.1:" + std::to_string(s.port()) + "/m/";
+    Process watch({binary, "doctor", base + "model.json", "--origin", "https://a.example", "--every", "0.2m"});
+    Process fast({binary, "doctor", base + "model.json", "--origin", "https://a.example", "--every", "1"});
+    auto wait_for = [&](const std::string& text) {
+        for (int i = 0; i < 200 && fast.output().find(text) == std::string::npos; ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(25));
+        return fast.output().find(text) != std::string::npos;
+    };
+    REQUIRE(wait_for("PASS " + base + "group1-shard1of1.bin"));
+    std::filesystem::remove(root.path() / "m/group1-shard1of1.bin");
+    REQUIRE(wait_for("FAIL " + base + "group1-shard1of1.bin"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // another check: nothing changed, nothing printed
+    fast.signal(SIGINT);
+    CHECK(fast.wait() == std::optional<int>(1));
+    std::string out = fast.output();
+    INFO(out);
+    auto count = [&](const std::string& text) {
+        std::size_t n = 0;
+        for (auto at = out.find(text); at != std::string::npos; at = out.find(text, at + 1)) ++n;
+        return n;
+    };
+    CHECK(count("PASS " + base + "model.json") == 1);  // printed once, when first seen
+    CHECK(count("FAIL " + base + "group1-shard1of1.bin") == 1);
+    CHECK_THAT(out, Catch::Contains("stopped by SIGINT"));
+    CHECK_THAT(out, Catch::Matches(R"(\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\] PASS [\s\S]*)"));
+    watch.signal(SIGTERM);  // stopped during its first wait: the first check passed
+    CHECK(watch.wait() == std::optional<int>(0));
 }
 
 TEST_CASE("doctor with credentials passes an exact origin with ACAC and fails a wildcard", "[doctor]") {
