@@ -81,19 +81,35 @@ void download(std::string url, const fsys::path& file, std::uint64_t max_bytes, 
     }
 }
 
+// "1", "v3", "2.1.0", "v1.2": a segment that names a version rather than a model.
+bool is_version(const std::string& segment) {
+    std::size_t start = segment.starts_with('v') || segment.starts_with('V') ? 1 : 0;
+    if (start == segment.size() || !std::isdigit(static_cast<unsigned char>(segment[start]))) return false;
+    return segment.find_first_not_of("0123456789.", start) == std::string::npos && !segment.ends_with('.');
+}
+
+}  // namespace
+
 std::string default_name(const std::string& model_url) {
-    auto path = model_url.substr(0, model_url.find('?'));
+    auto path = model_url.substr(0, model_url.find_first_of("?#"));
     std::vector<std::string> parts;
     for (std::size_t pos = path.find("://") + 3; pos < path.size();) {
         auto slash = path.find('/', pos);
         parts.push_back(path.substr(pos, slash == std::string::npos ? std::string::npos : slash - pos));
         pos = slash == std::string::npos ? path.size() : slash + 1;
     }
-    while (!parts.empty() && (parts.back().empty() || parts.back().ends_with(".json") ||
-                              parts.back().find_first_not_of("0123456789") == std::string::npos))
+    if (!parts.empty()) parts.erase(parts.begin());  // the host
+    while (!parts.empty() && (parts.back().empty() || parts.back().ends_with(".json"))) parts.pop_back();
+    std::string versions;
+    while (!parts.empty() && is_version(parts.back())) {
+        versions = "/" + parts.back() + versions;
         parts.pop_back();
-    return parts.size() > 1 ? parts.back() : "model";
+    }
+    if (parts.empty() || parts.back().empty() || parts.back().starts_with('.')) return "model" + versions;
+    return parts.back() + versions;
 }
+
+namespace {
 
 bool valid_name(const std::string& name) {
     if (name.empty() || name.front() == '/' || name.back() == '/') return false;
@@ -212,7 +228,13 @@ void fetch(const Options& o) {
     std::string name = o.name.empty() ? default_name(model_url) : o.name;
     if (!valid_name(name)) throw FetchError("--name \"" + name + "\" must be a relative folder name without hidden parts");
     fsys::path root(o.root), dest = fsys::path(o.root) / name;
-    if (!fsys::is_directory(root)) throw FetchError("--root \"" + o.root + "\" is not a directory");
+    std::error_code ec;
+    if (!fsys::exists(root, ec)) {
+        if (!fsys::create_directories(root, ec) && ec)
+            throw FetchError("--root \"" + o.root + "\" does not exist and cannot be created: " + ec.message());
+        std::printf("created --root %s\n", o.root.c_str());
+    }
+    if (!fsys::is_directory(root, ec)) throw FetchError("--root \"" + o.root + "\" is not a directory");
     if (fsys::exists(dest) && !o.force) throw FetchError(dest.string() + " already exists; pass --force to replace it");
     remove_abandoned(root);
     fsys::path tmp = root / (".fetch-" + std::to_string(::getpid()) + "-" + dest.filename().string());
@@ -284,7 +306,8 @@ int fetch_command(const std::vector<std::string>& args) {
     if (!parsed.error.empty()) return usage_error("fetch", parsed.error);
     if (parsed.help) {
         std::printf("Usage: modelhost fetch URL [--root DIR] [--name NAME] [--force] [--ca-file PEM] [--concurrency N] [--timeout S]\n\n"
-                    "Mirrors a TF.js model into DIR/NAME (default DIR models, NAME from the URL): a model.json URL, or a\n"
+                    "Mirrors a TF.js model into DIR/NAME (DIR default models, created when missing; NAME default the URL's\n"
+                    "last folder with any version folders after it: .../face_mesh/v3/model.json -> face_mesh/v3): a model.json URL, or a\n"
                     "tfhub-style model URL (https://tfhub.dev/mediapipe/tfjs-model/face_landmarks_detection/face_mesh/1 ->\n"
                     "its model.json?tfjs-format=file). Follows up to 10 redirects, downloads every shard (4 at a time),\n"
                     "retries transient failures, checks every shard against the manifest, and renames the folder into\n"

@@ -12,6 +12,10 @@ int fetch_command(const std::vector<std::string>& args);
 // The model.json URL TF.js derives: a tfhub-style model URL gets "/model.json?tfjs-format=file".
 std::string model_json_url(const std::string& url);
 
+// The folder a model is installed in when --name is not given: the URL's last folder, with the version folders that
+// follow it kept (".../face_mesh/v3/model.json" -> "face_mesh/v3", tfhub's ".../face_mesh/1" -> "face_mesh/1").
+std::string default_name(const std::string& model_url);
+
 // Why a weightsManifest path must not be downloaded ("" when it may): it must be relative, without empty, ".", ".."
 // or hidden segments, backslashes, colons, control characters or NUL, before and after percent-decoding, and must
 // not name a file served as active content (HTML, SVG, JavaScript, XML).

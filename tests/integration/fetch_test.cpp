@@ -56,14 +56,30 @@ TEST_CASE("a tfhub-style URL becomes the model.json URL TF.js derives", "[fetch]
     CHECK(model_json_url("http://h/face/model.json?v=2") == "http://h/face/model.json?v=2");
 }
 
+TEST_CASE("the default folder is the URL's last folder with its version folders", "[fetch]") {
+    using modelhost::tools::default_name;
+    CHECK(default_name("https://cdn.example/models/face_mesh/v3/model.json") == "face_mesh/v3");
+    CHECK(default_name("https://tfhub.dev/mediapipe/tfjs-model/face_landmarks_detection/face_mesh/1/model.json?tfjs-format=file") ==
+          "face_mesh/1");
+    CHECK(default_name("https://cdn.example/blazeface/2.1.0/model.json") == "blazeface/2.1.0");
+    CHECK(default_name("https://cdn.example/models/face_mesh/model.json") == "face_mesh");
+    CHECK(default_name("https://cdn.example/v2/model.json") == "model/v2");
+    CHECK(default_name("https://cdn.example/model.json") == "model");
+    CHECK(default_name("https://cdn.example/models/version2/model.json") == "version2");  // a name, not a version
+}
+
 TEST_CASE("fetching the real face mesh model from one modelhost into another root is byte-identical and checks ok", "[fetch]") {
     const fsys::path assets = fsys::path(MODELHOST_SOURCE_DIR) / "tests/browser/assets/models";
     REQUIRE(fsys::exists(assets / "face_mesh/model.json"));  // unpacked by tests/browser/setup.sh
     TestServer source(assets);
     TempDir dest;
     const std::string base = "http://127.0.0.1:" + std::to_string(source.port());
-    auto [code, out] = run_command({binary, "fetch", base + "/face_mesh/model.json", "--root", dest.path().string()});
+    auto [code, out] = run_command({binary, "fetch", base + "/face_mesh/model.json", "--root", (dest.path() / "new/root").string()});
     INFO(out);
+    REQUIRE(code == 0);
+    CHECK_THAT(out, Catch::Contains("created --root " + (dest.path() / "new/root").string()));
+    CHECK(slurp(dest.path() / "new/root/face_mesh/model.json") == slurp(assets / "face_mesh/model.json"));
+    std::tie(code, out) = run_command({binary, "fetch", base + "/face_mesh/model.json", "--root", dest.path().string()});
     REQUIRE(code == 0);
     CHECK(slurp(dest.path() / "face_mesh/facemesh.bin") == slurp(assets / "face_mesh/facemesh.bin"));
     CHECK(slurp(dest.path() / "face_mesh/model.json") == slurp(assets / "face_mesh/model.json"));
