@@ -36,6 +36,7 @@ void print_serve_help() {
         "  --log-level LEVEL     trace, debug, info, warn, error, critical or off (log.level)\n"
         "  -h, --help            show this help\n\n"
         "Environment (between the config file and the flags in precedence):\n");
+    std::printf("  %-40s %s\n", "MODELHOST_CONFIG", "the config file (like --config)");
     for (const auto& s : config::settings()) std::printf("  %-40s %s (%s)\n", s.env, s.key, s.kind);
     std::printf("\nLists in the environment are comma separated: MODELHOST_ALLOW_ORIGINS=https://a.com,https://b.com\n");
 }
@@ -90,6 +91,10 @@ void log_catalog(const config::Config& cfg) {
     if (c.models.empty() && c.assets.empty())
         spdlog::warn("server.root \"{}\" holds no TF.js model.json and no MediaPipe asset: is it the folder you meant? "
                      "(modelhost fetch URL --root DIR mirrors one)", cfg.server.root);
+    std::error_code ec;
+    if (std::filesystem::exists(std::filesystem::path(cfg.server.root) / "v1/models", ec))
+        spdlog::warn("server.root holds v1/models, which is never served: GET /v1/models answers with the catalog; "
+                     "rename that folder or file");
 }
 
 }  // namespace

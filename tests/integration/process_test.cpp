@@ -8,6 +8,9 @@
 #include <nlohmann/json.hpp>
 
 #include <sstream>
+#include <iterator>
+#include <regex>
+#include <fstream>
 #include <csignal>
 #include <filesystem>
 #include <fcntl.h>
@@ -37,7 +40,7 @@ TEST_CASE("the version and help options answer and exit 0", "[process]") {
     auto [hcode, help] = run_command({binary, "serve", "--help"});
     CHECK(hcode == 0);
     for (const char* flag : {"--config", "--root", "--host", "--port", "--threads", "--allow-origin", "--log-level",
-                             "MODELHOST_PORT", "MODELHOST_ALLOW_ORIGINS"})
+                             "MODELHOST_PORT", "MODELHOST_ALLOW_ORIGINS", "MODELHOST_CONFIG", "MODELHOST_IPV6_ONLY"})
         CHECK_THAT(help, Catch::Contains(flag));
 }
 
@@ -228,12 +231,13 @@ TEST_CASE("start-up warns about a root without models and about a route wider th
     TempDir dir;
     auto config = dir.write("c.json", R"({"cors": {"allow_origins": ["https://app.example.com"]},
                                           "routes": [{"path": "/pub/**", "cors": {"allow_origins": ["*"]}}]})");
-    std::filesystem::create_directories(dir.path() / "empty");
+    std::filesystem::create_directories(dir.path() / "empty/v1/models");
     Process server({binary, "--config", config.string(), "--root", (dir.path() / "empty").string(), "--port", "0"});
     REQUIRE(server.wait_for_port() != 0);
     server.signal(SIGTERM);
     CHECK(server.wait() == std::optional<int>(0));
     CHECK_THAT(server.output(), Catch::Contains("holds no TF.js model.json and no MediaPipe asset"));
+    CHECK_THAT(server.output(), Catch::Contains("server.root holds v1/models, which is never served"));
     CHECK_THAT(server.output(), Catch::Contains("routes[0].cors.allow_origins: \"*\" allows every origin where the top level allows a list"));
 }
 
@@ -294,4 +298,33 @@ TEST_CASE("with log.format json every line the server prints is one JSON object,
     CHECK(count >= 4);
     CHECK(warnings >= 1);
     CHECK(access == 1);
+}
+
+TEST_CASE("the deploy files, Dockerfile and README name one image tag, defined volumes and only variables --help lists", "[process][docs]") {
+    const std::filesystem::path source = MODELHOST_SOURCE_DIR;
+    auto [code, help] = run_command({binary, "serve", "--help"});
+    REQUIRE(code == 0);
+    auto slurp = [](const std::filesystem::path& p) {
+        std::ifstream in(p);
+        return std::string(std::istreambuf_iterator<char>(in), {});
+    };
+    std::vector<std::filesystem::path> files{source / "README.md", source / "Dockerfile"};
+    for (const auto& e : std::filesystem::recursive_directory_iterator(source / "deploy"))
+        if (e.is_regular_file()) files.push_back(e.path());
+    std::string pvcs;
+    for (const auto& f : files)
+        if (slurp(f).find("kind: PersistentVolumeClaim") != std::string::npos) pvcs += slurp(f);
+    const std::regex variable(R"(MODELHOST_[A-Z0-9_]*[A-Z0-9])"), image(R"(image: *([^ \n]+))"), claim(R"(claimName: *([a-z0-9-]+))");
+    for (const auto& f : files) {
+        std::string text = slurp(f);
+        INFO(f.string());
+        for (std::sregex_iterator m(text.begin(), text.end(), variable), end; m != end; ++m) {
+            std::string name = (*m)[0];
+            if (name.starts_with("MODELHOST_PORT_")) continue;  // the README's example of what Kubernetes injects
+            CHECK_THAT(help, Catch::Contains(name + " "));
+        }
+        for (std::sregex_iterator m(text.begin(), text.end(), image), end; m != end; ++m) CHECK((*m)[1] == "modelhost:latest");
+        for (std::sregex_iterator m(text.begin(), text.end(), claim), end; m != end; ++m)
+            CHECK_THAT(pvcs, Catch::Contains("name: " + std::string((*m)[1])));
+    }
 }
