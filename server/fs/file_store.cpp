@@ -19,7 +19,7 @@ OpenFile::~OpenFile() {
 }
 
 FileStore::FileStore(const std::string& root, std::uint64_t cache_below)
-    : root_(root), cache_below_(std::min(cache_below, SmallFileCache::largest_file + 1)) {
+    : root_(root), cache_below_(std::min(cache_below, LookupCache::largest_file + 1)) {
     root_fd_ = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (root_fd_ < 0) throw std::system_error(errno, std::generic_category(), "cannot open root \"" + root + "\"");
 }
@@ -68,35 +68,57 @@ int FileStore::open_beneath(const std::string& relative) const {
     return open_no_symlinks(root_fd_, relative);
 }
 
-std::optional<Lookup> SmallFileCache::find(int root_fd, const std::string& relative) const {
+// Following symlinks here is safe: only the very inode that was opened beneath the root can match a found entry,
+// and an entry that was not there is looked up afresh (beneath the root) as soon as a regular file answers.
+bool LookupCache::still_valid(int root_fd, const std::string& relative, const Lookup& e) const {
+    struct stat st {};
+    bool exists = ::fstatat(root_fd, relative.c_str(), &st, 0) == 0;
+    if (e.result == Lookup::Result::not_found) return !exists || !S_ISREG(st.st_mode);
+    return exists && static_cast<std::uint64_t>(st.st_ino) == e.inode && static_cast<std::uint64_t>(st.st_dev) == e.device &&
+           static_cast<std::uint64_t>(st.st_size) == e.size && st.st_mtim.tv_sec == e.mtime.tv_sec &&
+           st.st_mtim.tv_nsec == e.mtime.tv_nsec;
+}
+
+std::optional<Lookup> LookupCache::find(int root_fd, const std::string& relative, std::uint64_t pass, bool& checked) const {
     std::shared_lock lock(mutex_);
     auto it = entries_.find(relative);
     if (it == entries_.end()) return std::nullopt;
-    // Following symlinks here is safe: only the very inode that was opened beneath the root can match.
-    struct stat st {};
-    if (::fstatat(root_fd, relative.c_str(), &st, 0) != 0) return std::nullopt;
-    const Lookup& e = it->second;
-    if (static_cast<std::uint64_t>(st.st_ino) != e.inode || static_cast<std::uint64_t>(st.st_dev) != e.device ||
-        static_cast<std::uint64_t>(st.st_size) != e.size || st.st_mtim.tv_sec != e.mtime.tv_sec ||
-        st.st_mtim.tv_nsec != e.mtime.tv_nsec)
-        return std::nullopt;
-    return e;
+    const Entry& e = it->second;
+    if (e.checked_in.load(std::memory_order_acquire) != pass) {
+        if (!still_valid(root_fd, relative, e.lookup)) return std::nullopt;
+        e.checked_in.store(pass, std::memory_order_release);
+        checked = true;
+    }
+    return e.lookup;
 }
 
-void SmallFileCache::store(const std::string& relative, const Lookup& found) {
+// Simple bounds: when one kind of entry is full, the cache starts over (in-flight responses keep what they hold).
+void LookupCache::make_room(const Lookup& incoming) {
+    bool full = incoming.content ? bytes_ + incoming.size > capacity_bytes
+                : incoming.file  ? descriptors_ + 1 > max_descriptors
+                                 : missing_ + 1 > max_missing;
+    if (!full) return;
+    entries_.clear();
+    bytes_ = 0;
+    descriptors_ = missing_ = 0;
+}
+
+void LookupCache::store(const std::string& relative, const Lookup& found, std::uint64_t pass) {
     std::unique_lock lock(mutex_);
+    auto account = [this](const Lookup& l, int sign) {
+        if (l.content) bytes_ = sign > 0 ? bytes_ + l.size : bytes_ - l.size;
+        else if (l.file) descriptors_ = sign > 0 ? descriptors_ + 1 : descriptors_ - 1;
+        else missing_ = sign > 0 ? missing_ + 1 : missing_ - 1;
+    };
     if (auto it = entries_.find(relative); it != entries_.end()) {
-        bytes_ -= it->second.size;
+        account(it->second.lookup, -1);
         entries_.erase(it);
     }
-    if (bytes_ + found.size > capacity_bytes) {
-        entries_.clear();  // a simple bound: start over rather than grow without limit
-        bytes_ = 0;
-    }
-    Lookup entry = found;
-    entry.file = nullptr;  // the cache holds bytes, never descriptors
-    entries_.emplace(relative, std::move(entry));
-    bytes_ += found.size;
+    make_room(found);
+    Entry& e = entries_[relative];
+    e.lookup = found;
+    e.checked_in.store(pass, std::memory_order_release);
+    account(found, +1);
 }
 
 // Reads a whole small file; null when it changed size under us.
@@ -111,11 +133,8 @@ static std::shared_ptr<const std::string> read_whole(int fd, std::uint64_t size)
     return bytes;
 }
 
-Lookup FileStore::open(const std::string& relative) const {
+Lookup FileStore::open_afresh(const std::string& relative) const {
     Lookup out;
-    if (relative.empty()) return out;
-    if (auto cached = small_.find(root_fd_, relative)) return *cached;
-
     int fd = open_beneath(relative);
     if (fd < 0) {
         if (errno == EMFILE || errno == ENFILE || errno == ENOMEM) out.result = Lookup::Result::unavailable;
@@ -130,16 +149,42 @@ Lookup FileStore::open(const std::string& relative) const {
     }
     if (!S_ISREG(st.st_mode)) return out;  // directories, FIFOs, devices: never served
     out.result = Lookup::Result::found;
-    out.file = std::move(file);
     out.size = static_cast<std::uint64_t>(st.st_size);
     out.mtime = st.st_mtim;
     out.inode = static_cast<std::uint64_t>(st.st_ino);
     out.device = static_cast<std::uint64_t>(st.st_dev);
-    if (out.size < cache_below_) {
-        out.content = read_whole(fd, out.size);
-        if (out.content) small_.store(relative, out);
+    if (out.size < cache_below_) out.content = read_whole(fd, out.size);  // the cache then holds bytes, not descriptors
+    if (!out.content) out.file = std::move(file);
+    return out;
+}
+
+Lookup FileStore::open(const std::string& relative) const {
+    if (relative.empty()) return Lookup{};
+    // Without an event loop to end passes, every lookup is its own pass: a remembered file costs one stat.
+    const std::uint64_t pass = request_pass_end_ ? pass_.load(std::memory_order_acquire)
+                                                 : pass_.fetch_add(1, std::memory_order_relaxed) + 1;
+    bool checked = false;
+    if (auto cached = cache_.find(root_fd_, relative, pass, checked)) {
+        if (checked) relied_on_pass();
+        return std::move(*cached);
+    }
+    Lookup out = open_afresh(relative);
+    if (out.result == Lookup::Result::found || out.result == Lookup::Result::not_found) {
+        cache_.store(relative, out, pass);
+        relied_on_pass();
     }
     return out;
+}
+
+void FileStore::relied_on_pass() const {
+    if (request_pass_end_ && !end_requested_.exchange(true, std::memory_order_acq_rel)) request_pass_end_();
+}
+
+void FileStore::set_pass_end(std::function<void()> request_pass_end) { request_pass_end_ = std::move(request_pass_end); }
+
+void FileStore::end_pass() const {
+    pass_.fetch_add(1, std::memory_order_acq_rel);
+    end_requested_.store(false, std::memory_order_release);
 }
 
 }  // namespace modelhost::fs

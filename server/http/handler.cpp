@@ -75,7 +75,11 @@ const RoutePolicy& route_of(const Policy& policy, const Target& target) {
 
 }  // namespace
 
-Handler::Handler(const config::Config& cfg) : policy_(std::make_unique<const Policy>(cfg)) {}
+Handler::Handler(const config::Config& cfg) : policy_(std::make_unique<Policy>(cfg)) {}
+
+void Handler::set_pass_end(std::function<void()> request_pass_end) { policy_->files.set_pass_end(std::move(request_pass_end)); }
+
+void Handler::end_pass() const { policy_->files.end_pass(); }
 
 Handler::~Handler() = default;
 

@@ -6,6 +6,7 @@
 
 #include "http/message.hpp"
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -37,11 +38,17 @@ public:
     // A refused connection (503, the connection limit); always closes.
     Exchange refuse_connection() const;
 
+    // Event-loop passes for file lookups: a file checked in a pass is trusted without a stat until `end_pass()`,
+    // which `request_pass_end` must run after the handlers already queued (fs::FileStore::set_pass_end). Set once,
+    // before serving.
+    void set_pass_end(std::function<void()> request_pass_end);
+    void end_pass() const;
+
 private:
     // An error status for a request that ends its connection.
     Exchange reject(bhttp::status status, const Request& partial, const std::string& note) const;
 
-    std::unique_ptr<const Policy> policy_;
+    std::unique_ptr<Policy> policy_;  // changed only by set_pass_end, before serving
 };
 
 }  // namespace modelhost::http

@@ -33,6 +33,8 @@ struct Server::Impl {
           signals(ioc),
           shutdown_timer(ioc) {
         if (c.tls.enabled()) tls = make_tls_context(c.tls);
+        // A file lookup trusted for the rest of this pass: end the pass once the handlers already queued have run.
+        handler.set_pass_end([this] { asio::post(ioc, [this] { handler.end_pass(); }); });
     }
 
     // The server's TLS context, loaded once; a bad file stops the start naming the key.

@@ -322,3 +322,27 @@ TEST_CASE("a small hot file served from memory follows every replacement and rew
     std::filesystem::remove(root.path() / "hot.json");
     CHECK(request(s.port(), "GET", "/hot.json").result_int() == 404);
 }
+
+TEST_CASE("a large file kept open between requests follows every replacement and rewrite", "[transfer]") {
+    TempDir root;
+    TestServer s(root.path());
+    std::set<std::string> etags;
+    CHECK(request(s.port(), "GET", "/big.bin").result_int() == 404);  // remembered as missing, then created
+    for (int i = 1; i <= 10; ++i) {
+        const std::string v = std::string(100000 + static_cast<std::size_t>(i % 2), static_cast<char>('a' + i));
+        if (i % 2) replace_atomically(root, "big.bin", v);
+        else root.write("big.bin", v);  // in place
+        Client c(s.port());  // one keep-alive connection: the second request may reuse the open descriptor
+        c.send("GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\nGET /big.bin HTTP/1.1\r\nHost: x\r\nRange: bytes=99990-\r\n\r\n");
+        auto whole = c.read();
+        REQUIRE(whole.body() == v);
+        etags.insert(std::string(whole[bhttp::field::etag]));
+        auto tail = c.read();
+        CHECK(tail.result_int() == 206);
+        CHECK(tail.body() == v.substr(99990));
+        CHECK(tail[bhttp::field::etag] == whole[bhttp::field::etag]);
+    }
+    CHECK(etags.size() == 10);
+    std::filesystem::remove(root.path() / "big.bin");
+    CHECK(request(s.port(), "GET", "/big.bin").result_int() == 404);
+}

@@ -11,6 +11,16 @@
 using namespace modelhost::fs;
 using modelhost::test::TempDir;
 
+namespace {
+
+// Replaces `name` by a rename, as publishing tools do: a new inode.
+void replace_file(const TempDir& root, const std::string& name, const std::string& content) {
+    root.write(name + ".tmp", content);
+    std::filesystem::rename(root.path() / (name + ".tmp"), root.path() / name);
+}
+
+}  // namespace
+
 TEST_CASE("a file beneath the root is found with its size, and a missing one is not", "[fs]") {
     TempDir root;
     root.write("m/model.json", "{\"a\":1}");
@@ -64,4 +74,37 @@ TEST_CASE("files at or above the threshold are served from an open descriptor", 
     char c = 0;
     CHECK(::pread(l.file->fd(), &c, 1, 19999) == 1);
     CHECK(c == 'b');
+}
+
+TEST_CASE("within an event-loop pass a remembered lookup costs no stat; the next pass sees every change", "[fs]") {
+    TempDir root;
+    root.write("a.json", "first");
+    root.write("big.bin", std::string(20000, 'b'));
+    FileStore store(root.path().string(), 16 * 1024);
+    int requested = 0;
+    store.set_pass_end([&] { ++requested; });
+    CHECK(*store.open("a.json").content == "first");
+    CHECK(requested == 1);  // the first lookup a pass relies on asks for the pass to end
+    Lookup big = store.open("big.bin");
+    CHECK(store.open("missing.json").result == Lookup::Result::not_found);
+    CHECK(requested == 1);  // once per pass
+
+    replace_file(root, "a.json", "secnd, longer");
+    root.write("big.bin", std::string(20001, 'c'));
+    root.write("missing.json", "here now");
+    // The same pass: one version of each file for every request of the pass.
+    CHECK(*store.open("a.json").content == "first");
+    CHECK(store.open("big.bin").file == big.file);  // the same open descriptor
+    CHECK(store.open("missing.json").result == Lookup::Result::not_found);
+
+    store.end_pass();
+    CHECK(*store.open("a.json").content == "secnd, longer");
+    Lookup big2 = store.open("big.bin");
+    CHECK(big2.size == 20001);
+    CHECK(big2.file != big.file);
+    CHECK(*store.open("missing.json").content == "here now");
+    CHECK(requested == 2);
+    std::filesystem::remove(root.path() / "a.json");
+    store.end_pass();
+    CHECK(store.open("a.json").result == Lookup::Result::not_found);
 }
