@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cctype>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -52,5 +53,12 @@ std::string join(const Items& items, std::string_view separator = ", ") {
     }
     return out;
 }
+
+// Hashes std::string keys and looks them up by std::string_view without building a string (C++20 heterogeneous
+// lookup: use with std::equal_to<>).
+struct StringHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
 
 }  // namespace modelhost

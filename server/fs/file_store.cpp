@@ -79,13 +79,13 @@ bool LookupCache::still_valid(int root_fd, const std::string& relative, const Lo
            st.st_mtim.tv_nsec == e.mtime.tv_nsec;
 }
 
-std::optional<Lookup> LookupCache::find(int root_fd, const std::string& relative, std::uint64_t pass, bool& checked) const {
+std::optional<Lookup> LookupCache::find(int root_fd, std::string_view relative, std::uint64_t pass, bool& checked) const {
     std::shared_lock lock(mutex_);
     auto it = entries_.find(relative);
     if (it == entries_.end()) return std::nullopt;
     const Entry& e = it->second;
     if (e.checked_in.load(std::memory_order_acquire) != pass) {
-        if (!still_valid(root_fd, relative, e.lookup)) return std::nullopt;
+        if (!still_valid(root_fd, it->first, e.lookup)) return std::nullopt;
         e.checked_in.store(pass, std::memory_order_release);
         checked = true;
     }
@@ -103,7 +103,7 @@ void LookupCache::make_room(const Lookup& incoming) {
     descriptors_ = missing_ = 0;
 }
 
-void LookupCache::store(const std::string& relative, const Lookup& found, std::uint64_t pass) {
+void LookupCache::store(std::string_view relative, const Lookup& found, std::uint64_t pass) {
     std::unique_lock lock(mutex_);
     auto account = [this](const Lookup& l, int sign) {
         if (l.content) bytes_ = sign > 0 ? bytes_ + l.size : bytes_ - l.size;
@@ -115,7 +115,7 @@ void LookupCache::store(const std::string& relative, const Lookup& found, std::u
         entries_.erase(it);
     }
     make_room(found);
-    Entry& e = entries_[relative];
+    Entry& e = entries_.try_emplace(std::string(relative)).first->second;
     e.lookup = found;
     e.checked_in.store(pass, std::memory_order_release);
     account(found, +1);
@@ -133,9 +133,9 @@ static std::shared_ptr<const std::string> read_whole(int fd, std::uint64_t size)
     return bytes;
 }
 
-Lookup FileStore::open_afresh(const std::string& relative) const {
+Lookup FileStore::open_afresh(std::string_view relative) const {
     Lookup out;
-    int fd = open_beneath(relative);
+    int fd = open_beneath(std::string(relative));
     if (fd < 0) {
         if (errno == EMFILE || errno == ENFILE || errno == ENOMEM) out.result = Lookup::Result::unavailable;
         else if (errno == EIO) out.result = Lookup::Result::error;
@@ -158,7 +158,7 @@ Lookup FileStore::open_afresh(const std::string& relative) const {
     return out;
 }
 
-Lookup FileStore::open(const std::string& relative) const {
+Lookup FileStore::open(std::string_view relative) const {
     if (relative.empty()) return Lookup{};
     // Without an event loop to end passes, every lookup is its own pass: a remembered file costs one stat.
     const std::uint64_t pass = request_pass_end_ ? pass_.load(std::memory_order_acquire)

@@ -1,6 +1,7 @@
 // The served folder: opens files strictly beneath the root and reports their facts.
 #pragma once
 
+#include "base/text.hpp"
 #include "fs/open_file.hpp"
 
 #include <atomic>
@@ -42,9 +43,9 @@ public:
 
     // The entry for `relative` when it was checked in `pass`, or still matches a stat of its path now (it then
     // counts as checked in `pass` and `checked` is set); nullopt: look the file up afresh.
-    std::optional<Lookup> find(int root_fd, const std::string& relative, std::uint64_t pass, bool& checked) const;
+    std::optional<Lookup> find(int root_fd, std::string_view relative, std::uint64_t pass, bool& checked) const;
     // Remembers a lookup (found or not_found; nothing else) as checked in `pass`.
-    void store(const std::string& relative, const Lookup& found, std::uint64_t pass);
+    void store(std::string_view relative, const Lookup& found, std::uint64_t pass);
 
 private:
     struct Entry {
@@ -55,7 +56,7 @@ private:
     void make_room(const Lookup& incoming);
 
     mutable std::shared_mutex mutex_;
-    std::unordered_map<std::string, Entry> entries_;
+    std::unordered_map<std::string, Entry, StringHash, std::equal_to<>> entries_;
     std::uint64_t bytes_ = 0;
     std::size_t descriptors_ = 0, missing_ = 0;
 };
@@ -71,7 +72,7 @@ public:
 
     // `relative` joins decoded, validated path segments ("a/b.json": no ".", "..", NUL, leading '/').
     // Symlinks may not leave the root.
-    Lookup open(const std::string& relative) const;
+    Lookup open(std::string_view relative) const;
 
     // Event-loop passes. Once `request_pass_end` is set, a lookup checked by a stat in this pass is trusted without
     // one until `end_pass()`; the first such check of a pass calls `request_pass_end`, which must make `end_pass()`
@@ -84,7 +85,7 @@ public:
 
 private:
     int open_beneath(const std::string& relative) const;
-    Lookup open_afresh(const std::string& relative) const;
+    Lookup open_afresh(std::string_view relative) const;
     void relied_on_pass() const;
 
     std::string root_;

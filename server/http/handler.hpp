@@ -49,6 +49,7 @@ private:
     Exchange reject(bhttp::status status, const Request& partial, const std::string& note) const;
 
     std::unique_ptr<Policy> policy_;  // changed only by set_pass_end, before serving
+    bool access_log_;                 // log facts are copied only for an access log
 };
 
 }  // namespace modelhost::http

@@ -4,7 +4,7 @@
 
 namespace modelhost::http {
 
-std::shared_ptr<const RepresentationHead> HeadCache::find(const std::string& relative, Slot slot,
+std::shared_ptr<const RepresentationHead> HeadCache::find(std::string_view relative, Slot slot,
                                                           const fs::Lookup& file) const {
     std::shared_lock lock(mutex_);
     auto it = entries_.find(relative);
@@ -13,11 +13,11 @@ std::shared_ptr<const RepresentationHead> HeadCache::find(const std::string& rel
     return b.head && b.version == version_of(file) ? b.head : nullptr;
 }
 
-void HeadCache::store(const std::string& relative, Slot slot, const fs::Lookup& file,
+void HeadCache::store(std::string_view relative, Slot slot, const fs::Lookup& file,
                       std::shared_ptr<const RepresentationHead> head) {
     std::unique_lock lock(mutex_);
     if (entries_.size() >= max_paths && !entries_.contains(relative)) entries_.clear();
-    entries_[relative][static_cast<std::size_t>(slot)] = Built{version_of(file), std::move(head)};
+    entries_.try_emplace(std::string(relative)).first->second[static_cast<std::size_t>(slot)] = Built{version_of(file), std::move(head)};
 }
 
 }  // namespace modelhost::http

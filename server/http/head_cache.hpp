@@ -20,8 +20,8 @@ public:
     enum class Slot : std::size_t { identity, br_file, gzip_file, gzip_memory };
     static constexpr std::size_t max_paths = 16384;  // beyond this the cache starts over
 
-    std::shared_ptr<const RepresentationHead> find(const std::string& relative, Slot slot, const fs::Lookup& file) const;
-    void store(const std::string& relative, Slot slot, const fs::Lookup& file, std::shared_ptr<const RepresentationHead> head);
+    std::shared_ptr<const RepresentationHead> find(std::string_view relative, Slot slot, const fs::Lookup& file) const;
+    void store(std::string_view relative, Slot slot, const fs::Lookup& file, std::shared_ptr<const RepresentationHead> head);
 
 private:
     struct Version {
@@ -39,7 +39,7 @@ private:
     static Version version_of(const fs::Lookup& f) { return {f.device, f.inode, f.size, f.mtime}; }
 
     mutable std::shared_mutex mutex_;
-    std::unordered_map<std::string, std::array<Built, 4>> entries_;
+    std::unordered_map<std::string, std::array<Built, 4>, StringHash, std::equal_to<>> entries_;
 };
 
 }  // namespace modelhost::http

@@ -43,7 +43,7 @@ std::string etag_of(const fs::Lookup& f, std::string_view suffix) {
 // The headers describing `f` (the file whose version they follow) in `coding`; 200, 206 and 304 all carry them.
 // Built once per file version (a path has one route, so the cache needs no route in its key) and reused until the
 // file changes. A header the route configures is left out: the route's lines carry it.
-std::shared_ptr<const RepresentationHead> head_for(const Policy& p, const RoutePolicy& route, const std::string& relative,
+std::shared_ptr<const RepresentationHead> head_for(const Policy& p, const RoutePolicy& route, std::string_view relative,
                                                    HeadCache::Slot slot, const fs::Lookup& f, Coding coding,
                                                    std::string_view type, std::string_view path) {
     if (auto cached = p.heads->find(relative, slot, f)) return cached;
@@ -65,8 +65,10 @@ std::shared_ptr<const RepresentationHead> head_for(const Policy& p, const RouteP
 }
 
 // A sidecar counts only when it is a regular file at least as new as the file it compresses.
-fs::Lookup sidecar(const Policy& p, const std::string& relative, const char* ext, const fs::Lookup& identity) {
-    fs::Lookup s = p.files.open(relative + ext);
+fs::Lookup sidecar(const Policy& p, std::string_view relative, const char* ext, const fs::Lookup& identity) {
+    thread_local std::string name;  // reused: no allocation per request
+    name.assign(relative).append(ext);
+    fs::Lookup s = p.files.open(name);
     if (s.result != fs::Lookup::Result::found || s.mtime.tv_sec < identity.mtime.tv_sec) s = fs::Lookup{};
     return s;
 }
@@ -100,7 +102,7 @@ struct Offer {
     bool gz_on_the_fly = false;
 };
 
-Offer offer_of(const Policy& p, const std::string& relative, const fs::Lookup& identity, std::string_view type, const Ask& ask) {
+Offer offer_of(const Policy& p, std::string_view relative, const fs::Lookup& identity, std::string_view type, const Ask& ask) {
     Offer o;
     if (!ask.any_coding) return o;
     const auto& z = p.compression;
@@ -113,7 +115,7 @@ Offer offer_of(const Policy& p, const std::string& relative, const fs::Lookup& i
 // The representation, decided once: one choice of coding over what is offered, then its bytes and headers.
 // When the on-the-fly gzip cannot be had right now (it would not shrink, or another request is compressing this
 // version) the identity bytes are sent.
-Representation choose(const Policy& p, const RoutePolicy& route, const std::string& relative, std::string_view path,
+Representation choose(const Policy& p, const RoutePolicy& route, std::string_view relative, std::string_view path,
                       const fs::Lookup& identity, std::string_view type, const Ask& ask) {
     using Slot = HeadCache::Slot;
     const Offer offer = offer_of(p, relative, identity, type, ask);
@@ -131,7 +133,7 @@ Representation choose(const Policy& p, const RoutePolicy& route, const std::stri
         slot = Slot::gzip_file;
     } else if (r.coding == Coding::gzip) {
         auto identity_etag = head_for(p, route, relative, Slot::identity, identity, Coding::identity, type, path)->etag;
-        r.gz = p.gzip->get(relative, identity_etag, identity);
+        r.gz = p.gzip->get(std::string(relative), identity_etag, identity);
         if (r.gz) slot = Slot::gzip_memory;
         else r.coding = Coding::identity;
     }
@@ -209,11 +211,11 @@ Reply serve_static(const Policy& p, const RoutePolicy& route, const Target& targ
         note = "directory";
         return error_reply(bhttp::status::not_found, version);
     }
-    const std::string relative = target.path.substr(1);
+    const std::string_view relative = std::string_view(target.path).substr(1);
     const fs::Lookup identity = p.files.open(relative);  // 7a. facts
     if (auto failed = lookup_failure(identity, version, note)) return std::move(*failed);
     const Ask ask = ask_of(req);
-    const std::string_view type = mime_type(target.segments.back());
+    const std::string_view type = mime_type(target.last_segment());
     const Representation rep = choose(p, route, relative, target.path, identity, type, ask);  // 7b, 7c
     const Validators v{rep.head->etag, rep.head->last_modified};
 

@@ -1,6 +1,7 @@
 // RFC 9112 §3.2 request-targets parsed with Boost.URL; every segment decoded exactly once and checked.
 #include "http/target.hpp"
 
+#include <boost/url/decode_view.hpp>
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
 
@@ -29,11 +30,24 @@ bool valid_utf8(std::string_view s) {
     return true;
 }
 
-Target refuse(Target::Verdict v, const char* reason) {
-    Target t;
+void refuse(Target& t, Target::Verdict v, const char* reason) {
     t.verdict = v;
     t.reason = reason;
-    return t;
+    t.path.clear();
+}
+
+// The path part of an origin-form or absolute-form target; false when malformed.
+bool encoded_path_of(std::string_view raw, urls::string_view& path) {
+    if (raw.starts_with('/')) {
+        auto u = urls::parse_origin_form(raw);
+        if (u) path = u->encoded_path();
+        return bool(u);
+    }
+    auto u = urls::parse_absolute_uri(raw);
+    if (!u || (u->scheme_id() != urls::scheme::http && u->scheme_id() != urls::scheme::https) || !u->has_authority())
+        return false;
+    path = u->encoded_path();
+    return true;
 }
 
 // Checks one decoded segment; returns nullptr when it is acceptable.
@@ -55,25 +69,15 @@ const char* segment_problem(std::string_view seg, Target::Verdict& verdict) {
 
 }  // namespace
 
-Target parse_target(std::string_view raw) {
-    if (raw.size() > max_target_length) return refuse(Target::Verdict::too_long, "target too long");
-    if (raw == "*") return refuse(Target::Verdict::asterisk, "");
-
+void parse_target(std::string_view raw, Target& t) {
+    t.reason = "";
+    if (raw.size() > max_target_length) return refuse(t, Target::Verdict::too_long, "target too long");
+    if (raw == "*") return refuse(t, Target::Verdict::asterisk, "");
     urls::string_view encoded_path;
-    if (raw.starts_with('/')) {
-        auto u = urls::parse_origin_form(raw);
-        if (!u) return refuse(Target::Verdict::bad_request, "malformed target");
-        encoded_path = u->encoded_path();
-    } else {
-        auto u = urls::parse_absolute_uri(raw);
-        if (!u || (u->scheme_id() != urls::scheme::http && u->scheme_id() != urls::scheme::https) ||
-            !u->has_authority())
-            return refuse(Target::Verdict::bad_request, "malformed target");
-        encoded_path = u->encoded_path();
-    }
+    if (!encoded_path_of(raw, encoded_path)) return refuse(t, Target::Verdict::bad_request, "malformed target");
 
-    Target t;
     t.verdict = Target::Verdict::ok;
+    t.path.clear();
     std::string_view rest(encoded_path.data(), encoded_path.size());
     while (!rest.empty()) {
         rest.remove_prefix(1);  // the '/' that starts every segment
@@ -81,16 +85,37 @@ Target parse_target(std::string_view raw) {
         rest.remove_prefix(enc.size());
         if (enc.empty()) continue;  // "//" collapses
         auto pct = urls::make_pct_string_view(enc);
-        if (!pct) return refuse(Target::Verdict::bad_request, "bad percent-encoding");
-        std::string seg = pct->decode();
-        Target::Verdict verdict;
-        if (const char* why = segment_problem(seg, verdict)) return refuse(verdict, why);
+        if (!pct) return refuse(t, Target::Verdict::bad_request, "bad percent-encoding");
         t.path += '/';
-        t.path += seg;
-        t.segments.push_back(std::move(seg));
+        const std::size_t start = t.path.size();
+        for (char c : **pct) t.path += c;  // decoded once, in place
+        Target::Verdict verdict;
+        if (const char* why = segment_problem(std::string_view(t.path).substr(start), verdict)) return refuse(t, verdict, why);
     }
     if (t.path.empty() || encoded_path.ends_with('/')) t.path += '/';
+}
+
+Target parse_target(std::string_view raw) {
+    Target t;
+    parse_target(raw, t);
     return t;
+}
+
+std::vector<std::string_view> Target::segments() const {
+    std::vector<std::string_view> out;
+    std::string_view rest(path);
+    while (!rest.empty()) {
+        rest.remove_prefix(1);
+        std::string_view seg = rest.substr(0, rest.find('/'));
+        if (!seg.empty()) out.push_back(seg);
+        rest.remove_prefix(seg.size());
+    }
+    return out;
+}
+
+std::string_view Target::last_segment() const {
+    std::string_view p(path);
+    return p.substr(p.rfind('/') + 1);
 }
 
 }  // namespace modelhost::http

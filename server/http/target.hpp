@@ -11,9 +11,15 @@ namespace modelhost::http {
 struct Target {
     enum class Verdict { ok, asterisk, bad_request, not_found, too_long };
     Verdict verdict = Verdict::bad_request;
-    std::vector<std::string> segments;  // decoded; never ".", "..", empty, or holding '/', '\', NUL, controls
-    std::string path;                   // "/" + segments joined by '/', plus '/' when the target ended in one
-    const char* reason = "";            // why it was refused, for the access log
+    // "/" + the decoded segments joined by '/', plus '/' when the target ended in one. A segment is never ".", "..",
+    // empty, or holding '/', '\', NUL or controls.
+    std::string path;
+    const char* reason = "";  // why it was refused, for the access log
+
+    // The decoded segments (views into `path`).
+    std::vector<std::string_view> segments() const;
+    // The last segment ("" for "/"), whose extension names the type.
+    std::string_view last_segment() const;
 };
 
 // The longest request-target accepted (414 beyond).
@@ -21,5 +27,7 @@ inline constexpr std::size_t max_target_length = 8192;
 
 // Parses an origin-form ("/a/b?q"), absolute-form ("http://h/a/b") or asterisk-form ("*") request-target.
 Target parse_target(std::string_view raw);
+// The same into `out`, reusing its storage (the server keeps one per thread: no allocation per request).
+void parse_target(std::string_view raw, Target& out);
 
 }  // namespace modelhost::http

@@ -10,7 +10,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     auto t = modelhost::http::parse_target(raw);
     if (t.verdict != modelhost::http::Target::Verdict::ok) return 0;
     FUZZ_CHECK(t.path.starts_with('/'));
-    for (const auto& seg : t.segments) {
+    for (const auto& seg : t.segments()) {
         FUZZ_CHECK(!seg.empty() && seg != "." && seg != "..");
         for (char c : seg) FUZZ_CHECK(c != '/' && c != '\\' && static_cast<unsigned char>(c) >= 0x20 && c != 0x7f);
     }

@@ -54,12 +54,12 @@ TEST_CASE("no target, however random, yields a segment that could leave the root
         if (i % 2) t.insert(t.begin(), '/');
         Target r = parse_target(t);
         if (r.verdict != Target::Verdict::ok) {
-            REQUIRE(r.segments.empty());
+            REQUIRE(r.segments().empty());
             ++refused;
             continue;
         }
         ++accepted;
-        for (const auto& seg : r.segments) {
+        for (const auto& seg : r.segments()) {
             INFO("target: " << t);
             REQUIRE(!seg.empty());
             REQUIRE(seg != "..");

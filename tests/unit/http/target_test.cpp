@@ -135,7 +135,7 @@ TEST_CASE("hostile targets are refused before any file is looked up", "[target]"
         INFO("target: " << row.target);
         Target t = parse_target(row.target);
         CHECK(name(t.verdict) == name(row.verdict));
-        CHECK(t.segments.empty());
+        CHECK(t.segments().empty());
     }
     CHECK(rows.size() >= 50);
 }
@@ -145,14 +145,14 @@ TEST_CASE("a target longer than the limit is refused with 414, a long but legal 
     std::string deep;
     for (int i = 0; i < 500; ++i) deep += "/abcdefghijklm";
     CHECK(parse_target(deep).verdict == V::ok);
-    CHECK(parse_target(deep).segments.size() == 500);
+    CHECK(parse_target(deep).segments().size() == 500);
 }
 
 TEST_CASE("accepted segments never contain separators, dots-only names or control bytes", "[target]") {
     for (const char* raw : {"/a/b/c.bin", "/x%20y/z", "/%E2%9C%93/%2Bq"}) {
         Target t = parse_target(raw);
         REQUIRE(t.verdict == V::ok);
-        for (const auto& s : t.segments) {
+        for (const auto& s : t.segments()) {
             CHECK(!s.empty());
             CHECK(s != "..");
             CHECK(s.find('/') == std::string::npos);
