@@ -1,10 +1,14 @@
 // Validators, 304/412, ranges, content codings, cache invalidation and the sendfile path, over real sockets.
 #include "catch.hpp"
 
+#include "canned_server.hpp"
 #include "http_client.hpp"
+#include "process.hpp"
 
 #include <boost/beast/http/field.hpp>
 #include <fcntl.h>
+#include <fstream>
+#include <iterator>
 #include <random>
 #include <set>
 #include <sys/socket.h>
@@ -345,4 +349,40 @@ TEST_CASE("a large file kept open between requests follows every replacement and
     CHECK(etags.size() == 10);
     std::filesystem::remove(root.path() / "big.bin");
     CHECK(request(s.port(), "GET", "/big.bin").result_int() == 404);
+}
+
+TEST_CASE("over TLS, bodies of many records arrive whole, on one connection, ranges included", "[transfer][tls]") {
+    TestPki pki;
+    TempDir root;
+    std::string big(300001, '\0');
+    std::mt19937 rng(7);
+    for (auto& c : big) c = static_cast<char>(rng());
+    root.write("big.bin", big);  // an open descriptor, sent in 64 KiB reads of about four TLS records each
+    root.write("small.json", "{\"tls\": true}");
+    TestServer s(root.path(), R"({"tls": {"cert_file": ")" + pki.path("server.pem") + R"(", "key_file": ")" + pki.path("server.key") + R"("}})");
+    const std::string base = "https://127.0.0.1:" + std::to_string(s.port());
+    auto out = [&](const char* name) { return (root.path() / name).string(); };
+    // One curl, one connection: the big file twice (the second from the remembered descriptor), a range, a small file.
+    const std::vector<std::string> common{"-sS", "--fail", "--max-time", "20", "--cacert", pki.path("ca.pem"), "-w", "%{num_connects} "};
+    std::vector<std::string> argv{"/usr/bin/curl"};
+    for (const auto& part : std::vector<std::vector<std::string>>{
+             {base + "/big.bin", "-o", out("got1"), base + "/big.bin", "-o", out("got2")},
+             {"-r", "299990-", base + "/big.bin", "-o", out("tail")},
+             {base + "/small.json", "-o", out("small")}}) {
+        if (argv.size() > 1) argv.push_back("--next");
+        argv.insert(argv.end(), common.begin(), common.end());
+        argv.insert(argv.end(), part.begin(), part.end());
+    }
+    auto [code, log] = run_command(argv);
+    INFO(log);
+    REQUIRE(code == 0);
+    auto slurp = [](const std::string& p) {
+        std::ifstream in(p, std::ios::binary);
+        return std::string(std::istreambuf_iterator<char>(in), {});
+    };
+    CHECK(slurp(out("got1")) == big);
+    CHECK(slurp(out("got2")) == big);
+    CHECK(slurp(out("tail")) == big.substr(299990));
+    CHECK(slurp(out("small")) == "{\"tls\": true}");
+    CHECK_THAT(log, Catch::StartsWith("1 0 0 0"));  // one connection made, then reused
 }
