@@ -131,6 +131,11 @@ void Server::Impl::on_accept(tcp::acceptor& a, beast::error_code ec, tcp::socket
 void Server::Impl::wait_signal() {
     signals.async_wait([this](beast::error_code ec, int signo) {
         if (ec) return;
+        if (signo == SIGHUP) {  // the conventional reload signal must never stop a node
+            spdlog::warn("SIGHUP: live reload is not implemented yet; restart to apply a changed configuration "
+                         "(new and changed model files are picked up without one)");
+            return wait_signal();
+        }
         if (stopping.load()) {
             spdlog::warn("second signal ({}): exiting now", signo);
             log::flush();
@@ -198,6 +203,7 @@ std::uint16_t Server::port() const { return impl_->port; }
 void Server::catch_signals() {
     impl_->signals.add(SIGINT);
     impl_->signals.add(SIGTERM);
+    impl_->signals.add(SIGHUP);
     impl_->wait_signal();
 }
 

@@ -20,21 +20,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if [[ ! -x $docker ]]; then
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker.io >/dev/null 2>&1 || skip "docker.io could not be installed"
-fi
-if ! $docker info >/dev/null 2>&1; then
-    (dockerd >/tmp/modelhost-dockerd.log 2>&1 &)
-    for _ in $(seq 1 30); do $docker info >/dev/null 2>&1 && break; sleep 1; done
-    $docker info >/dev/null 2>&1 || skip "no Docker engine answers and dockerd would not start (see /tmp/modelhost-dockerd.log)"
-fi
-if ! $docker image inspect debian:bookworm-slim >/dev/null 2>&1; then
-    command -v debootstrap >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null 2>&1
-    echo "docker: making debian:bookworm-slim with debootstrap (no registry is reachable)"
-    debootstrap --variant=minbase bookworm "$work/rootfs" >"$work/debootstrap.log" 2>&1 || fail "debootstrap failed: $(tail -3 "$work/debootstrap.log")"
-    tar -C "$work/rootfs" -c . | $docker import - debian:bookworm-slim >/dev/null || fail "docker import failed"
-    rm -rf "$work/rootfs"
-fi
+source tests/docker/engine.sh  # starts an engine and makes the base image when needed (skip/fail as above)
 
 echo "docker: building the image"
 $docker build -q -t "$image" . >"$work/build.log" 2>&1 || { tail -30 "$work/build.log"; fail "docker build failed"; }

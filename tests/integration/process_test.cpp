@@ -178,6 +178,20 @@ TEST_CASE("check passes the real face models and names a truncated shard with bo
     CHECK(usage == 2);
 }
 
+TEST_CASE("SIGHUP never stops the server: it says reload is not there yet and keeps serving", "[process]") {
+    TempDir dir;
+    dir.write("a.json", "{}");
+    Process server({binary, "--root", dir.path().string(), "--port", "0"});
+    auto port = server.wait_for_port();
+    REQUIRE(port != 0);
+    server.signal(SIGHUP);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    CHECK(request(port, "GET", "/a.json").result_int() == 200);
+    CHECK_THAT(server.output(), Catch::Contains("SIGHUP: live reload is not implemented yet"));
+    server.signal(SIGTERM);
+    CHECK(server.wait() == std::optional<int>(0));
+}
+
 TEST_CASE("health probes a running server from its environment and fails when none answers", "[process][health]") {
     TempDir dir;
     Process server({binary, "--root", dir.path().string(), "--port", "0"});

@@ -321,3 +321,23 @@ TEST_CASE("relative paths in a config file are taken from its folder; in flags a
     in.flags = {{"--root", "."}};
     CHECK(modelhost::config::load(in).server.root == ".");  // a flag keeps its meaning for the shell that typed it
 }
+
+TEST_CASE("the shipped configs load: the image's and the package's (absolute root, every key)", "[config]") {
+    for (const char* name : {"config/docker.json", "packaging/modelhost.json"}) {
+        INFO(name);
+        LoadInput in;
+        in.file = std::string(MODELHOST_SOURCE_DIR) + "/" + name;
+        in.check_files = false;  // their roots exist only where they are deployed
+        Config c = modelhost::config::load(in);
+        CHECK(c.server.host == "0.0.0.0");
+        CHECK(c.server.port == 8080);
+        CHECK(c.server.root.starts_with('/'));
+    }
+    std::ifstream in(std::string(MODELHOST_SOURCE_DIR) + "/packaging/modelhost.json");
+    auto doc = nlohmann::json::parse(in);
+    for (const auto& s : settings()) {
+        std::string pointer = "/" + std::string(s.key);
+        std::replace(pointer.begin(), pointer.end(), '.', '/');
+        CHECK(doc.contains(nlohmann::json::json_pointer(pointer)));
+    }
+}
