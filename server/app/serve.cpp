@@ -38,7 +38,9 @@ void print_serve_help() {
         "Environment (between the config file and the flags in precedence):\n");
     std::printf("  %-40s %s\n", "MODELHOST_CONFIG", "the config file (like --config)");
     for (const auto& s : config::settings()) std::printf("  %-40s %s (%s)\n", s.env, s.key, s.kind);
-    std::printf("\nLists in the environment are comma separated: MODELHOST_ALLOW_ORIGINS=https://a.com,https://b.com\n");
+    std::printf("\nLists in the environment are comma separated: MODELHOST_ALLOW_ORIGINS=https://a.com,https://b.com\n"
+                "\nSignals: SIGTERM or SIGINT drain and exit (a second one exits at once); SIGHUP reloads the config file\n"
+                "and environment without dropping connections. A changed tls.cert_file/key_file is loaded by itself.\n");
 }
 
 namespace {
@@ -115,6 +117,7 @@ int serve(const std::vector<std::string>& args) {
         config::Config cfg = config::load(in);
         log::setup(cfg.log);
         net::Server server(cfg);
+        server.on_reload([in] { return config::load(in); });  // SIGHUP: the same file, environment and flags
         server.catch_signals();
         log_catalog(cfg);
         log_startup(cfg, server.port());

@@ -77,31 +77,42 @@ const RoutePolicy& route_of(const Policy& policy, const Target& target) {
 
 }  // namespace
 
-Handler::Handler(const config::Config& cfg) : policy_(std::make_unique<Policy>(cfg)), access_log_(cfg.log.access_log) {}
+Handler::Handler(const config::Config& cfg) : policy_(std::make_shared<Policy>(cfg)), access_log_(cfg.log.access_log) {}
 
-void Handler::set_pass_end(std::function<void()> request_pass_end) { policy_->files.set_pass_end(std::move(request_pass_end)); }
+void Handler::reload(const config::Config& cfg) {
+    auto next = std::make_shared<Policy>(cfg);  // throws: the running policy stays
+    if (request_pass_end_) next->files.set_pass_end(request_pass_end_);
+    access_log_.store(cfg.log.access_log, std::memory_order_relaxed);
+    policy_.store(std::move(next), std::memory_order_release);
+}
 
-void Handler::end_pass() const { policy_->files.end_pass(); }
+void Handler::set_pass_end(std::function<void()> request_pass_end) {
+    request_pass_end_ = std::move(request_pass_end);
+    policy_.load()->files.set_pass_end(request_pass_end_);
+}
+
+void Handler::end_pass() const { policy_.load(std::memory_order_acquire)->files.end_pass(); }
 
 Handler::~Handler() = default;
 
 Exchange Handler::handle(const Request& req, const ConnectionFacts& conn) const {
-    Exchange ex{Reply{}, log_facts(req, access_log_)};
+    const std::shared_ptr<const Policy> policy = policy_.load(std::memory_order_acquire);  // one policy per request
+    Exchange ex{Reply{}, log_facts(req, access_log_.load(std::memory_order_relaxed))};
     const unsigned version = req.version();
     Reply& res = ex.reply;
     const auto method = req.method();
 
     thread_local Target target;  // reused by every request of this thread: no allocation per request
     parse_target(req.target(), target);                                                            // 1
-    const RoutePolicy& route = route_of(*policy_, target);                                         // 2
+    const RoutePolicy& route = route_of(*policy, target);                                         // 2
     CorsDecision cors = decide_cors(route.cors, req, method);                                      // 3
     ex.log.note = cors.note;
 
     if (method != bhttp::verb::get && method != bhttp::verb::head && method != bhttp::verb::options) {  // 4
         res = error_reply(bhttp::status::method_not_allowed, version);
         res.set(bhttp::field::allow, allowed_methods);
-    } else if (method != bhttp::verb::options && (raw_path(req) == policy_->healthz || raw_path(req) == policy_->readyz)) {  // 5
-        res = health_reply(raw_path(req) == policy_->healthz || !conn.draining, version);
+    } else if (method != bhttp::verb::options && (raw_path(req) == policy->healthz || raw_path(req) == policy->readyz)) {  // 5
+        res = health_reply(raw_path(req) == policy->healthz || !conn.draining, version);
         ex.log.note = "health";
     } else if (target.verdict != Target::Verdict::ok && target.verdict != Target::Verdict::asterisk) {
         res = error_reply(status_for(target.verdict), version);
@@ -116,12 +127,13 @@ Exchange Handler::handle(const Request& req, const ConnectionFacts& conn) const 
         res = error_reply(bhttp::status::bad_request, version);
         ex.log.note = "asterisk-form outside OPTIONS";
     } else if (target.path == models_endpoint) {                                                   // 6
-        res = models_reply(policy_->catalog->models_json(), version);
+        res = models_reply(policy->catalog->models_json(), version);
     } else {
-        res = serve_static(*policy_, route, target, req, ex.log.note);                                     // 7
+        res = serve_static(*policy, route, target, req, ex.log.note);                                     // 7
     }
 
     finalise(res, req, route, cors, conn.may_keep_alive);                                          // 8
+    res.keep = policy;  // the reply's pre-built lines live in this policy, even if a reload replaces it
     return ex;
 }
 
@@ -155,12 +167,14 @@ Exchange Handler::refuse_connection() const {
 }
 
 Exchange Handler::reject(bhttp::status status, const Request& partial, const std::string& note) const {
-    Exchange ex{error_reply(status, 11), log_facts(partial, access_log_)};
+    const std::shared_ptr<const Policy> policy = policy_.load(std::memory_order_acquire);
+    Exchange ex{error_reply(status, 11), log_facts(partial, access_log_.load(std::memory_order_relaxed))};
     ex.log.note = note;
     if (ex.log.method.empty()) ex.log.method.assign(1, '-');  // not = "-": GCC 12 -Wrestrict false positive (PR 105651)
-    const RoutePolicy& route = route_of(*policy_, parse_target(partial.target()));
+    const RoutePolicy& route = route_of(*policy, parse_target(partial.target()));
     CorsDecision cors = decide_cors(route.cors, partial, bhttp::verb::get);  // never a preflight: answer as an error
     finalise(ex.reply, partial, route, cors, false);
+    ex.reply.keep = policy;
     return ex;
 }
 

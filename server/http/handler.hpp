@@ -6,6 +6,7 @@
 
 #include "http/message.hpp"
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -44,12 +45,18 @@ public:
     void set_pass_end(std::function<void()> request_pass_end);
     void end_pass() const;
 
+    // Swaps in the policy `cfg` compiles to (CORS, routes, headers, cache rules, compression, health prefix, access
+    // log), for every request from now on; replies already made keep theirs alive (Reply::keep). Throws
+    // config::ConfigError or std::system_error, and then the running policy stays. Any thread.
+    void reload(const config::Config& cfg);
+
 private:
     // An error status for a request that ends its connection.
     Exchange reject(bhttp::status status, const Request& partial, const std::string& note) const;
 
-    std::unique_ptr<Policy> policy_;  // changed only by set_pass_end, before serving
-    bool access_log_;                 // log facts are copied only for an access log
+    std::atomic<std::shared_ptr<Policy>> policy_;  // replaced whole by reload
+    std::atomic<bool> access_log_;                 // log facts are copied only for an access log
+    std::function<void()> request_pass_end_;       // set before serving; given to every policy
 };
 
 }  // namespace modelhost::http

@@ -64,6 +64,7 @@ public:
     std::shared_ptr<const RepresentationHead> representation;
     bool validators_only = false;    // a 304: only the representation's validator and caching lines
     std::array<char, 29> date{};     // IMF-fixdate, set by finalise
+    std::shared_ptr<const void> keep;  // owns what `route_lines` points into (the policy it was made under)
 
 };
 

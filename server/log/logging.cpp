@@ -91,6 +91,16 @@ void setup(const config::LogConfig& cfg) {
     access_json = cfg.format == config::LogFormat::json;
 }
 
+void reconfigure(const config::LogConfig& cfg) {
+    auto main = spdlog::default_logger();
+    main->set_formatter(main_formatter(cfg.format));
+    main->set_level(spdlog::level::from_str(cfg.level));
+    if (access_logger)
+        access_logger->set_pattern(cfg.format == config::LogFormat::json ? "%v" : "%Y-%m-%dT%H:%M:%S.%e%z access %v");
+    access_json = cfg.format == config::LogFormat::json;
+    access_enabled = cfg.access_log && main->level() != spdlog::level::off;
+}
+
 void access(const AccessRecord& rec) {
     if (!access_enabled.load(std::memory_order_relaxed) || !access_logger) return;
     const auto& f = rec.facts;

@@ -15,6 +15,9 @@ namespace modelhost::log {
 // Configures the default logger (level, pattern) and the access log from `log.*`.
 void setup(const config::LogConfig& cfg);
 
+// Applies a reloaded `log.*` (level, format, access log) to the loggers `setup` made; lines being written finish.
+void reconfigure(const config::LogConfig& cfg);
+
 // Everything one access-log line reports.
 struct AccessRecord {
     std::string_view remote;

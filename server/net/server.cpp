@@ -1,6 +1,8 @@
 // Acceptors feed sessions; signals start a drain bounded by server.shutdown_timeout.
 #include "net/server.hpp"
 
+#include "base/text.hpp"
+
 #include "config/config.hpp"
 #include "log/logging.hpp"
 #include "net/session.hpp"
@@ -11,15 +13,19 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <list>
+#include <mutex>
 #include <thread>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 namespace modelhost::net {
 
@@ -31,15 +37,20 @@ struct Server::Impl {
           tracker(c.limits.max_connections),
           ioc(threads == 1 ? 1 : BOOST_ASIO_CONCURRENCY_HINT_DEFAULT),
           signals(ioc),
-          shutdown_timer(ioc) {
-        if (c.tls.enabled()) tls = make_tls_context(c.tls);
+          shutdown_timer(ioc),
+          tls_watch(ioc) {
+        if (c.tls.enabled()) {
+            tls = make_tls_context(c.tls);
+            tls_files = c.tls;
+            tls_seen = stamp_of(tls_files);
+        }
         // A file lookup trusted for the rest of this pass: end the pass once the handlers already queued have run.
         handler.set_pass_end([this] { asio::post(ioc, [this] { handler.end_pass(); }); });
     }
 
     // The server's TLS context, loaded once; a bad file stops the start naming the key.
-    static std::unique_ptr<asio::ssl::context> make_tls_context(const config::TlsConfig& t) {
-        auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+    static std::shared_ptr<asio::ssl::context> make_tls_context(const config::TlsConfig& t) {
+        auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
         ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
                          asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
         beast::error_code ec;
@@ -50,11 +61,23 @@ struct Server::Impl {
         return ctx;
     }
 
+    // Device, inode, size and mtime of the certificate and key: what "changed on disk" means.
+    static std::string stamp_of(const config::TlsConfig& t) {
+        std::string out;
+        for (const auto& path : {t.cert_file, t.key_file}) {
+            struct stat st {};
+            if (::stat(path.c_str(), &st) != 0) return "missing";
+            out += fmt::format("{}:{}:{}:{}.{};", st.st_dev, st.st_ino, st.st_size, st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+        }
+        return out;
+    }
+    void watch_tls_files();
     void bind();
     void do_accept(tcp::acceptor& a);
     void on_accept(tcp::acceptor& a, beast::error_code ec, tcp::socket socket);
     void wait_signal();
     void begin_shutdown(const char* why);
+    bool reload();
 
     config::Config cfg;
     unsigned threads;
@@ -64,7 +87,14 @@ struct Server::Impl {
     std::list<tcp::acceptor> acceptors;
     asio::signal_set signals;
     asio::steady_timer shutdown_timer;
-    std::unique_ptr<asio::ssl::context> tls;
+    // New connections take the current context; a TLS session keeps its SSL_CTX alive itself (OpenSSL counts it).
+    std::atomic<std::shared_ptr<asio::ssl::context>> tls;
+    std::function<config::Config()> load_again;
+    config::TlsConfig tls_files;        // the certificate and key in force (the last good load)
+    std::string tls_seen, tls_failed;   // their stamps: loaded, and last refused
+    asio::steady_timer tls_watch;
+    std::mutex reloading;  // one reload at a time
+    unsigned generation = 1;
     std::atomic<bool> stopping{false};
     std::uint16_t port = 0;
 };
@@ -115,8 +145,8 @@ void Server::Impl::on_accept(tcp::acceptor& a, beast::error_code ec, tcp::socket
         return;
     }
     std::shared_ptr<SessionBase> session;
-    if (tls)
-        session = std::make_shared<Session<TlsStream>>(TlsStream(std::move(socket), *tls), handler, cfg.limits,
+    if (auto context = tls.load(std::memory_order_acquire))
+        session = std::make_shared<Session<TlsStream>>(TlsStream(std::move(socket), *context), handler, cfg.limits,
                                                        cfg.server.sendfile_min_bytes, tracker);
     else
         session = std::make_shared<Session<tcp::socket>>(std::move(socket), handler, cfg.limits,
@@ -131,9 +161,8 @@ void Server::Impl::on_accept(tcp::acceptor& a, beast::error_code ec, tcp::socket
 void Server::Impl::wait_signal() {
     signals.async_wait([this](beast::error_code ec, int signo) {
         if (ec) return;
-        if (signo == SIGHUP) {  // the conventional reload signal must never stop a node
-            spdlog::warn("SIGHUP: live reload is not implemented yet; restart to apply a changed configuration "
-                         "(new and changed model files are picked up without one)");
+        if (signo == SIGHUP) {  // reload; never stops the node, whatever the new configuration says
+            if (!stopping.load()) reload();
             return wait_signal();
         }
         if (stopping.load()) {
@@ -146,8 +175,87 @@ void Server::Impl::wait_signal() {
     });
 }
 
+namespace {
+
+// Settings the running process cannot change: each differing one is named and kept.
+void warn_restart_only(const config::Config& now, const config::Config& next) {
+    auto differs = [](const char* key, bool changed) {
+        if (changed) spdlog::warn("reload: {} changed; it takes effect at the next restart (kept as it was)", key);
+    };
+    differs("server.host", now.server.host != next.server.host);
+    differs("server.port", now.server.port != next.server.port && next.server.port != 0);
+    differs("server.ipv6_only", now.server.ipv6_only != next.server.ipv6_only);
+    differs("server.threads", now.server.threads != next.server.threads);
+    differs("server.sendfile_min_bytes", now.server.sendfile_min_bytes != next.server.sendfile_min_bytes);
+    differs("server.shutdown_timeout", now.server.shutdown_timeout != next.server.shutdown_timeout);
+    const auto& a = now.limits;
+    const auto& b = next.limits;
+    differs("limits", a.max_header_bytes != b.max_header_bytes || a.max_body_bytes != b.max_body_bytes ||
+                          a.header_timeout != b.header_timeout || a.keepalive_timeout != b.keepalive_timeout ||
+                          a.send_timeout != b.send_timeout || a.max_connections != b.max_connections ||
+                          a.max_requests_per_connection != b.max_requests_per_connection);
+    differs("tls (on or off)", now.tls.enabled() != next.tls.enabled());
+}
+
+}  // namespace
+
+// Reads the configuration again and swaps in what can change: the request policy, the TLS certificate and key, the
+// log settings. Anything invalid refuses the whole reload, and the running configuration stays.
+bool Server::Impl::reload() {
+    std::lock_guard lock(reloading);
+    if (!load_again) {
+        spdlog::warn("reload requested, but this server was started without a way to read its configuration again");
+        return false;
+    }
+    try {
+        config::Config next = load_again();
+        std::shared_ptr<asio::ssl::context> next_tls;
+        if (cfg.tls.enabled() && next.tls.enabled()) next_tls = make_tls_context(next.tls);
+        handler.reload(next);
+        if (next_tls) {
+            tls.store(std::move(next_tls), std::memory_order_release);
+            tls_files = next.tls;
+            tls_seen = stamp_of(tls_files);
+        }
+        log::reconfigure(next.log);
+        warn_restart_only(cfg, next);
+        for (const auto& w : next.warnings) spdlog::warn("{}", w);
+        spdlog::info("reloaded the configuration (generation {}): CORS allow_origins=[{}], {} route(s){}", ++generation,
+                     join(next.cors.allow_origins), next.routes.size(), next_tls ? ", TLS certificate and key" : "");
+        return true;
+    } catch (const std::exception& e) {
+        spdlog::error("reload refused, still serving the previous configuration: {}", e.what());
+        return false;
+    }
+}
+
+// certbot and cert-manager replace the files in place: every few seconds, a changed certificate or key is loaded for
+// new connections. A pair that does not load yet (the key written before its certificate) is tried again at the next
+// look; each refused state is logged once.
+void Server::Impl::watch_tls_files() {
+    tls_watch.expires_after(std::chrono::seconds(2));
+    tls_watch.async_wait([this](beast::error_code ec) {
+        if (ec || stopping.load()) return;
+        std::lock_guard lock(reloading);
+        std::string now = stamp_of(tls_files);
+        if (now != tls_seen && now != tls_failed) {
+            try {
+                tls.store(make_tls_context(tls_files), std::memory_order_release);
+                tls_seen = now;
+                spdlog::info("tls: {} changed on disk; new connections use it", tls_files.cert_file);
+            } catch (const std::exception& e) {
+                tls_failed = now;
+                spdlog::error("tls: the certificate or key changed on disk but does not load (still using the previous "
+                              "one; tried again when they change): {}", e.what());
+            }
+        }
+        watch_tls_files();
+    });
+}
+
 void Server::Impl::begin_shutdown(const char* why) {
     if (stopping.exchange(true)) return;
+    tls_watch.cancel();
     for (auto& a : acceptors) {
         beast::error_code ec;
         a.close(ec);
@@ -210,11 +318,16 @@ void Server::catch_signals() {
 void Server::run() {
     auto& im = *impl_;
     for (auto& a : im.acceptors) im.do_accept(a);
+    if (im.tls.load()) im.watch_tls_files();
     std::vector<std::thread> pool;
     for (unsigned i = 1; i < im.threads; ++i) pool.emplace_back([&im] { im.ioc.run(); });
     im.ioc.run();
     for (auto& t : pool) t.join();
 }
+
+void Server::on_reload(std::function<config::Config()> load_again) { impl_->load_again = std::move(load_again); }
+
+bool Server::reload() { return impl_->reload(); }
 
 void Server::stop() {
     asio::post(impl_->ioc, [im = impl_.get()] { im->begin_shutdown("stop requested"); });

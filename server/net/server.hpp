@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 
@@ -35,6 +36,13 @@ public:
 
     // Starts a graceful shutdown from any thread.
     void stop();
+
+    // How SIGHUP reloads: `load_again` reads the configuration afresh (file and environment, as at start-up; it
+    // throws config::ConfigError). Without it SIGHUP is logged and ignored. Set before run().
+    void on_reload(std::function<config::Config()> load_again);
+
+    // Reloads now (what SIGHUP does), from any thread; false when the new configuration was refused.
+    bool reload();
 
 private:
     struct Impl;
