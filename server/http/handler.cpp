@@ -16,6 +16,10 @@
 #include "http/policy.hpp"
 #include "http/static_file.hpp"
 #include "http/target.hpp"
+#include "metrics/metrics.hpp"
+#include "version.hpp"
+
+#include <nlohmann/json.hpp>
 
 namespace modelhost::http {
 
@@ -70,6 +74,39 @@ Reply models_reply(const std::shared_ptr<const std::string>& json, unsigned vers
     return res;
 }
 
+// Prometheus text exposition (0.0.4) of the counters, with the routes and models of this policy; never cached.
+Reply metrics_reply(const Policy& p, unsigned version) {
+    metrics::ScrapeFacts f;
+    f.route_labels.push_back("top level");
+    for (const auto& [glob, route] : p.routes) f.route_labels.push_back(glob);
+    f.version = modelhost::version;
+    if (auto json = p.catalog->models_json()) {
+        auto doc = nlohmann::json::parse(*json, nullptr, false);
+        if (doc.is_object() && doc.contains("models") && doc["models"].is_array())
+            for (const auto& m : doc["models"]) (m.value("status", "") == "ok" ? f.models_ok : f.models_broken) += 1;
+    }
+    Reply res{bhttp::status::ok, version};
+    res.set(bhttp::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+    res.set(bhttp::field::cache_control, never_store);
+    res.body().text = metrics::exposition(f);
+    return res;
+}
+
+unsigned method_index(bhttp::verb m) {
+    return m == bhttp::verb::get ? 0 : m == bhttp::verb::head ? 1 : m == bhttp::verb::options ? 2 : 3;
+}
+
+// CORS outcomes worth counting: preflights, and what a refusal refused.
+void count_cors(const CorsDecision& cors) {
+    if (cors.preflight) metrics::count(metrics::Event::preflight);
+    switch (cors.verdict) {
+        case CorsDecision::Verdict::refused_origin: return metrics::count(metrics::Event::cors_refused_origin);
+        case CorsDecision::Verdict::refused_method: return metrics::count(metrics::Event::cors_refused_method);
+        case CorsDecision::Verdict::refused_header: return metrics::count(metrics::Event::cors_refused_header);
+        default: return;
+    }
+}
+
 // Routes match decoded paths; a refused target has none and gets the top-level policy.
 const RoutePolicy& route_of(const Policy& policy, const Target& target) {
     return policy.route_for(target.verdict == Target::Verdict::ok ? std::string_view(target.path) : std::string_view());
@@ -107,6 +144,9 @@ Exchange Handler::handle(const Request& req, const ConnectionFacts& conn) const 
     const RoutePolicy& route = route_of(*policy, target);                                         // 2
     CorsDecision cors = decide_cors(route.cors, req, method);                                      // 3
     ex.log.note = cors.note;
+    ex.method_index = method_index(method);
+    ex.route_index = route.index;
+    count_cors(cors);
 
     if (method != bhttp::verb::get && method != bhttp::verb::head && method != bhttp::verb::options) {  // 4
         res = error_reply(bhttp::status::method_not_allowed, version);
@@ -114,6 +154,9 @@ Exchange Handler::handle(const Request& req, const ConnectionFacts& conn) const 
     } else if (method != bhttp::verb::options && (raw_path(req) == policy->healthz || raw_path(req) == policy->readyz)) {  // 5
         res = health_reply(raw_path(req) == policy->healthz || !conn.draining, version);
         ex.log.note = "health";
+    } else if (method != bhttp::verb::options && raw_path(req) == policy->metrics) {
+        res = metrics_reply(*policy, version);
+        ex.log.note = "metrics";
     } else if (target.verdict != Target::Verdict::ok && target.verdict != Target::Verdict::asterisk) {
         res = error_reply(status_for(target.verdict), version);
         ex.log.note = target.reason;

@@ -30,6 +30,8 @@ struct LogFacts {
 struct Exchange {
     Reply reply;
     LogFacts log;
+    unsigned method_index = 3;   // for metrics: 0 GET, 1 HEAD, 2 OPTIONS, 3 other
+    std::size_t route_index = 0;  // for metrics: 0 the top level, i + 1 routes[i]
 };
 
 // Why a request could not be read to its end, as the connection saw it; the handler decides what answers it.

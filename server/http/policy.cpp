@@ -39,9 +39,12 @@ Policy::Policy(const config::Config& cfg)
       catalog(std::make_unique<models::CatalogService>(cfg.server.root)),
       healthz(cfg.health.prefix + "/healthz"),
       readyz(cfg.health.prefix + "/readyz"),
+      metrics(cfg.health.prefix + "/metrics"),
       top{CorsPolicy(cfg.cors), cfg.headers} {
-    for (const auto& r : cfg.routes)
+    for (const auto& r : cfg.routes) {
         routes.emplace_back(r.path, RoutePolicy{r.cors ? CorsPolicy(*r.cors) : top.cors, r.headers ? *r.headers : cfg.headers});
+        routes.back().second.index = routes.size();
+    }
 }
 
 const RoutePolicy& Policy::route_for(std::string_view path) const {

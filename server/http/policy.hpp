@@ -30,6 +30,7 @@ struct RoutePolicy {
     // Lower-case names of the configured headers.
     std::vector<std::string> configured;
     bool owns_date = false;  // a configured Date replaces the server's (decided at load, read per response)
+    std::size_t index = 0;   // 0 the top level, i + 1 routes[i] (the metrics' route label)
 };
 
 struct Policy {
@@ -44,7 +45,7 @@ struct Policy {
     std::unique_ptr<GzipCache> gzip;  // caches: mutable, invisible in responses
     std::unique_ptr<HeadCache> heads;
     std::unique_ptr<models::CatalogService> catalog;
-    std::string healthz, readyz;  // full paths of the health endpoints
+    std::string healthz, readyz, metrics;  // full paths of the health and metrics endpoints
     RoutePolicy top;
     std::vector<std::pair<std::string, RoutePolicy>> routes;  // glob -> policy
 };

@@ -5,6 +5,7 @@
 
 #include "config/config.hpp"
 #include "log/logging.hpp"
+#include "metrics/metrics.hpp"
 #include "net/session.hpp"
 #include "net/tracker.hpp"
 
@@ -220,10 +221,13 @@ bool Server::Impl::reload() {
         log::reconfigure(next.log);
         warn_restart_only(cfg, next);
         for (const auto& w : next.warnings) spdlog::warn("{}", w);
+        metrics::count(metrics::Event::reload_ok);
+        metrics::set_generation(generation + 1);
         spdlog::info("reloaded the configuration (generation {}): CORS allow_origins=[{}], {} route(s){}", ++generation,
                      join(next.cors.allow_origins), next.routes.size(), next_tls ? ", TLS certificate and key" : "");
         return true;
     } catch (const std::exception& e) {
+        metrics::count(metrics::Event::reload_failed);
         spdlog::error("reload refused, still serving the previous configuration: {}", e.what());
         return false;
     }

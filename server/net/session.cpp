@@ -3,6 +3,7 @@
 
 #include "config/config.hpp"
 #include "log/logging.hpp"
+#include "metrics/metrics.hpp"
 #include "net/tracker.hpp"
 
 #include <boost/asio/dispatch.hpp>
@@ -329,6 +330,7 @@ void Session<Stream>::on_write(beast::error_code ec) {
     Pending& done = queue_.front();
     auto ms = std::chrono::duration<double, std::milli>(clock::now() - done.start).count();
     log::access({remote_, done.ex.log, done.ex.reply.result_int(), out_.content_sent(), ms});
+    metrics::count_response(done.ex.method_index, done.ex.reply.result_int(), done.ex.route_index, out_.content_sent(), ms / 1000);
     bool close = ec || !done.ex.reply.keep_alive();
     queue_.pop_front();
     out_.finish();

@@ -1,6 +1,7 @@
 // Connection bookkeeping shared by the acceptors and the sessions.
 #include "net/tracker.hpp"
 
+#include "metrics/metrics.hpp"
 #include "net/session.hpp"
 
 #include <vector>
@@ -10,8 +11,10 @@ namespace modelhost::net {
 Tracker::Admission Tracker::add(const std::shared_ptr<SessionBase>& s) {
     std::lock_guard lock(mutex_);
     const bool full = draining_ || live_.size() - refusing_ >= max_;
+    if (full) metrics::count(metrics::Event::connection_refused);
     if (full && refusing_ >= max_refusing) return Admission::drop;
     live_.emplace(s.get(), Entry{s, full});
+    metrics::set_active_connections(+1);
     if (full) ++refusing_;
     return full ? Admission::refuse : Admission::serve;
 }
@@ -24,6 +27,7 @@ void Tracker::remove(const SessionBase* s) {
         if (it == live_.end()) return;
         if (it->second.refused) --refusing_;
         live_.erase(it);
+        metrics::set_active_connections(-1);
         if (draining_ && live_.empty()) done = std::move(on_empty_);
     }
     if (done) done();

@@ -1,0 +1,45 @@
+// Counters for `<health.prefix>/metrics` (Prometheus text exposition 0.0.4). Each thread counts into its own shard of
+// relaxed atomics (no lock, no shared cache line per request); a scrape sums the shards. Label values are bounded:
+// method (GET, HEAD, OPTIONS, other), status class, and the route as configured, never the request's path.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace modelhost::metrics {
+
+inline constexpr std::size_t max_routes = 64;  // routes beyond this share the last label
+
+// Events counted where they happen.
+enum class Event : std::size_t {
+    connection_refused,  // over limits.max_connections: 503 or dropped
+    preflight,           // CORS preflights answered (allowed or not)
+    cors_refused_origin,
+    cors_refused_method,
+    cors_refused_header,
+    reload_ok,
+    reload_failed,
+    count_
+};
+
+void count(Event e);
+
+// One finished response: `method` 0 GET, 1 HEAD, 2 OPTIONS, 3 other; `route` 0 the top level, i + 1 routes[i].
+void count_response(unsigned method, unsigned status, std::size_t route, std::uint64_t bytes, double seconds);
+
+// Values read at scrape time.
+void set_active_connections(std::int64_t delta);  // +1 when a connection is registered, -1 when it ends
+void set_generation(std::uint64_t generation);    // configuration generation (1 at start, +1 per reload)
+
+struct ScrapeFacts {
+    std::vector<std::string> route_labels;  // [0] "top level", then each route's path as configured
+    std::size_t models_ok = 0, models_broken = 0;
+    std::string version;
+};
+
+// The whole exposition, process metrics (RSS, open descriptors, CPU seconds) included.
+std::string exposition(const ScrapeFacts& facts);
+
+}  // namespace modelhost::metrics
