@@ -15,6 +15,7 @@
 #include "http/mime.hpp"
 #include "http/policy.hpp"
 #include "http/static_file.hpp"
+#include "http/status_page.hpp"
 #include "http/target.hpp"
 #include "metrics/metrics.hpp"
 #include "version.hpp"
@@ -92,6 +93,24 @@ Reply metrics_reply(const Policy& p, unsigned version) {
     return res;
 }
 
+// The status page (http/status_page.hpp): HTML with its own CSP, always revalidated.
+Reply status_reply(const Policy& p, const Request& req, unsigned version) {
+    StatusFacts f;
+    auto host = req[bhttp::field::host];  // checked by the framing step (RFC 9112 §3.2)
+    if (!host.empty()) f.base_url = std::string(p.tls ? "https://" : "http://").append(host.data(), host.size());
+    f.allow_origins = p.allow_origins;
+    f.credentials = p.credentials;
+    f.routes = p.routes.size();
+    f.version = modelhost::version;
+    auto json = p.catalog->models_json();
+    Reply res{bhttp::status::ok, version};
+    res.set(bhttp::field::content_type, "text/html; charset=utf-8");
+    res.set(bhttp::field::cache_control, always_revalidate);
+    res.set("Content-Security-Policy", status_page_csp);
+    res.body().text = status_page(json.get(), f);
+    return res;
+}
+
 unsigned method_index(bhttp::verb m) {
     return m == bhttp::verb::get ? 0 : m == bhttp::verb::head ? 1 : m == bhttp::verb::options ? 2 : 3;
 }
@@ -157,6 +176,9 @@ Exchange Handler::handle(const Request& req, const ConnectionFacts& conn) const 
     } else if (method != bhttp::verb::options && raw_path(req) == policy->metrics) {
         res = metrics_reply(*policy, version);
         ex.log.note = "metrics";
+    } else if (method != bhttp::verb::options && raw_path(req) == policy->status && policy->status != "/") {
+        res = status_reply(*policy, req, version);
+        ex.log.note = "status page";
     } else if (target.verdict != Target::Verdict::ok && target.verdict != Target::Verdict::asterisk) {
         res = error_reply(status_for(target.verdict), version);
         ex.log.note = target.reason;
@@ -171,6 +193,12 @@ Exchange Handler::handle(const Request& req, const ConnectionFacts& conn) const 
         ex.log.note = "asterisk-form outside OPTIONS";
     } else if (target.path == models_endpoint) {                                                   // 6
         res = models_reply(policy->catalog->models_json(), version);
+    } else if (target.path == "/") {  // the root: its index.html, else the status page
+        Target index = target;
+        index.path = "/index.html";
+        bool has_index = policy->files.open("index.html").result == fs::Lookup::Result::found;
+        res = has_index ? serve_static(*policy, route, index, req, ex.log.note) : status_reply(*policy, req, version);
+        if (!has_index) ex.log.note = "status page";
     } else {
         res = serve_static(*policy, route, target, req, ex.log.note);                                     // 7
     }

@@ -40,6 +40,10 @@ Policy::Policy(const config::Config& cfg)
       healthz(cfg.health.prefix + "/healthz"),
       readyz(cfg.health.prefix + "/readyz"),
       metrics(cfg.health.prefix + "/metrics"),
+      status(cfg.health.prefix + "/"),
+      allow_origins(cfg.cors.allow_origins),
+      credentials(cfg.cors.allow_credentials),
+      tls(cfg.tls.enabled()),
       top{CorsPolicy(cfg.cors), cfg.headers} {
     for (const auto& r : cfg.routes) {
         routes.emplace_back(r.path, RoutePolicy{r.cors ? CorsPolicy(*r.cors) : top.cors, r.headers ? *r.headers : cfg.headers});

@@ -45,7 +45,11 @@ struct Policy {
     std::unique_ptr<GzipCache> gzip;  // caches: mutable, invisible in responses
     std::unique_ptr<HeadCache> heads;
     std::unique_ptr<models::CatalogService> catalog;
-    std::string healthz, readyz, metrics;  // full paths of the health and metrics endpoints
+    std::string healthz, readyz, metrics, status;  // full paths of the health, metrics and status endpoints
+    // What the status page tells (the top level's CORS as configured; the scheme of the snippets' URLs).
+    std::vector<std::string> allow_origins;
+    bool credentials = false;
+    bool tls = false;
     RoutePolicy top;
     std::vector<std::pair<std::string, RoutePolicy>> routes;  // glob -> policy
 };

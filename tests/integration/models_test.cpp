@@ -154,3 +154,32 @@ TEST_CASE("/v1/models is answered under the route policy of its path", "[models]
     auto app = request(s.port(), "GET", "/v1/models", "Origin: https://app.example.com\r\n");
     CHECK(app.find(bhttp::field::access_control_allow_origin) == app.end());
 }
+
+TEST_CASE("the status page at / and <prefix>/ lists the models with snippets, escaped; an index.html wins at /", "[models][status]") {
+    TempDir root;
+    root.write("face_mesh/1/model.json", R"({"format":"graph-model","modelTopology":{},"weightsManifest":[]})");
+    root.write("a&b<i>/model.json", R"({"format":"layers-model","modelTopology":{},"weightsManifest":[]})");
+    TestServer s(root.path(), R"({"cors": {"allow_origins": ["https://app.example"]}})");
+    std::string body;
+    for (int i = 0; i < 100 && body.find("model(s)") == std::string::npos; ++i) {  // until the first catalog build
+        body = request(s.port(), "GET", "/").body();
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    auto r = request(s.port(), "GET", "/");
+    CHECK(r.result_int() == 200);
+    CHECK(r[bhttp::field::content_type] == "text/html; charset=utf-8");
+    CHECK_THAT(std::string(r["Content-Security-Policy"]), Catch::StartsWith("default-src 'none'"));
+    const std::string base = "http://127.0.0.1";  // from the Host header the test client sends
+    CHECK_THAT(r.body(), Catch::Contains("2 model(s)"));
+    CHECK_THAT(r.body(), Catch::Contains("tf.loadGraphModel(&#39;" + base + "/face_mesh/1/model.json&#39;)"));
+    CHECK_THAT(r.body(), Catch::Contains("landmarkModelUrl: &#39;" + base + "/face_mesh/1/model.json&#39;"));
+    CHECK_THAT(r.body(), Catch::Contains("<h2>a&amp;b&lt;i&gt; "));
+    CHECK(r.body().find("<i>") == std::string::npos);
+    CHECK_THAT(r.body(), Catch::Contains("<code>https://app.example</code>"));
+    CHECK(request(s.port(), "GET", "/.modelhost/").body() == r.body());
+    CHECK(request(s.port(), "HEAD", "/").result_int() == 200);
+    root.write("index.html", "<p>my own page</p>");
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    CHECK(request(s.port(), "GET", "/").body() == "<p>my own page</p>");
+    CHECK_THAT(request(s.port(), "GET", "/.modelhost/").body(), Catch::Contains("2 model(s)"));  // always there
+}

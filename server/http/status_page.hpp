@@ -1,0 +1,28 @@
+// The page a developer sees at "/" (and <health.prefix>/) when the root has no index.html: every model the catalog
+// lists, its URL and a loader snippet to copy, and the CORS policy in force. Self-contained (inline styles only, no
+// script; sent with its own Content-Security-Policy); every name from the file system is escaped.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace modelhost::http {
+
+struct StatusFacts {
+    std::string base_url;                   // "http://host:port", from the request's Host (already validated)
+    std::vector<std::string> allow_origins;  // the top level's, as configured
+    bool credentials = false;
+    std::size_t routes = 0;
+    std::string version;
+};
+
+// `catalog_json` is GET /v1/models' body (null before the first scan).
+std::string status_page(const std::string* catalog_json, const StatusFacts& facts);
+
+// Text made safe for HTML element content and quoted attribute values.
+std::string html_escape(std::string_view text);
+
+inline constexpr const char* status_page_csp =
+    "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+}  // namespace modelhost::http
