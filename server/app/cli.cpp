@@ -7,6 +7,7 @@
 #include "tools/doctor.hpp"
 #include "tools/fetch.hpp"
 #include "tools/health.hpp"
+#include "tools/reload.hpp"
 #include "version.hpp"
 
 #include <cstdio>
@@ -27,7 +28,8 @@ void print_help() {
         "  compress  write .br and .gz sidecars beside compressible files (`modelhost compress --help`)\n"
         "  doctor    say whether a browser at an origin would accept a URL (`modelhost doctor --help`)\n"
         "  fetch     mirror a remote TF.js model into the root, verified and atomic (`modelhost fetch --help`)\n"
-        "  health    probe a running server's liveness endpoint, for HEALTHCHECK (`modelhost health --help`)\n\n"
+        "  health    probe a running server's liveness endpoint, for HEALTHCHECK (`modelhost health --help`)\n"
+        "  reload    make the running server read its configuration again (`modelhost reload --help`)\n\n"
         "Options:\n"
         "  -h, --help         show this help (`modelhost serve --help` for the server's options)\n"
         "  -v, -V, --version  print the version\n\n"
@@ -52,6 +54,7 @@ int main(int argc, char** argv) {
     if (args[0] == "doctor") return tools::doctor_command({args.begin() + 1, args.end()});
     if (args[0] == "fetch") return tools::fetch_command({args.begin() + 1, args.end()});
     if (args[0] == "health") return tools::health_command({args.begin() + 1, args.end()});
+    if (args[0] == "reload") return tools::reload_command({args.begin() + 1, args.end()});
     if (args[0] == "check") return tools::check_command({args.begin() + 1, args.end()});
     if (args[0] == "compress") return tools::compress_command({args.begin() + 1, args.end()});
     std::fprintf(stderr, "modelhost: unknown command \"%s\"; run `modelhost --help` for the commands\n", args[0].c_str());

@@ -13,6 +13,9 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
+#include <unistd.h>
+#include <cstring>
+#include <cerrno>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -101,6 +104,25 @@ void log_catalog(const config::Config& cfg) {
 
 }  // namespace
 
+// server.pid_file for the server's lifetime: written once the listeners are bound, removed at exit.
+class PidFile {
+public:
+    explicit PidFile(std::string path) : path_(std::move(path)) {
+        if (path_.empty()) return;
+        std::FILE* f = std::fopen(path_.c_str(), "w");
+        if (!f || std::fprintf(f, "%ld\n", static_cast<long>(::getpid())) < 0 || std::fclose(f) != 0)
+            throw net::StartupError("server.pid_file: cannot write \"" + path_ + "\": " + std::strerror(errno));
+    }
+    ~PidFile() {
+        if (!path_.empty()) std::remove(path_.c_str());
+    }
+    PidFile(const PidFile&) = delete;
+    PidFile& operator=(const PidFile&) = delete;
+
+private:
+    std::string path_;
+};
+
 int serve(const std::vector<std::string>& args) {
     config::LoadInput in;
     bool help = false;
@@ -119,6 +141,7 @@ int serve(const std::vector<std::string>& args) {
         net::Server server(cfg);
         server.on_reload([in] { return config::load(in); });  // SIGHUP: the same file, environment and flags
         server.catch_signals();
+        PidFile pid_file(cfg.server.pid_file);
         log_catalog(cfg);
         log_startup(cfg, server.port());
         server.run();

@@ -29,6 +29,8 @@ struct ServerConfig {
     // File bodies at least this large go out with sendfile(2); smaller files (up to 64 KiB) are served from memory.
     // One key on purpose: a file is either cheap to copy from memory or worth the zero-copy path, never both.
     std::uint64_t sendfile_min_bytes = 16 * 1024;
+    // Where serve writes its process id (and removes it at exit), for `modelhost reload`; "" writes none.
+    std::string pid_file;
 };
 
 // Bounds on what one client may cost the server.

@@ -25,6 +25,7 @@ const std::vector<Setting>& settings() {
         {"server.threads", "MODELHOST_THREADS", "--threads", "integer"},
         {"server.shutdown_timeout", "MODELHOST_SHUTDOWN_TIMEOUT", nullptr, "number"},
         {"server.sendfile_min_bytes", "MODELHOST_SENDFILE_MIN_BYTES", nullptr, "integer"},
+        {"server.pid_file", "MODELHOST_PID_FILE", nullptr, "string"},
         {"limits.max_header_bytes", "MODELHOST_MAX_HEADER_BYTES", nullptr, "integer"},
         {"limits.max_body_bytes", "MODELHOST_MAX_BODY_BYTES", nullptr, "integer"},
         {"limits.header_timeout", "MODELHOST_HEADER_TIMEOUT", nullptr, "number"},
@@ -129,7 +130,7 @@ json read_file(const std::string& file) {
 // Paths written in a config file mean the same wherever the server is started: relative ones are taken from the
 // file's folder (flags and env vars stay relative to the working directory, as a shell user expects).
 void resolve_paths_against(json& doc, const std::filesystem::path& folder) {
-    static const std::pair<const char*, const char*> path_keys[] = {{"server", "root"}, {"tls", "cert_file"}, {"tls", "key_file"}};
+    static const std::pair<const char*, const char*> path_keys[] = {{"server", "root"}, {"server", "pid_file"}, {"tls", "cert_file"}, {"tls", "key_file"}};
     for (const auto& [section, key] : path_keys) {
         if (!doc.contains(section) || !doc[section].is_object() || !doc[section].contains(key)) continue;
         json& value = doc[section][key];

@@ -197,7 +197,7 @@ CorsConfig read_cors(const Checker& c, const json& obj, const std::string& path,
 }
 
 void read_server(const Checker& c, const json& obj, ServerConfig& s, bool check_files) {
-    c.keys(obj, "server", {"host", "ipv6_only", "port", "root", "threads", "shutdown_timeout", "sendfile_min_bytes"});
+    c.keys(obj, "server", {"host", "ipv6_only", "port", "root", "threads", "shutdown_timeout", "sendfile_min_bytes", "pid_file"});
     c.get(obj, "server", "host", s.host);
     c.get(obj, "server", "ipv6_only", s.ipv6_only);
     if (s.host.empty()) c.fail("server.host", "must not be empty; use 0.0.0.0 for all IPv4 interfaces");
@@ -206,6 +206,7 @@ void read_server(const Checker& c, const json& obj, ServerConfig& s, bool check_
     c.get_int(obj, "server", "threads", s.threads, 0, 1024);
     c.get_seconds(obj, "server", "shutdown_timeout", s.shutdown_timeout);
     c.get_int(obj, "server", "sendfile_min_bytes", s.sendfile_min_bytes, 0, 1ll << 40);
+    c.get(obj, "server", "pid_file", s.pid_file);
     std::error_code ec;
     if (check_files && !std::filesystem::is_directory(s.root, ec))
         c.fail("server.root", "\"" + s.root + "\" is not a readable directory; pass --root DIR or set server.root");

@@ -189,6 +189,7 @@ void warn_restart_only(const config::Config& now, const config::Config& next) {
     differs("server.threads", now.server.threads != next.server.threads);
     differs("server.sendfile_min_bytes", now.server.sendfile_min_bytes != next.server.sendfile_min_bytes);
     differs("server.shutdown_timeout", now.server.shutdown_timeout != next.server.shutdown_timeout);
+    differs("server.pid_file", now.server.pid_file != next.server.pid_file);
     const auto& a = now.limits;
     const auto& b = next.limits;
     differs("limits", a.max_header_bytes != b.max_header_bytes || a.max_body_bytes != b.max_body_bytes ||

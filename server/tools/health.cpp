@@ -13,9 +13,9 @@ namespace modelhost::tools {
 
 namespace {
 
-// The server this environment configures; the root and the TLS files are not checked (health may run where the
-// served folder is not mounted, and reads the certificate only when it connects).
-config::Config configured(const std::optional<std::string>& file) {
+}  // namespace
+
+config::Config configured_server(const std::optional<std::string>& file) {
     config::LoadInput in;
     config::use_process_environment(in);
     in.file = file ? file : in.getenv("MODELHOST_CONFIG");
@@ -23,14 +23,15 @@ config::Config configured(const std::optional<std::string>& file) {
     return config::load(in);
 }
 
-// <health.prefix>/healthz on the configured port; wildcard hosts are probed on loopback.
-std::string default_url(const config::Config& cfg) {
+std::string local_base_url(const config::Config& cfg) {
     const std::string& h = cfg.server.host;
     std::string host = h == "0.0.0.0" ? "127.0.0.1" : h == "::" ? "[::1]" : h;
     if (host.find(':') != std::string::npos && !host.starts_with('[')) host = "[" + host + "]";
     std::string scheme = cfg.tls.cert_file.empty() ? "http://" : "https://";
-    return scheme + host + ":" + std::to_string(cfg.server.port) + cfg.health.prefix + "/healthz";
+    return scheme + host + ":" + std::to_string(cfg.server.port);
 }
+
+namespace {
 
 int probe(const HttpUrl& url, ClientOptions options) {
     options.idle_seconds = 3;
@@ -73,9 +74,9 @@ int health_command(const std::vector<std::string>& args) {
         return usage_error("health", "--url \"" + *given + "\" is not an http:// or https:// URL");
     ClientOptions options;
     try {
-        config::Config cfg = configured(parsed.value("--config"));
+        config::Config cfg = configured_server(parsed.value("--config"));
         options.trusted_cert = cfg.tls.cert_file;
-        if (!url && !(url = parse_http_url(default_url(cfg)))) {
+        if (!url && !(url = parse_http_url(local_base_url(cfg) + cfg.health.prefix + "/healthz"))) {
             std::fprintf(stderr, "modelhost health: server.host \"%s\" gives no URL to probe; pass --url\n", cfg.server.host.c_str());
             return 2;
         }

@@ -245,6 +245,38 @@ TEST_CASE("20 reloads under load, one of them invalid: no request fails and the 
     CHECK(server.wait() == std::optional<int>(0));
 }
 
+TEST_CASE("modelhost reload finds the server by its pid file and reports whether the reload was taken", "[process][reload]") {
+    TempDir dir;
+    dir.write("a.json", "{}");
+    const std::string pid_file = (dir.path() / "modelhost.pid").string();
+    auto write_config = [&](const std::string& origin) {
+        dir.write("c.json", R"({"server": {"pid_file": ")" + pid_file + R"(", "root": ")" + dir.path().string() +
+                                R"("}, "cors": {"allow_origins": [")" + origin + R"("]}})");
+    };
+    write_config("https://a.example");
+    Process server({binary, "--config", (dir.path() / "c.json").string(), "--port", "0"});
+    auto port = server.wait_for_port();
+    REQUIRE(port != 0);
+    REQUIRE(std::filesystem::exists(pid_file));
+    CHECK(std::to_string(server.pid()) + "\n" == [&] { std::ifstream in(pid_file); return std::string(std::istreambuf_iterator<char>(in), {}); }());
+    // reload reads the same configuration; the port comes from the environment, as it would in a deployment
+    std::vector<std::string> env{"MODELHOST_CONFIG=" + (dir.path() / "c.json").string(), "MODELHOST_PORT=" + std::to_string(port)};
+    write_config("https://b.example");
+    auto [ok, taken] = run_command({binary, "reload"}, env);
+    CHECK(ok == 0);
+    CHECK_THAT(taken, Catch::Contains("reloaded: configuration generation 2 is in force"));
+    write_config("not an origin");
+    auto [refused, why] = run_command({binary, "reload"}, env);
+    CHECK(refused == 1);
+    CHECK_THAT(why, Catch::Contains("refused: the server keeps its previous configuration"));
+    auto [none, usage] = run_command({binary, "reload"}, {"MODELHOST_ROOT=" + dir.path().string()});
+    CHECK(none == 2);
+    CHECK_THAT(usage, Catch::Contains("server.pid_file is not set"));
+    server.signal(SIGTERM);
+    CHECK(server.wait() == std::optional<int>(0));
+    CHECK_FALSE(std::filesystem::exists(pid_file));
+}
+
 TEST_CASE("a reload changes what can change and names what needs a restart", "[process][reload]") {
     TempDir dir;
     dir.write("a.json", "{}");
