@@ -1,6 +1,8 @@
 // Race-free lookups below the root with openat2(RESOLVE_BENEATH); a no-symlink walk where the kernel lacks it.
 #include "fs/file_store.hpp"
 
+#include "metrics/metrics.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <mutex>
@@ -166,8 +168,10 @@ Lookup FileStore::open(std::string_view relative) const {
     bool checked = false;
     if (auto cached = cache_.find(root_fd_, relative, pass, checked)) {
         if (checked) relied_on_pass();
+        metrics::count(checked ? metrics::Event::file_checked : metrics::Event::file_remembered);
         return std::move(*cached);
     }
+    metrics::count(metrics::Event::file_opened);
     Lookup out = open_afresh(relative);
     if (out.result == Lookup::Result::found || out.result == Lookup::Result::not_found) {
         cache_.store(relative, out, pass);

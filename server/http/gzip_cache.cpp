@@ -1,6 +1,8 @@
 // zlib deflate with a gzip wrapper; a changed file has a new ETag, so its stale entry is simply replaced.
 #include "http/gzip_cache.hpp"
 
+#include "metrics/metrics.hpp"
+
 #include <unistd.h>
 #include <zlib.h>
 
@@ -27,7 +29,11 @@ std::shared_ptr<const std::string> GzipCache::get(const std::string& path, const
     const std::string key = path + '\n' + etag;
     {
         std::lock_guard lock(mutex_);
-        if (auto it = entries_.find(path); it != entries_.end() && it->second.etag == etag) return it->second.gz;
+        if (auto it = entries_.find(path); it != entries_.end() && it->second.etag == etag) {
+            metrics::count(metrics::Event::gzip_hit);
+            return it->second.gz;
+        }
+        metrics::count(metrics::Event::gzip_miss);
         // One compression per file version at a time, and a bounded number overall: the others get identity now.
         if (in_flight_.size() >= max_concurrent || !in_flight_.insert(key).second) return nullptr;
     }

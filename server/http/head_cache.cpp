@@ -1,5 +1,7 @@
 #include "http/head_cache.hpp"
 
+#include "metrics/metrics.hpp"
+
 #include <mutex>
 
 namespace modelhost::http {
@@ -8,9 +10,14 @@ std::shared_ptr<const RepresentationHead> HeadCache::find(std::string_view relat
                                                           const fs::Lookup& file) const {
     std::shared_lock lock(mutex_);
     auto it = entries_.find(relative);
-    if (it == entries_.end()) return nullptr;
+    if (it == entries_.end()) {
+        metrics::count(metrics::Event::head_miss);
+        return nullptr;
+    }
     const Built& b = it->second[static_cast<std::size_t>(slot)];
-    return b.head && b.version == version_of(file) ? b.head : nullptr;
+    bool hit = b.head && b.version == version_of(file);
+    metrics::count(hit ? metrics::Event::head_hit : metrics::Event::head_miss);
+    return hit ? b.head : nullptr;
 }
 
 void HeadCache::store(std::string_view relative, Slot slot, const fs::Lookup& file,

@@ -142,6 +142,14 @@ void events(std::string& out) {
     header(out, "modelhost_reloads_total", "counter", "Configuration reloads, by result.");
     line(out, "modelhost_reloads_total{result=\"success\"}", at(Event::reload_ok));
     line(out, "modelhost_reloads_total{result=\"failure\"}", at(Event::reload_failed));
+    header(out, "modelhost_cache_lookups_total", "counter", "Cache lookups on the request path, by cache and result.");
+    line(out, "modelhost_cache_lookups_total{cache=\"file\",result=\"remembered\"}", at(Event::file_remembered));
+    line(out, "modelhost_cache_lookups_total{cache=\"file\",result=\"checked\"}", at(Event::file_checked));
+    line(out, "modelhost_cache_lookups_total{cache=\"file\",result=\"opened\"}", at(Event::file_opened));
+    line(out, "modelhost_cache_lookups_total{cache=\"headers\",result=\"hit\"}", at(Event::head_hit));
+    line(out, "modelhost_cache_lookups_total{cache=\"headers\",result=\"miss\"}", at(Event::head_miss));
+    line(out, "modelhost_cache_lookups_total{cache=\"gzip\",result=\"hit\"}", at(Event::gzip_hit));
+    line(out, "modelhost_cache_lookups_total{cache=\"gzip\",result=\"miss\"}", at(Event::gzip_miss));
     header(out, "modelhost_config_generation", "gauge", "The configuration in force: 1 at start, +1 per successful reload.");
     line(out, "modelhost_config_generation", static_cast<double>(generation_now.load(std::memory_order_relaxed)));
 }

@@ -21,6 +21,13 @@ enum class Event : std::size_t {
     cors_refused_header,
     reload_ok,
     reload_failed,
+    file_remembered,  // a file lookup answered from memory, no system call (checked earlier in the event-loop pass)
+    file_checked,     // ... from memory after one stat of the path
+    file_opened,      // ... looked up afresh (not remembered, or changed)
+    head_hit,         // a representation's header block reused
+    head_miss,        // ... built
+    gzip_hit,         // an on-the-fly gzip result reused
+    gzip_miss,        // ... compressed now (or identity sent because another compression of it runs)
     count_
 };
 

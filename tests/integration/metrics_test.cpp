@@ -65,6 +65,10 @@ TEST_CASE("metrics count responses by method, class and route, 304s, ranges and 
     CHECK(sample(m, R"(modelhost_responses_total{method="GET",code="2xx",route="/private/**"})") == 1);
     CHECK(sample(m, R"(modelhost_responses_total{method="HEAD",code="2xx",route="/private/**"})") == 1);
     CHECK(sample(m, "modelhost_not_modified_total") == 3);
+    CHECK(sample(m, R"(modelhost_cache_lookups_total{cache="file",result="opened"})") >= 3);  // model.json, a.bin, missing
+    CHECK(sample(m, R"(modelhost_cache_lookups_total{cache="file",result="remembered"})") +
+              sample(m, R"(modelhost_cache_lookups_total{cache="file",result="checked"})") >= 4);  // the repeats
+    CHECK(sample(m, R"(modelhost_cache_lookups_total{cache="headers",result="hit"})") >= 3);
     CHECK(sample(m, "modelhost_partial_content_total") == 1);
     CHECK(sample(m, R"(modelhost_cors_refusals_total{refused="origin"})") == 1);
     CHECK(sample(m, R"(modelhost_cors_refusals_total{refused="header"})") == 1);
