@@ -3,7 +3,7 @@
 // modelhost on http://127.0.0.1:<B> (another site) in Debian's Chromium, and the outcome is asserted.
 // Usage: node run.mjs CASE   (CASE: tfjs-allowed, tfjs-refused, tfjs-wildcard, mediapipe, demo)
 import { chromium } from 'playwright-core';
-import { spawn } from 'node:child_process';
+import { startModelhost as start, stop } from './modelhost.mjs';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -57,35 +57,7 @@ const cases = {
   },
 };
 
-// Starts modelhost and resolves with its port once the start-up line names it.
-function startModelhost(args, name) {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    const onData = (d) => {
-      out += d;
-      const m = out.match(/serving .* at http:\/\/[^ ]*:(\d+) /);
-      if (m && !proc.port) {
-        proc.port = Number(m[1]);
-        resolve(proc);
-      }
-    };
-    proc.stdout.on('data', onData);
-    proc.stderr.on('data', onData);
-    proc.output = () => out;
-    proc.on('exit', (code) => reject(new Error(`${name} exited with ${code}:\n${out}`)));
-    setTimeout(() => reject(new Error(`${name} did not start:\n${out}`)), 20000).unref();
-  });
-}
-
-// SIGTERM, then wait until it has exited and its output pipes are drained ('close', not 'exit').
-function stop(proc) {
-  if (proc.exitCode !== null && proc.stdout.closed) return Promise.resolve();
-  return new Promise((resolve) => {
-    proc.once('close', resolve);
-    proc.kill('SIGTERM');
-  });
-}
+const startModelhost = (args, name) => start(binary, args, name);
 
 async function main() {
   const name = process.argv[2];

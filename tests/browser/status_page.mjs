@@ -3,7 +3,7 @@
 // face model), shows a hostile folder name as text (no element, no script runs), and is saved as a screenshot
 // (status-page.png in the working directory) for a person to look at.
 import { chromium } from 'playwright-core';
-import { spawn } from 'node:child_process';
+import { startModelhost, stop } from './modelhost.mjs';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -15,27 +15,11 @@ const chromiumFlags = ['--headless', '--no-sandbox', '--disable-gpu', '--disable
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const hostile = '<img src=x onerror=alert(1)>';
 
-function start(args) {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    const onData = (d) => {
-      out += d;
-      const m = out.match(/serving .* at http:\/\/[^ ]*:(\d+) /);
-      if (m && !proc.port) { proc.port = Number(m[1]); resolve(proc); }
-    };
-    proc.stdout.on('data', onData);
-    proc.stderr.on('data', onData);
-    proc.on('exit', (code) => reject(new Error(`modelhost exited with ${code}:\n${out}`)));
-    setTimeout(() => reject(new Error(`modelhost did not start:\n${out}`)), 20000).unref();
-  });
-}
-
 async function main() {
   const root = mkdtempSync(join(tmpdir(), 'modelhost-status-'));
   const demo = join(here, '..', '..', 'models', 'demo');
   for (const name of ['demo', join('face_mesh', '1'), hostile]) cpSync(demo, join(root, name), { recursive: true });
-  const server = await start(['--root', root, '--host', '127.0.0.1', '--port', '0', '--allow-origin', 'https://app.example']);
+  const server = await startModelhost(binary, ['--root', root, '--host', '127.0.0.1', '--port', '0', '--allow-origin', 'https://app.example'], 'status server');
   let browser;
   try {
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: chromiumFlags });
@@ -73,7 +57,7 @@ async function main() {
     }
   } finally {
     if (browser) await browser.close();
-    server.kill('SIGTERM');
+    await stop(server);
     rmSync(root, { recursive: true, force: true });
   }
 }

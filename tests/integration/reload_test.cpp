@@ -69,17 +69,31 @@ void renew(const TestPki& pki, const std::string& serial) {
     REQUIRE(code == 0);
 }
 
+// modelhost serving HTTPS with the test PKI's server certificate, its config naming the files renew() replaces.
+struct TlsServer {
+    TestPki pki;
+    TempDir root;
+    Process server;
+    std::uint16_t port;
+    TlsServer()
+        : server({binary, "--config",
+                  root.write("c.json", R"({"tls": {"cert_file": ")" + pki.path("server.pem") + R"(", "key_file": ")" +
+                                           pki.path("server.key") + R"("}})").string(),
+                  "--root", root.path().string(), "--port", "0"}),
+          port(server.wait_for_port()) {
+        root.write("a.json", "{}");
+        REQUIRE(port != 0);
+    }
+};
+
 }  // namespace
 
 TEST_CASE("a reload rotates the TLS certificate for new connections; established ones keep working", "[reload][tls]") {
-    TestPki pki;
-    TempDir root;
-    root.write("a.json", "{}");
-    auto config = root.write("c.json", R"({"tls": {"cert_file": ")" + pki.path("server.pem") + R"(", "key_file": ")" +
-                                           pki.path("server.key") + R"("}})");
-    Process server({binary, "--config", config.string(), "--root", root.path().string(), "--port", "0"});
-    auto port = server.wait_for_port();
-    REQUIRE(port != 0);
+    TlsServer t;
+    Process& server = t.server;
+    TestPki& pki = t.pki;
+    TempDir& root = t.root;
+    const std::uint16_t port = t.port;
     TlsClient before(port, pki.path("ca.pem"));
     CHECK(before.get("/a.json") == 200);
 
@@ -104,14 +118,10 @@ TEST_CASE("a reload rotates the TLS certificate for new connections; established
 }
 
 TEST_CASE("a certificate replaced on disk is served to new connections within seconds, without a signal", "[reload][tls]") {
-    TestPki pki;
-    TempDir root;
-    root.write("a.json", "{}");
-    auto config = root.write("c.json", R"({"tls": {"cert_file": ")" + pki.path("server.pem") + R"(", "key_file": ")" +
-                                           pki.path("server.key") + R"("}})");
-    Process server({binary, "--config", config.string(), "--root", root.path().string(), "--port", "0"});
-    auto port = server.wait_for_port();
-    REQUIRE(port != 0);
+    TlsServer t;
+    Process& server = t.server;
+    TestPki& pki = t.pki;
+    const std::uint16_t port = t.port;
     TlsClient before(port, pki.path("ca.pem"));
     renew(pki, "0FEEDBEEF1");
     std::string serial;
