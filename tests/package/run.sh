@@ -11,6 +11,8 @@ fail() { echo "FAIL package: $*"; exit 1; }
 skip() { echo "SKIPPED package: $* — the install test did NOT run"; exit 77; }
 trap 'rm -rf "$work"' EXIT
 
+command -v systemd-analyze >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends systemd >/dev/null 2>&1 \
+    || fail "systemd (for systemd-analyze) could not be installed"
 deb=$(scripts/package | tail -1) || fail "scripts/package failed"
 [[ -f "$deb" ]] || fail "no package at '$deb'"
 echo "package: $deb ($(stat -c %s "$deb") bytes)"
