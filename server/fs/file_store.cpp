@@ -173,7 +173,9 @@ Lookup FileStore::open(std::string_view relative) const {
     }
     metrics::count(metrics::Event::file_opened);
     Lookup out = open_afresh(relative);
-    if (out.result == Lookup::Result::found || out.result == Lookup::Result::not_found) {
+    // A small file that changed size while it was read is served from its descriptor this once, never remembered.
+    const bool torn = out.result == Lookup::Result::found && !out.content && out.size < cache_below_;
+    if ((out.result == Lookup::Result::found && !torn) || out.result == Lookup::Result::not_found) {
         cache_.store(relative, out, pass);
         relied_on_pass();
     }
