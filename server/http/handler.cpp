@@ -3,9 +3,9 @@
 //   2. route: first matching routes[] glob, else the top-level policy
 //   3. CORS decision: made once here, applied by finalise
 //   4. method gate: GET, HEAD, OPTIONS; anything else 405 + Allow
-//   5. health endpoints (<health.prefix>/healthz, /readyz, matched literally: the prefix may be a dot-folder);
-//      refused target -> its status; preflight -> 204 or 403; other OPTIONS -> 204 + Allow
-//   6. built-in endpoints: GET /v1/models (the model catalog as JSON)
+//   5. endpoints under <health.prefix> (/healthz, /readyz, /metrics, / the status page; matched literally: the prefix
+//      may be a dot-folder); refused target -> its status; preflight -> 204 or 403; other OPTIONS -> 204 + Allow
+//   6. built-in endpoints: GET /v1/models (the model catalog as JSON); "/" -> the root's index.html, else the status page
 //   7. the file: facts -> representation -> conditionals (304/412) -> range (206/416); see static_file.cpp
 //   8. finalise: CORS, Vary, common and configured headers, framing, keep-alive — for every response
 #include "http/handler.hpp"
