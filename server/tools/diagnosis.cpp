@@ -236,8 +236,15 @@ void diagnose_response(const HttpResponse& r, const std::string& path, const Bro
         v.failures.push_back(error_status(r, c, k, page));
         return;
     }
+    const bool redirect = r.status >= 300 && r.status <= 399;
+    if (redirect && r.all("Location").empty()) {
+        v.failures.push_back({status_text(r.status) + " without a Location header",
+                              "the page gets the " + std::to_string(r.status) + " itself; the model fails to load",
+                              "answer 200 with the file, or send Location with the redirect"});
+        return;
+    }
     if (c.problem != CorsProblem::none) {
-        std::string hop = r.status >= 300 && r.status <= 399 ? "the " + status_text(r.status) + " redirect: " : "";
+        std::string hop = redirect ? "the " + status_text(r.status) + " redirect: " : "";
         v.failures.push_back({hop + cause_of(c, page), chromium_says(c), fix_for(c, k, page)});
         return;
     }

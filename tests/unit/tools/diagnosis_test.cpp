@@ -47,6 +47,8 @@ TEST_CASE("an error status is the cause; its CORS headers decide what the browse
     CHECK_THAT(without.failures[0].fix, Catch::EndsWith("make the server send Access-Control-Allow-Origin on error responses too"));
     CHECK(judge(response(503, {{"Access-Control-Allow-Origin", "*"}}), app).failures[0].cause ==
           "503 Service Unavailable: the server failed");
+    CHECK(judge(response(302, {{"Access-Control-Allow-Origin", "*"}}), app).failures.at(0).cause == "302 Found without a Location header");
+    CHECK(judge(response(302, {{"Access-Control-Allow-Origin", "*"}, {"Location", "/b"}}), app).pass());  // doctor follows it
 }
 
 TEST_CASE("the CORS check follows the Fetch standard, one failure each, fixed in the server's own terms", "[diagnosis]") {
