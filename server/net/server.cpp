@@ -332,8 +332,6 @@ void Server::run() {
 
 void Server::on_reload(std::function<config::Config()> load_again) { impl_->load_again = std::move(load_again); }
 
-bool Server::reload() { return impl_->reload(); }
-
 void Server::stop() {
     asio::post(impl_->ioc, [im = impl_.get()] { im->begin_shutdown("stop requested"); });
 }

@@ -41,9 +41,6 @@ public:
     // throws config::ConfigError). Without it SIGHUP is logged and ignored. Set before run().
     void on_reload(std::function<config::Config()> load_again);
 
-    // Reloads now (what SIGHUP does), from any thread; false when the new configuration was refused.
-    bool reload();
-
 private:
     struct Impl;
     std::unique_ptr<Impl> impl_;

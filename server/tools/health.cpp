@@ -11,10 +11,6 @@
 
 namespace modelhost::tools {
 
-namespace {
-
-}  // namespace
-
 config::Config configured_server(const std::optional<std::string>& file) {
     config::LoadInput in;
     config::use_process_environment(in);
