@@ -91,6 +91,14 @@ struct TlsConfig {
     bool enabled() const { return !cert_file.empty(); }
 };
 
+// HTTP/2 (RFC 9113): negotiated by ALPN over TLS; cleartext h2c only with prior knowledge (no Upgrade), for
+// proxies and CDNs that speak h2c to an origin.
+struct Http2Config {
+    bool enabled = true;     // offer h2 by ALPN on the TLS listener
+    bool cleartext = false;  // accept the h2c preface on the plain listener
+    unsigned max_concurrent_streams = 100;
+};
+
 enum class LogFormat { text, json };
 
 struct LogConfig {
@@ -109,6 +117,7 @@ struct Config {
     CompressionConfig compression;
     HealthConfig health;
     TlsConfig tls;
+    Http2Config http2;
     LogConfig log;
     // Setting path ("server.port") -> where its non-default value came from (file, env var, flag).
     std::map<std::string, std::string> sources;

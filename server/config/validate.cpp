@@ -312,7 +312,7 @@ void read_compression(const Checker& c, const json& obj, CompressionConfig& z) {
 Config validate(const Layered& raw) {
     Checker c(raw);
     const json& doc = raw.doc;
-    c.keys(doc, "", {"server", "limits", "cors", "headers", "routes", "cache_control", "compression", "health", "tls", "log"});
+    c.keys(doc, "", {"server", "limits", "cors", "headers", "routes", "cache_control", "compression", "health", "tls", "http2", "log"});
     Config cfg;
     static const json empty = json::object();
     auto section = [&](const char* name) -> const json& { return doc.contains(name) ? doc.at(name) : empty; };
@@ -329,6 +329,10 @@ Config validate(const Layered& raw) {
     if (!prefix.empty() && (!prefix.starts_with('/') || prefix.ends_with('/') || prefix.find_first_of("?#% ") != std::string::npos))
         c.fail("health.prefix", "must be \"\" or a path such as \"/.modelhost\" (leading '/', no trailing '/', no ?, #, % or spaces)");
     read_tls(c, section("tls"), cfg.tls, raw.check_files);
+    c.keys(section("http2"), "http2", {"enabled", "cleartext", "max_concurrent_streams"});
+    c.get(section("http2"), "http2", "enabled", cfg.http2.enabled);
+    c.get(section("http2"), "http2", "cleartext", cfg.http2.cleartext);
+    c.get_int(section("http2"), "http2", "max_concurrent_streams", cfg.http2.max_concurrent_streams, 1, 10000);
     read_log(c, section("log"), cfg.log);
     cfg.sources = raw.sources;
     cfg.warnings.insert(cfg.warnings.begin(), raw.warnings.begin(), raw.warnings.end());

@@ -111,14 +111,17 @@ void access(const AccessRecord& rec) {
         append_quoted(line, f.method);
         fmt::format_to(out, R"(,"target":)");
         append_quoted(line, f.target);
-        fmt::format_to(out, R"(,"status":{},"bytes":{},"ms":{:.3f},"origin":)", rec.status, rec.bytes, rec.ms);
+        fmt::format_to(out, R"(,"protocol":"{}","status":{},"bytes":{},"ms":{:.3f},"origin":)", rec.protocol, rec.status,
+                       rec.bytes, rec.ms);
         append_quoted(line, f.origin);
         fmt::format_to(out, R"(,"note":)");
         append_quoted(line, f.note);
         line.push_back('}');
     } else {
         fmt::format_to(out, "{} ", rec.remote);
-        append_quoted(line, f.method + " " + f.target);
+        std::string request = f.method;
+        request.append(" ").append(f.target).append(" ").append(rec.protocol);
+        append_quoted(line, request);
         fmt::format_to(out, " {} {} {:.3f}ms origin=", rec.status, rec.bytes, rec.ms);
         if (f.origin.empty()) line.push_back('-');
         else append_quoted(line, f.origin);

@@ -21,6 +21,7 @@ void reconfigure(const config::LogConfig& cfg);
 // Everything one access-log line reports.
 struct AccessRecord {
     std::string_view remote;
+    std::string_view protocol;  // "HTTP/1.1", "HTTP/1.0", "HTTP/2"
     const http::LogFacts& facts;
     unsigned status;
     std::uint64_t bytes;

@@ -7,6 +7,7 @@
 #include "log/logging.hpp"
 #include "metrics/metrics.hpp"
 #include "net/session.hpp"
+#include "net/tls.hpp"
 #include "net/tracker.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -26,7 +27,6 @@
 #include <mutex>
 #include <thread>
 #include <sys/resource.h>
-#include <sys/stat.h>
 
 namespace modelhost::net {
 
@@ -41,37 +41,14 @@ struct Server::Impl {
           shutdown_timer(ioc),
           tls_watch(ioc) {
         if (c.tls.enabled()) {
-            tls = make_tls_context(c.tls);
+            tls = make_tls_context(c.tls, c.http2.enabled);
             tls_files = c.tls;
-            tls_seen = stamp_of(tls_files);
+            tls_seen = tls_files_stamp(tls_files);
         }
         // A file lookup trusted for the rest of this pass: end the pass once the handlers already queued have run.
         handler.set_pass_end([this] { asio::post(ioc, [this] { handler.end_pass(); }); });
     }
 
-    // The server's TLS context, loaded once; a bad file stops the start naming the key.
-    static std::shared_ptr<asio::ssl::context> make_tls_context(const config::TlsConfig& t) {
-        auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
-        ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                         asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
-        beast::error_code ec;
-        ctx->use_certificate_chain_file(t.cert_file, ec);
-        if (ec) throw StartupError("tls.cert_file: cannot load \"" + t.cert_file + "\": " + ec.message());
-        ctx->use_private_key_file(t.key_file, asio::ssl::context::pem, ec);
-        if (ec) throw StartupError("tls.key_file: cannot load \"" + t.key_file + "\": " + ec.message());
-        return ctx;
-    }
-
-    // Device, inode, size and mtime of the certificate and key: what "changed on disk" means.
-    static std::string stamp_of(const config::TlsConfig& t) {
-        std::string out;
-        for (const auto& path : {t.cert_file, t.key_file}) {
-            struct stat st {};
-            if (::stat(path.c_str(), &st) != 0) return "missing";
-            out += fmt::format("{}:{}:{}:{}.{};", st.st_dev, st.st_ino, st.st_size, st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
-        }
-        return out;
-    }
     void watch_tls_files();
     void bind();
     void do_accept(tcp::acceptor& a);
@@ -148,9 +125,9 @@ void Server::Impl::on_accept(tcp::acceptor& a, beast::error_code ec, tcp::socket
     std::shared_ptr<SessionBase> session;
     if (auto context = tls.load(std::memory_order_acquire))
         session = std::make_shared<Session<TlsStream>>(TlsStream(std::move(socket), *context), handler, cfg.limits,
-                                                       cfg.server.sendfile_min_bytes, tracker);
+                                                       cfg.http2, cfg.server.sendfile_min_bytes, tracker);
     else
-        session = std::make_shared<Session<tcp::socket>>(std::move(socket), handler, cfg.limits,
+        session = std::make_shared<Session<tcp::socket>>(std::move(socket), handler, cfg.limits, cfg.http2,
                                                          cfg.server.sendfile_min_bytes, tracker);
     auto admission = tracker.add(session);
     if (admission == Tracker::Admission::refuse)
@@ -197,6 +174,8 @@ void warn_restart_only(const config::Config& now, const config::Config& next) {
                           a.send_timeout != b.send_timeout || a.max_connections != b.max_connections ||
                           a.max_requests_per_connection != b.max_requests_per_connection);
     differs("tls (on or off)", now.tls.enabled() != next.tls.enabled());
+    differs("http2", now.http2.enabled != next.http2.enabled || now.http2.cleartext != next.http2.cleartext ||
+                         now.http2.max_concurrent_streams != next.http2.max_concurrent_streams);
 }
 
 }  // namespace
@@ -212,12 +191,12 @@ bool Server::Impl::reload() {
     try {
         config::Config next = load_again();
         std::shared_ptr<asio::ssl::context> next_tls;
-        if (cfg.tls.enabled() && next.tls.enabled()) next_tls = make_tls_context(next.tls);
+        if (cfg.tls.enabled() && next.tls.enabled()) next_tls = make_tls_context(next.tls, cfg.http2.enabled);
         handler.reload(next);
         if (next_tls) {
             tls.store(std::move(next_tls), std::memory_order_release);
             tls_files = next.tls;
-            tls_seen = stamp_of(tls_files);
+            tls_seen = tls_files_stamp(tls_files);
         }
         log::reconfigure(next.log);
         warn_restart_only(cfg, next);
@@ -242,10 +221,10 @@ void Server::Impl::watch_tls_files() {
     tls_watch.async_wait([this](beast::error_code ec) {
         if (ec || stopping.load()) return;
         std::lock_guard lock(reloading);
-        std::string now = stamp_of(tls_files);
+        std::string now = tls_files_stamp(tls_files);
         if (now != tls_seen && now != tls_failed) {
             try {
-                tls.store(make_tls_context(tls_files), std::memory_order_release);
+                tls.store(make_tls_context(tls_files, cfg.http2.enabled), std::memory_order_release);
                 tls_seen = now;
                 spdlog::info("tls: {} changed on disk; new connections use it", tls_files.cert_file);
             } catch (const std::exception& e) {

@@ -2,8 +2,8 @@
 #include "net/session.hpp"
 
 #include "config/config.hpp"
-#include "log/logging.hpp"
-#include "metrics/metrics.hpp"
+#include "net/http2_session.hpp"
+#include "net/tls.hpp"
 #include "net/tracker.hpp"
 
 #include <boost/asio/dispatch.hpp>
@@ -15,7 +15,6 @@
 #include <memory>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
-#include <netinet/tcp.h>
 #include <unistd.h>
 
 namespace modelhost::net {
@@ -23,30 +22,29 @@ namespace modelhost::net {
 namespace {
 
 constexpr std::size_t max_pipelined = 8;  // responses queued before reading pauses
-constexpr auto linger_time = std::chrono::seconds(2);
 constexpr std::size_t read_size = 16 * 1024;      // bytes asked of the socket per read
 constexpr std::uint64_t sendfile_per_turn = 4 << 20;  // then other connections on this thread get a turn
 
-constexpr int notsent_lowat = 16 * 1024;           // TCP_NOTSENT_LOWAT: unsent bytes the kernel may hold
+// The client connection preface of HTTP/2 (RFC 9113 §3.4): what an h2c client with prior knowledge sends first.
+constexpr std::string_view h2_preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
-std::chrono::steady_clock::duration seconds(double s) {
-    return std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(s));
-}
-
-// Deadlines are checked this often: a quarter of the shortest timeout, between 5 ms and 1 s.
-std::chrono::steady_clock::duration tick_period(const config::LimitsConfig& l) {
-    double shortest = std::min({l.header_timeout, l.keepalive_timeout, l.send_timeout});
-    return seconds(std::clamp(shortest / 4, 0.005, 1.0));
+enum class Preface { no, partial, whole };
+Preface match_preface(const beast::flat_buffer& buffer) {
+    std::string_view got(static_cast<const char*>(buffer.data().data()), buffer.size());
+    std::size_t n = std::min(got.size(), h2_preface.size());
+    if (got.substr(0, n) != h2_preface.substr(0, n)) return Preface::no;
+    return n == h2_preface.size() ? Preface::whole : Preface::partial;
 }
 
 }  // namespace
 
 template <class Stream>
 Session<Stream>::Session(Stream stream, const http::Handler& handler, const config::LimitsConfig& limits,
-                         std::uint64_t sendfile_min_bytes, Tracker& tracker)
+                         const config::Http2Config& http2, std::uint64_t sendfile_min_bytes, Tracker& tracker)
     : stream_(std::move(stream)),
       handler_(handler),
       limits_(limits),
+      http2_(http2),
       tracker_(tracker),
       reader_(limits),
       tick_(socket().get_executor()),
@@ -54,16 +52,10 @@ Session<Stream>::Session(Stream stream, const http::Handler& handler, const conf
       queue_(max_pipelined + 1),
       sendfile_min_(sendfile_min_bytes),
       read_start_(clock::now()) {
-    beast::error_code ec;
-    auto ep = socket().remote_endpoint(ec);
-    remote_ = ec ? "-" : ep.address().to_string() + ":" + std::to_string(ep.port());
-    socket().set_option(tcp::no_delay(true), ec);
+    remote_ = prepare_socket(socket());
     // Plain sockets are written directly (a response usually leaves in one call); TLS goes through the stream.
+    beast::error_code ec;
     if constexpr (!tls) socket().non_blocking(true, ec);
-    // Keep little unsent data queued in the kernel: each write (or sendfile) then goes out at once from this thread
-    // instead of being pushed later by the peer's ACKs; on loopback this tripled large-file throughput.
-    int lowat = notsent_lowat;
-    ::setsockopt(socket().native_handle(), IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof lowat);
 }
 
 template <class Stream>
@@ -91,6 +83,8 @@ void Session<Stream>::on_handshake(beast::error_code ec, bool refuse) {
     if (link_ != Link::open) return do_close();
     if (ec || refuse) read_ = Read::stopped;
     if (ec) return do_close();
+    if constexpr (tls)
+        if (alpn_protocol(stream_.native_handle()) == "h2") return hand_over_to_http2(refuse);
     if (refuse) return enqueue(handler_.refuse_connection());
     read_ = Read::idle;
     do_wait();
@@ -158,8 +152,30 @@ void Session<Stream>::on_read(beast::error_code ec) {
     }
     // The client stopped sending or the socket failed: a request cut short is never answered.
     if (ec) return fail(http::ReadFailure::gone, ec.message());
+    if (!tls && http2_.cleartext && served_ == 0 && read_ == Read::idle) {
+        // h2c with prior knowledge: the first bytes are the HTTP/2 preface rather than a request line.
+        auto preface = match_preface(buffer_);
+        if (preface == Preface::whole) return hand_over_to_http2(false);
+        if (preface == Preface::partial) return do_read();
+    }
     if (read_ == Read::idle) start_request();
     parse();
+}
+
+// The connection speaks HTTP/2 from here: the socket (and any bytes already read) go to an Http2Session, which
+// takes this one's place in the tracker. Nothing is pending on the socket here (a handshake or read just ended).
+template <class Stream>
+void Session<Stream>::hand_over_to_http2(bool refuse) {
+    std::string received(static_cast<const char*>(buffer_.data().data()), buffer_.size());
+    buffer_.consume(buffer_.size());
+    auto next = std::make_shared<Http2Session<Stream>>(std::move(stream_), handler_, limits_, http2_, tracker_,
+                                                       remote_, std::move(received));
+    const bool drain_too = tracker_.hand_over(this, next) || draining_;
+    link_ = Link::closed;
+    read_ = Read::stopped;
+    tick_.cancel();
+    next->run(refuse);
+    if (drain_too) next->drain();
 }
 
 // A request begins: a fresh reader, and the whole-request deadline starts.
@@ -328,9 +344,7 @@ void Session<Stream>::do_sendfile() {
 template <class Stream>
 void Session<Stream>::on_write(beast::error_code ec) {
     Pending& done = queue_.front();
-    auto ms = std::chrono::duration<double, std::milli>(clock::now() - done.start).count();
-    log::access({remote_, done.ex.log, done.ex.reply.result_int(), out_.content_sent(), ms});
-    metrics::count_response(done.ex.method_index, done.ex.reply.result_int(), done.ex.route_index, out_.content_sent(), ms / 1000);
+    record_exchange(remote_, done.ex.reply.version() == 10 ? "HTTP/1.0" : "HTTP/1.1", done.ex, out_.content_sent(), done.start);
     bool close = ec || !done.ex.reply.keep_alive();
     queue_.pop_front();
     out_.finish();

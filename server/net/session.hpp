@@ -21,6 +21,7 @@
 
 namespace modelhost::config {
 struct LimitsConfig;
+struct Http2Config;
 }
 
 namespace modelhost::net {
@@ -50,8 +51,10 @@ public:
     static constexpr bool tls = !std::is_same_v<Stream, tcp::socket>;
 
     // File spans of at least `sendfile_min_bytes` go out with sendfile(2) (plain TCP only).
+    // `http2` says whether an h2c preface on a plain connection (cleartext) hands it over to HTTP/2; over TLS,
+    // ALPN "h2" does (the context offers it only when http2.enabled).
     Session(Stream stream, const http::Handler& handler, const config::LimitsConfig& limits,
-            std::uint64_t sendfile_min_bytes, Tracker& tracker);
+            const config::Http2Config& http2, std::uint64_t sendfile_min_bytes, Tracker& tracker);
     ~Session() override;
 
     void run(bool refuse) override;
@@ -84,6 +87,7 @@ private:
     void do_wait();
     void do_read();
     void on_read(beast::error_code ec);
+    void hand_over_to_http2(bool refuse);
     void start_request();
     void parse();
     void on_request();
@@ -105,6 +109,7 @@ private:
     Stream stream_;
     const http::Handler& handler_;
     const config::LimitsConfig& limits_;
+    const config::Http2Config& http2_;
     Tracker& tracker_;
     std::string remote_;
     // Bytes read but not yet parsed: at most limits.max_header_bytes waiting for a line end, plus one read.

@@ -33,6 +33,20 @@ void Tracker::remove(const SessionBase* s) {
     if (done) done();
 }
 
+bool Tracker::hand_over(const SessionBase* from, const std::shared_ptr<SessionBase>& to) {
+    std::lock_guard lock(mutex_);
+    auto node = live_.extract(from);
+    if (node.empty()) {  // (never: a session hands over only while registered)
+        live_.emplace(to.get(), Entry{to, false});
+        metrics::set_active_connections(+1);
+        return draining_;
+    }
+    node.key() = to.get();
+    node.mapped().session = to;
+    live_.insert(std::move(node));
+    return draining_;
+}
+
 void Tracker::drain_all(std::function<void()> on_empty) {
     std::vector<std::shared_ptr<SessionBase>> sessions;
     {

@@ -20,6 +20,9 @@ public:
     // max_refusing at a time); or, past that as well, drop it at once. So descriptors stay bounded.
     Admission add(const std::shared_ptr<SessionBase>& s);
     void remove(const SessionBase* s);
+    // The connection `from` continues as `to` (HTTP/1.1 handing over to HTTP/2), counted once, refused or not.
+    // True when the server is draining (`to` should drain too).
+    bool hand_over(const SessionBase* from, const std::shared_ptr<SessionBase>& to);
 
     // Asks every connection to finish and close; `on_empty` runs (once) when the last one is gone.
     void drain_all(std::function<void()> on_empty);

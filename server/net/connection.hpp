@@ -1,0 +1,39 @@
+// What the HTTP/1.1 and HTTP/2 sessions share: socket set-up, time arithmetic for deadlines, and the record of one
+// answered request (access log line and metrics).
+#pragma once
+
+#include "http/message.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace modelhost::config {
+struct LimitsConfig;
+}
+
+namespace modelhost::net {
+
+using Clock = std::chrono::steady_clock;
+
+// A half-closed connection discards what the client still sends for this long, so it reads the last response (or
+// GOAWAY) instead of a reset.
+constexpr auto linger_time = std::chrono::seconds(2);
+
+Clock::duration seconds(double s);
+
+// Deadlines are checked this often: a quarter of the shortest timeout, between 5 ms and 1 s.
+Clock::duration tick_period(const config::LimitsConfig& l);
+
+// No delay, a small TCP_NOTSENT_LOWAT (each write goes out at once from this thread instead of being pushed later by
+// the peer's ACKs; on loopback this tripled large-file throughput). Returns the peer as "address:port", or "-".
+std::string prepare_socket(boost::asio::ip::tcp::socket& socket);
+
+// One answered request: the access-log line and the response metrics.
+void record_exchange(std::string_view remote, std::string_view protocol, const http::Exchange& ex,
+                     std::uint64_t content_bytes, Clock::time_point start);
+
+}  // namespace modelhost::net

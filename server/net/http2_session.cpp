@@ -1,0 +1,478 @@
+// HTTP/2 connection I/O: every status and header comes from http::Handler; this file adds only HTTP/2's framing
+// rules (lower-case names, no connection-specific fields, :authority as Host).
+#include "net/http2_session.hpp"
+
+#include "config/config.hpp"
+#include "net/tracker.hpp"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/write.hpp>
+#include <nghttp2/nghttp2.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <unistd.h>
+
+namespace modelhost::net {
+
+namespace {
+
+constexpr std::size_t read_size = 16 * 1024;     // bytes asked of the socket per read
+constexpr std::size_t write_batch = 128 * 1024;  // frames gathered before one write
+// Request bodies are never used (GET, HEAD, OPTIONS): a small window keeps what a client can push unasked small.
+constexpr std::int32_t request_window = 64 * 1024;
+// RST_STREAM from the client: a burst, then this many per second; past that GOAWAY (CVE-2023-44487, rapid reset).
+constexpr std::uint64_t reset_burst = 200, reset_rate = 33;
+constexpr std::size_t max_continuations = 8;  // CONTINUATION frames after one HEADERS (CVE-2024-28182)
+constexpr std::size_t max_outbound_ack = 1000;  // SETTINGS and PING acknowledgements queued unsent (floods)
+constexpr std::size_t max_settings = 32;        // entries in one SETTINGS frame
+
+// RFC 9113 §8.2.2: fields that only mean something to one HTTP/1.1 connection are never sent over HTTP/2.
+bool connection_specific(std::string_view lower_name) {
+    return lower_name == "connection" || lower_name == "keep-alive" || lower_name == "transfer-encoding" ||
+           lower_name == "upgrade" || lower_name == "proxy-connection";
+}
+
+nghttp2_nv field(std::string_view name, std::string_view value) {
+    return {reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
+            reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(), value.size(),
+            NGHTTP2_NV_FLAG_NONE};
+}
+
+// A response's head as HTTP/2 fields: ":status", then every field of the HTTP/1.1 form (serialised by the same
+// code, so both protocols send the same headers) with its name lower-cased, less the connection-specific ones.
+// The fields point into `head` and `status`, which must outlive their submission (nghttp2 copies them).
+void response_fields(const http::Reply& reply, std::string& head, std::array<char, 4>& status,
+                     std::vector<nghttp2_nv>& out) {
+    http::serialize_head(reply, head);
+    auto [end, ec] = std::to_chars(status.data(), status.data() + status.size(), reply.result_int());
+    out.clear();
+    out.push_back(field(":status", {status.data(), static_cast<std::size_t>(end - status.data())}));
+    std::size_t at = head.find("\r\n") + 2;  // after the status line
+    while (at < head.size()) {
+        std::size_t eol = head.find("\r\n", at);
+        if (eol == std::string::npos || eol == at) break;  // the blank line ends the head
+        std::size_t colon = head.find(':', at);
+        if (colon != std::string::npos && colon < eol) {
+            std::transform(head.begin() + static_cast<std::ptrdiff_t>(at), head.begin() + static_cast<std::ptrdiff_t>(colon),
+                           head.begin() + static_cast<std::ptrdiff_t>(at),
+                           [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; });
+            std::string_view name(head.data() + at, colon - at);
+            std::size_t value_at = head.find_first_not_of(' ', colon + 1);
+            std::string_view value(head.data() + value_at, eol - value_at);
+            if (!connection_specific(name)) out.push_back(field(name, value));
+        }
+        at = eol + 2;
+    }
+}
+
+}  // namespace
+
+// One request stream: what arrived, then the answer and where its content comes from.
+struct Http2Stream {
+    std::int32_t id = 0;
+    Clock::time_point start = Clock::now();
+    std::string method, path, authority;
+    http::Request request;
+    std::size_t header_bytes = 0;  // RFC 7541 §4.1 sizes (name + value + 32) of every field, trailers included
+    bool header_overflow = false;  // over limits.max_header_bytes: answered 431 once complete
+    std::uint64_t body_bytes = 0;
+    bool in_trailers = false;
+    bool headers_done = false;  // the request's header block is complete (END_HEADERS)
+    bool answered = false;
+    http::Exchange ex;
+    std::string_view memory;  // content still to send from memory ...
+    int fd = -1;               // ... or from this file: [offset, offset + left)
+    std::uint64_t offset = 0, left = 0;
+    std::uint64_t sent = 0;
+};
+
+// nghttp2's callbacks: `user_data` is the session, `source->ptr` the stream being sent.
+template <class Stream>
+struct Http2Glue {
+    using Session = Http2Session<Stream>;
+    static Session& of(void* user_data) { return *static_cast<Session*>(user_data); }
+
+    static int on_begin_headers(nghttp2_session*, const nghttp2_frame* frame, void* ud) {
+        if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST)
+            of(ud).begin_stream(frame->hd.stream_id);
+        else if (auto* s = of(ud).find(frame->hd.stream_id))
+            s->in_trailers = true;
+        return 0;
+    }
+
+    static int on_header(nghttp2_session*, const nghttp2_frame* frame, const uint8_t* name, size_t namelen,
+                         const uint8_t* value, size_t valuelen, uint8_t, void* ud) {
+        Http2Stream* s = of(ud).find(frame->hd.stream_id);
+        if (!s) return 0;
+        s->header_bytes += namelen + valuelen + 32;
+        if (s->header_bytes > of(ud).limits_.max_header_bytes) s->header_overflow = true;
+        if (s->header_overflow || s->in_trailers) return 0;
+        std::string_view n(reinterpret_cast<const char*>(name), namelen);
+        std::string_view v(reinterpret_cast<const char*>(value), valuelen);
+        if (n == ":method") s->method = v;
+        else if (n == ":path") s->path = v;
+        else if (n == ":authority") s->authority = v;
+        else if (!n.starts_with(':')) s->request.insert(n, v);
+        return 0;
+    }
+
+    static int on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void* ud) {
+        const bool ends = (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
+        if (frame->hd.type == NGHTTP2_HEADERS)
+            if (Http2Stream* s = of(ud).find(frame->hd.stream_id)) s->headers_done = true;
+        if ((frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) && ends)
+            if (Http2Stream* s = of(ud).find(frame->hd.stream_id); s && !s->answered) of(ud).answer(*s);
+        return 0;
+    }
+
+    static int on_data_chunk(nghttp2_session*, uint8_t, int32_t stream_id, const uint8_t*, size_t len, void* ud) {
+        Http2Stream* s = of(ud).find(stream_id);
+        if (!s) return 0;
+        s->body_bytes += len;  // counted and dropped
+        if (!s->answered && s->body_bytes > of(ud).limits_.max_body_bytes) of(ud).answer(*s);  // 413 now
+        return 0;
+    }
+
+    static int on_stream_close(nghttp2_session*, int32_t stream_id, uint32_t error_code, void* ud) {
+        of(ud).end_stream(stream_id, error_code);
+        return 0;
+    }
+
+    static ssize_t read_body(nghttp2_session*, int32_t, uint8_t* buf, size_t length, uint32_t* flags,
+                             nghttp2_data_source* source, void*) {
+        auto& s = *static_cast<Http2Stream*>(source->ptr);
+        std::size_t n;
+        if (s.fd < 0) {
+            n = std::min(length, s.memory.size());
+            std::memcpy(buf, s.memory.data(), n);
+            s.memory.remove_prefix(n);
+            if (s.memory.empty()) *flags |= NGHTTP2_DATA_FLAG_EOF;
+        } else {
+            auto want = static_cast<std::size_t>(std::min<std::uint64_t>(length, s.left));
+            ssize_t got;
+            do {
+                got = ::pread(s.fd, buf, want, static_cast<off_t>(s.offset));
+            } while (got < 0 && errno == EINTR);
+            // The file shrank or failed under us: the stream is reset rather than sent bytes the file no longer has.
+            if (got <= 0) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+            n = static_cast<std::size_t>(got);
+            s.offset += n;
+            s.left -= n;
+            if (s.left == 0) *flags |= NGHTTP2_DATA_FLAG_EOF;
+        }
+        s.sent += n;
+        return static_cast<ssize_t>(n);
+    }
+
+    static nghttp2_session* make_session(Session* self) {
+        nghttp2_session_callbacks* cb = nullptr;
+        nghttp2_session_callbacks_new(&cb);
+        nghttp2_session_callbacks_set_on_begin_headers_callback(cb, on_begin_headers);
+        nghttp2_session_callbacks_set_on_header_callback(cb, on_header);
+        nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame_recv);
+        nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data_chunk);
+        nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);
+        nghttp2_option* opt = nullptr;
+        nghttp2_option_new(&opt);
+        nghttp2_option_set_stream_reset_rate_limit(opt, reset_burst, reset_rate);
+        nghttp2_option_set_max_continuations(opt, max_continuations);
+        nghttp2_option_set_max_outbound_ack(opt, max_outbound_ack);
+        nghttp2_option_set_max_settings(opt, max_settings);
+        nghttp2_session* ng = nullptr;
+        int rv = nghttp2_session_server_new2(&ng, cb, self, opt);
+        nghttp2_option_del(opt);
+        nghttp2_session_callbacks_del(cb);
+        if (rv != 0) throw std::bad_alloc();
+        return ng;
+    }
+};
+
+template <class Stream>
+Http2Session<Stream>::Http2Session(Stream stream, const http::Handler& handler, const config::LimitsConfig& limits,
+                                   const config::Http2Config& http2, Tracker& tracker, std::string remote,
+                                   std::string received)
+    : stream_(std::move(stream)),
+      handler_(handler),
+      limits_(limits),
+      http2_(http2),
+      tracker_(tracker),
+      remote_(std::move(remote)),
+      received_(std::move(received)),
+      ng_(Http2Glue<Stream>::make_session(this)),
+      tick_(socket().get_executor()),
+      tick_period_(tick_period(limits)),
+      idle_since_(Clock::now()) {}
+
+template <class Stream>
+Http2Session<Stream>::~Http2Session() {
+    nghttp2_session_del(ng_);
+    tracker_.remove(this);
+}
+
+template <class Stream>
+void Http2Session<Stream>::run(bool refuse) {
+    asio::dispatch(socket().get_executor(), [self = shared_from_this(), refuse] { self->start(refuse); });
+}
+
+template <class Stream>
+void Http2Session<Stream>::start(bool refuse) {
+    const nghttp2_settings_entry settings[] = {
+        {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, http2_.max_concurrent_streams},
+        {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, static_cast<std::uint32_t>(request_window)},
+        {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, static_cast<std::uint32_t>(limits_.max_header_bytes)},
+    };
+    nghttp2_submit_settings(ng_, NGHTTP2_FLAG_NONE, settings, std::size(settings));
+    if (refuse) return go_away(NGHTTP2_REFUSED_STREAM, "connection limit reached");
+    if (!received_.empty()) {
+        std::string first = std::move(received_);
+        feed(first.data(), first.size());
+        if (closing_ || closed_) return;
+    }
+    flush();
+    do_read();
+}
+
+template <class Stream>
+void Http2Session<Stream>::drain() {
+    asio::dispatch(socket().get_executor(), [self = shared_from_this()] {
+        if (self->draining_ || self->closed_) return;
+        self->draining_ = true;
+        self->go_away(NGHTTP2_NO_ERROR, "");
+    });
+}
+
+// GOAWAY naming the last stream this connection accepted: the streams already open finish, later ones are refused;
+// nghttp2 then wants neither to read nor to write, and flush() closes.
+template <class Stream>
+void Http2Session<Stream>::go_away(std::uint32_t error_code, std::string_view why) {
+    nghttp2_submit_goaway(ng_, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(ng_), error_code,
+                          reinterpret_cast<const uint8_t*>(why.data()), why.size());
+    flush();
+}
+
+template <class Stream>
+void Http2Session<Stream>::do_read() {
+    if (reading_ || closed_) return;
+    if (!closing_ && !nghttp2_session_want_read(ng_)) return;
+    if (!read_buf_) read_buf_ = std::make_unique_for_overwrite<char[]>(read_size);
+    reading_ = true;
+    start_ticking();
+    stream_.async_read_some(asio::buffer(read_buf_.get(), read_size),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) { self->on_read(ec, n); });
+}
+
+template <class Stream>
+void Http2Session<Stream>::on_read(beast::error_code ec, std::size_t n) {
+    reading_ = false;
+    if (closed_) return;
+    if (ec) return finish();  // the client closed or the socket failed: open streams end with it
+    if (closing_) return do_read();  // lingering: discard
+    feed(read_buf_.get(), n);
+    if (closing_ || closed_) return;
+    flush();
+    do_read();
+}
+
+// Hands received bytes to nghttp2, which calls back for each frame; a protocol error or a flood makes it queue
+// GOAWAY (nghttp2 chooses the code), which is sent before the connection closes.
+template <class Stream>
+void Http2Session<Stream>::feed(const char* data, std::size_t n) {
+    auto rv = nghttp2_session_mem_recv(ng_, reinterpret_cast<const uint8_t*>(data), n);
+    if (rv < 0) {
+        spdlog::debug("http2 {}: {}; closing the connection", remote_, nghttp2_strerror(static_cast<int>(rv)));
+        if (rv == NGHTTP2_ERR_BAD_CLIENT_MAGIC) return finish();
+        nghttp2_session_terminate_session(ng_, rv == NGHTTP2_ERR_FLOODED ? NGHTTP2_ENHANCE_YOUR_CALM : NGHTTP2_PROTOCOL_ERROR);
+        flush();
+    }
+}
+
+// Writes what nghttp2 has to send, a batch at a time; closes when it wants neither to read nor to write.
+template <class Stream>
+void Http2Session<Stream>::flush() {
+    if (writing_ || closing_ || closed_) return;
+    out_.clear();
+    while (out_.size() < write_batch) {
+        const uint8_t* data = nullptr;
+        auto n = nghttp2_session_mem_send(ng_, &data);
+        if (n < 0) return finish();
+        if (n == 0) break;
+        out_.append(reinterpret_cast<const char*>(data), static_cast<std::size_t>(n));
+    }
+    if (out_.empty()) {
+        if (!nghttp2_session_want_read(ng_) && !nghttp2_session_want_write(ng_)) close_gracefully();
+        return;
+    }
+    writing_ = true;
+    write_deadline_ = Clock::now() + seconds(limits_.send_timeout);
+    start_ticking();
+    asio::async_write(stream_, asio::buffer(out_),
+                      [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_written(ec); });
+}
+
+template <class Stream>
+void Http2Session<Stream>::on_written(beast::error_code ec) {
+    writing_ = false;
+    if (closed_) return;
+    if (ec) return finish();
+    flush();
+    do_read();
+}
+
+template <class Stream>
+void Http2Session<Stream>::start_ticking() {
+    if (ticking_ || closed_) return;
+    ticking_ = true;
+    tick_.expires_after(tick_period_);
+    tick_.async_wait([self = shared_from_this()](beast::error_code ec) { self->on_tick(ec); });
+}
+
+template <class Stream>
+void Http2Session<Stream>::on_tick(beast::error_code ec) {
+    ticking_ = false;
+    if (ec || closed_) return;
+    check_deadlines(Clock::now());
+    if (!closed_) start_ticking();
+}
+
+// A stalled write cuts the connection; a request whose header or body is not complete in limits.header_timeout
+// gets 408 on its stream; a connection with no open stream closes after keepalive_timeout (header_timeout before
+// its first request).
+template <class Stream>
+void Http2Session<Stream>::check_deadlines(Clock::time_point now) {
+    if (closing_) {
+        if (now >= linger_deadline_) finish();
+        return;
+    }
+    if (writing_ && now >= write_deadline_) return finish();
+    const auto request_limit = seconds(limits_.header_timeout);
+    std::vector<Http2Stream*> late;
+    for (auto& [id, s] : streams_) {
+        if (s->answered || now - s->start < request_limit) continue;
+        // A header block still open holds the whole connection (only its CONTINUATION frames may come next).
+        if (!s->headers_done) return finish();
+        late.push_back(s.get());
+    }
+    for (auto* s : late) answer(*s);
+    if (!late.empty()) flush();
+    const auto idle_limit = seconds(served_ == 0 ? limits_.header_timeout : limits_.keepalive_timeout);
+    if (streams_.empty() && !writing_ && !draining_ && now - idle_since_ >= idle_limit) {
+        draining_ = true;
+        go_away(NGHTTP2_NO_ERROR, "idle");
+    }
+}
+
+// Half-closes after the last frame, then discards what the client still sends for a moment.
+template <class Stream>
+void Http2Session<Stream>::close_gracefully() {
+    if (closing_ || closed_) return;
+    closing_ = true;
+    end_all_streams();
+    beast::error_code ec;
+    socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (ec) return finish();
+    linger_deadline_ = Clock::now() + linger_time;
+    start_ticking();
+    do_read();
+}
+
+template <class Stream>
+void Http2Session<Stream>::finish() {
+    if (closed_) return;
+    closed_ = true;
+    end_all_streams();
+    tick_.cancel();
+    beast::error_code ec;
+    socket().close(ec);
+}
+
+// The connection ends with streams still open: each answered one is logged with what was sent of it.
+template <class Stream>
+void Http2Session<Stream>::end_all_streams() {
+    while (!streams_.empty()) end_stream(streams_.begin()->first, NGHTTP2_CANCEL);
+}
+
+template <class Stream>
+Http2Stream* Http2Session<Stream>::begin_stream(std::int32_t id) {
+    auto s = std::make_unique<Http2Stream>();
+    s->id = id;
+    return streams_.insert_or_assign(id, std::move(s)).first->second.get();
+}
+
+template <class Stream>
+Http2Stream* Http2Session<Stream>::find(std::int32_t id) {
+    auto it = streams_.find(id);
+    return it == streams_.end() ? nullptr : it->second.get();
+}
+
+// A complete request (or one refused early: too large, too slow): the handler answers it like any HTTP/1.1 request.
+// The request is HTTP/1.1-shaped for the pipeline: :method, :path, and :authority as Host (RFC 9113 §8.3.1).
+template <class Stream>
+void Http2Session<Stream>::answer(Http2Stream& s) {
+    s.answered = true;
+    ++served_;
+    auto& req = s.request;
+    req.method_string(s.method);
+    req.target(s.path);
+    req.version(11);
+    if (!s.authority.empty()) req.set(bhttp::field::host, s.authority);
+    const bool complete = s.body_bytes <= limits_.max_body_bytes && !s.header_overflow;
+    std::optional<http::Exchange> ex;
+    if (s.header_overflow) ex = handler_.read_failed(http::ReadFailure::header_limit, true, req, "HTTP/2 header list");
+    else if (!complete) ex = handler_.read_failed(http::ReadFailure::body_limit, true, req, "HTTP/2 request body");
+    else if (Clock::now() - s.start >= seconds(limits_.header_timeout))
+        ex = handler_.read_failed(http::ReadFailure::timeout, true, req, "request timeout");
+    else if (!(ex = handler_.screen(req)))
+        ex = handler_.handle(req, http::ConnectionFacts{true, draining_});
+    if (!ex) {
+        nghttp2_submit_rst_stream(ng_, NGHTTP2_FLAG_NONE, s.id, NGHTTP2_INTERNAL_ERROR);
+        return;
+    }
+    s.ex = std::move(*ex);
+    submit(s);
+}
+
+template <class Stream>
+void Http2Session<Stream>::submit(Http2Stream& s) {
+    static thread_local std::vector<nghttp2_nv> fields;
+    std::array<char, 4> status{};
+    response_fields(s.ex.reply, head_, status, fields);
+    const auto& body = s.ex.reply.body();
+    nghttp2_data_provider provider{};
+    provider.source.ptr = &s;
+    provider.read_callback = Http2Glue<Stream>::read_body;
+    bool has_content = !body.omitted && body.declared_size() > 0;
+    if (has_content && body.file && !body.blob) {
+        s.fd = body.file->fd();
+        s.offset = body.offset;
+        s.left = body.length;
+    } else if (has_content) {
+        s.memory = body.in_memory();
+    }
+    int rv = nghttp2_submit_response(ng_, s.id, fields.data(), fields.size(), has_content ? &provider : nullptr);
+    if (rv != 0) nghttp2_submit_rst_stream(ng_, NGHTTP2_FLAG_NONE, s.id, NGHTTP2_INTERNAL_ERROR);
+}
+
+// The stream is over (sent, reset by either side, or the connection ended): one access-log line if it was answered.
+template <class Stream>
+void Http2Session<Stream>::end_stream(std::int32_t id, std::uint32_t error_code) {
+    auto it = streams_.find(id);
+    if (it == streams_.end()) return;
+    Http2Stream& s = *it->second;
+    if (s.answered) {
+        if (error_code != NGHTTP2_NO_ERROR && s.ex.log.note.empty())
+            s.ex.log.note = error_code == NGHTTP2_CANCEL && closed_ ? "connection closed"
+                            : std::string("stream reset: ") + nghttp2_http2_strerror(error_code);
+        record_exchange(remote_, "HTTP/2", s.ex, s.sent, s.start);
+    }
+    streams_.erase(it);
+    if (streams_.empty()) idle_since_ = Clock::now();
+}
+
+template class Http2Session<tcp::socket>;
+template class Http2Session<TlsStream>;
+
+}  // namespace modelhost::net

@@ -1,0 +1,88 @@
+// One HTTP/2 connection (RFC 9113). nghttp2 owns the protocol — frames, HPACK, flow control, stream states and
+// its flood limits; this class does the I/O and deadlines, and gives each complete request stream to the same
+// http::Handler as HTTP/1.1. Reached by ALPN "h2" after a TLS handshake, or by the client preface on the plain
+// listener (h2c with prior knowledge), both handed over by the HTTP/1.1 session (net/session.hpp).
+#pragma once
+
+#include "net/connection.hpp"
+#include "net/session.hpp"
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+struct nghttp2_session;
+
+namespace modelhost::config {
+struct Http2Config;
+}
+
+namespace modelhost::net {
+
+struct Http2Stream;  // one request stream: its headers as received, then its answer and body source
+template <class Stream>
+struct Http2Glue;  // nghttp2's callbacks, in http2_session.cpp
+
+template <class Stream>
+class Http2Session : public SessionBase, public std::enable_shared_from_this<Http2Session<Stream>> {
+public:
+    // `received`: bytes already read from the connection (the start of the client preface, for h2c).
+    Http2Session(Stream stream, const http::Handler& handler, const config::LimitsConfig& limits,
+                 const config::Http2Config& http2, Tracker& tracker, std::string remote, std::string received);
+    ~Http2Session() override;
+
+    // Sends the server's SETTINGS and serves; `refuse` (the connection limit) sends only GOAWAY REFUSED_STREAM.
+    void run(bool refuse) override;
+    // GOAWAY naming the last stream accepted: the streams already open finish, then the connection closes.
+    void drain() override;
+
+private:
+    friend struct Http2Glue<Stream>;
+    using std::enable_shared_from_this<Http2Session<Stream>>::shared_from_this;
+    tcp::socket& socket() { return boost::beast::get_lowest_layer(stream_); }
+
+    void start(bool refuse);
+    void do_read();
+    void on_read(beast::error_code ec, std::size_t n);
+    void feed(const char* data, std::size_t n);
+    void flush();
+    void on_written(beast::error_code ec);
+    void start_ticking();
+    void on_tick(beast::error_code ec);
+    void check_deadlines(Clock::time_point now);
+    void go_away(std::uint32_t error_code, std::string_view why);
+    void close_gracefully();
+    void finish();
+
+    // Stream events (called from nghttp2's callbacks).
+    Http2Stream* begin_stream(std::int32_t id);
+    Http2Stream* find(std::int32_t id);
+    void answer(Http2Stream& s);
+    void submit(Http2Stream& s);
+    void end_stream(std::int32_t id, std::uint32_t error_code);
+    void end_all_streams();
+
+    Stream stream_;
+    const http::Handler& handler_;
+    const config::LimitsConfig& limits_;
+    const config::Http2Config& http2_;
+    Tracker& tracker_;
+    const std::string remote_;
+    std::string received_;
+    nghttp2_session* ng_ = nullptr;
+    std::unordered_map<std::int32_t, std::unique_ptr<Http2Stream>> streams_;
+    std::unique_ptr<char[]> read_buf_;
+    std::string out_;         // frames being written (one batch)
+    std::string head_;        // scratch: a response head in HTTP/1.1 form, turned into HTTP/2 fields
+    asio::steady_timer tick_;
+    const Clock::duration tick_period_;
+    Clock::time_point idle_since_, write_deadline_{}, linger_deadline_{};
+    std::size_t served_ = 0;
+    bool reading_ = false, writing_ = false, ticking_ = false;
+    bool draining_ = false, closing_ = false, closed_ = false;
+};
+
+}  // namespace modelhost::net
