@@ -285,7 +285,9 @@ void Http2Session<Stream>::feed(const char* data, std::size_t n) {
     if (rv < 0) {
         spdlog::debug("http2 {}: {}; closing the connection", remote_, nghttp2_strerror(static_cast<int>(rv)));
         if (rv == NGHTTP2_ERR_BAD_CLIENT_MAGIC) return finish();
-        nghttp2_session_terminate_session(ng_, rv == NGHTTP2_ERR_FLOODED ? NGHTTP2_ENHANCE_YOUR_CALM : NGHTTP2_PROTOCOL_ERROR);
+        const bool flood = rv == NGHTTP2_ERR_FLOODED || rv == NGHTTP2_ERR_TOO_MANY_CONTINUATIONS ||
+                           rv == NGHTTP2_ERR_TOO_MANY_SETTINGS;
+        nghttp2_session_terminate_session(ng_, flood ? NGHTTP2_ENHANCE_YOUR_CALM : NGHTTP2_PROTOCOL_ERROR);
         flush();
     }
 }
