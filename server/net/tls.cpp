@@ -48,7 +48,9 @@ std::shared_ptr<boost::asio::ssl::context> make_tls_context(const config::TlsCon
     SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
     SSL_CTX_set_cipher_list(native, tls12_ciphers);
     SSL_CTX_set1_groups_list(native, groups);
-    SSL_CTX_set_options(native, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
+    // The server's order (AES-GCM, then ChaCha20), except that a client preferring ChaCha20 (no AES hardware) gets it.
+    SSL_CTX_set_options(native, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE |
+                                    SSL_OP_PRIORITIZE_CHACHA);
     SSL_CTX_set_alpn_select_cb(native, select_alpn, http2 ? native : nullptr);
     boost::system::error_code ec;
     ctx->use_certificate_chain_file(t.cert_file, ec);

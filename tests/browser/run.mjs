@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 // One browser test case: a page on http://localhost:<A> (served by one modelhost) loads real face models from
 // modelhost on http://127.0.0.1:<B> (another site) in Debian's Chromium, and the outcome is asserted.
-// Usage: node run.mjs CASE   (CASE: tfjs-allowed, tfjs-refused, tfjs-wildcard, mediapipe, demo)
+// Usage: node run.mjs CASE   (CASE: tfjs-allowed, tfjs-refused, tfjs-wildcard, tfjs-h2, mediapipe, demo)
+// tfjs-h2 serves the models over HTTPS (a certificate made for the run) and HTTP/2.
 import { chromium } from 'playwright-core';
 import { startModelhost as start, stop } from './modelhost.mjs';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -38,6 +40,19 @@ const cases = {
       'the server did not answer model.json with 200 and log the refused origin',
     ],
   },
+  'tfjs-h2': {
+    cors: (page) => ({ allow_origins: [page] }),
+    runtime: 'tfjs',
+    tls: true,
+    check: (r, logs, page, server) => {
+      const lines = server.output().split('\n').filter((l) => / "GET \/face_(mesh|detection_short)\//.test(l));
+      const notH2 = r.resources.filter((e) => e.protocol !== 'h2');
+      return [r.ok, `detection failed: ${r.error}`, r.keypoints > 400, `only ${r.keypoints} keypoints`,
+        r.resources.length >= 4, `only ${r.resources.length} model files in the resource timing`,
+        notH2.length === 0, `not over h2: ${JSON.stringify(notH2)}`,
+        lines.length >= 4 && lines.every((l) => / HTTP\/2" 200 /.test(l)), `the access log shows other than HTTP/2 200:\n${lines.join('\n')}`];
+    },
+  },
   mediapipe: {
     cors: (page) => ({ allow_origins: [page] }),
     runtime: 'mediapipe',
@@ -59,6 +74,16 @@ const cases = {
 
 const startModelhost = (args, name) => start(binary, args, name);
 
+// A self-signed certificate for 127.0.0.1, made with Debian's openssl in `dir`, as modelhost's tls section.
+function throwawayCertificate(dir) {
+  const cert_file = join(dir, 'cert.pem');
+  const key_file = join(dir, 'key.pem');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+    '-keyout', key_file, '-out', cert_file, '-days', '1', '-subj', '/CN=127.0.0.1',
+    '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+  return { cert_file, key_file };
+}
+
 async function main() {
   const name = process.argv[2];
   const spec = cases[name];
@@ -74,18 +99,25 @@ async function main() {
     writeFileSync(config, JSON.stringify({
       server: { host: '127.0.0.1', port: 0, root: join(here, 'assets', 'models') },
       cors: spec.cors(pageOrigin),
+      // Resource Timing shows a cross-origin file's protocol only with Timing-Allow-Origin.
+      headers: { 'Cross-Origin-Resource-Policy': 'cross-origin', 'Timing-Allow-Origin': '*' },
+      ...(spec.tls ? { tls: throwawayCertificate(tmp) } : {}),
     }));
     const modelServer = await startModelhost(['--config', config], 'model server');
     servers.push(modelServer);
-    const models = `http://127.0.0.1:${modelServer.port}`;
+    const models = `${spec.tls ? 'https' : 'http'}://127.0.0.1:${modelServer.port}`;
 
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: chromiumFlags });
-    const page = await browser.newPage();
+    // The certificate is made for this run: the browser is told to accept it (ALPN and h2 are unaffected).
+    const page = await browser.newPage({ ignoreHTTPSErrors: !!spec.tls });
     const logs = [];
     page.on('console', (m) => logs.push(m.text()));
     page.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));
     await page.goto(`${pageOrigin}/page/index.html`);
     const result = await page.evaluate(([runtime, url]) => window.runCase(runtime, url), [spec.runtime, models]);
+    // Every file fetched from the model server, with the protocol it came over.
+    result.resources = await page.evaluate((origin) => performance.getEntriesByType('resource')
+      .filter((e) => e.name.startsWith(origin)).map((e) => ({ url: e.name, protocol: e.nextHopProtocol })), models);
 
     await stop(modelServer);  // its access log is complete once it has exited
     const checks = spec.check(result, logs, pageOrigin, modelServer);

@@ -138,7 +138,7 @@ TEST_CASE("connections beyond the limit get 503 and close while the server keeps
     CHECK(admitted);  // a freed slot is reused
 }
 
-TEST_CASE("past the limit at most 64 connections wait for their 503; the rest are closed at once", "[connection][hardening]") {
+TEST_CASE("past the limit at most 64 connections wait for their 503, the rest are closed at once", "[connection][hardening]") {
     TempDir root;
     root.write("a.json", "{}");
     TestServer s(root.path(), R"({"limits": {"max_connections": 1}})");

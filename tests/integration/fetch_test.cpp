@@ -250,7 +250,7 @@ TEST_CASE("a server that drips its body is cut off by --timeout", "[fetch][harde
     CHECK(run_command({binary, "fetch", drip.base() + "/m/model.json", "--timeout", "soon"}).first == 2);
 }
 
-TEST_CASE("the model URL's query goes to its shards on the same origin; an https to http redirect is refused", "[fetch][hardening][tls]") {
+TEST_CASE("the model URL's query goes to its shards on the same origin, an https to http redirect is refused", "[fetch][hardening][tls]") {
     CannedServer plain({{"/m/model.json", ok(manifest)},
                         {"/m/group1-shard1of2.bin", ok(std::string(1000, '\x01'))},
                         {"/m/group1-shard2of2.bin", ok(std::string(200, '\x02'))}},

@@ -164,7 +164,7 @@ TEST_CASE("HTTP/2 over TLS and h2c answers every status with the same headers an
     }
 }
 
-TEST_CASE("h2 is offered by ALPN unless http2.enabled is false; h2c only with http2.cleartext", "[http2]") {
+TEST_CASE("h2 is offered by ALPN unless http2.enabled is false, and h2c is accepted only with http2.cleartext", "[http2]") {
     TestPki pki;
     ModelRoot root;
     TempDir scratch;
@@ -272,7 +272,7 @@ TEST_CASE("an idle HTTP/2 connection gets GOAWAY, and a header block left open i
     }
 }
 
-TEST_CASE("SIGTERM sends GOAWAY over HTTP/2; the stream in flight finishes, then the server exits 0", "[http2][process]") {
+TEST_CASE("SIGTERM sends GOAWAY over HTTP/2, the stream in flight finishes, then the server exits 0", "[http2][process]") {
     TempDir dir;
     dir.write("big.bin", random_bytes(32 << 20, 3));
     Process server({binary, "--root", dir.path().string(), "--port", "0"}, {"MODELHOST_HTTP2_CLEARTEXT=true"});

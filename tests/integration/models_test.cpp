@@ -84,7 +84,7 @@ TEST_CASE("/v1/models lists each model with URLs, sizes, sha256 and status, and 
     CHECK(request(s.port(), "GET", "/face%20mesh/group1-shard1of1.bin").result_int() == 200);
 }
 
-TEST_CASE("malformed model.json files of every JSON type are listed broken; serving and other models are unaffected", "[models]") {
+TEST_CASE("malformed model.json files of every JSON type are listed broken, serving and other models are unaffected", "[models]") {
     TempDir root;
     root.write("good/model.json", manifest);
     root.write("good/group1-shard1of1.bin", std::string(64, '\x05'));
@@ -155,7 +155,7 @@ TEST_CASE("/v1/models is answered under the route policy of its path", "[models]
     CHECK(app.find(bhttp::field::access_control_allow_origin) == app.end());
 }
 
-TEST_CASE("the status page at / and <prefix>/ lists the models with snippets, escaped; an index.html wins at /", "[models][status]") {
+TEST_CASE("the status page at / and <prefix>/ lists the models with snippets, escaped, an index.html wins at /", "[models][status]") {
     TempDir root;
     root.write("face_mesh/1/model.json", R"({"format":"graph-model","modelTopology":{},"weightsManifest":[]})");
     root.write("a&b<i>/model.json", R"({"format":"layers-model","modelTopology":{},"weightsManifest":[]})");

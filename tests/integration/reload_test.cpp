@@ -88,7 +88,7 @@ struct TlsServer {
 
 }  // namespace
 
-TEST_CASE("a reload rotates the TLS certificate for new connections; established ones keep working", "[reload][tls]") {
+TEST_CASE("a reload rotates the TLS certificate for new connections, established ones keep working", "[reload][tls]") {
     TlsServer t;
     Process& server = t.server;
     TestPki& pki = t.pki;

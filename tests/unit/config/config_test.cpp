@@ -204,7 +204,7 @@ TEST_CASE("CORS settings are checked at load and errors name the entry", "[confi
     CHECK_THAT(l.error(), Catch::Contains("MODELHOST_ALLOW_ORIGINS"));
 }
 
-TEST_CASE("a route changes only the cors keys it names; the rest come from the top level", "[config][cors]") {
+TEST_CASE("a route changes only the cors keys it names, the rest come from the top level", "[config][cors]") {
     Loader l;
     Config c = l.load(R"({"cors": {"allow_origins": ["https://top.example"], "max_age": 60, "expose_headers": ["ETag"]},
                           "routes": [{"path": "/private/**", "cors": {"allow_origins": ["https://app.example.com"], "allow_credentials": true}},
@@ -223,7 +223,7 @@ TEST_CASE("a route changes only the cors keys it names; the rest come from the t
                       [](const std::string& w) { return w.find("routes[0].cors.allow_credentials") != std::string::npos; }));
 }
 
-TEST_CASE("a route's headers merge over the top-level headers; null removes one", "[config]") {
+TEST_CASE("a route's headers merge over the top-level headers, null removes one", "[config]") {
     Loader l;
     Config c = l.load(R"({"headers": {"Cross-Origin-Resource-Policy": "cross-origin", "X-Team": "a"},
                           "routes": [{"path": "/a/**", "headers": {"x-team": "b", "X-Extra": "1"}},
@@ -311,7 +311,7 @@ TEST_CASE("a key holding a NUL or control character is named in full, escaped (f
     CHECK_THAT(l.error(R"({"cors": {"al\u0000x\n": 1}})"), Catch::Contains("cors.al\\x00x\\x0a: unknown key"));
 }
 
-TEST_CASE("relative paths in a config file are taken from its folder; in flags and env from the working directory", "[config]") {
+TEST_CASE("relative paths in a config file are taken from its folder, in flags and env from the working directory", "[config]") {
     Loader l;
     std::filesystem::create_directories(l.dir.path() / "served");
     LoadInput in;

@@ -33,7 +33,7 @@ TEST_CASE("a file beneath the root is found with its size, and a missing one is 
     CHECK(store.open("m").result == Lookup::Result::not_found);  // a directory is not a file
 }
 
-TEST_CASE("symlinks that leave the root are not followed; ones that stay inside are", "[fs]") {
+TEST_CASE("symlinks that leave the root are not followed, ones that stay inside are", "[fs]") {
     TempDir outside, root;
     outside.write("secret.txt", "secret");
     root.write("in/real.txt", "inside");
@@ -76,7 +76,7 @@ TEST_CASE("files at or above the threshold are served from an open descriptor", 
     CHECK(c == 'b');
 }
 
-TEST_CASE("within an event-loop pass a remembered lookup costs no stat; the next pass sees every change", "[fs]") {
+TEST_CASE("within an event-loop pass a remembered lookup costs no stat, the next pass sees every change", "[fs]") {
     TempDir root;
     root.write("a.json", "first");
     root.write("big.bin", std::string(20000, 'b'));

@@ -14,7 +14,7 @@ using namespace modelhost;
 using namespace modelhost::http;
 using modelhost::test::TempDir;
 
-TEST_CASE("the first matching route wins; other paths and refused targets get the top level", "[policy]") {
+TEST_CASE("the first matching route wins, other paths and refused targets get the top level", "[policy]") {
     TempDir root;
     config::Config cfg;
     cfg.server.root = root.path().string();

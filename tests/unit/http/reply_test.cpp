@@ -53,7 +53,7 @@ TEST_CASE("error replies are short texts named by their status", "[reply]") {
     CHECK(r[bhttp::field::content_type] == "text/plain; charset=utf-8");
 }
 
-TEST_CASE("finalise: length, Date, route lines and CORS on any response; no body on 304 or HEAD", "[finalise]") {
+TEST_CASE("finalise: length, Date, route lines and CORS on any response, no body on 304 or HEAD", "[finalise]") {
     config::CorsConfig cc;
     cc.allow_origins = {"https://app.example.com"};
     RoutePolicy route(CorsPolicy(cc), {{"Cross-Origin-Resource-Policy", "cross-origin"}});

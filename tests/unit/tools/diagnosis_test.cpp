@@ -32,7 +32,7 @@ TEST_CASE("the server a fix is worded for comes from the Server header", "[diagn
     CHECK(server_kind(response(200, {})) == ServerKind::other);
 }
 
-TEST_CASE("an error status is the cause; its CORS headers decide what the browser shows", "[diagnosis]") {
+TEST_CASE("an error status is the cause, its CORS headers decide what the browser shows", "[diagnosis]") {
     auto with_cors = judge(response(404, {{"Server", "modelhost"}, {"Access-Control-Allow-Origin", "*"}}), app);
     REQUIRE(with_cors.failures.size() == 1);
     CHECK(with_cors.failures[0].cause == "404 Not Found: the file is missing");
