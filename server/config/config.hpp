@@ -88,6 +88,9 @@ struct HealthConfig {
 struct TlsConfig {
     std::string cert_file;  // PEM certificate chain
     std::string key_file;   // PEM private key
+    // Seconds one set of session-ticket keys is used: the context is then made afresh from the same files, with new
+    // keys (tickets from before get a full handshake).
+    double ticket_key_rotation = 12 * 3600;
     bool enabled() const { return !cert_file.empty(); }
 };
 

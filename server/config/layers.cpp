@@ -47,6 +47,7 @@ const std::vector<Setting>& settings() {
         {"health.prefix", "MODELHOST_HEALTH_PREFIX", nullptr, "string"},
         {"tls.cert_file", "MODELHOST_TLS_CERT_FILE", nullptr, "string"},
         {"tls.key_file", "MODELHOST_TLS_KEY_FILE", nullptr, "string"},
+        {"tls.ticket_key_rotation", "MODELHOST_TLS_TICKET_KEY_ROTATION", nullptr, "number"},
         {"http2.enabled", "MODELHOST_HTTP2", nullptr, "boolean"},
         {"http2.cleartext", "MODELHOST_HTTP2_CLEARTEXT", nullptr, "boolean"},
         {"http2.max_concurrent_streams", "MODELHOST_HTTP2_MAX_CONCURRENT_STREAMS", nullptr, "integer"},

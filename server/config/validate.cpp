@@ -270,7 +270,8 @@ std::vector<RouteConfig> read_routes(const Checker& c, const json& arr, const Co
 }
 
 void read_tls(const Checker& c, const json& obj, TlsConfig& t, bool check_files) {
-    c.keys(obj, "tls", {"cert_file", "key_file"});
+    c.keys(obj, "tls", {"cert_file", "key_file", "ticket_key_rotation"});
+    c.get_seconds(obj, "tls", "ticket_key_rotation", t.ticket_key_rotation);
     c.get(obj, "tls", "cert_file", t.cert_file);
     c.get(obj, "tls", "key_file", t.key_file);
     if (t.cert_file.empty() != t.key_file.empty())

@@ -6,6 +6,7 @@
 #include "config/config.hpp"
 #include "log/logging.hpp"
 #include "metrics/metrics.hpp"
+#include "net/connection.hpp"
 #include "net/session.hpp"
 #include "net/tls.hpp"
 #include "net/tracker.hpp"
@@ -41,7 +42,7 @@ struct Server::Impl {
           shutdown_timer(ioc),
           tls_watch(ioc) {
         if (c.tls.enabled()) {
-            tls = make_tls_context(c.tls, c.http2.enabled);
+            install_tls(make_tls_context(c.tls, c.http2.enabled));
             tls_files = c.tls;
             tls_seen = tls_files_stamp(tls_files);
         }
@@ -49,6 +50,10 @@ struct Server::Impl {
         handler.set_pass_end([this] { asio::post(ioc, [this] { handler.end_pass(); }); });
     }
 
+    void install_tls(std::shared_ptr<asio::ssl::context> next) {
+        tls.store(std::move(next), std::memory_order_release);
+        tls_made = std::chrono::steady_clock::now();
+    }
     void watch_tls_files();
     void bind();
     void do_accept(tcp::acceptor& a);
@@ -70,6 +75,7 @@ struct Server::Impl {
     std::function<config::Config()> load_again;
     config::TlsConfig tls_files;        // the certificate and key in force (the last good load)
     std::string tls_seen, tls_failed;   // their stamps: loaded, and last refused
+    std::chrono::steady_clock::time_point tls_made;  // when the context in force was made (its ticket keys)
     asio::steady_timer tls_watch;
     std::mutex reloading;  // one reload at a time
     unsigned generation = 1;
@@ -194,7 +200,7 @@ bool Server::Impl::reload() {
         if (cfg.tls.enabled() && next.tls.enabled()) next_tls = make_tls_context(next.tls, cfg.http2.enabled);
         handler.reload(next);
         if (next_tls) {
-            tls.store(std::move(next_tls), std::memory_order_release);
+            install_tls(std::move(next_tls));  // (tls_files: the rotation period may change too)
             tls_files = next.tls;
             tls_seen = tls_files_stamp(tls_files);
         }
@@ -215,20 +221,26 @@ bool Server::Impl::reload() {
 
 // certbot and cert-manager replace the files in place: every few seconds, a changed certificate or key is loaded for
 // new connections. A pair that does not load yet (the key written before its certificate) is tried again at the next
-// look; each refused state is logged once.
+// look; each refused state is logged once. A context older than tls.ticket_key_rotation is made afresh from the same
+// files: its session-ticket keys are new (OpenSSL draws them per context), so a stolen key opens at most that long
+// of recorded sessions; a ticket from before resumes no more (a full handshake instead).
 void Server::Impl::watch_tls_files() {
     tls_watch.expires_after(std::chrono::seconds(2));
     tls_watch.async_wait([this](beast::error_code ec) {
         if (ec || stopping.load()) return;
         std::lock_guard lock(reloading);
         std::string now = tls_files_stamp(tls_files);
-        if (now != tls_seen && now != tls_failed) {
+        const bool changed = now != tls_seen && now != tls_failed;
+        const bool old = std::chrono::steady_clock::now() - tls_made >= seconds(tls_files.ticket_key_rotation);
+        if (changed || old) {
             try {
-                tls.store(make_tls_context(tls_files, cfg.http2.enabled), std::memory_order_release);
-                tls_seen = now;
-                spdlog::info("tls: {} changed on disk; new connections use it", tls_files.cert_file);
+                install_tls(make_tls_context(tls_files, cfg.http2.enabled));
+                if (changed) spdlog::info("tls: {} changed on disk; new connections use it", tls_files.cert_file);
+                else spdlog::info("tls: session ticket keys rotated");
+                if (changed) tls_seen = now;
             } catch (const std::exception& e) {
-                tls_failed = now;
+                if (changed) tls_failed = now;
+                else tls_made = std::chrono::steady_clock::now();  // (the files changed meanwhile: the next look loads them)
                 spdlog::error("tls: the certificate or key changed on disk but does not load (still using the previous "
                               "one; tried again when they change): {}", e.what());
             }
