@@ -6,7 +6,6 @@
 #include "net/tracker.hpp"
 
 #include <boost/asio/dispatch.hpp>
-#include <boost/asio/write.hpp>
 #include <nghttp2/nghttp2.h>
 #include <spdlog/spdlog.h>
 
@@ -21,7 +20,8 @@ namespace modelhost::net {
 namespace {
 
 constexpr std::size_t read_size = 16 * 1024;     // bytes asked of the socket per read
-constexpr std::size_t write_batch = 128 * 1024;  // frames gathered before one write
+constexpr std::size_t write_batch = 64 * 1024;  // frames gathered before one write
+constexpr std::size_t max_frame = 16 * 1024 + 9;  // a DATA frame: content is sent in frames of at most 16 KiB
 // Request bodies are never used (GET, HEAD, OPTIONS): a small window keeps what a client can push unasked small.
 constexpr std::int32_t request_window = 64 * 1024;
 // RST_STREAM from the client: a burst, then this many per second; past that GOAWAY (CVE-2023-44487, rapid reset).
@@ -142,30 +142,55 @@ struct Http2Glue {
         return 0;
     }
 
-    static ssize_t read_body(nghttp2_session*, int32_t, uint8_t* buf, size_t length, uint32_t* flags,
+    // How much of the content goes in the next DATA frame; the bytes themselves are copied once, straight into the
+    // write batch, by send_data (NGHTTP2_DATA_FLAG_NO_COPY).
+    static ssize_t read_body(nghttp2_session*, int32_t, uint8_t*, size_t length, uint32_t* flags,
                              nghttp2_data_source* source, void*) {
         auto& s = *static_cast<Http2Stream*>(source->ptr);
-        std::size_t n;
-        if (s.fd < 0) {
-            n = std::min(length, s.memory.size());
-            std::memcpy(buf, s.memory.data(), n);
-            s.memory.remove_prefix(n);
-            if (s.memory.empty()) *flags |= NGHTTP2_DATA_FLAG_EOF;
-        } else {
-            auto want = static_cast<std::size_t>(std::min<std::uint64_t>(length, s.left));
-            ssize_t got;
-            do {
-                got = ::pread(s.fd, buf, want, static_cast<off_t>(s.offset));
-            } while (got < 0 && errno == EINTR);
-            // The file shrank or failed under us: the stream is reset rather than sent bytes the file no longer has.
-            if (got <= 0) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-            n = static_cast<std::size_t>(got);
-            s.offset += n;
-            s.left -= n;
-            if (s.left == 0) *flags |= NGHTTP2_DATA_FLAG_EOF;
-        }
-        s.sent += n;
+        const std::uint64_t left = s.fd < 0 ? s.memory.size() : s.left;
+        auto n = static_cast<std::size_t>(std::min<std::uint64_t>({length, left, max_frame - 9}));
+        *flags |= NGHTTP2_DATA_FLAG_NO_COPY;
+        if (n == left) *flags |= NGHTTP2_DATA_FLAG_EOF;
         return static_cast<ssize_t>(n);
+    }
+
+    // One DATA frame: its 9-byte header, then `length` content bytes read from memory or the file into the batch.
+    static int send_data(nghttp2_session*, nghttp2_frame*, const uint8_t* framehd, size_t length,
+                         nghttp2_data_source* source, void* ud) {
+        Session& self = of(ud);
+        if (self.out_.size >= write_batch) return NGHTTP2_ERR_WOULDBLOCK;
+        auto& s = *static_cast<Http2Stream*>(source->ptr);
+        char* to = self.out_.extend(9 + length);
+        std::memcpy(to, framehd, 9);
+        to += 9;
+        if (s.fd < 0) {
+            std::memcpy(to, s.memory.data(), length);
+            s.memory.remove_prefix(length);
+        } else {
+            std::size_t got = 0;
+            while (got < length) {
+                ssize_t n = ::pread(s.fd, to + got, length - got, static_cast<off_t>(s.offset + got));
+                if (n < 0 && errno == EINTR) continue;
+                if (n <= 0) {
+                    // The file shrank or failed under us: the connection ends rather than send a frame it cannot fill
+                    // (its header is already in the batch).
+                    return NGHTTP2_ERR_CALLBACK_FAILURE;
+                }
+                got += static_cast<std::size_t>(n);
+            }
+            s.offset += length;
+            s.left -= length;
+        }
+        s.sent += length;
+        return 0;
+    }
+
+    // Every other frame (headers, settings, acknowledgements, window updates, GOAWAY) is copied into the batch.
+    static ssize_t send_frame(nghttp2_session*, const uint8_t* data, size_t length, int, void* ud) {
+        Session& self = of(ud);
+        if (self.out_.size >= write_batch) return NGHTTP2_ERR_WOULDBLOCK;
+        std::memcpy(self.out_.extend(length), data, length);
+        return static_cast<ssize_t>(length);
     }
 
     static nghttp2_session* make_session(Session* self) {
@@ -176,6 +201,8 @@ struct Http2Glue {
         nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame_recv);
         nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data_chunk);
         nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);
+        nghttp2_session_callbacks_set_send_callback(cb, send_frame);
+        nghttp2_session_callbacks_set_send_data_callback(cb, send_data);
         nghttp2_option* opt = nullptr;
         nghttp2_option_new(&opt);
         nghttp2_option_set_stream_reset_rate_limit(opt, reset_burst, reset_rate);
@@ -190,6 +217,22 @@ struct Http2Glue {
         return ng;
     }
 };
+
+template <class Stream>
+char* Http2Session<Stream>::Batch::extend(std::size_t n) {
+    if (size + n > capacity) {
+        // write_batch plus one frame fits without growing; a larger frame (a client's SETTINGS_MAX_FRAME_SIZE above
+        // 16 KiB and large configured headers) grows it once.
+        std::size_t next = std::max(size + n, write_batch + 2 * max_frame);
+        auto bigger = std::make_unique_for_overwrite<char[]>(next);
+        if (size) std::memcpy(bigger.get(), data.get(), size);
+        data = std::move(bigger);
+        capacity = next;
+    }
+    char* at = data.get() + size;
+    size += n;
+    return at;
+}
 
 template <class Stream>
 Http2Session<Stream>::Http2Session(Stream stream, const http::Handler& handler, const config::LimitsConfig& limits,
@@ -292,27 +335,31 @@ void Http2Session<Stream>::feed(const char* data, std::size_t n) {
     }
 }
 
-// Writes what nghttp2 has to send, a batch at a time; closes when it wants neither to read nor to write.
+// Writes what nghttp2 has to send, a batch of about write_batch bytes at a time; closes when it wants neither to read nor to write.
 template <class Stream>
 void Http2Session<Stream>::flush() {
     if (writing_ || closing_ || closed_) return;
-    out_.clear();
-    while (out_.size() < write_batch) {
-        const uint8_t* data = nullptr;
-        auto n = nghttp2_session_mem_send(ng_, &data);
-        if (n < 0) return finish();
-        if (n == 0) break;
-        out_.append(reinterpret_cast<const char*>(data), static_cast<std::size_t>(n));
-    }
-    if (out_.empty()) {
+    out_.size = 0;
+    // nghttp2 calls send_frame and send_data until the batch is full (they answer "would block") or nothing is left.
+    if (nghttp2_session_send(ng_) != 0) return finish();
+    if (out_.size == 0) {
         if (!nghttp2_session_want_read(ng_) && !nghttp2_session_want_write(ng_)) close_gracefully();
         return;
     }
     writing_ = true;
     write_deadline_ = Clock::now() + seconds(limits_.send_timeout);
     start_ticking();
-    asio::async_write(stream_, asio::buffer(out_),
-                      [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_written(ec); });
+    write_from(0);
+}
+
+// Writes the batch from `offset` to its end.
+template <class Stream>
+void Http2Session<Stream>::write_from(std::size_t offset) {
+    stream_.async_write_some(asio::buffer(out_.data.get() + offset, out_.size - offset),
+                             [self = shared_from_this(), offset](beast::error_code ec, std::size_t n) {
+                                 if (!ec && offset + n < self->out_.size) return self->write_from(offset + n);
+                                 self->on_written(ec);
+                             });
 }
 
 template <class Stream>

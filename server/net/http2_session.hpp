@@ -49,6 +49,7 @@ private:
     void on_read(beast::error_code ec, std::size_t n);
     void feed(const char* data, std::size_t n);
     void flush();
+    void write_from(std::size_t offset);
     void on_written(beast::error_code ec);
     void start_ticking();
     void on_tick(beast::error_code ec);
@@ -75,7 +76,13 @@ private:
     nghttp2_session* ng_ = nullptr;
     std::unordered_map<std::int32_t, std::unique_ptr<Http2Stream>> streams_;
     std::unique_ptr<char[]> read_buf_;
-    std::string out_;         // frames being written (one batch)
+    // Frames being written (one batch): filled by nghttp2's send callbacks, written whole, then reused.
+    struct Batch {
+        std::unique_ptr<char[]> data;
+        std::size_t size = 0, capacity = 0;
+        // Room for `n` more bytes (the content of a DATA frame is read straight into it); returns where they go.
+        char* extend(std::size_t n);
+    } out_;
     std::string head_;        // scratch: a response head in HTTP/1.1 form, turned into HTTP/2 fields
     asio::steady_timer tick_;
     const Clock::duration tick_period_;

@@ -4,9 +4,9 @@
 #include "http/handler.hpp"
 #include "net/outgoing.hpp"
 #include "net/request_reader.hpp"
+#include "net/tls_socket.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/stream_traits.hpp>
@@ -30,7 +30,7 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
-using TlsStream = asio::ssl::stream<tcp::socket>;
+using TlsStream = TlsSocket;
 
 class Tracker;
 
@@ -44,7 +44,7 @@ public:
     virtual void drain() = 0;
 };
 
-// One connection over `Stream`: a plain tcp::socket, or ssl::stream<tcp::socket> (handshake first, no sendfile).
+// One connection over `Stream`: a plain tcp::socket, or a TlsSocket (handshake first, no sendfile).
 template <class Stream>
 class Session : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
 public:

@@ -1,0 +1,185 @@
+#include "net/tls_socket.hpp"
+
+#include <boost/asio/error.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include <algorithm>
+#include <climits>
+
+namespace modelhost::net {
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+
+namespace {
+
+constexpr std::size_t recv_size = 16 * 1024 + 512;  // one TLS record and some
+constexpr std::size_t out_reserve = 256 * 1024;     // a write batch of records, kept between sends
+
+// The write BIO: OpenSSL's records are appended to the connection's Output, which send() writes to the socket.
+int bio_write(BIO* bio, const char* data, int len) {
+    auto* out = static_cast<TlsSocket::Output*>(BIO_get_data(bio));
+    out->bytes.insert(out->bytes.end(), data, data + len);
+    return len;
+}
+
+long bio_ctrl(BIO*, int cmd, long, void*) {
+    return cmd == BIO_CTRL_FLUSH ? 1 : 0;  // nothing is buffered in the BIO itself
+}
+
+BIO_METHOD* output_method() {
+    static BIO_METHOD* method = [] {
+        BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "modelhost output");
+        BIO_meth_set_write(m, bio_write);
+        BIO_meth_set_ctrl(m, bio_ctrl);
+        BIO_meth_set_create(m, [](BIO* b) {
+            BIO_set_init(b, 1);
+            return 1;
+        });
+        return m;
+    }();
+    return method;
+}
+
+}  // namespace
+
+TlsSocket::TlsSocket(asio::ip::tcp::socket socket, asio::ssl::context& context)
+    : socket_(std::move(socket)), ssl_(SSL_new(context.native_handle())), out_(std::make_unique<Output>()) {
+    if (!ssl_) throw std::bad_alloc();
+    in_ = BIO_new(BIO_s_mem());
+    BIO* out = BIO_new(output_method());
+    if (!in_ || !out) throw std::bad_alloc();
+    BIO_set_mem_eof_return(in_, -1);  // an empty input BIO means "wait for more", not end of stream
+    BIO_set_data(out, out_.get());
+    SSL_set_bio(ssl_, in_, out);  // the SSL owns both BIOs
+    SSL_set_accept_state(ssl_);
+    out_->bytes.reserve(out_reserve);
+    error_code ec;
+    socket_.non_blocking(true, ec);  // send() writes directly and waits for writability only when the kernel is full
+}
+
+TlsSocket::TlsSocket(TlsSocket&& other) noexcept
+    : socket_(std::move(other.socket_)),
+      ssl_(std::exchange(other.ssl_, nullptr)),
+      in_(std::exchange(other.in_, nullptr)),
+      out_(std::move(other.out_)),
+      recv_(std::move(other.recv_)) {}
+
+TlsSocket::~TlsSocket() {
+    if (ssl_) SSL_free(ssl_);
+}
+
+error_code TlsSocket::ssl_error(int result) {
+    int why = SSL_get_error(ssl_, result);
+    if (why == SSL_ERROR_ZERO_RETURN) return asio::error::eof;
+    unsigned long e = ERR_get_error();
+    ERR_clear_error();
+    if (e == 0) return asio::ssl::error::stream_truncated;
+    return error_code(static_cast<int>(e), asio::error::get_ssl_category());
+}
+
+// Handshake: OpenSSL's flights go out before each wait for the client's next bytes.
+void TlsSocket::handshake(Done done) { continue_handshake(std::move(done)); }
+
+void TlsSocket::continue_handshake(Done done) {
+    ERR_clear_error();
+    int rc = SSL_do_handshake(ssl_);
+    if (rc == 1) return send({}, 0, std::move(done));  // the last flight (and TLS 1.3 tickets) then done
+    if (SSL_get_error(ssl_, rc) != SSL_ERROR_WANT_READ) return send(ssl_error(rc), 0, std::move(done));
+    send({}, 0, [this, done = std::move(done)](error_code ec, std::size_t) mutable {
+        if (ec) return done(ec, 0);
+        if (!recv_) recv_ = std::make_unique_for_overwrite<char[]>(recv_size);
+        socket_.async_read_some(asio::buffer(recv_.get(), recv_size),
+                                [this, done = std::move(done)](error_code e, std::size_t n) mutable {
+                                    if (e) return done(e, 0);
+                                    BIO_write(in_, recv_.get(), static_cast<int>(n));
+                                    continue_handshake(std::move(done));
+                                });
+    });
+}
+
+// Plaintext already decrypted or decryptable from buffered bytes; false when the socket must be read first.
+bool TlsSocket::try_read(asio::mutable_buffer into, error_code& ec, std::size_t& n) {
+    ERR_clear_error();
+    int want = static_cast<int>(std::min<std::size_t>(into.size(), INT_MAX));
+    int rc = SSL_read(ssl_, into.data(), want);
+    if (rc > 0) {
+        n = static_cast<std::size_t>(rc);
+        return true;
+    }
+    if (SSL_get_error(ssl_, rc) == SSL_ERROR_WANT_READ) return false;
+    ec = ssl_error(rc);
+    n = 0;
+    return true;
+}
+
+void TlsSocket::read(asio::mutable_buffer into, Done done) {
+    error_code ec;
+    std::size_t n = 0;
+    if (try_read(into, ec, n))
+        return asio::post(socket_.get_executor(), [done = std::move(done), ec, n] { done(ec, n); });
+    if (!recv_) recv_ = std::make_unique_for_overwrite<char[]>(recv_size);
+    socket_.async_read_some(asio::buffer(recv_.get(), recv_size),
+                            [this, into, done = std::move(done)](error_code e, std::size_t got) mutable {
+                                if (e) return done(e, 0);
+                                BIO_write(in_, recv_.get(), static_cast<int>(got));
+                                error_code ec2;
+                                std::size_t n2 = 0;
+                                if (try_read(into, ec2, n2)) return done(ec2, n2);
+                                read(into, std::move(done));  // a partial record: read more
+                            });
+}
+
+bool TlsSocket::encrypt(asio::const_buffer plain, error_code& ec) {
+    if (plain.size() == 0) return true;
+    ERR_clear_error();
+    // The output BIO always accepts: SSL_write takes everything (as many records as it needs) at once.
+    int rc = SSL_write(ssl_, plain.data(), static_cast<int>(std::min<std::size_t>(plain.size(), INT_MAX)));
+    if (rc > 0 && static_cast<std::size_t>(rc) == plain.size()) return true;
+    ec = rc > 0 ? asio::error::fault : ssl_error(rc);
+    return false;
+}
+
+// Sends the records waiting in the output (non-blocking sends, waiting for writability in between), then reports
+// `plain` bytes written. Never completes inside the initiating call.
+void TlsSocket::send(error_code ec, std::size_t plain, Done done) {
+    auto& out = *out_;
+    if (!ec && out.sent < out.bytes.size()) {
+        error_code e;
+        std::size_t n = socket_.send(asio::buffer(out.bytes.data() + out.sent, out.bytes.size() - out.sent), 0, e);
+        out.sent += n;
+        if (e && e != asio::error::would_block) ec = e;
+    }
+    if (ec || out.sent == out.bytes.size()) {
+        if (out.sent == out.bytes.size()) out.bytes.clear(), out.sent = 0;
+        return asio::post(socket_.get_executor(), [done = std::move(done), ec, plain] { done(ec, plain); });
+    }
+    socket_.async_wait(asio::ip::tcp::socket::wait_write, [this, plain, done = std::move(done)](error_code e) mutable {
+        send_more(e, plain, std::move(done));
+    });
+}
+
+void TlsSocket::send_more(error_code ec, std::size_t plain, Done done) {
+    auto& out = *out_;
+    while (!ec && out.sent < out.bytes.size()) {
+        error_code e;
+        std::size_t n = socket_.send(asio::buffer(out.bytes.data() + out.sent, out.bytes.size() - out.sent), 0, e);
+        out.sent += n;
+        if (e == asio::error::would_block) {
+            return socket_.async_wait(asio::ip::tcp::socket::wait_write,
+                                      [this, plain, done = std::move(done)](error_code e2) mutable {
+                                          send_more(e2, plain, std::move(done));
+                                      });
+        }
+        if (e) ec = e;
+    }
+    if (out.sent == out.bytes.size()) out.bytes.clear(), out.sent = 0;
+    done(ec, plain);
+}
+
+}  // namespace modelhost::net
