@@ -105,7 +105,7 @@ void TlsSocket::continue_handshake(Done done) {
 
 // Plaintext already decrypted or decryptable from buffered bytes; false when the socket must be read first.
 bool TlsSocket::try_read(asio::mutable_buffer into, error_code& ec, std::size_t& n) {
-    ERR_clear_error();
+    // (OpenSSL's error queue is empty here: ssl_error() empties it after every failure, so SSL_get_error is exact.)
     int want = static_cast<int>(std::min<std::size_t>(into.size(), INT_MAX));
     int rc = SSL_read(ssl_, into.data(), want);
     if (rc > 0) {
@@ -137,7 +137,6 @@ void TlsSocket::read(asio::mutable_buffer into, Done done) {
 
 bool TlsSocket::encrypt(asio::const_buffer plain, error_code& ec) {
     if (plain.size() == 0) return true;
-    ERR_clear_error();
     // The output BIO always accepts: SSL_write takes everything (as many records as it needs) at once.
     int rc = SSL_write(ssl_, plain.data(), static_cast<int>(std::min<std::size_t>(plain.size(), INT_MAX)));
     if (rc > 0 && static_cast<std::size_t>(rc) == plain.size()) return true;
