@@ -144,41 +144,33 @@ bool TlsSocket::encrypt(asio::const_buffer plain, error_code& ec) {
     return false;
 }
 
-// Sends the records waiting in the output (non-blocking sends, waiting for writability in between), then reports
-// `plain` bytes written. Never completes inside the initiating call.
-void TlsSocket::send(error_code ec, std::size_t plain, Done done) {
-    auto& out = *out_;
-    if (!ec && out.sent < out.bytes.size()) {
-        error_code e;
-        std::size_t n = socket_.send(asio::buffer(out.bytes.data() + out.sent, out.bytes.size() - out.sent), 0, e);
-        out.sent += n;
-        if (e && e != asio::error::would_block) ec = e;
-    }
-    if (ec || out.sent == out.bytes.size()) {
-        if (out.sent == out.bytes.size()) out.bytes.clear(), out.sent = 0;
-        return asio::post(socket_.get_executor(), [done = std::move(done), ec, plain] { done(ec, plain); });
-    }
-    socket_.async_wait(asio::ip::tcp::socket::wait_write, [this, plain, done = std::move(done)](error_code e) mutable {
-        send_more(e, plain, std::move(done));
-    });
-}
-
-void TlsSocket::send_more(error_code ec, std::size_t plain, Done done) {
+// Sends the records waiting in the output until they are all out (true), the kernel is full (false), or a send fails
+// (true, `ec` set).
+bool TlsSocket::send_now(error_code& ec) {
     auto& out = *out_;
     while (!ec && out.sent < out.bytes.size()) {
         error_code e;
-        std::size_t n = socket_.send(asio::buffer(out.bytes.data() + out.sent, out.bytes.size() - out.sent), 0, e);
-        out.sent += n;
-        if (e == asio::error::would_block) {
-            return socket_.async_wait(asio::ip::tcp::socket::wait_write,
-                                      [this, plain, done = std::move(done)](error_code e2) mutable {
-                                          send_more(e2, plain, std::move(done));
-                                      });
-        }
-        if (e) ec = e;
+        out.sent += socket_.send(asio::buffer(out.bytes.data() + out.sent, out.bytes.size() - out.sent), 0, e);
+        if (e == asio::error::would_block) return false;
+        ec = e;
     }
     if (out.sent == out.bytes.size()) out.bytes.clear(), out.sent = 0;
-    done(ec, plain);
+    return true;
+}
+
+// Sends the records waiting in the output (waiting for writability in between), then reports `plain` bytes written.
+// Never completes inside the initiating call.
+void TlsSocket::send(error_code ec, std::size_t plain, Done done) {
+    if (ec || send_now(ec))
+        return asio::post(socket_.get_executor(), [done = std::move(done), ec, plain] { done(ec, plain); });
+    wait_writable(plain, std::move(done));
+}
+
+void TlsSocket::wait_writable(std::size_t plain, Done done) {
+    socket_.async_wait(asio::ip::tcp::socket::wait_write, [this, plain, done = std::move(done)](error_code ec) mutable {
+        if (ec || send_now(ec)) return done(ec, plain);
+        wait_writable(plain, std::move(done));
+    });
 }
 
 }  // namespace modelhost::net

@@ -81,7 +81,8 @@ private:
     bool try_read(boost::asio::mutable_buffer into, boost::system::error_code& ec, std::size_t& n);
     bool encrypt(boost::asio::const_buffer plain, boost::system::error_code& ec);
     void send(boost::system::error_code ec, std::size_t plain, Done done);
-    void send_more(boost::system::error_code ec, std::size_t plain, Done done);
+    bool send_now(boost::system::error_code& ec);
+    void wait_writable(std::size_t plain, Done done);
     boost::system::error_code ssl_error(int result);
 
     boost::asio::ip::tcp::socket socket_;

@@ -57,7 +57,7 @@ code=$($docker inspect "$name" --format '{{.State.ExitCode}}')
 [[ "$code" == "0" ]] || fail "exit code $code after docker stop"
 (( took < 10 )) || fail "docker stop took ${took}s: the grace period ran out"
 logs=$($docker logs "$name" 2>&1)
-grep -q '"GET /demo/model.json" 200 .*origin="http://allowed.example"' <<<"$logs" || fail "no access-log line in docker logs"
+grep -q '"GET /demo/model.json HTTP/1.1" 200 .*origin="http://allowed.example"' <<<"$logs" || fail "no access-log line in docker logs"
 grep -q 'SIGTERM' <<<"$logs" || fail "no shutdown line in docker logs"
 # HTTPS: one container serves the models with a certificate from a throwaway CA for its name on a test network; the
 # image's own HEALTHCHECK (timing shortened, command unchanged) must pass (health speaks HTTPS to 127.0.0.1 and

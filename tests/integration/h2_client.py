@@ -124,22 +124,23 @@ def ack_flood(port, make):
     return ok
 
 
-def idle(port, seconds):
-    sock, conn = connect(port)
+def closed_within(sock, conn, seconds):
     started = time.monotonic()
     ok = cut_off(sock, conn, seconds + 2)
     print(f"{'closed' if ok else 'NOT closed'} after {time.monotonic() - started:.1f}s")
     return ok
+
+
+def idle(port, seconds):
+    sock, conn = connect(port)
+    return closed_within(sock, conn, seconds)
 
 
 def stalled_header(port, seconds):
     sock, conn = connect(port)
     block = hpack.Encoder().encode(request_headers("/model.json", port))
     sock.sendall(frame(0x1, 0x1, 1, block[:3]))  # HEADERS without END_HEADERS; the rest never comes
-    started = time.monotonic()
-    ok = cut_off(sock, conn, seconds + 2)
-    print(f"{'closed' if ok else 'NOT closed'} after {time.monotonic() - started:.1f}s")
-    return ok
+    return closed_within(sock, conn, seconds)
 
 
 def drain(port, pid):

@@ -23,7 +23,7 @@ done
 [[ $(grep -c -v '/$' <<<"$files") == 4 ]] || fail "the package holds other files: $files"
 depends=$(dpkg-deb -f "$deb" Depends)
 echo "package: Depends: $depends"
-for lib in libc6 libssl3 libboost-url1.81.0 libspdlog1.10 libfmt9 libbrotli1 zlib1g libstdc++6 ca-certificates; do
+for lib in libc6 libssl3 libboost-url1.81.0 libspdlog1.10 libfmt9 libbrotli1 libnghttp2-14 zlib1g libstdc++6 ca-certificates; do
     grep -q "$lib" <<<"$depends" || fail "Depends lacks $lib: $depends"
 done
 [[ $(dpkg-deb -f "$deb" Version) == "$(build/package/server/modelhost --version | cut -d' ' -f2)" ]] || fail "package version differs from the binary's"

@@ -166,8 +166,9 @@ TEST_CASE("every env setting and flag in the table maps to a real config key", "
         if (std::string(s.key) == "log.format") value = "json";
         if (std::string(s.key) == "health.prefix") value = "/.hc";
         if (std::string(s.key).starts_with("tls.")) {  // both files or neither
-            value = l.dir.write("tls.pem", "x").string();
-            l.env["MODELHOST_TLS_CERT_FILE"] = l.env["MODELHOST_TLS_KEY_FILE"] = value;
+            const std::string pem = l.dir.write("tls.pem", "x").string();
+            l.env["MODELHOST_TLS_CERT_FILE"] = l.env["MODELHOST_TLS_KEY_FILE"] = pem;
+            if (std::string(s.key).ends_with("_file")) value = pem;
         }
         if (std::string(s.key) == "limits.max_header_bytes") value = "4096";
         if (std::string(s.key) == "cors.allow_origins") value = "https://app.example.com";
