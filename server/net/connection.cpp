@@ -25,11 +25,11 @@ Clock::duration tick_period(const config::LimitsConfig& l) {
     return seconds(std::clamp(shortest / 4, 0.005, 1.0));
 }
 
-std::string prepare_socket(boost::asio::ip::tcp::socket& socket) {
+std::string prepare_socket(boost::asio::ip::tcp::socket& socket, bool tls) {
     boost::system::error_code ec;
     socket.set_option(boost::asio::ip::tcp::no_delay(true), ec);
     int lowat = notsent_lowat;
-    ::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof lowat);
+    if (!tls) ::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof lowat);
     auto ep = socket.remote_endpoint(ec);
     return ec ? "-" : ep.address().to_string() + ":" + std::to_string(ep.port());
 }

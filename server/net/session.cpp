@@ -52,7 +52,7 @@ Session<Stream>::Session(Stream stream, const http::Handler& handler, const conf
       queue_(max_pipelined + 1),
       sendfile_min_(sendfile_min_bytes),
       read_start_(clock::now()) {
-    remote_ = prepare_socket(socket());
+    remote_ = prepare_socket(socket(), tls);
     // Plain sockets are written directly (a response usually leaves in one call); TLS goes through the stream.
     beast::error_code ec;
     if constexpr (!tls) socket().non_blocking(true, ec);

@@ -124,15 +124,19 @@ void TlsSocket::read(asio::mutable_buffer into, Done done) {
     if (try_read(into, ec, n))
         return asio::post(socket_.get_executor(), [done = std::move(done), ec, n] { done(ec, n); });
     if (!recv_) recv_ = std::make_unique_for_overwrite<char[]>(recv_size);
-    socket_.async_read_some(asio::buffer(recv_.get(), recv_size),
-                            [this, into, done = std::move(done)](error_code e, std::size_t got) mutable {
-                                if (e) return done(e, 0);
-                                BIO_write(in_, recv_.get(), static_cast<int>(got));
-                                error_code ec2;
-                                std::size_t n2 = 0;
-                                if (try_read(into, ec2, n2)) return done(ec2, n2);
-                                read(into, std::move(done));  // a partial record: read more
-                            });
+    // Wait for readability, then read: the next request is rarely there already, so trying first costs a failed
+    // recv per request.
+    socket_.async_wait(asio::ip::tcp::socket::wait_read, [this, into, done = std::move(done)](error_code e) mutable {
+        if (e) return done(e, 0);
+        std::size_t got = socket_.read_some(asio::buffer(recv_.get(), recv_size), e);
+        if (e == asio::error::would_block) return read(into, std::move(done));
+        if (e) return done(e, 0);
+        BIO_write(in_, recv_.get(), static_cast<int>(got));
+        error_code ec2;
+        std::size_t n2 = 0;
+        if (try_read(into, ec2, n2)) return done(ec2, n2);
+        read(into, std::move(done));  // a partial record: read more
+    });
 }
 
 bool TlsSocket::encrypt(asio::const_buffer plain, error_code& ec) {

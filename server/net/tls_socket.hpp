@@ -14,7 +14,9 @@
 
 #include <cstddef>
 #include <functional>
+#include <iterator>
 #include <memory>
+#include <string>
 #include <vector>
 
 struct ssl_st;
@@ -55,14 +57,24 @@ public:
 
     // Encrypts every byte of `buffers` and sends the records; `handler(ec, plaintext bytes)` once they are all
     // handed to the kernel (so the caller's buffers are free).
+    // A response that fits one record (head and a small body) is joined first, so it costs one record, not one per
+    // buffer.
     template <class Buffers, class Handler>
     void async_write_some(const Buffers& buffers, Handler&& handler) {
         std::size_t n = 0;
         boost::system::error_code ec;
-        for (auto it = boost::asio::buffer_sequence_begin(buffers); it != boost::asio::buffer_sequence_end(buffers); ++it) {
-            boost::asio::const_buffer b(*it);
-            if (!encrypt(b, ec)) break;
-            n += b.size();
+        const auto begin = boost::asio::buffer_sequence_begin(buffers), end = boost::asio::buffer_sequence_end(buffers);
+        if (const std::size_t total = boost::asio::buffer_size(buffers); total <= record_size && std::next(begin) != end) {
+            joined_.clear();
+            for (auto it = begin; it != end; ++it)
+                joined_.append(static_cast<const char*>(boost::asio::const_buffer(*it).data()), boost::asio::const_buffer(*it).size());
+            if (encrypt(boost::asio::buffer(joined_), ec)) n = total;
+        } else {
+            for (auto it = begin; it != end; ++it) {
+                boost::asio::const_buffer b(*it);
+                if (!encrypt(b, ec)) break;
+                n += b.size();
+            }
         }
         send(ec, n, Done(std::forward<Handler>(handler)));
     }
@@ -90,6 +102,8 @@ private:
     bio_st* in_ = nullptr;             // the client's bytes, received and not yet decrypted (memory BIO)
     std::unique_ptr<Output> out_;
     std::unique_ptr<char[]> recv_;     // one socket read
+    std::string joined_;               // a small response's buffers, joined into one record
+    static constexpr std::size_t record_size = 16 * 1024;  // TLS plaintext per record
 };
 
 }  // namespace modelhost::net
