@@ -12,6 +12,8 @@ the server behaved as a hardened HTTP/2 server must, 1 when it did not, 2 on a u
     settings-flood      SETTINGS frames without reading the acknowledgements: must be cut off
     idle                sends nothing after the preface: must get GOAWAY and a close within ARG seconds
     stalled-header      HEADERS without END_HEADERS, then silence: must be closed within ARG seconds
+    slow-body           a request whose body never ends: must get 408 on its stream within ARG seconds, and the
+                        connection must still serve a second request
     drain PID           requests /big.bin, sends SIGTERM to PID mid-transfer: must get GOAWAY(NO_ERROR) naming
                         stream 1, and the whole body (its length printed)
 """
@@ -143,6 +145,30 @@ def stalled_header(port, seconds):
     return closed_within(sock, conn, seconds)
 
 
+def slow_body(port, seconds):
+    sock, conn = connect(port)
+    conn.send_headers(1, request_headers("/model.json", port), end_stream=False)  # the body never comes
+    sock.sendall(conn.data_to_send())
+    started = time.monotonic()
+    statuses = {}
+    sock.settimeout(seconds + 2)
+    try:
+        while len(statuses) < 2:
+            data = sock.recv(65536)
+            if not data:
+                break
+            for event in conn.receive_data(data):
+                if isinstance(event, h2.events.ResponseReceived):
+                    statuses[event.stream_id] = dict(event.headers)[":status"]
+                    if event.stream_id == 1:  # the connection goes on: a second request on it
+                        conn.send_headers(3, request_headers("/model.json", port), end_stream=True)
+            sock.sendall(conn.data_to_send())
+    except socket.timeout:
+        pass
+    print(f"statuses {statuses} after {time.monotonic() - started:.1f}s")
+    return statuses.get(1) == "408" and statuses.get(3) in ("200", "404")
+
+
 def drain(port, pid):
     sock, conn = connect(port)
     conn.send_headers(1, request_headers("/big.bin", port), end_stream=True)
@@ -189,6 +215,7 @@ def main(argv):
         "settings-flood": lambda: ack_flood(port, lambda i: frame(0x4, 0x0, 0, b"")),
         "idle": lambda: idle(port, float(arg)),
         "stalled-header": lambda: stalled_header(port, float(arg)),
+        "slow-body": lambda: slow_body(port, float(arg)),
         "drain": lambda: drain(port, int(arg)),
     }
     if mode not in modes:

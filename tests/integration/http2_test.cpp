@@ -131,6 +131,7 @@ TEST_CASE("HTTP/2 over TLS and h2c answers every status with the same headers an
         {"unsatisfiable range", "/m/shard.bin", {"-H", "Range: bytes=999999-"}, "416"},
         {"missing file", "/m/missing.bin", {"-H", allowed}, "404"},
         {"escape", "/m/%2e%2e/%2e%2e/etc/passwd", {}, "400"},
+        {"target over 8 KiB", "/m/" + std::string(9000, 'a'), {"-H", allowed}, "414"},
         {"method", "/m/model.json", {"-X", "DELETE", "-H", allowed}, "405"},
         {"preflight", "/m/model.json",
          {"-X", "OPTIONS", "-H", allowed, "-H", "Access-Control-Request-Method: GET"}, "204"},
@@ -261,11 +262,11 @@ TEST_CASE("hostile HTTP/2 clients are cut off while a normal client is served wi
     CHECK(failed.load() == 0);
 }
 
-TEST_CASE("an idle HTTP/2 connection gets GOAWAY, and a header block left open is closed, at their deadlines", "[http2]") {
+TEST_CASE("an idle HTTP/2 connection gets GOAWAY, a request body that never ends gets 408 on its stream, and a header block left open is closed, at their deadlines", "[http2]") {
     ModelRoot root;
     TestServer plain(root.dir.path(), R"({"http2": {"cleartext": true}, "limits": {"header_timeout": 1, "keepalive_timeout": 1}})");
     const std::string port = std::to_string(plain.port());
-    for (const char* mode : {"idle", "stalled-header"}) {
+    for (const char* mode : {"idle", "slow-body", "stalled-header"}) {
         auto [code, out] = run_command({"/usr/bin/python3", h2_client, mode, port, "1"});
         INFO(mode << ": " << out);
         CHECK(code == 0);
