@@ -22,14 +22,14 @@ std::string gzip_compress(std::string_view data, int level) {
     return rc == Z_STREAM_END ? out : std::string{};
 }
 
-std::shared_ptr<const std::string> GzipCache::get(const std::string& path, const std::string& etag,
+std::shared_ptr<const std::string> GzipCache::get(const std::string& path, const std::string& version,
                                                   const fs::Lookup& file) {
     const std::uint64_t size = file.size;
     if (size > max_file_bytes_ || size == 0) return nullptr;
-    const std::string key = path + '\n' + etag;
+    const std::string key = path + '\n' + version;
     {
         std::lock_guard lock(mutex_);
-        if (auto it = entries_.find(path); it != entries_.end() && it->second.etag == etag) {
+        if (auto it = entries_.find(path); it != entries_.end() && it->second.version == version) {
             metrics::count(metrics::Event::gzip_hit);
             return it->second.gz;
         }
@@ -67,7 +67,7 @@ std::shared_ptr<const std::string> GzipCache::get(const std::string& path, const
         bytes_ = 0;
     }
     Entry& e = entries_[path];
-    e = Entry{etag, value};
+    e = Entry{version, value};
     if (value) bytes_ += value->size();
     return value;
 }

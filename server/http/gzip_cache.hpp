@@ -17,14 +17,15 @@ public:
     GzipCache(std::uint64_t max_file_bytes, std::uint64_t capacity_bytes)
         : max_file_bytes_(max_file_bytes), capacity_(capacity_bytes) {}
 
-    // The gzip bytes of `file` (at `path`, identity ETag `etag`), compressing (and caching) them on a miss.
+    // The gzip bytes of `file` (at `path`, the version `version`: its inode, size and mtime), compressing (and caching)
+    // them on a miss.
     // nullptr when the file is too large, unreadable or would not shrink, and while the same version is being
     // compressed for another request or max_concurrent compressions run (that request is served identity).
-    std::shared_ptr<const std::string> get(const std::string& path, const std::string& etag, const fs::Lookup& file);
+    std::shared_ptr<const std::string> get(const std::string& path, const std::string& version, const fs::Lookup& file);
 
 private:
     struct Entry {
-        std::string etag;
+        std::string version;
         std::shared_ptr<const std::string> gz;  // null: known not to shrink
     };
     std::uint64_t max_file_bytes_;

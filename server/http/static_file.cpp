@@ -1,7 +1,7 @@
 // Facts, then rules: the file's facts decide the representation and validators; RFC 9110 decides the status.
 //   7a. lookup beneath the root -> size, mtime, inode (404/500/503 when missing or unreadable)
 //   7b. representation: br/gz sidecar, cached on-the-fly gzip, or identity (identity whenever a Range is asked for)
-//   7c. validators of that representation: strong ETag from inode, size, ns mtime and coding; Last-Modified
+//   7c. validators of that representation: strong ETag from size, ns mtime and coding; Last-Modified
 //   7d. preconditions (RFC 9110 §13.2.2) -> 412 / 304
 //   7e. range (RFC 9110 §14) -> 206 / 416; several ranges -> the whole representation (200)
 #include "http/static_file.hpp"
@@ -31,13 +31,23 @@ struct Representation {
     bool negotiable = false;  // the coding depends on Accept-Encoding: Vary it
 };
 
+// The strong ETag of a file version in one coding: its size and nanosecond mtime (and the coding). No inode or
+// device: two origins serving the same file (copied with its mtime: rsync -t, cp -p, tar, docker COPY, a shared
+// volume) give the same ETag, so a shared cache in front of both can revalidate against either (the way nginx's
+// ETags work).
 std::string etag_of(const fs::Lookup& f, std::string_view suffix) {
-    char buf[96];
+    char buf[80];
     auto ns = static_cast<unsigned long long>(f.mtime.tv_sec) * 1000000000ull + static_cast<unsigned long long>(f.mtime.tv_nsec);
-    int n = std::snprintf(buf, sizeof buf, "\"%llx-%llx-%llx%s%.*s\"", static_cast<unsigned long long>(f.inode),
-                          static_cast<unsigned long long>(f.size), ns, suffix.empty() ? "" : "-",
-                          static_cast<int>(suffix.size()), suffix.data());
+    int n = std::snprintf(buf, sizeof buf, "\"%llx-%llx%s%.*s\"", static_cast<unsigned long long>(f.size), ns,
+                          suffix.empty() ? "" : "-", static_cast<int>(suffix.size()), suffix.data());
     return std::string(buf, static_cast<std::size_t>(n));
+}
+
+// What the gzip cache keys a version on: the ETag's facts plus the inode, so a file replaced by another of the same
+// size and mtime is compressed again.
+std::string version_of(const fs::Lookup& f) {
+    return std::to_string(f.inode) + ":" + std::to_string(f.size) + ":" + std::to_string(f.mtime.tv_sec) + "." +
+           std::to_string(f.mtime.tv_nsec);
 }
 
 // The headers describing `f` (the file whose version they follow) in `coding`; 200, 206 and 304 all carry them.
@@ -132,8 +142,7 @@ Representation choose(const Policy& p, const RoutePolicy& route, std::string_vie
         r.file = offer.gz;
         slot = Slot::gzip_file;
     } else if (r.coding == Coding::gzip) {
-        auto identity_etag = head_for(p, route, relative, Slot::identity, identity, Coding::identity, type, path)->etag;
-        r.gz = p.gzip->get(std::string(relative), identity_etag, identity);
+        r.gz = p.gzip->get(std::string(relative), version_of(identity), identity);
         if (r.gz) slot = Slot::gzip_memory;
         else r.coding = Coding::identity;
     }

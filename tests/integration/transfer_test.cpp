@@ -7,7 +7,10 @@
 
 #include <boost/beast/http/field.hpp>
 #include <fcntl.h>
+#include <chrono>
+#include <filesystem>
 #include <fstream>
+#include <thread>
 #include <iterator>
 #include <random>
 #include <set>
@@ -385,4 +388,28 @@ TEST_CASE("over TLS, bodies of many records arrive whole, on one connection, ran
     CHECK(slurp(out("tail")) == big.substr(299990));
     CHECK(slurp(out("small")) == "{\"tls\": true}");
     CHECK_THAT(log, Catch::StartsWith("1 0 0 0"));  // one connection made, then reused
+}
+
+TEST_CASE("two origins serving the same file with the same mtime give the same ETag, so either answers 304 for the other's", "[transfer][origins]") {
+    TempDir a, b;
+    const std::string json = R"({"format": "graph-model", "weightsManifest": [)" + std::string(2000, ' ') + "]}";
+    auto pa = a.write("m/model.json", json);
+    auto pb = b.write("m/model.json", json);  // another inode, on another "origin"
+    std::filesystem::last_write_time(pb, std::filesystem::last_write_time(pa));  // copied with its mtime (rsync -t, cp -p)
+    TestServer one(a.path()), two(b.path());
+    for (const std::string accept : {"", "Accept-Encoding: gzip\r\n"}) {
+        INFO(accept);
+        auto first = request(one.port(), "GET", "/m/model.json", accept);
+        REQUIRE(first.result_int() == 200);
+        const std::string etag(first[bhttp::field::etag]);
+        auto other = request(two.port(), "GET", "/m/model.json", accept);
+        CHECK(std::string(other[bhttp::field::etag]) == etag);
+        auto revalidated = request(two.port(), "GET", "/m/model.json", accept + "If-None-Match: " + etag + "\r\n");
+        CHECK(revalidated.result_int() == 304);
+    }
+    // Another mtime is another version: no false match.
+    std::filesystem::last_write_time(pb, std::filesystem::last_write_time(pa) + std::chrono::seconds(1));
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the next event-loop pass sees the change
+    auto etag = std::string(request(one.port(), "GET", "/m/model.json")[bhttp::field::etag]);
+    CHECK(request(two.port(), "GET", "/m/model.json", "If-None-Match: " + etag + "\r\n").result_int() == 200);
 }
