@@ -320,8 +320,8 @@ void Http2Session<Stream>::on_read(beast::error_code ec, std::size_t n) {
     do_read();
 }
 
-// Hands received bytes to nghttp2, which calls back for each frame; a protocol error or a flood makes it queue
-// GOAWAY (nghttp2 chooses the code), which is sent before the connection closes.
+// Hands received bytes to nghttp2, which calls back for each frame; a protocol error or a flood ends the session with
+// GOAWAY (ENHANCE_YOUR_CALM for floods, PROTOCOL_ERROR otherwise), sent before the connection closes.
 template <class Stream>
 void Http2Session<Stream>::feed(const char* data, std::size_t n) {
     auto rv = nghttp2_session_mem_recv(ng_, reinterpret_cast<const uint8_t*>(data), n);
@@ -367,6 +367,7 @@ void Http2Session<Stream>::on_written(beast::error_code ec) {
     writing_ = false;
     if (closed_) return;
     if (ec) return finish();
+    progress_ = Clock::now();
     flush();
     do_read();
 }
@@ -397,6 +398,10 @@ void Http2Session<Stream>::check_deadlines(Clock::time_point now) {
         return;
     }
     if (writing_ && now >= write_deadline_) return finish();
+    // Answers the client does not take (its flow-control window kept shut): after limits.send_timeout without a byte
+    // written the connection closes, as a stalled HTTP/1.1 write does.
+    const bool answered = std::any_of(streams_.begin(), streams_.end(), [](const auto& e) { return e.second->answered; });
+    if (answered && !writing_ && now - progress_ >= seconds(limits_.send_timeout)) return finish();
     const auto request_limit = seconds(limits_.header_timeout);
     std::vector<Http2Stream*> late;
     for (auto& [id, s] : streams_) {
@@ -462,6 +467,7 @@ Http2Stream* Http2Session<Stream>::find(std::int32_t id) {
 template <class Stream>
 void Http2Session<Stream>::answer(Http2Stream& s) {
     s.answered = true;
+    progress_ = Clock::now();
     ++served_;
     auto& req = s.request;
     req.method_string(s.method);

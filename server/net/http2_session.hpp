@@ -87,6 +87,7 @@ private:
     asio::steady_timer tick_;
     const Clock::duration tick_period_;
     Clock::time_point idle_since_, write_deadline_{}, linger_deadline_{};
+    Clock::time_point progress_{};  // the last answer made or write completed (a shut window stalls answers)
     std::size_t served_ = 0;
     bool reading_ = false, writing_ = false, ticking_ = false;
     bool draining_ = false, closing_ = false, closed_ = false;

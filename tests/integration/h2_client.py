@@ -12,6 +12,7 @@ the server behaved as a hardened HTTP/2 server must, 1 when it did not, 2 on a u
     settings-flood      SETTINGS frames without reading the acknowledgements: must be cut off
     idle                sends nothing after the preface: must get GOAWAY and a close within ARG seconds
     stalled-header      HEADERS without END_HEADERS, then silence: must be closed within ARG seconds
+    shut-window         a request with a flow-control window of 0, never opened: must be closed within ARG seconds
     slow-body           a request whose body never ends: must get 408 on its stream within ARG seconds, and the
                         connection must still serve a second request
     drain PID           requests /big.bin, sends SIGTERM to PID mid-transfer: must get GOAWAY(NO_ERROR) naming
@@ -27,6 +28,7 @@ import time
 import h2.config
 import h2.connection
 import h2.events
+import h2.settings
 import hpack
 
 HOST = "127.0.0.1"
@@ -145,6 +147,16 @@ def stalled_header(port, seconds):
     return closed_within(sock, conn, seconds)
 
 
+def shut_window(port, seconds):
+    sock = socket.create_connection((HOST, port), timeout=10)
+    conn = h2.connection.H2Connection(config=h2.config.H2Configuration(client_side=True, header_encoding="utf-8"))
+    conn.local_settings = h2.settings.Settings(client=True, initial_values={h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 0})
+    conn.initiate_connection()
+    conn.send_headers(1, request_headers("/big.bin", port), end_stream=True)
+    sock.sendall(conn.data_to_send())
+    return closed_within(sock, conn, seconds)
+
+
 def slow_body(port, seconds):
     sock, conn = connect(port)
     conn.send_headers(1, request_headers("/model.json", port), end_stream=False)  # the body never comes
@@ -216,6 +228,7 @@ def main(argv):
         "idle": lambda: idle(port, float(arg)),
         "stalled-header": lambda: stalled_header(port, float(arg)),
         "slow-body": lambda: slow_body(port, float(arg)),
+        "shut-window": lambda: shut_window(port, float(arg)),
         "drain": lambda: drain(port, int(arg)),
     }
     if mode not in modes:

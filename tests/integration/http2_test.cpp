@@ -262,11 +262,12 @@ TEST_CASE("hostile HTTP/2 clients are cut off while a normal client is served wi
     CHECK(failed.load() == 0);
 }
 
-TEST_CASE("an idle HTTP/2 connection gets GOAWAY, a request body that never ends gets 408 on its stream, and a header block left open is closed, at their deadlines", "[http2]") {
+TEST_CASE("an idle HTTP/2 connection gets GOAWAY, a request body that never ends gets 408 on its stream, a header block left open and a window kept shut are closed, at their deadlines", "[http2]") {
     ModelRoot root;
-    TestServer plain(root.dir.path(), R"({"http2": {"cleartext": true}, "limits": {"header_timeout": 1, "keepalive_timeout": 1}})");
+    root.dir.write("big.bin", std::string(1 << 20, 'x'));
+    TestServer plain(root.dir.path(), R"({"http2": {"cleartext": true}, "limits": {"header_timeout": 1, "keepalive_timeout": 1, "send_timeout": 1}})");
     const std::string port = std::to_string(plain.port());
-    for (const char* mode : {"idle", "slow-body", "stalled-header"}) {
+    for (const char* mode : {"idle", "slow-body", "stalled-header", "shut-window"}) {
         auto [code, out] = run_command({"/usr/bin/python3", h2_client, mode, port, "1"});
         INFO(mode << ": " << out);
         CHECK(code == 0);
