@@ -90,7 +90,11 @@ void TlsSocket::continue_handshake(Done done) {
     ERR_clear_error();
     int rc = SSL_do_handshake(ssl_);
     if (rc == 1) return send({}, 0, std::move(done));  // the last flight (and TLS 1.3 tickets) then done
-    if (SSL_get_error(ssl_, rc) != SSL_ERROR_WANT_READ) return send(ssl_error(rc), 0, std::move(done));
+    if (SSL_get_error(ssl_, rc) != SSL_ERROR_WANT_READ) {
+        error_code failed = ssl_error(rc), unsent;
+        send_now(unsent);  // the alert OpenSSL wrote, so the client learns why (best effort)
+        return send(failed, 0, std::move(done));
+    }
     send({}, 0, [this, done = std::move(done)](error_code ec, std::size_t) mutable {
         if (ec) return done(ec, 0);
         if (!recv_) recv_ = std::make_unique_for_overwrite<char[]>(recv_size);
