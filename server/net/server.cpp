@@ -137,7 +137,7 @@ void Server::Impl::on_accept(tcp::acceptor& a, beast::error_code ec, tcp::socket
                                                          cfg.server.sendfile_min_bytes, tracker);
     auto admission = tracker.add(session);
     if (admission == Tracker::Admission::refuse)
-        spdlog::warn("connection limit {} reached: refusing a connection with 503", cfg.limits.max_connections);
+        spdlog::warn("connection limit {} reached: refusing a connection (503; GOAWAY over HTTP/2)", cfg.limits.max_connections);
     if (admission != Tracker::Admission::drop) session->run(admission == Tracker::Admission::refuse);
     do_accept(a);  // a dropped connection closes as `session` goes out of scope
 }

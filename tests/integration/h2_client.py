@@ -15,18 +15,22 @@ the server behaved as a hardened HTTP/2 server must, 1 when it did not, 2 on a u
     shut-window         a request with a flow-control window of 0, never opened: must be closed within ARG seconds
     slow-body           a request whose body never ends: must get 408 on its stream within ARG seconds, and the
                         connection must still serve a second request
+    refused CA          over TLS (ALPN h2, trusting the CA file): a server at its connection limit must answer
+                        GOAWAY REFUSED_STREAM naming no stream, so the client may retry elsewhere
     drain PID           requests /big.bin, sends SIGTERM to PID mid-transfer: must get GOAWAY(NO_ERROR) naming
                         stream 1, and the whole body (its length printed)
 """
 import os
 import signal
 import socket
+import ssl
 import struct
 import sys
 import time
 
 import h2.config
 import h2.connection
+import h2.errors
 import h2.events
 import h2.settings
 import hpack
@@ -181,6 +185,32 @@ def slow_body(port, seconds):
     return statuses.get(1) == "408" and statuses.get(3) in ("200", "404")
 
 
+def refused(port, ca):
+    context = ssl.create_default_context(cafile=ca)
+    context.set_alpn_protocols(["h2"])
+    raw = socket.create_connection((HOST, port), timeout=10)
+    sock = context.wrap_socket(raw, server_hostname=HOST)
+    if sock.selected_alpn_protocol() != "h2":
+        print(f"ALPN chose {sock.selected_alpn_protocol()!r}, not h2")
+        return False
+    conn = h2.connection.H2Connection(config=h2.config.H2Configuration(client_side=True, header_encoding="utf-8"))
+    conn.initiate_connection()
+    conn.send_headers(1, request_headers("/model.json", port), end_stream=True)
+    sock.sendall(conn.data_to_send())
+    while True:
+        data = sock.recv(65536)
+        if not data:
+            print("closed without GOAWAY")
+            return False
+        for event in conn.receive_data(data):
+            if isinstance(event, h2.events.ConnectionTerminated):
+                print(f"GOAWAY error_code={event.error_code!r} last_stream_id={event.last_stream_id}")
+                return event.error_code == h2.errors.ErrorCodes.REFUSED_STREAM and event.last_stream_id == 0
+            if isinstance(event, h2.events.ResponseReceived):
+                print(f"answered {dict(event.headers)[':status']} although the server is at its limit")
+                return False
+
+
 def drain(port, pid):
     sock, conn = connect(port)
     conn.send_headers(1, request_headers("/big.bin", port), end_stream=True)
@@ -230,6 +260,7 @@ def main(argv):
         "slow-body": lambda: slow_body(port, float(arg)),
         "shut-window": lambda: shut_window(port, float(arg)),
         "drain": lambda: drain(port, int(arg)),
+        "refused": lambda: refused(port, arg),
     }
     if mode not in modes:
         print(__doc__)

@@ -183,6 +183,21 @@ TEST_CASE("h2 is offered by ALPN unless http2.enabled is false, and h2c is accep
     CHECK(http1.status == "200");
 }
 
+TEST_CASE("at limits.max_connections an h2 client gets GOAWAY REFUSED_STREAM and an HTTP/1.1 client 503", "[http2][hostile]") {
+    TestPki pki;
+    ModelRoot root;
+    TempDir scratch;
+    TestServer tls(root.dir.path(), R"({"tls": {"cert_file": ")" + pki.path("server.pem") + R"(", "key_file": ")" +
+                                        pki.path("server.key") + R"("}, "limits": {"max_connections": 1}})");
+    Client holder(tls.port(), 10);  // takes the one place (a TLS handshake that never starts)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    auto [code, out] = run_command({"/usr/bin/python3", h2_client, "refused", std::to_string(tls.port()), pki.path("ca.pem")});
+    INFO(out);
+    CHECK(code == 0);
+    auto http1 = curl({"--http1.1", "--cacert", pki.path("ca.pem")}, "https://127.0.0.1:" + std::to_string(tls.port()) + "/m/model.json", {}, scratch);
+    CHECK(http1.status == "503");
+}
+
 TEST_CASE("many streams on one HTTP/2 connection all succeed (h2load)", "[http2]") {
     TestPki pki;
     ModelRoot root;
