@@ -1,5 +1,6 @@
-// HTTP/2 connection I/O: every status and header comes from http::Handler; this file adds only HTTP/2's framing
-// rules (lower-case names, no connection-specific fields, :authority as Host).
+// HTTP/2 connection I/O: reading into nghttp2, its callbacks, writing its frames, deadlines and the connection's
+// phases. Every status and header comes from http::Handler; the stream-level rules (the request's shape, the
+// response's fields, content frame by frame) are in net/http2_stream.cpp.
 #include "net/http2_session.hpp"
 
 #include "config/config.hpp"
@@ -10,10 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <charconv>
 #include <cstring>
-#include <unistd.h>
 
 namespace modelhost::net {
 
@@ -21,7 +19,6 @@ namespace {
 
 constexpr std::size_t read_size = 16 * 1024;     // bytes asked of the socket per read
 constexpr std::size_t write_batch = 64 * 1024;  // frames gathered before one write
-constexpr std::size_t max_frame = 16 * 1024 + 9;  // a DATA frame: content is sent in frames of at most 16 KiB
 // Request bodies are never used (GET, HEAD, OPTIONS): a small window keeps what a client can push unasked small.
 constexpr std::int32_t request_window = 64 * 1024;
 // RST_STREAM from the client: a burst, then this many per second; past that GOAWAY (CVE-2023-44487, rapid reset).
@@ -30,65 +27,7 @@ constexpr std::size_t max_continuations = 8;  // CONTINUATION frames after one H
 constexpr std::size_t max_outbound_ack = 1000;  // SETTINGS and PING acknowledgements queued unsent (floods)
 constexpr std::size_t max_settings = 32;        // entries in one SETTINGS frame
 
-// RFC 9113 §8.2.2: fields that only mean something to one HTTP/1.1 connection are never sent over HTTP/2.
-bool connection_specific(std::string_view lower_name) {
-    return lower_name == "connection" || lower_name == "keep-alive" || lower_name == "transfer-encoding" ||
-           lower_name == "upgrade" || lower_name == "proxy-connection";
-}
-
-nghttp2_nv field(std::string_view name, std::string_view value) {
-    return {reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
-            reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(), value.size(),
-            NGHTTP2_NV_FLAG_NONE};
-}
-
-// A response's head as HTTP/2 fields: ":status", then every field of the HTTP/1.1 form (serialised by the same
-// code, so both protocols send the same headers) with its name lower-cased, less the connection-specific ones.
-// The fields point into `head` and `status`, which must outlive their submission (nghttp2 copies them).
-void response_fields(const http::Reply& reply, std::string& head, std::array<char, 4>& status,
-                     std::vector<nghttp2_nv>& out) {
-    http::serialize_head(reply, head);
-    auto [end, ec] = std::to_chars(status.data(), status.data() + status.size(), reply.result_int());
-    out.clear();
-    out.push_back(field(":status", {status.data(), static_cast<std::size_t>(end - status.data())}));
-    std::size_t at = head.find("\r\n") + 2;  // after the status line
-    while (at < head.size()) {
-        std::size_t eol = head.find("\r\n", at);
-        if (eol == std::string::npos || eol == at) break;  // the blank line ends the head
-        std::size_t colon = head.find(':', at);
-        if (colon != std::string::npos && colon < eol) {
-            std::transform(head.begin() + static_cast<std::ptrdiff_t>(at), head.begin() + static_cast<std::ptrdiff_t>(colon),
-                           head.begin() + static_cast<std::ptrdiff_t>(at),
-                           [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; });
-            std::string_view name(head.data() + at, colon - at);
-            std::size_t value_at = head.find_first_not_of(' ', colon + 1);
-            std::string_view value(head.data() + value_at, eol - value_at);
-            if (!connection_specific(name)) out.push_back(field(name, value));
-        }
-        at = eol + 2;
-    }
-}
-
 }  // namespace
-
-// One request stream: what arrived, then the answer and where its content comes from.
-struct Http2Stream {
-    std::int32_t id = 0;
-    Clock::time_point start = Clock::now();
-    std::string method, path, authority;
-    http::Request request;
-    std::size_t header_bytes = 0;  // RFC 7541 §4.1 sizes (name + value + 32) of every field, trailers included
-    bool header_overflow = false;  // over limits.max_header_bytes: answered 431 once complete
-    std::uint64_t body_bytes = 0;
-    bool in_trailers = false;
-    bool headers_done = false;  // the request's header block is complete (END_HEADERS)
-    bool answered = false;
-    http::Exchange ex;
-    std::string_view memory;  // content still to send from memory ...
-    int fd = -1;               // ... or from this file: [offset, offset + left)
-    std::uint64_t offset = 0, left = 0;
-    std::uint64_t sent = 0;
-};
 
 // nghttp2's callbacks: `user_data` is the session, `source->ptr` the stream being sent.
 template <class Stream>
@@ -100,40 +39,32 @@ struct Http2Glue {
         if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST)
             of(ud).begin_stream(frame->hd.stream_id);
         else if (auto* s = of(ud).find(frame->hd.stream_id))
-            s->in_trailers = true;
+            s->begin_trailers();
         return 0;
     }
 
     static int on_header(nghttp2_session*, const nghttp2_frame* frame, const uint8_t* name, size_t namelen,
                          const uint8_t* value, size_t valuelen, uint8_t, void* ud) {
-        Http2Stream* s = of(ud).find(frame->hd.stream_id);
-        if (!s) return 0;
-        s->header_bytes += namelen + valuelen + 32;
-        if (s->header_bytes > of(ud).limits_.max_header_bytes) s->header_overflow = true;
-        if (s->header_overflow || s->in_trailers) return 0;
-        std::string_view n(reinterpret_cast<const char*>(name), namelen);
-        std::string_view v(reinterpret_cast<const char*>(value), valuelen);
-        if (n == ":method") s->method = v;
-        else if (n == ":path") s->path = v;
-        else if (n == ":authority") s->authority = v;
-        else if (!n.starts_with(':')) s->request.insert(n, v);
+        if (Http2Stream* s = of(ud).find(frame->hd.stream_id))
+            s->add_field({reinterpret_cast<const char*>(name), namelen}, {reinterpret_cast<const char*>(value), valuelen},
+                         of(ud).limits_.max_header_bytes);
         return 0;
     }
 
     static int on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void* ud) {
         const bool ends = (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
         if (frame->hd.type == NGHTTP2_HEADERS)
-            if (Http2Stream* s = of(ud).find(frame->hd.stream_id)) s->headers_done = true;
+            if (Http2Stream* s = of(ud).find(frame->hd.stream_id)) s->end_headers();
         if ((frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) && ends)
-            if (Http2Stream* s = of(ud).find(frame->hd.stream_id); s && !s->answered) of(ud).answer(*s);
+            if (Http2Stream* s = of(ud).find(frame->hd.stream_id); s && !s->answered()) of(ud).answer(*s);
         return 0;
     }
 
     static int on_data_chunk(nghttp2_session*, uint8_t, int32_t stream_id, const uint8_t*, size_t len, void* ud) {
         Http2Stream* s = of(ud).find(stream_id);
         if (!s) return 0;
-        s->body_bytes += len;  // counted and dropped
-        if (!s->answered && s->body_bytes > of(ud).limits_.max_body_bytes) of(ud).answer(*s);  // 413 now
+        s->add_body(len);
+        if (!s->answered() && s->body_bytes() > of(ud).limits_.max_body_bytes) of(ud).answer(*s);  // 413 now
         return 0;
     }
 
@@ -146,11 +77,10 @@ struct Http2Glue {
     // write batch, by send_data (NGHTTP2_DATA_FLAG_NO_COPY).
     static ssize_t read_body(nghttp2_session*, int32_t, uint8_t*, size_t length, uint32_t* flags,
                              nghttp2_data_source* source, void*) {
-        auto& s = *static_cast<Http2Stream*>(source->ptr);
-        const std::uint64_t left = s.fd < 0 ? s.memory.size() : s.left;
-        auto n = static_cast<std::size_t>(std::min<std::uint64_t>({length, left, max_frame - 9}));
+        bool last = false;
+        std::size_t n = static_cast<Http2Stream*>(source->ptr)->next_frame(length, last);
         *flags |= NGHTTP2_DATA_FLAG_NO_COPY;
-        if (n == left) *flags |= NGHTTP2_DATA_FLAG_EOF;
+        if (last) *flags |= NGHTTP2_DATA_FLAG_EOF;
         return static_cast<ssize_t>(n);
     }
 
@@ -159,29 +89,11 @@ struct Http2Glue {
                          nghttp2_data_source* source, void* ud) {
         Session& self = of(ud);
         if (self.out_.size >= write_batch) return NGHTTP2_ERR_WOULDBLOCK;
-        auto& s = *static_cast<Http2Stream*>(source->ptr);
         char* to = self.out_.extend(9 + length);
         std::memcpy(to, framehd, 9);
-        to += 9;
-        if (s.fd < 0) {
-            std::memcpy(to, s.memory.data(), length);
-            s.memory.remove_prefix(length);
-        } else {
-            std::size_t got = 0;
-            while (got < length) {
-                ssize_t n = ::pread(s.fd, to + got, length - got, static_cast<off_t>(s.offset + got));
-                if (n < 0 && errno == EINTR) continue;
-                if (n <= 0) {
-                    // The file shrank or failed under us: the connection ends rather than send a frame it cannot fill
-                    // (its header is already in the batch).
-                    return NGHTTP2_ERR_CALLBACK_FAILURE;
-                }
-                got += static_cast<std::size_t>(n);
-            }
-            s.offset += length;
-            s.left -= length;
-        }
-        s.sent += length;
+        // The file shrank or failed under us: the connection ends rather than send a frame it cannot fill (its header
+        // is already in the batch).
+        if (!static_cast<Http2Stream*>(source->ptr)->copy_content(to + 9, length)) return NGHTTP2_ERR_CALLBACK_FAILURE;
         return 0;
     }
 
@@ -217,22 +129,6 @@ struct Http2Glue {
         return ng;
     }
 };
-
-template <class Stream>
-char* Http2Session<Stream>::Batch::extend(std::size_t n) {
-    if (size + n > capacity) {
-        // write_batch plus one frame fits without growing; a larger frame (a client's SETTINGS_MAX_FRAME_SIZE above
-        // 16 KiB and large configured headers) grows it once.
-        std::size_t next = std::max(size + n, write_batch + 2 * max_frame);
-        auto bigger = std::make_unique_for_overwrite<char[]>(next);
-        if (size) std::memcpy(bigger.get(), data.get(), size);
-        data = std::move(bigger);
-        capacity = next;
-    }
-    char* at = data.get() + size;
-    size += n;
-    return at;
-}
 
 template <class Stream>
 Http2Session<Stream>::Http2Session(Stream stream, const http::Handler& handler, const config::LimitsConfig& limits,
@@ -273,7 +169,7 @@ void Http2Session<Stream>::start(bool refuse) {
     if (!received_.empty()) {
         std::string first = std::move(received_);
         feed(first.data(), first.size());
-        if (closing_ || closed_) return;
+        if (phase_ >= Phase::lingering) return;
     }
     flush();
     do_read();
@@ -282,8 +178,8 @@ void Http2Session<Stream>::start(bool refuse) {
 template <class Stream>
 void Http2Session<Stream>::drain() {
     asio::dispatch(socket().get_executor(), [self = shared_from_this()] {
-        if (self->draining_ || self->closed_) return;
-        self->draining_ = true;
+        if (self->phase_ != Phase::open) return;
+        self->phase_ = Phase::going_away;
         self->go_away(NGHTTP2_NO_ERROR, "");
     });
 }
@@ -299,8 +195,8 @@ void Http2Session<Stream>::go_away(std::uint32_t error_code, std::string_view wh
 
 template <class Stream>
 void Http2Session<Stream>::do_read() {
-    if (reading_ || closed_) return;
-    if (!closing_ && !nghttp2_session_want_read(ng_)) return;
+    if (reading_ || phase_ == Phase::closed) return;
+    if (phase_ != Phase::lingering && !nghttp2_session_want_read(ng_)) return;
     if (!read_buf_) read_buf_ = std::make_unique_for_overwrite<char[]>(read_size);
     reading_ = true;
     start_ticking();
@@ -311,11 +207,11 @@ void Http2Session<Stream>::do_read() {
 template <class Stream>
 void Http2Session<Stream>::on_read(beast::error_code ec, std::size_t n) {
     reading_ = false;
-    if (closed_) return;
+    if (phase_ == Phase::closed) return;
     if (ec) return finish();  // the client closed or the socket failed: open streams end with it
-    if (closing_) return do_read();  // lingering: discard
+    if (phase_ == Phase::lingering) return do_read();  // discard
     feed(read_buf_.get(), n);
-    if (closing_ || closed_) return;
+    if (phase_ >= Phase::lingering) return;
     flush();
     do_read();
 }
@@ -338,7 +234,7 @@ void Http2Session<Stream>::feed(const char* data, std::size_t n) {
 // Writes what nghttp2 has to send, a batch of about write_batch bytes at a time; closes when it wants neither to read nor to write.
 template <class Stream>
 void Http2Session<Stream>::flush() {
-    if (writing_ || closing_ || closed_) return;
+    if (writing_ || phase_ >= Phase::lingering) return;
     out_.size = 0;
     // nghttp2 calls send_frame and send_data until the batch is full (they answer "would block") or nothing is left.
     if (nghttp2_session_send(ng_) != 0) return finish();
@@ -365,7 +261,7 @@ void Http2Session<Stream>::write_from(std::size_t offset) {
 template <class Stream>
 void Http2Session<Stream>::on_written(beast::error_code ec) {
     writing_ = false;
-    if (closed_) return;
+    if (phase_ == Phase::closed) return;
     if (ec) return finish();
     progress_ = Clock::now();
     flush();
@@ -374,7 +270,7 @@ void Http2Session<Stream>::on_written(beast::error_code ec) {
 
 template <class Stream>
 void Http2Session<Stream>::start_ticking() {
-    if (ticking_ || closed_) return;
+    if (ticking_ || phase_ == Phase::closed) return;
     ticking_ = true;
     tick_.expires_after(tick_period_);
     tick_.async_wait([self = shared_from_this()](beast::error_code ec) { self->on_tick(ec); });
@@ -383,9 +279,9 @@ void Http2Session<Stream>::start_ticking() {
 template <class Stream>
 void Http2Session<Stream>::on_tick(beast::error_code ec) {
     ticking_ = false;
-    if (ec || closed_) return;
+    if (ec || phase_ == Phase::closed) return;
     check_deadlines(Clock::now());
-    if (!closed_) start_ticking();
+    if (phase_ != Phase::closed) start_ticking();
 }
 
 // A stalled write cuts the connection; a request whose header or body is not complete in limits.header_timeout
@@ -393,28 +289,28 @@ void Http2Session<Stream>::on_tick(beast::error_code ec) {
 // its first request).
 template <class Stream>
 void Http2Session<Stream>::check_deadlines(Clock::time_point now) {
-    if (closing_) {
+    if (phase_ == Phase::lingering) {
         if (now >= linger_deadline_) finish();
         return;
     }
     if (writing_ && now >= write_deadline_) return finish();
     // Answers the client does not take (its flow-control window kept shut): after limits.send_timeout without a byte
     // written the connection closes, as a stalled HTTP/1.1 write does.
-    const bool answered = std::any_of(streams_.begin(), streams_.end(), [](const auto& e) { return e.second->answered; });
+    const bool answered = std::any_of(streams_.begin(), streams_.end(), [](const auto& e) { return e.second->has_response(); });
     if (answered && !writing_ && now - progress_ >= seconds(limits_.send_timeout)) return finish();
     const auto request_limit = seconds(limits_.header_timeout);
     std::vector<Http2Stream*> late;
     for (auto& [id, s] : streams_) {
-        if (s->answered || now - s->start < request_limit) continue;
+        if (s->answered() || now - s->start() < request_limit) continue;
         // A header block still open holds the whole connection (only its CONTINUATION frames may come next).
-        if (!s->headers_done) return finish();
+        if (!s->headers_done()) return finish();
         late.push_back(s.get());
     }
     for (auto* s : late) answer(*s);
     if (!late.empty()) flush();
     const auto idle_limit = seconds(served_ == 0 ? limits_.header_timeout : limits_.keepalive_timeout);
-    if (streams_.empty() && !writing_ && !draining_ && now - idle_since_ >= idle_limit) {
-        draining_ = true;
+    if (streams_.empty() && !writing_ && phase_ == Phase::open && now - idle_since_ >= idle_limit) {
+        phase_ = Phase::going_away;
         go_away(NGHTTP2_NO_ERROR, "idle");
     }
 }
@@ -422,8 +318,8 @@ void Http2Session<Stream>::check_deadlines(Clock::time_point now) {
 // Half-closes after the last frame, then discards what the client still sends for a moment.
 template <class Stream>
 void Http2Session<Stream>::close_gracefully() {
-    if (closing_ || closed_) return;
-    closing_ = true;
+    if (phase_ >= Phase::lingering) return;
+    phase_ = Phase::lingering;
     end_all_streams();
     beast::error_code ec;
     socket().shutdown(tcp::socket::shutdown_send, ec);
@@ -435,8 +331,8 @@ void Http2Session<Stream>::close_gracefully() {
 
 template <class Stream>
 void Http2Session<Stream>::finish() {
-    if (closed_) return;
-    closed_ = true;
+    if (phase_ == Phase::closed) return;
+    phase_ = Phase::closed;
     end_all_streams();
     tick_.cancel();
     beast::error_code ec;
@@ -451,9 +347,7 @@ void Http2Session<Stream>::end_all_streams() {
 
 template <class Stream>
 Http2Stream* Http2Session<Stream>::begin_stream(std::int32_t id) {
-    auto s = std::make_unique<Http2Stream>();
-    s->id = id;
-    return streams_.insert_or_assign(id, std::move(s)).first->second.get();
+    return streams_.insert_or_assign(id, std::make_unique<Http2Stream>(id)).first->second.get();
 }
 
 template <class Stream>
@@ -466,49 +360,31 @@ Http2Stream* Http2Session<Stream>::find(std::int32_t id) {
 // The request is HTTP/1.1-shaped for the pipeline: :method, :path, and :authority as Host (RFC 9113 §8.3.1).
 template <class Stream>
 void Http2Session<Stream>::answer(Http2Stream& s) {
-    s.answered = true;
     progress_ = Clock::now();
     ++served_;
-    auto& req = s.request;
-    req.method_string(s.method);
-    req.target(s.path);
-    req.version(11);
-    if (!s.authority.empty()) req.set(bhttp::field::host, s.authority);
-    const bool complete = s.body_bytes <= limits_.max_body_bytes && !s.header_overflow;
+    const http::Request& req = s.request();
     std::optional<http::Exchange> ex;
-    if (s.header_overflow) ex = handler_.read_failed(http::ReadFailure::header_limit, true, req, "HTTP/2 header list");
-    else if (!complete) ex = handler_.read_failed(http::ReadFailure::body_limit, true, req, "HTTP/2 request body");
-    else if (Clock::now() - s.start >= seconds(limits_.header_timeout))
+    if (s.header_overflow()) ex = handler_.read_failed(http::ReadFailure::header_limit, true, req, "HTTP/2 header list");
+    else if (s.body_bytes() > limits_.max_body_bytes)
+        ex = handler_.read_failed(http::ReadFailure::body_limit, true, req, "HTTP/2 request body");
+    else if (Clock::now() - s.start() >= seconds(limits_.header_timeout))
         ex = handler_.read_failed(http::ReadFailure::timeout, true, req, "request timeout");
     else if (!(ex = handler_.screen(req)))
-        ex = handler_.handle(req, http::ConnectionFacts{true, draining_});
+        ex = handler_.handle(req, http::ConnectionFacts{true, phase_ != Phase::open});
     if (!ex) {
-        nghttp2_submit_rst_stream(ng_, NGHTTP2_FLAG_NONE, s.id, NGHTTP2_INTERNAL_ERROR);
+        s.abandon();
+        nghttp2_submit_rst_stream(ng_, NGHTTP2_FLAG_NONE, s.id(), NGHTTP2_INTERNAL_ERROR);
         return;
     }
-    s.ex = std::move(*ex);
-    submit(s);
-}
-
-template <class Stream>
-void Http2Session<Stream>::submit(Http2Stream& s) {
+    const bool has_content = s.answer(std::move(*ex));
     static thread_local std::vector<nghttp2_nv> fields;
     std::array<char, 4> status{};
-    response_fields(s.ex.reply, head_, status, fields);
-    const auto& body = s.ex.reply.body();
+    response_fields(s.exchange().reply, head_, status, fields);
     nghttp2_data_provider provider{};
     provider.source.ptr = &s;
     provider.read_callback = Http2Glue<Stream>::read_body;
-    bool has_content = !body.omitted && body.declared_size() > 0;
-    if (has_content && body.file && !body.blob) {
-        s.fd = body.file->fd();
-        s.offset = body.offset;
-        s.left = body.length;
-    } else if (has_content) {
-        s.memory = body.in_memory();
-    }
-    int rv = nghttp2_submit_response(ng_, s.id, fields.data(), fields.size(), has_content ? &provider : nullptr);
-    if (rv != 0) nghttp2_submit_rst_stream(ng_, NGHTTP2_FLAG_NONE, s.id, NGHTTP2_INTERNAL_ERROR);
+    if (nghttp2_submit_response(ng_, s.id(), fields.data(), fields.size(), has_content ? &provider : nullptr) != 0)
+        nghttp2_submit_rst_stream(ng_, NGHTTP2_FLAG_NONE, s.id(), NGHTTP2_INTERNAL_ERROR);
 }
 
 // The stream is over (sent, reset by either side, or the connection ended): one access-log line if it was answered.
@@ -517,11 +393,13 @@ void Http2Session<Stream>::end_stream(std::int32_t id, std::uint32_t error_code)
     auto it = streams_.find(id);
     if (it == streams_.end()) return;
     Http2Stream& s = *it->second;
-    if (s.answered) {
-        if (error_code != NGHTTP2_NO_ERROR && s.ex.log.note.empty())
-            s.ex.log.note = error_code == NGHTTP2_CANCEL && closed_ ? "connection closed"
-                            : std::string("stream reset: ") + nghttp2_http2_strerror(error_code);
-        record_exchange(remote_, "HTTP/2", s.ex, s.sent, s.start);
+    if (s.has_response()) {
+        auto& ex = s.exchange();
+        if (error_code != NGHTTP2_NO_ERROR && ex.log.note.empty())
+            ex.log.note = error_code == NGHTTP2_CANCEL && phase_ == Phase::closed
+                              ? "connection closed"
+                              : std::string("stream reset: ") + nghttp2_http2_strerror(error_code);
+        record_exchange(remote_, "HTTP/2", ex, s.sent(), s.start());
     }
     streams_.erase(it);
     if (streams_.empty()) idle_since_ = Clock::now();

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "net/connection.hpp"
+#include "net/http2_stream.hpp"
 #include "net/session.hpp"
 
 #include <array>
@@ -22,7 +23,6 @@ struct Http2Config;
 
 namespace modelhost::net {
 
-struct Http2Stream;  // one request stream: its headers as received, then its answer and body source
 template <class Stream>
 struct Http2Glue;  // nghttp2's callbacks, in http2_session.cpp
 
@@ -62,7 +62,6 @@ private:
     Http2Stream* begin_stream(std::int32_t id);
     Http2Stream* find(std::int32_t id);
     void answer(Http2Stream& s);
-    void submit(Http2Stream& s);
     void end_stream(std::int32_t id, std::uint32_t error_code);
     void end_all_streams();
 
@@ -76,21 +75,21 @@ private:
     nghttp2_session* ng_ = nullptr;
     std::unordered_map<std::int32_t, std::unique_ptr<Http2Stream>> streams_;
     std::unique_ptr<char[]> read_buf_;
-    // Frames being written (one batch): filled by nghttp2's send callbacks, written whole, then reused.
-    struct Batch {
-        std::unique_ptr<char[]> data;
-        std::size_t size = 0, capacity = 0;
-        // Room for `n` more bytes (the content of a DATA frame is read straight into it); returns where they go.
-        char* extend(std::size_t n);
-    } out_;
+    WriteBatch out_;
     std::string head_;        // scratch: a response head in HTTP/1.1 form, turned into HTTP/2 fields
     asio::steady_timer tick_;
     const Clock::duration tick_period_;
     Clock::time_point idle_since_, write_deadline_{}, linger_deadline_{};
     Clock::time_point progress_{};  // the last answer made or write completed (a shut window stalls answers)
     std::size_t served_ = 0;
-    bool reading_ = false, writing_ = false, ticking_ = false;
-    bool draining_ = false, closing_ = false, closed_ = false;
+    // The connection, one phase at a time; each names its bound:
+    //   open       -> going_away (SIGTERM, or no stream for keepalive_timeout: GOAWAY sent) | lingering | closed
+    //   going_away -> lingering (the open streams finished and GOAWAY is out; send_timeout bounds each write)
+    //   lingering  -> closed (half-closed; late input discarded for at most linger_time)
+    //   closed     (the socket is closed; a protocol error, a flood or a failed write comes here from any phase)
+    enum class Phase { open, going_away, lingering, closed };
+    Phase phase_ = Phase::open;
+    bool reading_ = false, writing_ = false, ticking_ = false;  // an operation of that kind is pending
 };
 
 }  // namespace modelhost::net
