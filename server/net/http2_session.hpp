@@ -83,10 +83,12 @@ private:
     Clock::time_point progress_{};  // the last answer made or write completed (a shut window stalls answers)
     std::size_t served_ = 0;
     // The connection, one phase at a time; each names its bound:
-    //   open       -> going_away (SIGTERM, or no stream for keepalive_timeout: GOAWAY sent) | lingering | closed
+    //   open       -> going_away (SIGTERM, or no stream for keepalive_timeout: GOAWAY sent)
+    //              | lingering (a protocol error or a flood: GOAWAY with its code is out) | closed
     //   going_away -> lingering (the open streams finished and GOAWAY is out; send_timeout bounds each write)
     //   lingering  -> closed (half-closed; late input discarded for at most linger_time)
-    //   closed     (the socket is closed; a protocol error, a flood or a failed write comes here from any phase)
+    //   closed     (the socket is closed: the peer left, a read or write failed or stalled past send_timeout, or a
+    //              header block stayed open past header_timeout; from any phase)
     enum class Phase { open, going_away, lingering, closed };
     Phase phase_ = Phase::open;
     bool reading_ = false, writing_ = false, ticking_ = false;  // an operation of that kind is pending
