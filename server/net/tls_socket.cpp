@@ -20,6 +20,7 @@ namespace {
 
 constexpr std::size_t recv_size = 16 * 1024 + 512;  // one TLS record and some
 constexpr std::size_t out_reserve = 256 * 1024;     // a write batch of records, kept between sends
+constexpr std::size_t max_unsent = 1 << 20;         // records not yet taken by the kernel (a batch is ~130 KiB)
 
 // The write BIO: OpenSSL's records are appended to the connection's Output, which send() writes to the socket.
 int bio_write(BIO* bio, const char* data, int len) {
@@ -122,10 +123,22 @@ bool TlsSocket::try_read(asio::mutable_buffer into, error_code& ec, std::size_t&
     return true;
 }
 
+// try_read, then the records OpenSSL wrote while reading (a TLS 1.3 KeyUpdate answer): sent at once unless a write is
+// sending already (it sends them too, in order). A client that makes them faster than it reads them is cut off at
+// max_unsent instead of growing the output without bound.
+bool TlsSocket::read_buffered(asio::mutable_buffer into, error_code& ec, std::size_t& n) {
+    const bool ready = try_read(into, ec, n);
+    auto& out = *out_;
+    if (!ec && !sending_ && out.sent < out.bytes.size()) send_now(ec);
+    if (!ec && out.bytes.size() - out.sent > max_unsent) ec = asio::error::no_buffer_space;
+    if (ec) n = 0;
+    return ready || ec;
+}
+
 void TlsSocket::read(asio::mutable_buffer into, Done done) {
     error_code ec;
     std::size_t n = 0;
-    if (try_read(into, ec, n))
+    if (read_buffered(into, ec, n))
         return asio::post(socket_.get_executor(), [done = std::move(done), ec, n] { done(ec, n); });
     if (!recv_) recv_ = std::make_unique_for_overwrite<char[]>(recv_size);
     // Wait for readability, then read: the next request is rarely there already, so trying first costs a failed
@@ -138,7 +151,7 @@ void TlsSocket::read(asio::mutable_buffer into, Done done) {
         BIO_write(in_, recv_.get(), static_cast<int>(got));
         error_code ec2;
         std::size_t n2 = 0;
-        if (try_read(into, ec2, n2)) return done(ec2, n2);
+        if (read_buffered(into, ec2, n2)) return done(ec2, n2);
         read(into, std::move(done));  // a partial record: read more
     });
 }
@@ -175,8 +188,12 @@ void TlsSocket::send(error_code ec, std::size_t plain, Done done) {
 }
 
 void TlsSocket::wait_writable(std::size_t plain, Done done) {
+    sending_ = true;
     socket_.async_wait(asio::ip::tcp::socket::wait_write, [this, plain, done = std::move(done)](error_code ec) mutable {
-        if (ec || send_now(ec)) return done(ec, plain);
+        if (ec || send_now(ec)) {
+            sending_ = false;
+            return done(ec, plain);
+        }
         wait_writable(plain, std::move(done));
     });
 }

@@ -91,6 +91,7 @@ private:
     void continue_handshake(Done done);
     void read(boost::asio::mutable_buffer into, Done done);
     bool try_read(boost::asio::mutable_buffer into, boost::system::error_code& ec, std::size_t& n);
+    bool read_buffered(boost::asio::mutable_buffer into, boost::system::error_code& ec, std::size_t& n);
     bool encrypt(boost::asio::const_buffer plain, boost::system::error_code& ec);
     void send(boost::system::error_code ec, std::size_t plain, Done done);
     bool send_now(boost::system::error_code& ec);
@@ -101,6 +102,7 @@ private:
     ssl_st* ssl_ = nullptr;
     bio_st* in_ = nullptr;             // the client's bytes, received and not yet decrypted (memory BIO)
     std::unique_ptr<Output> out_;
+    bool sending_ = false;             // a send waits for writability (it will send whatever the output holds)
     std::unique_ptr<char[]> recv_;     // one socket read
     std::string joined_;               // a small response's buffers, joined into one record
     static constexpr std::size_t record_size = 16 * 1024;  // TLS plaintext per record
