@@ -46,8 +46,11 @@ std::string etag_of(const fs::Lookup& f, std::string_view suffix) {
 // What the gzip cache keys a version on: the ETag's facts plus the inode, so a file replaced by another of the same
 // size and mtime is compressed again.
 std::string version_of(const fs::Lookup& f) {
-    return std::to_string(f.inode) + ":" + std::to_string(f.size) + ":" + std::to_string(f.mtime.tv_sec) + "." +
-           std::to_string(f.mtime.tv_nsec);
+    char buf[80];
+    int n = std::snprintf(buf, sizeof buf, "%llx:%llx:%llx.%lx", static_cast<unsigned long long>(f.inode),
+                          static_cast<unsigned long long>(f.size), static_cast<unsigned long long>(f.mtime.tv_sec),
+                          static_cast<unsigned long>(f.mtime.tv_nsec));
+    return std::string(buf, static_cast<std::size_t>(n));
 }
 
 // The headers describing `f` (the file whose version they follow) in `coding`; 200, 206 and 304 all carry them.

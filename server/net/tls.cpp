@@ -23,15 +23,19 @@ constexpr const char* groups = "X25519:prime256v1:secp384r1";
 constexpr unsigned char with_h2[] = "\x02h2\x08http/1.1";
 constexpr unsigned char http1_only[] = "\x08http/1.1";
 
-// Picks the server's first protocol the client also offers; a client offering none of them (an h2-only client on a
-// server with h2 off) continues without ALPN and gets HTTP/1.1.
+struct AlpnList {
+    const unsigned char* names;
+    unsigned size;
+};
+constexpr AlpnList offer_h2{with_h2, sizeof with_h2 - 1}, offer_http1{http1_only, sizeof http1_only - 1};
+
+// Picks the server's first protocol (from the AlpnList `arg`) the client also offers; a client offering none of them
+// (an h2-only client on a server with h2 off) continues without ALPN and gets HTTP/1.1.
 int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in, unsigned int inlen,
                 void* arg) {
-    const bool h2 = arg != nullptr;
-    const unsigned char* ours = h2 ? with_h2 : http1_only;
-    const unsigned ours_len = h2 ? sizeof with_h2 - 1 : sizeof http1_only - 1;
+    const auto& ours = *static_cast<const AlpnList*>(arg);
     unsigned char* chosen = nullptr;
-    if (SSL_select_next_proto(&chosen, outlen, ours, ours_len, in, inlen) != OPENSSL_NPN_NEGOTIATED)
+    if (SSL_select_next_proto(&chosen, outlen, ours.names, ours.size, in, inlen) != OPENSSL_NPN_NEGOTIATED)
         return SSL_TLSEXT_ERR_NOACK;
     *out = chosen;
     return SSL_TLSEXT_ERR_OK;
@@ -51,7 +55,7 @@ std::shared_ptr<boost::asio::ssl::context> make_tls_context(const config::TlsCon
     // The server's order (AES-GCM, then ChaCha20), except that a client preferring ChaCha20 (no AES hardware) gets it.
     SSL_CTX_set_options(native, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE |
                                     SSL_OP_PRIORITIZE_CHACHA);
-    SSL_CTX_set_alpn_select_cb(native, select_alpn, http2 ? native : nullptr);
+    SSL_CTX_set_alpn_select_cb(native, select_alpn, const_cast<AlpnList*>(http2 ? &offer_h2 : &offer_http1));
     boost::system::error_code ec;
     ctx->use_certificate_chain_file(t.cert_file, ec);
     if (ec) throw StartupError("tls.cert_file: cannot load \"" + t.cert_file + "\": " + ec.message());
