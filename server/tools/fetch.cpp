@@ -1,8 +1,10 @@
-// Download into a hidden temporary folder under the root, verify every shard against the manifest, then rename
-// into place: a failed or interrupted fetch leaves no partial model and never replaces a good one.
+// Download into a hidden work folder under the root, verify every shard against the manifest, then rename into
+// place: a failed or interrupted fetch leaves no partial model and never replaces a good one. A fetch cut off by the
+// network (or killed) keeps its bytes in the work folder, and the next run of the same command continues from them.
 #include "tools/fetch.hpp"
 
 #include "base/args.hpp"
+#include "http/date.hpp"
 #include "http/mime.hpp"
 #include "base/text.hpp"
 #include "models/catalog.hpp"
@@ -20,7 +22,8 @@
 #include <mutex>
 #include <thread>
 #include <cerrno>
-#include <csignal>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 namespace modelhost::tools {
@@ -46,36 +49,77 @@ std::string origin_of(const std::string& url) {
     return u ? (u->tls ? "https://" : "http://") + to_lower(u->host) + ":" + u->port : std::string();
 }
 
-// A failure that ends the fetch; the message is printed as is.
+// A failure that ends the fetch; the message is printed as is. `resumable`: the network failed, the bytes kept so far
+// are still good, so the work folder stays for the next run to continue from.
 struct FetchError : std::runtime_error {
-    using std::runtime_error::runtime_error;
+    explicit FetchError(const std::string& what, bool keep = false) : std::runtime_error(what), resumable(keep) {}
+    bool resumable;
 };
 
-// GET into `file` (at most `max_bytes`), following up to 10 redirects (never from https to http) and retrying
-// transient failures (network, 5xx) with backoff.
-void download(std::string url, const fsys::path& file, std::uint64_t max_bytes, const ClientOptions& client) {
+std::string read_text(const fsys::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), {}};
+}
+
+void write_text(const fsys::path& p, const std::string& text) {
+    std::ofstream(p, std::ios::binary | std::ios::trunc) << text;
+}
+
+// What If-Range may carry for these bytes (RFC 9110 §13.1.5): a strong ETag, else a Last-Modified date at least a
+// second older than the response's Date (a strong validator by §8.8.2.2); "" when neither: the bytes cannot be resumed.
+std::string range_validator(const HttpResponse& r) {
+    auto etags = r.all("ETag");
+    if (etags.size() == 1 && etags[0].starts_with('"')) return etags[0];
+    auto modified = r.all("Last-Modified"), dates = r.all("Date");
+    if (modified.size() != 1 || dates.size() != 1) return {};
+    auto m = http::parse_http_date(modified[0]), d = http::parse_http_date(dates[0]);
+    return m && d && *d - *m >= 1 ? modified[0] : std::string();
+}
+
+// One GET into `file` (at most `max_bytes`) through `file`.part, following up to 10 redirects (never from https to
+// http). Bytes an earlier attempt or run kept in the .part file are not asked for again: the rest is requested with
+// Range and If-Range (the validator kept beside them), and a 200 instead of a 206 (the file changed) starts over.
+// The .part file becomes `file` only when whole.
+void download_once(const std::string& url, const fsys::path& file, std::uint64_t max_bytes, const ClientOptions& client) {
+    const fsys::path part = file.string() + ".part", validator = file.string() + ".part-validator";
+    std::string current = url;
+    for (int hop = 0;; ++hop) {
+        auto parsed = parse_http_url(current);
+        if (!parsed) throw FetchError(current + ": not an http:// or https:// URL");
+        std::error_code ec;
+        DownloadTarget target{part.string(), max_bytes, 0, read_text(validator), {}};
+        if (auto size = fsys::file_size(part, ec); !ec && !target.if_range.empty()) target.have = size;
+        target.on_head = [&](const HttpResponse& head) { write_text(validator, range_validator(head)); };
+        if (target.have > 0) std::printf("resuming %s at byte %ju\n", current.c_str(), static_cast<std::uintmax_t>(target.have));
+        HttpResponse r = http_download(*parsed, target, client);
+        if (auto next = redirect_target(r, current)) {
+            if (hop == 10) throw FetchError(url + ": more than 10 redirects");
+            if (current.starts_with("https:") && !next->starts_with("https:"))
+                throw FetchError(current + ": redirects to " + *next + ", from https to plain http; refused");
+            current = *next;
+            continue;
+        }
+        if (r.status == 416 && target.have > 0 && hop < 10) {  // the kept bytes are no prefix of it any more
+            fsys::remove(part);
+            continue;
+        }
+        if (r.status >= 500) throw HttpError(current + ": HTTP " + std::to_string(r.status));
+        if (r.status != 200 && r.status != 206) throw FetchError(current + ": HTTP " + std::to_string(r.status));
+        fsys::rename(part, file);
+        fsys::remove(validator);
+        return;
+    }
+}
+
+// download_once, retrying transient failures (network, 5xx) with backoff; each retry continues from the bytes kept.
+void download(const std::string& url, const fsys::path& file, std::uint64_t max_bytes, const ClientOptions& client) {
     for (int attempt = 1;; ++attempt) {
         try {
-            std::string current = url;
-            for (int hop = 0;; ++hop) {
-                auto parsed = parse_http_url(current);
-                if (!parsed) throw FetchError(current + ": not an http:// or https:// URL");
-                HttpResponse r = http_download(*parsed, file.string(), max_bytes, client);
-                if (auto next = redirect_target(r, current)) {
-                    if (hop == 10) throw FetchError(url + ": more than 10 redirects");
-                    if (current.starts_with("https:") && !next->starts_with("https:"))
-                        throw FetchError(current + ": redirects to " + *next + ", from https to plain http; refused");
-                    current = *next;
-                    continue;
-                }
-                if (r.status >= 500) throw HttpError(current + ": HTTP " + std::to_string(r.status));
-                if (r.status != 200) throw FetchError(current + ": HTTP " + std::to_string(r.status));
-                return;
-            }
+            return download_once(url, file, max_bytes, client);
         } catch (const BodyTooLarge& e) {
             throw FetchError(e.what());
         } catch (const HttpError& e) {
-            if (attempt == 3) throw FetchError(std::string(e.what()) + " (after 3 attempts)");
+            if (attempt == 3) throw FetchError(std::string(e.what()) + " (after 3 attempts)", true);
             std::this_thread::sleep_for(std::chrono::milliseconds(500 << (attempt - 1)));
         }
     }
@@ -138,7 +182,7 @@ void download_shards(const Options& o, const ClientOptions& client, const std::s
     std::atomic<std::size_t> next{0}, done{0};
     std::atomic<std::uint64_t> bytes{0};
     std::mutex lock;
-    std::string error;
+    std::exception_ptr error;  // the first failure, rethrown as it was (a network failure stays resumable)
     auto start = std::chrono::steady_clock::now();
     bool tty = ::isatty(1);
     auto worker = [&] {
@@ -149,6 +193,11 @@ void download_shards(const Options& o, const ClientOptions& client, const std::s
                 if (!url) throw FetchError(path + ": cannot be resolved against " + model_url);
                 fsys::path file = tmp / path;
                 fsys::create_directories(file.parent_path());
+                if (fsys::exists(file)) {  // whole from an earlier run of this fetch (the same manifest)
+                    bytes += fsys::file_size(file);
+                    ++done;
+                    continue;
+                }
                 std::string bare = url->substr(0, url->find('?'));
                 download(origin_of(bare) == model_origin ? bare + query : bare, file, shards[i].max_bytes, client);
                 bytes += fsys::file_size(file);
@@ -160,9 +209,9 @@ void download_shards(const Options& o, const ClientOptions& client, const std::s
                 if (tty) std::printf("\r%zu/%zu shards  %.1f MB  %.1f MB/s  ETA %.0fs   ", n, shards.size(), static_cast<double>(bytes) / 1e6, rate / 1e6, eta);
                 else std::printf("got %s (%ju bytes)\n", path.c_str(), static_cast<std::uintmax_t>(fsys::file_size(file)));
                 std::fflush(stdout);
-            } catch (const std::exception& e) {
+            } catch (const std::exception&) {
                 std::lock_guard g(lock);
-                if (error.empty()) error = e.what();
+                if (!error) error = std::current_exception();
                 next = shards.size();  // stop handing out work
             }
         }
@@ -171,7 +220,7 @@ void download_shards(const Options& o, const ClientOptions& client, const std::s
     for (unsigned t = 0; t < std::max(1u, o.concurrency); ++t) pool.emplace_back(worker);
     for (auto& t : pool) t.join();
     if (tty) std::printf("\n");
-    if (!error.empty()) throw FetchError(error);
+    if (error) std::rethrow_exception(error);
 }
 
 // Moves the verified folder into place; with --force the old model is replaced only now, when the new one is whole.
@@ -188,15 +237,56 @@ void install(const fsys::path& tmp, const fsys::path& dest, bool force) {
     fsys::rename(tmp, dest);
 }
 
-// Temporary folders of fetches that were killed (their process is gone) are removed by the next fetch.
-void remove_abandoned(const fsys::path& root) {
+// The folder a fetch of `name` works in: the same for every run, so an interrupted fetch continues where it stopped.
+// Hidden (the server never serves it); '/' and '%' in the name are escaped so each name has its own folder.
+fsys::path work_folder(const fsys::path& root, const std::string& name) {
+    std::string escaped;
+    for (char c : name) escaped += c == '/' ? "%2F" : c == '%' ? "%25" : std::string(1, c);
+    return root / (".fetch-partial-" + escaped);
+}
+
+// Takes the work folder for this process (an exclusive flock held until exit: two fetches of one name at once would
+// write the same files) and empties it unless what it holds came from `model_url`.
+void claim_work_folder(const fsys::path& tmp, const std::string& model_url) {
+    fsys::create_directories(tmp);
+    int fd = ::open((tmp / ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0 || ::flock(fd, LOCK_EX | LOCK_NB) != 0)
+        throw FetchError(tmp.string() + " is in use by another modelhost fetch of the same name; wait for it to finish");
+    // The descriptor stays open (and the lock held) for the rest of the process.
+    if (read_text(tmp / ".source") == model_url) return;
+    for (const auto& e : fsys::directory_iterator(tmp))
+        if (e.path().filename() != ".lock") fsys::remove_all(e.path());
+    write_text(tmp / ".source", model_url);
+}
+
+// The bytes a work folder holds that a later run can use: whole files, and parts with a validator to resume them by.
+std::uint64_t bytes_kept(const fsys::path& tmp) {
+    std::uint64_t total = 0;
     std::error_code ec;
-    for (const auto& e : fsys::directory_iterator(root, ec)) {
-        std::string name = e.path().filename().string();
-        if (!name.starts_with(".fetch-")) continue;
-        long pid = std::atol(name.c_str() + 7);
-        if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) fsys::remove_all(e.path(), ec);
+    for (auto it = fsys::recursive_directory_iterator(tmp, ec); !ec && it != fsys::recursive_directory_iterator(); it.increment(ec)) {
+        auto name = it->path().filename().string();
+        if (!it->is_regular_file(ec) || name == ".lock" || name == ".source" || name.ends_with(".part-validator")) continue;
+        if (name.ends_with(".part") && read_text(it->path().string() + "-validator").empty()) continue;
+        total += it->file_size(ec);
     }
+    return total;
+}
+
+// Fetches model.json afresh each run: the bytes kept from an earlier run are used only when it is unchanged.
+nlohmann::json fetch_manifest(const std::string& model_url, const fsys::path& tmp, const ClientOptions& client) {
+    const fsys::path fresh = tmp / ".model.json.new", kept = tmp / "model.json";
+    fsys::remove(fresh);
+    download(model_url, fresh, max_manifest_bytes, client);
+    if (fsys::exists(kept) && read_text(kept) != read_text(fresh)) {
+        std::printf("the manifest changed since the interrupted fetch; starting over\n");
+        for (const auto& e : fsys::directory_iterator(tmp))
+            if (e.path() != fresh && e.path().filename() != ".lock" && e.path().filename() != ".source") fsys::remove_all(e.path());
+    }
+    fsys::rename(fresh, kept);
+    auto doc = nlohmann::json::parse(read_text(kept), nullptr, false);
+    if (!doc.is_object() || !doc.contains("weightsManifest") || !doc["weightsManifest"].is_array())
+        throw FetchError(model_url + ": not a TF.js model.json (no weightsManifest array)");
+    return doc;
 }
 
 // The shards a manifest names, each checked before anything is opened, with the bytes its group declares.
@@ -223,6 +313,25 @@ std::vector<Shard> shards_of(const nlohmann::json& groups, const std::string& mo
     return out;
 }
 
+// Downloads and verifies the model in `tmp`, then installs it; the bookkeeping files go before the check.
+void download_and_install(const Options& o, const std::string& model_url, const fsys::path& tmp, const fsys::path& dest) {
+    ClientOptions client;
+    client.ca_file = o.ca_file;
+    client.user_agent = "modelhost-fetch";
+    client.deadline = std::chrono::steady_clock::now() +
+                      std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(o.timeout));
+    std::printf("fetching %s\n", model_url.c_str());
+    auto doc = fetch_manifest(model_url, tmp, client);
+    download_shards(o, client, model_url, tmp, shards_of(doc["weightsManifest"], model_url));
+    fsys::remove(tmp / ".source");
+    fsys::remove(tmp / ".lock");  // still held through the open descriptor
+    models::ModelEntry check = models::check_model(tmp, "model.json");
+    if (!check.ok()) throw FetchError("the downloaded model is broken, nothing installed: " + check.problems.front());
+    install(tmp, dest, o.force);
+    std::printf("installed %s: %zu files, %ju bytes -> %s\n", dest.lexically_relative(o.root).c_str(), check.files.size(),
+                static_cast<std::uintmax_t>(check.total_bytes), (dest / "model.json").c_str());
+}
+
 void fetch(const Options& o) {
     std::string model_url = model_json_url(o.url);
     std::string name = o.name.empty() ? default_name(model_url) : o.name;
@@ -236,32 +345,20 @@ void fetch(const Options& o) {
     }
     if (!fsys::is_directory(root, ec)) throw FetchError("--root \"" + o.root + "\" is not a directory");
     if (fsys::exists(dest) && !o.force) throw FetchError(dest.string() + " already exists; pass --force to replace it");
-    remove_abandoned(root);
-    fsys::path tmp = root / (".fetch-" + std::to_string(::getpid()) + "-" + dest.filename().string());
-    struct Cleanup {
-        fsys::path p;
-        ~Cleanup() { std::error_code ec; fsys::remove_all(p, ec); }
-    } cleanup{tmp};
-    fsys::create_directories(tmp);
-
-    ClientOptions client;
-    client.ca_file = o.ca_file;
-    client.user_agent = "modelhost-fetch";
-    client.deadline = std::chrono::steady_clock::now() +
-                      std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(o.timeout));
-    std::printf("fetching %s\n", model_url.c_str());
-    download(model_url, tmp / "model.json", max_manifest_bytes, client);
-    std::ifstream in(tmp / "model.json");
-    auto doc = nlohmann::json::parse(in, nullptr, false);
-    if (!doc.is_object() || !doc.contains("weightsManifest") || !doc["weightsManifest"].is_array())
-        throw FetchError(model_url + ": not a TF.js model.json (no weightsManifest array)");
-    download_shards(o, client, model_url, tmp, shards_of(doc["weightsManifest"], model_url));
-
-    models::ModelEntry check = models::check_model(tmp, "model.json");
-    if (!check.ok()) throw FetchError("the downloaded model is broken, nothing installed: " + check.problems.front());
-    install(tmp, dest, o.force);
-    std::printf("installed %s: %zu files, %ju bytes -> %s\n", name.c_str(), check.files.size(),
-                static_cast<std::uintmax_t>(check.total_bytes), (dest / "model.json").c_str());
+    const fsys::path tmp = work_folder(root, name);
+    claim_work_folder(tmp, model_url);
+    try {
+        download_and_install(o, model_url, tmp, dest);
+    } catch (const FetchError& e) {
+        std::uint64_t kept = e.resumable ? bytes_kept(tmp) : 0;
+        if (kept == 0) fsys::remove_all(tmp, ec);
+        if (kept == 0) throw;
+        throw FetchError(std::string(e.what()) + "\nthe " + std::to_string(kept) + " bytes downloaded so far are kept in " +
+                         tmp.string() + ": run the same command again to continue (or delete that folder to start over)");
+    } catch (...) {
+        fsys::remove_all(tmp, ec);
+        throw;
+    }
 }
 
 }  // namespace
@@ -311,13 +408,18 @@ int fetch_command(const std::vector<std::string>& args) {
                     "tfhub-style model URL (https://tfhub.dev/mediapipe/tfjs-model/face_landmarks_detection/face_mesh/1 ->\n"
                     "its model.json?tfjs-format=file). Follows up to 10 redirects, downloads every shard (4 at a time),\n"
                     "retries transient failures, checks every shard against the manifest, and renames the folder into\n"
-                    "place only when complete: a failure leaves nothing behind, and an existing model is replaced only\n"
+                    "place only when complete: a failed fetch installs nothing, and an existing model is replaced only\n"
                     "with --force and only by a complete one. HTTPS is verified (system CAs, plus --ca-file).\n\n"
+                    "A fetch cut off by the network, the time limit or a kill keeps what it downloaded in the hidden\n"
+                    "DIR/.fetch-partial-NAME; the same command run again continues from there (Range + If-Range, so a\n"
+                    "file that changed meanwhile is fetched whole; a changed model.json starts over). Delete that folder\n"
+                    "to start over by hand. Two fetches of one NAME at once are refused.\n\n"
                     "The remote is treated as hostile: shard paths must be plain relative names (no absolute, \"..\",\n"
                     "hidden, backslash or encoded escapes; no HTML, SVG, JS or XML files), each shard may hold at most\n"
                     "the bytes its group declares, redirects may not go from https to http, the model URL's query is\n"
                     "sent only to its own origin, and the whole fetch ends after --timeout seconds (default 1800;\n"
-                    "each socket wait at most 15 s). Nothing is written outside the hidden temporary folder.\n\n"
+                    "each socket wait at most 15 s). Nothing is written outside the hidden work folder, and a refused or broken\n"
+                    "download deletes it.\n\n"
                     "Exit codes: 0 installed, 1 the fetch failed (nothing changed), 2 bad usage.\n");
         return 0;
     }

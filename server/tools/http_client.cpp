@@ -18,6 +18,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include <cstdio>
 #include <memory>
 #include <sys/socket.h>
 
@@ -81,30 +82,62 @@ void read_with_deadline(Stream& stream, boost::beast::flat_buffer& buffer, Parse
     }
 }
 
-template <class Stream>
-HttpResponse read_to_file(Stream& stream, boost::beast::flat_buffer& buffer, const HttpUrl& url, const std::string& path,
-                          std::uint64_t max_bytes, const ClientOptions& options) {
-    boost::system::error_code ec;
-    bhttp::response_parser<bhttp::file_body> parser;
-    parser.body_limit(max_bytes);  // Beast refuses a larger Content-Length at once, and a longer body as it arrives
-    parser.get().body().open(path.c_str(), boost::beast::file_mode::write, ec);
-    if (ec) throw HttpError(path + ": cannot write: " + ec.message());
-    read_with_deadline(stream, buffer, parser, url, options, ec);
-    if (ec == bhttp::error::body_limit)
-        throw BodyTooLarge(url.text + ": sends more than the " + std::to_string(max_bytes) + " bytes allowed for it");
-    if (ec == bhttp::error::partial_message || ec == boost::asio::error::eof)
-        throw HttpError(url.text + ": the connection closed before the whole body arrived");
-    if (ec) throw HttpError(url.text + ": " + ec.message());
+template <class Fields>
+HttpResponse head_of(const bhttp::response<Fields>& m) {
     HttpResponse out;
-    out.status = parser.get().result_int();
-    for (const auto& f : parser.get()) out.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+    out.status = m.result_int();
+    for (const auto& f : m) out.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
     return out;
 }
 
-// One exchange over any stream (plain socket or TLS stream); `file` set: the body goes to that file.
+// A 206 must carry exactly the bytes asked for: "bytes HAVE-LAST/TOTAL" (RFC 9110 §14.4), ending within max_bytes.
+void check_content_range(const HttpResponse& r, const HttpUrl& url, const DownloadTarget& target) {
+    auto ranges = r.all("Content-Range");
+    std::string shown = ranges.empty() ? "none" : "\"" + ranges[0] + "\"";
+    unsigned long long first = 0, last = 0;
+    char total[24] = {};
+    int end = 0;
+    bool well_formed = ranges.size() == 1 &&
+                       std::sscanf(ranges[0].c_str(), "bytes %llu-%llu/%23[0-9*]%n", &first, &last, total, &end) == 3 &&
+                       static_cast<std::size_t>(end) == ranges[0].size();
+    auto lengths = r.all("Content-Length");
+    if (!well_formed || target.have == 0 || first != target.have || last < first || last >= target.max_bytes ||
+        (lengths.size() == 1 && lengths[0] != std::to_string(last - first + 1)))
+        throw HttpError(url.text + ": asked for bytes " + std::to_string(target.have) + "- and got a 206 with Content-Range " + shown);
+}
+
+template <class Stream>
+HttpResponse read_to_file(Stream& stream, boost::beast::flat_buffer& buffer, const HttpUrl& url,
+                          const DownloadTarget& target, const ClientOptions& options) {
+    boost::system::error_code ec;
+    bhttp::response_parser<bhttp::empty_body> head;
+    head.body_limit(target.max_bytes);  // Beast refuses a larger Content-Length at once
+    bhttp::read_header(stream, buffer, head, ec);
+    if (ec == bhttp::error::body_limit)
+        throw BodyTooLarge(url.text + ": sends more than the " + std::to_string(target.max_bytes) + " bytes allowed for it");
+    if (ec) throw HttpError(url.text + ": no valid response: " + ec.message());
+    HttpResponse out = head_of(head.get());
+    if (out.status != 200 && out.status != 206) return out;  // a redirect or an error: its body is not wanted
+    const bool append = out.status == 206;
+    if (append) check_content_range(out, url, target);
+    if (target.on_head) target.on_head(out);
+    bhttp::response_parser<bhttp::file_body> parser(std::move(head));  // the same message, now with a file body
+    parser.body_limit(append ? target.max_bytes - target.have : target.max_bytes);  // and a longer body as it arrives
+    parser.get().body().open(target.path.c_str(), append ? boost::beast::file_mode::append_existing : boost::beast::file_mode::write, ec);
+    if (ec) throw HttpError(target.path + ": cannot write: " + ec.message());
+    read_with_deadline(stream, buffer, parser, url, options, ec);
+    if (ec == bhttp::error::body_limit)
+        throw BodyTooLarge(url.text + ": sends more than the " + std::to_string(target.max_bytes) + " bytes allowed for it");
+    if (ec == bhttp::error::partial_message || ec == boost::asio::error::eof)
+        throw HttpError(url.text + ": the connection closed before the whole body arrived");
+    if (ec) throw HttpError(url.text + ": " + ec.message());
+    return out;
+}
+
+// One exchange over any stream (plain socket or TLS stream); with a `target`, the body goes to its file.
 template <class Stream>
 HttpResponse exchange(Stream& stream, const HttpUrl& url, const std::string& method, const HeaderPairs& headers,
-                      bool want_body, const ClientOptions& options, const std::string& file, std::uint64_t max_bytes) {
+                      bool want_body, const ClientOptions& options, const DownloadTarget* target) {
     bool default_port = url.port == (url.tls ? "443" : "80");
     bhttp::request<bhttp::empty_body> req{bhttp::string_to_verb(method), url.target, 11};
     req.set(bhttp::field::host, default_port ? url.host : url.host + ":" + url.port);
@@ -116,16 +149,14 @@ HttpResponse exchange(Stream& stream, const HttpUrl& url, const std::string& met
     if (ec) throw HttpError(url.text + ": cannot send the request: " + ec.message());
 
     boost::beast::flat_buffer buffer;
-    if (!file.empty()) return read_to_file(stream, buffer, url, file, max_bytes, options);
+    if (target) return read_to_file(stream, buffer, url, *target, options);
     bhttp::response_parser<bhttp::string_body> parser;
     parser.body_limit(64u << 20);
     parser.skip(method == "HEAD" || method == "OPTIONS" || !want_body);
     if (!want_body) bhttp::read_header(stream, buffer, parser, ec);
     else read_with_deadline(stream, buffer, parser, url, options, ec);
     if (ec) throw HttpError(url.text + ": no valid response: " + ec.message());
-    HttpResponse out;
-    out.status = parser.get().result_int();
-    for (const auto& f : parser.get()) out.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+    HttpResponse out = head_of(parser.get());
     if (want_body) out.body = parser.get().body();
     return out;
 }
@@ -146,8 +177,7 @@ Certificate read_certificate(const std::string& path) {
 }
 
 HttpResponse connect_and_exchange(const HttpUrl& url, const std::string& method, const HeaderPairs& headers,
-                                  bool want_body, const ClientOptions& options, const std::string& file,
-                                  std::uint64_t max_bytes) {
+                                  bool want_body, const ClientOptions& options, const DownloadTarget* target) {
     asio::io_context ioc;
     asio::ip::tcp::socket socket(ioc);
     boost::system::error_code ec;
@@ -157,7 +187,7 @@ HttpResponse connect_and_exchange(const HttpUrl& url, const std::string& method,
     timeval tv{options.idle_seconds, 0};
     ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    if (!url.tls) return exchange(socket, url, method, headers, want_body, options, file, max_bytes);
+    if (!url.tls) return exchange(socket, url, method, headers, want_body, options, target);
 
     ssl::context ctx(ssl::context::tls_client);
     ctx.set_default_verify_paths(ec);
@@ -179,7 +209,7 @@ HttpResponse connect_and_exchange(const HttpUrl& url, const std::string& method,
     if (ec)
         throw HttpError(url.text + ": TLS handshake failed: " + ec.message() +
                         (options.ca_file.empty() ? " (a private CA? pass --ca-file)" : ""));
-    HttpResponse out = exchange(tls, url, method, headers, want_body, options, file, max_bytes);
+    HttpResponse out = exchange(tls, url, method, headers, want_body, options, target);
     tls.shutdown(ec);  // peers often just close; that is fine after a complete response
     return out;
 }
@@ -188,11 +218,14 @@ HttpResponse connect_and_exchange(const HttpUrl& url, const std::string& method,
 
 HttpResponse http_request(const HttpUrl& url, const std::string& method, const HeaderPairs& headers, bool want_body,
                           const ClientOptions& options) {
-    return connect_and_exchange(url, method, headers, want_body, options, {}, 0);
+    return connect_and_exchange(url, method, headers, want_body, options, nullptr);
 }
 
-HttpResponse http_download(const HttpUrl& url, const std::string& path, std::uint64_t max_bytes, const ClientOptions& options) {
-    return connect_and_exchange(url, "GET", {}, true, options, path, max_bytes);
+HttpResponse http_download(const HttpUrl& url, const DownloadTarget& target, const ClientOptions& options) {
+    HeaderPairs headers;
+    if (target.have > 0 && !target.if_range.empty())
+        headers = {{"Range", "bytes=" + std::to_string(target.have) + "-"}, {"If-Range", target.if_range}};
+    return connect_and_exchange(url, "GET", headers, true, options, &target);
 }
 
 }  // namespace modelhost::tools

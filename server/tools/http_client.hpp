@@ -1,8 +1,9 @@
-// A small blocking HTTP/1.1 client for the tools (doctor): one request per connection, every header kept.
+// A small blocking HTTP/1.1 client for the tools (doctor, fetch): one request per connection, every header kept.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -65,11 +66,23 @@ public:
 HttpResponse http_request(const HttpUrl& url, const std::string& method, const HeaderPairs& headers, bool want_body,
                           const ClientOptions& options = {});
 
-// GET `url` into the file `path` (streamed); returns the response with an empty body. Throws HttpError when the body
-// is shorter than its Content-Length, and BodyTooLarge as soon as it would exceed `max_bytes` (at most max_bytes + 1
-// bytes are read), whatever the response declares.
-HttpResponse http_download(const HttpUrl& url, const std::string& path, std::uint64_t max_bytes,
-                           const ClientOptions& options = {});
+// Where a GET's body goes, and what an earlier attempt already kept there.
+struct DownloadTarget {
+    std::string path;            // the file the body is written to
+    std::uint64_t max_bytes = 0; // the most the whole file may hold
+    std::uint64_t have = 0;      // bytes of `path` kept from an earlier attempt
+    std::string if_range;        // their validator (a strong ETag or a Last-Modified date); empty: start over
+    // Called with the status and headers before any byte of a 200 or 206 body is written (to keep the validator).
+    std::function<void(const HttpResponse&)> on_head;
+};
+
+// GET `url` into `target.path` (streamed). With `have` bytes and a validator, asks for the rest (Range + If-Range,
+// RFC 9110 §14.2, §13.1.5): a 206 starting exactly at `have` is appended, a 200 (the file changed, or the server
+// ignores ranges) replaces the file, a 416 naming exactly `have` bytes means the kept file is whole. Only 200 and 206
+// bodies are written; any other response returns with its headers and the file untouched. Throws HttpError when the
+// body is shorter than its Content-Length or the Content-Range is not the one asked for, and BodyTooLarge as soon as
+// the file would exceed `max_bytes` (at most max_bytes + 1 bytes are written), whatever the response declares.
+HttpResponse http_download(const HttpUrl& url, const DownloadTarget& target, const ClientOptions& options = {});
 
 // The body sent more than the caller allowed: not a transient failure, never retried.
 class BodyTooLarge : public std::runtime_error {

@@ -10,7 +10,11 @@
 #include <boost/asio/ssl/context.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <mutex>
+#include <thread>
 
 #include <fstream>
 #include <map>
@@ -132,15 +136,109 @@ TEST_CASE("a shard cut short or a dropped connection fails the fetch, installs n
         auto [code, out] = run_command({binary, "fetch", base + "/m/model.json", "--root", dest.path().string(), "--force"});
         CHECK(code == 1);
         CHECK(slurp(dest.path() / "m/model.json") == "the good old model");
-        CHECK(leftovers(dest.path()).empty());
-        if (base == small.base()) CHECK_THAT(out, Catch::Contains("holds 50 bytes, the manifest needs 200"));
-        else CHECK_THAT(out, Catch::Contains("closed before the whole body arrived"));
+        if (base == small.base()) {  // wrong bytes: nothing is kept
+            CHECK_THAT(out, Catch::Contains("holds 50 bytes, the manifest needs 200"));
+            CHECK(leftovers(dest.path()).empty());
+        } else {  // the network failed: the good bytes wait, hidden, for the next run
+            CHECK_THAT(out, Catch::Contains("closed before the whole body arrived"));
+            CHECK_THAT(out, Catch::Contains("run the same command again to continue"));
+            CHECK(leftovers(dest.path()) == std::vector<std::string>{".fetch-partial-m"});
+            fsys::remove_all(dest.path() / ".fetch-partial-m");
+        }
     }
-    dest.write(".fetch-999999999-m/model.json", "left by a fetch that was killed");
     auto [refused, why] = run_command({binary, "fetch", "http://127.0.0.1:1/m/model.json", "--root", dest.path().string(), "--name", "x"});
-    CHECK(leftovers(dest.path()).empty());  // the abandoned temporary folder is gone too
+    CHECK(leftovers(dest.path()).empty());  // no byte arrived: no work folder kept
     CHECK(refused == 1);
     CHECK_FALSE(fsys::exists(dest.path() / "x"));
+}
+
+namespace {
+
+// An upstream whose shard 1 honours Range and If-Range (for the ETag of its current version) and can be told to cut
+// every answer after 300 body bytes, or to answer a range with the wrong Content-Range.
+struct ResumableUpstream {
+    std::string body = std::string(1000, '\0'), etag = "\"v1\"";
+    std::atomic<bool> cutting{false}, lying{false};
+    std::mutex lock;
+    CannedServer server{[this](const std::string& head) { return answer(head); }};
+
+    ResumableUpstream() {
+        for (std::size_t i = 0; i < body.size(); ++i) body[i] = static_cast<char>(i * 7 + 3);
+    }
+    void replace(const std::string& bytes, const std::string& tag) {
+        std::lock_guard g(lock);
+        body = bytes;
+        etag = tag;
+    }
+    std::string answer(const std::string& head) {
+        if (head.starts_with("GET /m/model.json")) return ok(manifest);
+        if (head.starts_with("GET /m/group1-shard2of2.bin")) return ok(std::string(200, '\x02'));
+        std::lock_guard g(lock);
+        std::size_t from = 0;
+        auto range = head.find("\r\nRange: bytes=");
+        if (range != std::string::npos && head.find("\r\nIf-Range: " + etag + "\r\n") != std::string::npos)
+            from = std::stoul(head.substr(range + 15));
+        std::string status = from ? "206 Partial Content" : "200 OK";
+        std::string extra = from ? "Content-Range: bytes " + std::to_string(lying ? 0 : from) + "-999/1000\r\n" : "";
+        std::string answer = "HTTP/1.1 " + status + "\r\nETag: " + etag + "\r\n" + extra + "Content-Length: " +
+                             std::to_string(body.size() - from) + "\r\nConnection: close\r\n\r\n" + body.substr(from);
+        return cutting ? answer.substr(0, answer.find("\r\n\r\n") + 4 + 300) : answer;
+    }
+    std::size_t count(const std::string& needle) {
+        auto heads = server.heads();
+        return std::count_if(heads.begin(), heads.end(), [&](const std::string& h) { return h.find(needle) != std::string::npos; });
+    }
+};
+
+}  // namespace
+
+TEST_CASE("an interrupted fetch resumes with Range and If-Range, within a run and in the next run", "[fetch]") {
+    ResumableUpstream up;
+    TempDir dest;
+    const std::vector<std::string> fetch = {binary, "fetch", up.server.base() + "/m/model.json", "--root", dest.path().string()};
+    const fsys::path part = dest.path() / ".fetch-partial-m/group1-shard1of2.bin.part";
+    up.cutting = true;
+    auto [cut, cut_out] = run_command(fetch);
+    INFO(cut_out);
+    CHECK(cut == 1);
+    // Three attempts, each cut after 300 bytes, each asking only for what is missing.
+    CHECK(up.count("Range: bytes=300-\r\nIf-Range: \"v1\"") == 1);
+    CHECK(up.count("Range: bytes=600-\r\nIf-Range: \"v1\"") == 1);
+    CHECK(fsys::file_size(part) == 900);
+    CHECK_FALSE(fsys::exists(dest.path() / "m"));
+    CHECK_THAT(cut_out, Catch::Contains("run the same command again to continue"));
+
+    up.lying = true;  // a 206 for other bytes than asked for is refused before a byte is written
+    up.cutting = false;
+    auto [lied, lied_out] = run_command(fetch);
+    CHECK(lied == 1);
+    CHECK_THAT(lied_out, Catch::Contains("asked for bytes 900- and got a 206 with Content-Range \"bytes 0-999/1000\""));
+    CHECK(fsys::file_size(part) == 900);
+
+    up.lying = false;
+    auto [resumed, resumed_out] = run_command(fetch);
+    INFO(resumed_out);
+    CHECK(resumed == 0);
+    CHECK_THAT(resumed_out, Catch::Contains("resuming " + up.server.base() + "/m/group1-shard1of2.bin at byte 900"));
+    CHECK(up.count("Range: bytes=900-\r\nIf-Range: \"v1\"") == 4);  // three refused 206s, one accepted
+    CHECK(up.count("GET /m/group1-shard2of2.bin") == 1);            // kept whole from the first run
+    CHECK(slurp(dest.path() / "m/group1-shard1of2.bin") == up.body);
+    CHECK(leftovers(dest.path()).empty());
+}
+
+TEST_CASE("a resumed fetch of a file that changed meanwhile gets the new file whole, never a mix", "[fetch]") {
+    ResumableUpstream up;
+    TempDir dest;
+    const std::vector<std::string> fetch = {binary, "fetch", up.server.base() + "/m/model.json", "--root", dest.path().string()};
+    up.cutting = true;
+    CHECK(run_command(fetch).first == 1);
+    up.cutting = false;
+    up.replace(std::string(1000, 'n'), "\"v2\"");
+    auto [code, out] = run_command(fetch);
+    INFO(out);
+    CHECK(code == 0);
+    CHECK(up.count("If-Range: \"v1\"") == 3);  // asked with the old validator; answered 200 with all the new bytes
+    CHECK(slurp(dest.path() / "m/group1-shard1of2.bin") == std::string(1000, 'n'));
 }
 
 TEST_CASE("fetch over HTTPS trusts a private CA given with --ca-file and refuses an unknown one", "[fetch][tls]") {
@@ -248,6 +346,21 @@ TEST_CASE("a server that drips its body is cut off by --timeout", "[fetch][harde
     CHECK(fsys::is_empty(dest.path()));
     CHECK(run_command({binary, "fetch", drip.base() + "/m/model.json", "--concurrency", "0"}).first == 2);
     CHECK(run_command({binary, "fetch", drip.base() + "/m/model.json", "--timeout", "soon"}).first == 2);
+}
+
+TEST_CASE("a second fetch of the same name while one runs is refused and touches nothing", "[fetch]") {
+    CannedServer drip({{"/m/model.json", canned_endless("HTTP/1.1 200 OK\r\nETag: \"d\"\r\nContent-Length: 100000\r\n\r\n", "{", 50)}}, not_found);
+    TempDir dest;
+    Process first({binary, "fetch", drip.base() + "/m/model.json", "--root", dest.path().string(), "--timeout", "3"});
+    const fsys::path part = dest.path() / ".fetch-partial-m/.model.json.new.part";
+    for (int i = 0; i < 200 && !(fsys::exists(part) && fsys::file_size(part) > 0); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    REQUIRE(fsys::exists(part));
+    auto [code, out] = run_command({binary, "fetch", drip.base() + "/m/model.json", "--root", dest.path().string()});
+    CHECK(code == 1);
+    CHECK_THAT(out, Catch::Contains(".fetch-partial-m is in use by another modelhost fetch of the same name"));
+    CHECK(fsys::file_size(part) > 0);  // the running fetch's bytes are left alone
+    CHECK(first.wait() == std::optional<int>(1));
 }
 
 TEST_CASE("the model URL's query goes to its shards on the same origin, an https to http redirect is refused", "[fetch][hardening][tls]") {

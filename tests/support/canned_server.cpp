@@ -22,21 +22,28 @@ const std::string endless_marker = "\x01endless:";
 
 CannedServer::CannedServer(std::map<std::string, std::string> routes, std::string fallback, asio::ssl::context* tls)
     : routes_(std::move(routes)), fallback_(std::move(fallback)), tls_(tls), acceptor_(ioc_, {asio::ip::make_address("127.0.0.1"), 0}) {
-    thread_ = std::thread([this] {
-        for (;;) {
-            asio::ip::tcp::socket sock(ioc_);
-            boost::system::error_code ec;
-            acceptor_.accept(sock, ec);
-            if (ec || stop_) return;
-            if (!tls_) {
-                serve(sock);
-                continue;
-            }
-            asio::ssl::stream<asio::ip::tcp::socket&> s(sock, *tls_);
-            s.handshake(asio::ssl::stream_base::server, ec);
-            if (!ec) serve(s);
+    thread_ = std::thread([this] { accept_loop(); });
+}
+
+CannedServer::CannedServer(Responder responder)
+    : responder_(std::move(responder)), tls_(nullptr), acceptor_(ioc_, {asio::ip::make_address("127.0.0.1"), 0}) {
+    thread_ = std::thread([this] { accept_loop(); });
+}
+
+void CannedServer::accept_loop() {
+    for (;;) {
+        asio::ip::tcp::socket sock(ioc_);
+        boost::system::error_code ec;
+        acceptor_.accept(sock, ec);
+        if (ec || stop_) return;
+        if (!tls_) {
+            serve(sock);
+            continue;
         }
-    });
+        asio::ssl::stream<asio::ip::tcp::socket&> s(sock, *tls_);
+        s.handshake(asio::ssl::stream_base::server, ec);
+        if (!ec) serve(s);
+    }
 }
 
 CannedServer::~CannedServer() {
@@ -62,9 +69,10 @@ void CannedServer::serve(Stream& s) {
     {
         std::lock_guard lock(mutex_);
         targets_.push_back(target);
+        heads_.push_back(request);
     }
     auto it = routes_.find(target.substr(0, target.find('?')));
-    const std::string& response = it != routes_.end() ? it->second : fallback_;
+    const std::string response = responder_ ? responder_(request) : it != routes_.end() ? it->second : fallback_;
     if (!response.starts_with(endless_marker)) {
         asio::write(s, asio::buffer(response), ec);
         return;
@@ -85,6 +93,11 @@ void CannedServer::serve(Stream& s) {
 std::vector<std::string> CannedServer::targets() {
     std::lock_guard lock(mutex_);
     return targets_;
+}
+
+std::vector<std::string> CannedServer::heads() {
+    std::lock_guard lock(mutex_);
+    return heads_;
 }
 
 std::string canned_endless(const std::string& head, const std::string& piece, int pause_ms) {

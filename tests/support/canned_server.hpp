@@ -9,6 +9,7 @@
 #include <boost/asio/ssl/context.hpp>
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <vector>
@@ -17,20 +18,28 @@
 
 namespace modelhost::test {
 
-// One response per connection: routes[path] (query ignored), else `fallback`.
+// One response per connection: routes[path] (query ignored), else `fallback`; or whatever a responder makes of the
+// request's head (request line and header lines).
 class CannedServer {
 public:
+    using Responder = std::function<std::string(const std::string& head)>;
     CannedServer(std::map<std::string, std::string> routes, std::string fallback, boost::asio::ssl::context* tls = nullptr);
+    explicit CannedServer(Responder responder);
     ~CannedServer();
     std::string base() const;  // "http://127.0.0.1:PORT" or "https://..."
     // Every request-target received so far (query included), in order.
     std::vector<std::string> targets();
+    // Every request head received so far, in order.
+    std::vector<std::string> heads();
 
 private:
     template <class Stream>
     void serve(Stream& s);
 
+    void accept_loop();
+
     std::map<std::string, std::string> routes_;
+    Responder responder_;
     std::string fallback_;
     boost::asio::ssl::context* tls_;
     boost::asio::io_context ioc_;
@@ -38,7 +47,7 @@ private:
     std::thread thread_;
     std::atomic<bool> stop_{false};
     std::mutex mutex_;
-    std::vector<std::string> targets_;
+    std::vector<std::string> targets_, heads_;
 };
 
 // A response that never ends: `head` (status line and headers, ending in a blank line), then `piece` over and over
