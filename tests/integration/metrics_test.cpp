@@ -26,12 +26,6 @@ double sample(const std::string& exposition, const std::string& name_and_labels)
     return std::stod(exposition.substr(at + name_and_labels.size() + 2));
 }
 
-std::uint16_t unused_port() {
-    boost::asio::io_context ioc;
-    boost::asio::ip::tcp::acceptor a(ioc, {boost::asio::ip::make_address("127.0.0.1"), 0});
-    return a.local_endpoint().port();
-}
-
 }  // namespace
 
 TEST_CASE("metrics count responses by method, class and route, 304s, ranges and CORS refusals", "[metrics]") {

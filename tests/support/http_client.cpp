@@ -64,6 +64,12 @@ void Client::stream_to_eof(const std::function<void(const char*, std::size_t)>& 
     }
 }
 
+std::uint16_t unused_port() {
+    boost::asio::io_context ioc;
+    boost::asio::ip::tcp::acceptor a(ioc, {boost::asio::ip::make_address("127.0.0.1"), 0});
+    return a.local_endpoint().port();
+}
+
 Response request(std::uint16_t port, const std::string& method, const std::string& target,
                  const std::string& extra_headers) {
     Client c(port);

@@ -48,6 +48,9 @@ private:
 Response request(std::uint16_t port, const std::string& method, const std::string& target,
                  const std::string& extra_headers = "");
 
+// A loopback port nothing listens on at the moment of asking, for peers (Prometheus, Varnish) that need one named.
+std::uint16_t unused_port();
+
 // A modelhost server running in this process on 127.0.0.1 and an ephemeral port, configured by inline JSON.
 class TestServer {
 public:
