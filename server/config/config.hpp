@@ -102,6 +102,26 @@ struct Http2Config {
     unsigned max_concurrent_streams = 100;
 };
 
+// A pull-through mirror: a request under `path` for a file the root lacks is fetched from `upstream` + the rest of
+// the path (and the request's query), stored under the root at the same path, and served from there.
+struct MirrorConfig {
+    std::string path;      // "/tfhub/": a leading and a trailing '/'
+    std::string upstream;  // "https://tfhub.dev/": http(s), ending in '/'
+    std::string ca_file;   // a private CA (PEM) trusted besides the system's
+    // Stored files matching these globs (file names without '/', paths with it) are revalidated upstream once they
+    // are `revalidate_after` seconds old; the rest (shards) are kept as they are.
+    std::vector<std::string> revalidate{"*.json"};
+    double revalidate_after = 300;
+    double not_found_ttl = 60;     // seconds an upstream 404/410 is remembered
+    double timeout = 300;          // seconds one upstream transfer may take (each socket wait: 15 s)
+    std::uint64_t max_bytes = 0;   // stored bytes under `path`; least recently used files go first; 0: no bound
+    std::uint64_t max_file_bytes = 4ull << 30;  // one file (a shard of a stored model.json: its declared bytes)
+    bool offline = false;          // serve only what is stored; never contact the upstream
+    std::string key;               // "mirrors[0]", for messages
+
+    bool operator==(const MirrorConfig&) const = default;
+};
+
 enum class LogFormat { text, json };
 
 struct LogConfig {
@@ -117,6 +137,7 @@ struct Config {
     HeaderList headers{{"Cross-Origin-Resource-Policy", "cross-origin"}};
     std::vector<RouteConfig> routes;
     std::vector<CacheControlRule> cache_control{{"*.json", "no-cache"}, {"**", "public, max-age=86400"}};
+    std::vector<MirrorConfig> mirrors;
     CompressionConfig compression;
     HealthConfig health;
     TlsConfig tls;

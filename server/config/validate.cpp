@@ -300,6 +300,49 @@ std::vector<CacheControlRule> read_cache_control(const Checker& c, const json& a
     return rules;
 }
 
+MirrorConfig read_mirror(const Checker& c, const json& obj, const std::string& key, bool check_files) {
+    c.keys(obj, key, {"path", "upstream", "ca_file", "revalidate", "revalidate_after", "not_found_ttl", "timeout",
+                      "max_bytes", "max_file_bytes", "offline"});
+    MirrorConfig m;
+    m.key = key;
+    if (!obj.contains("path") || !obj.contains("upstream")) c.fail(key, "needs \"path\" (\"/tfhub/\") and \"upstream\" (\"https://tfhub.dev/\")");
+    c.get(obj, key, "path", m.path);
+    c.get(obj, key, "upstream", m.upstream);
+    c.get(obj, key, "ca_file", m.ca_file);
+    c.get(obj, key, "revalidate", m.revalidate);
+    c.get_seconds(obj, key, "revalidate_after", m.revalidate_after);
+    c.get_seconds(obj, key, "not_found_ttl", m.not_found_ttl);
+    c.get_seconds(obj, key, "timeout", m.timeout);
+    c.get_int(obj, key, "max_bytes", m.max_bytes, 0, std::numeric_limits<long long>::max());
+    c.get_int(obj, key, "max_file_bytes", m.max_file_bytes, 1, std::numeric_limits<long long>::max());
+    c.get(obj, key, "offline", m.offline);
+    const std::string& p = m.path;
+    bool plain = p.size() >= 2 && p.starts_with('/') && p.ends_with('/') && p.find("//") == std::string::npos &&
+                 p.find_first_of("?#%\\*[ ") == std::string::npos && p.find("/.") == std::string::npos;
+    if (!plain) c.fail(key + ".path", "must be a folder path such as \"/tfhub/\" (leading and trailing '/', no hidden, empty or glob parts, no ?, #, %, \\ or spaces)");
+    const std::string& u = m.upstream;
+    bool scheme = u.starts_with("https://") || u.starts_with("http://");
+    if (!scheme || !u.ends_with('/') || u.find_first_of("?# \r\n") != std::string::npos || u.find("://", 0) + 3 >= u.size() - 1)
+        c.fail(key + ".upstream", "must be an http:// or https:// URL ending in '/', without query or fragment, such as \"https://tfhub.dev/\"");
+    std::error_code ec;
+    if (check_files && !m.ca_file.empty() && !std::filesystem::is_regular_file(m.ca_file, ec))
+        c.fail(key + ".ca_file", "\"" + m.ca_file + "\" is not a readable file");
+    return m;
+}
+
+std::vector<MirrorConfig> read_mirrors(const Checker& c, const json& arr, bool check_files) {
+    if (!arr.is_array()) c.fail("mirrors", "must be an array of {\"path\": \"/tfhub/\", \"upstream\": \"https://tfhub.dev/\", ...}");
+    std::vector<MirrorConfig> out;
+    for (std::size_t i = 0; i < arr.size(); ++i) {
+        MirrorConfig m = read_mirror(c, arr[i], "mirrors[" + std::to_string(i) + "]", check_files);
+        for (const auto& other : out)
+            if (m.path.starts_with(other.path) || other.path.starts_with(m.path))
+                c.fail(m.key + ".path", "\"" + m.path + "\" overlaps " + other.key + " (\"" + other.path + "\"): each folder has one upstream");
+        out.push_back(std::move(m));
+    }
+    return out;
+}
+
 void read_compression(const Checker& c, const json& obj, CompressionConfig& z) {
     c.keys(obj, "compression", {"precompressed", "gzip", "gzip_max_bytes", "gzip_cache_bytes"});
     c.get(obj, "compression", "precompressed", z.precompressed);
@@ -313,7 +356,7 @@ void read_compression(const Checker& c, const json& obj, CompressionConfig& z) {
 Config validate(const Layered& raw) {
     Checker c(raw);
     const json& doc = raw.doc;
-    c.keys(doc, "", {"server", "limits", "cors", "headers", "routes", "cache_control", "compression", "health", "tls", "http2", "log"});
+    c.keys(doc, "", {"server", "limits", "cors", "headers", "routes", "cache_control", "mirrors", "compression", "health", "tls", "http2", "log"});
     Config cfg;
     static const json empty = json::object();
     auto section = [&](const char* name) -> const json& { return doc.contains(name) ? doc.at(name) : empty; };
@@ -323,6 +366,7 @@ Config validate(const Layered& raw) {
     if (doc.contains("headers")) cfg.headers = read_headers(c, doc.at("headers"), "headers");
     if (doc.contains("routes")) cfg.routes = read_routes(c, doc.at("routes"), cfg, cfg.warnings);
     if (doc.contains("cache_control")) cfg.cache_control = read_cache_control(c, doc.at("cache_control"));
+    if (doc.contains("mirrors")) cfg.mirrors = read_mirrors(c, doc.at("mirrors"), raw.check_files);
     read_compression(c, section("compression"), cfg.compression);
     c.keys(section("health"), "health", {"prefix"});
     c.get(section("health"), "health", "prefix", cfg.health.prefix);

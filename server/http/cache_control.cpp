@@ -1,7 +1,7 @@
 // A glob without '/' matches the file name (like .gitignore), one with '/' the whole path.
 #include "http/cache_control.hpp"
 
-#include "http/glob.hpp"
+#include "base/glob.hpp"
 
 namespace modelhost::http {
 

@@ -1,7 +1,7 @@
 // Entity-tag lists, HTTP dates and the precedence of preconditions.
 #include "http/conditional.hpp"
 
-#include "http/date.hpp"
+#include "base/http_date.hpp"
 
 #include "base/text.hpp"
 

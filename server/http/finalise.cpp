@@ -1,7 +1,7 @@
 // Common headers for every response, errors and preflights included.
 #include "http/finalise.hpp"
 
-#include "http/date.hpp"
+#include "base/http_date.hpp"
 
 #include <algorithm>
 #include <array>

@@ -18,6 +18,7 @@
 #include "http/status_page.hpp"
 #include "http/target.hpp"
 #include "metrics/metrics.hpp"
+#include "mirror/mirror.hpp"
 #include "version.hpp"
 
 #include <nlohmann/json.hpp>
@@ -48,6 +49,13 @@ bhttp::status status_for(Target::Verdict v) {
 std::string_view raw_path(const Request& req) {
     std::string_view t(req.target().data(), req.target().size());
     return t.substr(0, t.find('?'));
+}
+
+// The request-target's query, without the '?' ("" when none).
+std::string_view query_of(const Request& req) {
+    std::string_view t(req.target().data(), req.target().size());
+    auto q = t.find('?');
+    return q == std::string_view::npos ? std::string_view() : t.substr(q + 1);
 }
 
 // Liveness is always 200; readiness is 503 once the server is draining. Never cached.
@@ -133,7 +141,9 @@ const RoutePolicy& route_of(const Policy& policy, const Target& target) {
 
 }  // namespace
 
-Handler::Handler(const config::Config& cfg) : policy_(std::make_shared<Policy>(cfg)), access_log_(cfg.log.access_log) {}
+Handler::Handler(const config::Config& cfg) : policy_(std::make_shared<Policy>(cfg)), access_log_(cfg.log.access_log) {
+    if (!cfg.mirrors.empty()) mirrors_ = std::make_unique<mirror::Mirrors>(cfg.mirrors, cfg.server.root);
+}
 
 void Handler::reload(const config::Config& cfg) {
     auto next = std::make_shared<Policy>(cfg);  // throws: the running policy stays
@@ -151,7 +161,7 @@ void Handler::end_pass() const { policy_.load(std::memory_order_acquire)->files.
 
 Handler::~Handler() = default;
 
-Exchange Handler::handle(const Request& req, const ConnectionFacts& conn) const {
+Exchange Handler::handle(const Request& req, const ConnectionFacts& conn, bool may_wait) const {
     const std::shared_ptr<const Policy> policy = policy_.load(std::memory_order_acquire);  // one policy per request
     Exchange ex{Reply{}, log_facts(req, access_log_.load(std::memory_order_relaxed))};
     const unsigned version = req.version();
@@ -199,6 +209,15 @@ Exchange Handler::handle(const Request& req, const ConnectionFacts& conn) const 
         bool has_index = policy->files.open("index.html").result == fs::Lookup::Result::found;
         res = has_index ? serve_static(*policy, route, index, req, ex.log.note) : status_reply(*policy, req, version);
         if (!has_index) ex.log.note = "status page";
+    } else if (mirrors_ && mirrors_->covers(target.path) && !is_active_content(mime_type(target.last_segment()))) {
+        mirror::Decision d = mirrors_->decide(target.path, query_of(req), may_wait);  // 7, filled from upstream first
+        ex.log.note = d.note.empty() && !may_wait ? "mirror: fetched from upstream" : d.note;
+        if (d.kind == mirror::Decision::Kind::wait) {
+            ex.wait = std::move(d.join);
+            return ex;  // nothing to send yet: the session asks again when the transfer is over
+        }
+        if (d.kind == mirror::Decision::Kind::fail) res = error_reply(static_cast<bhttp::status>(d.status), version);
+        else res = serve_static(*policy, route, target, req, ex.log.note);
     } else {
         res = serve_static(*policy, route, target, req, ex.log.note);                                     // 7
     }

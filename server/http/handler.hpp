@@ -16,6 +16,10 @@ namespace modelhost::config {
 struct Config;
 }
 
+namespace modelhost::mirror {
+class Mirrors;
+}
+
 namespace modelhost::http {
 
 struct Policy;  // compiled from Config once; defined in policy.hpp
@@ -25,8 +29,9 @@ public:
     explicit Handler(const config::Config& cfg);  // throws config::ConfigError / std::system_error
     ~Handler();
 
-    // Steps 1-8 for a complete, parsed request.
-    Exchange handle(const Request& req, const ConnectionFacts& conn) const;
+    // Steps 1-8 for a complete, parsed request. With `may_wait`, a request a mirror must first fetch upstream gets
+    // an Exchange with `wait` set instead of a reply (see Exchange::wait); without it, the answer is made at once.
+    Exchange handle(const Request& req, const ConnectionFacts& conn, bool may_wait = false) const;
 
     // A request whose header is complete but whose framing or Host is refused (400/501, RFC 9112 §3.2, §6), or
     // nothing when its body may be read. Checked before any body byte is read.
@@ -57,6 +62,7 @@ private:
     std::atomic<std::shared_ptr<Policy>> policy_;  // replaced whole by reload
     std::atomic<bool> access_log_;                 // log facts are copied only for an access log
     std::function<void()> request_pass_end_;       // set before serving; given to every policy
+    std::unique_ptr<mirror::Mirrors> mirrors_;     // null without mirrors; restart-only (its state outlives reloads)
 };
 
 }  // namespace modelhost::http

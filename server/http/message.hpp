@@ -6,6 +6,7 @@
 
 #include <boost/beast/http/string_body.hpp>
 
+#include <functional>
 #include <string>
 
 namespace modelhost::http {
@@ -32,6 +33,10 @@ struct Exchange {
     LogFacts log;
     unsigned method_index = 3;   // for metrics: 0 GET, 1 HEAD, 2 OPTIONS, 3 other
     std::size_t route_index = 0;  // for metrics: 0 the top level, i + 1 routes[i]
+    // Set instead of a reply when the answer waits for a mirror's upstream transfer (Handler::handle with
+    // `may_wait`): call it with a function it runs once, on another thread, when the transfer is over; then ask
+    // handle() again without `may_wait` for the answer.
+    std::function<void(std::function<void()>)> wait{};
 };
 
 // Why a request could not be read to its end, as the connection saw it; the handler decides what answers it.

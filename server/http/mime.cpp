@@ -52,4 +52,10 @@ std::string_view mime_type(std::string_view filename) {
     return "application/octet-stream";
 }
 
+bool is_active_content(std::string_view type) {
+    for (std::string_view active : {"html", "svg", "javascript", "xml"})
+        if (type.find(active) != std::string_view::npos) return true;
+    return false;
+}
+
 }  // namespace modelhost::http

@@ -2,7 +2,7 @@
 #include "http/policy.hpp"
 
 #include "base/text.hpp"
-#include "http/glob.hpp"
+#include "base/glob.hpp"
 #include "version.hpp"
 
 #include <boost/beast/core/string.hpp>

@@ -7,7 +7,7 @@
 #include "http/static_file.hpp"
 
 #include "http/conditional.hpp"
-#include "http/date.hpp"
+#include "base/http_date.hpp"
 #include "http/encoding.hpp"
 #include "http/finalise.hpp"
 #include "http/head_cache.hpp"

@@ -369,8 +369,34 @@ void Http2Session<Stream>::answer(Http2Stream& s) {
         ex = handler_.read_failed(http::ReadFailure::body_limit, true, req, "HTTP/2 request body");
     else if (Clock::now() - s.start() >= seconds(limits_.header_timeout))
         ex = handler_.read_failed(http::ReadFailure::timeout, true, req, "request timeout");
-    else if (!(ex = handler_.screen(req)))
-        ex = handler_.handle(req, http::ConnectionFacts{true, phase_ != Phase::open});
+    else if (!(ex = handler_.screen(req)) && (ex = handler_.handle(req, http::ConnectionFacts{true, phase_ != Phase::open}, true))->wait)
+        return wait_for_upstream(s, std::move(*ex));
+    respond(s, std::move(ex));
+}
+
+// The answer waits for a mirror's upstream transfer; other streams go on. Its end brings the connection back to its
+// own executor to ask again (the stream may have been reset meanwhile).
+template <class Stream>
+void Http2Session<Stream>::wait_for_upstream(Http2Stream& s, http::Exchange ex) {
+    s.set_waiting(true);
+    ex.wait([self = shared_from_this(), id = s.id(), draining = phase_ != Phase::open] {
+        asio::post(self->socket().get_executor(), [self, id, draining] { self->on_upstream(id, draining); });
+    });
+}
+
+template <class Stream>
+void Http2Session<Stream>::on_upstream(std::int32_t id, bool draining) {
+    Http2Stream* s = find(id);
+    if (!s || phase_ >= Phase::lingering) return;
+    s->set_waiting(false);
+    progress_ = Clock::now();
+    respond(*s, handler_.handle(s->request(), http::ConnectionFacts{true, draining}, false));
+    flush();
+}
+
+// Submits the answer's fields and, when it has content, the provider nghttp2 reads its DATA frames from.
+template <class Stream>
+void Http2Session<Stream>::respond(Http2Stream& s, std::optional<http::Exchange> ex) {
     if (!ex) {
         s.abandon();
         nghttp2_submit_rst_stream(ng_, NGHTTP2_FLAG_NONE, s.id(), NGHTTP2_INTERNAL_ERROR);

@@ -62,6 +62,9 @@ private:
     Http2Stream* begin_stream(std::int32_t id);
     Http2Stream* find(std::int32_t id);
     void answer(Http2Stream& s);
+    void respond(Http2Stream& s, std::optional<http::Exchange> ex);
+    void wait_for_upstream(Http2Stream& s, http::Exchange ex);
+    void on_upstream(std::int32_t id, bool draining);
     void end_stream(std::int32_t id, std::uint32_t error_code);
     void end_all_streams();
 

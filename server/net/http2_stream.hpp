@@ -46,7 +46,9 @@ public:
     bool answer(http::Exchange ex);
     // No answer: the stream is reset instead.
     void abandon() { abandoned_ = true; }
-    bool answered() const { return has_response_ || abandoned_; }
+    // The answer waits for a mirror's upstream transfer (no request deadline applies meanwhile).
+    void set_waiting(bool waiting) { waiting_ = waiting; }
+    bool answered() const { return has_response_ || abandoned_ || waiting_; }
     bool has_response() const { return has_response_; }
     http::Exchange& exchange() { return ex_; }
     std::uint64_t sent() const { return sent_; }
@@ -66,7 +68,7 @@ private:
     bool in_trailers_ = false;
     bool headers_done_ = false;  // the request's header block is complete (END_HEADERS)
     std::uint64_t body_bytes_ = 0;
-    bool has_response_ = false, abandoned_ = false;
+    bool has_response_ = false, abandoned_ = false, waiting_ = false;
     http::Exchange ex_;
     std::string_view memory_;  // content still to send from memory ...
     int fd_ = -1;               // ... or from this file: [offset_, offset_ + left_)

@@ -182,6 +182,7 @@ void warn_restart_only(const config::Config& now, const config::Config& next) {
     differs("tls (on or off)", now.tls.enabled() != next.tls.enabled());
     differs("http2", now.http2.enabled != next.http2.enabled || now.http2.cleartext != next.http2.cleartext ||
                          now.http2.max_concurrent_streams != next.http2.max_concurrent_streams);
+    differs("mirrors", now.mirrors != next.mirrors);
 }
 
 }  // namespace

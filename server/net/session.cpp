@@ -207,7 +207,30 @@ template <class Stream>
 void Session<Stream>::on_request() {
     ++served_;
     http::ConnectionFacts facts{!draining_ && served_ < limits_.max_requests_per_connection, draining_};
-    http::Exchange ex = handler_.handle(reader_.request(), facts);
+    http::Exchange ex = handler_.handle(reader_.request(), facts, true);
+    if (ex.wait) return wait_for_upstream(std::move(ex), facts);
+    read_ = ex.reply.keep_alive() ? Read::idle : Read::stopped;
+    enqueue(std::move(ex));
+    do_wait();
+}
+
+// The answer waits for a mirror's upstream transfer: no further request is read meanwhile (responses already queued
+// keep going out); the transfer's end brings the connection back to its own executor to ask again.
+template <class Stream>
+void Session<Stream>::wait_for_upstream(http::Exchange ex, http::ConnectionFacts facts) {
+    read_ = Read::upstream;
+    upstream_request_ = reader_.request();
+    ex.wait([self = shared_from_this(), facts] {
+        asio::post(self->socket().get_executor(), [self, facts] { self->on_upstream(facts); });
+    });
+}
+
+template <class Stream>
+void Session<Stream>::on_upstream(http::ConnectionFacts facts) {
+    http::Request req = std::move(*upstream_request_);
+    upstream_request_.reset();
+    if (link_ != Link::open) return;  // closed meanwhile (a failed write of an earlier response)
+    http::Exchange ex = handler_.handle(req, facts, false);
     read_ = ex.reply.keep_alive() ? Read::idle : Read::stopped;
     enqueue(std::move(ex));
     do_wait();

@@ -71,6 +71,7 @@ private:
     //   head      -> body (header screened, a body follows) | idle or paused (request complete) | stopped
     //   body      -> idle or paused (request complete) | stopped
     //   paused    -> idle (a response went out)
+    //   upstream  -> idle or stopped (the mirror's transfer ended and the request was answered)
     //   stopped   -> (final: the queued responses are written, then the connection closes)
     enum class Read {
         handshake,  // TLS handshake: limits.header_timeout
@@ -78,6 +79,7 @@ private:
         head,       // request line + fields: max_header_bytes (Beast's limit) and header_timeout from the first byte
         body,       // content: max_body_bytes; chunk lines + trailers: max_header_bytes; the same deadline as head
         paused,     // max_pipelined responses queued: no reads (the client's bytes wait in the kernel)
+        upstream,   // the answer waits for a mirror's upstream transfer (bounded by the mirror's timeout): no reads
         stopped,    // no further request is read
     };
     // The connection as a whole: open, then a half-close that discards late input (bounded by linger_time).
@@ -91,6 +93,8 @@ private:
     void start_request();
     void parse();
     void on_request();
+    void wait_for_upstream(http::Exchange ex, http::ConnectionFacts facts);
+    void on_upstream(http::ConnectionFacts facts);
     void fail(http::ReadFailure why, const std::string& detail);
     void start_ticking();
     void on_tick(beast::error_code ec);
@@ -115,6 +119,7 @@ private:
     // Bytes read but not yet parsed: at most limits.max_header_bytes waiting for a line end, plus one read.
     beast::flat_buffer buffer_;
     RequestReader reader_;  // the request being read: parser, limits, framing screen
+    std::optional<http::Request> upstream_request_;  // the request waiting for a mirror's transfer (Read::upstream)
     asio::steady_timer tick_;
     const clock::duration tick_period_;
     clock::time_point read_deadline_{}, write_deadline_{}, linger_deadline_{};

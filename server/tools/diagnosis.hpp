@@ -3,12 +3,14 @@
 // Pure: responses in, findings out (the requests are made in doctor.cpp).
 #pragma once
 
-#include "tools/http_client.hpp"
+#include "client/http_client.hpp"
 
 #include <string>
 #include <vector>
 
 namespace modelhost::tools {
+
+using namespace client;  // the HTTP client (client/http_client.hpp) the tools share with mirrors
 
 // The server that answered, from its Server header: fixes name its own configuration.
 enum class ServerKind { modelhost, nginx, other };

@@ -7,7 +7,7 @@
 #include "base/text.hpp"
 #include "http/origin.hpp"
 #include "tools/diagnosis.hpp"
-#include "tools/http_client.hpp"
+#include "client/http_client.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -20,6 +20,8 @@
 #include <map>
 
 namespace modelhost::tools {
+
+using namespace client;  // the HTTP client (client/http_client.hpp) the tools share with mirrors
 
 namespace {
 

@@ -4,11 +4,11 @@
 #include "tools/fetch.hpp"
 
 #include "base/args.hpp"
-#include "http/date.hpp"
+#include "base/http_date.hpp"
 #include "http/mime.hpp"
 #include "base/text.hpp"
 #include "models/catalog.hpp"
-#include "tools/http_client.hpp"
+#include "client/http_client.hpp"
 
 #include <boost/url/pct_string_view.hpp>
 #include <nlohmann/json.hpp>
@@ -27,6 +27,8 @@
 #include <unistd.h>
 
 namespace modelhost::tools {
+
+using namespace client;  // the HTTP client (client/http_client.hpp) the tools share with mirrors
 
 namespace fsys = std::filesystem;
 
@@ -72,7 +74,7 @@ std::string range_validator(const HttpResponse& r) {
     if (etags.size() == 1 && etags[0].starts_with('"')) return etags[0];
     auto modified = r.all("Last-Modified"), dates = r.all("Date");
     if (modified.size() != 1 || dates.size() != 1) return {};
-    auto m = http::parse_http_date(modified[0]), d = http::parse_http_date(dates[0]);
+    auto m = parse_http_date(modified[0]), d = parse_http_date(dates[0]);
     return m && d && *d - *m >= 1 ? modified[0] : std::string();
 }
 
@@ -87,7 +89,7 @@ void download_once(const std::string& url, const fsys::path& file, std::uint64_t
         auto parsed = parse_http_url(current);
         if (!parsed) throw FetchError(current + ": not an http:// or https:// URL");
         std::error_code ec;
-        DownloadTarget target{part.string(), max_bytes, 0, read_text(validator), {}};
+        DownloadTarget target{part.string(), max_bytes, 0, read_text(validator), {}, {}};
         if (auto size = fsys::file_size(part, ec); !ec && !target.if_range.empty()) target.have = size;
         target.on_head = [&](const HttpResponse& head) { write_text(validator, range_validator(head)); };
         if (target.have > 0) std::printf("resuming %s at byte %ju\n", current.c_str(), static_cast<std::uintmax_t>(target.have));
@@ -385,8 +387,7 @@ std::string unsafe_shard_path(std::string_view raw) {
         }
     }
     auto type = http::mime_type(path);
-    for (auto active : {"html", "svg", "javascript", "xml"})
-        if (type.find(active) != std::string_view::npos) return "would be served as active content (" + std::string(type) + ")";
+    if (http::is_active_content(type)) return "would be served as active content (" + std::string(type) + ")";
     return {};
 }
 

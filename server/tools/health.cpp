@@ -4,12 +4,14 @@
 
 #include "base/args.hpp"
 #include "config/load.hpp"
-#include "tools/http_client.hpp"
+#include "client/http_client.hpp"
 
 #include <chrono>
 #include <cstdio>
 
 namespace modelhost::tools {
+
+using namespace client;  // the HTTP client (client/http_client.hpp) the tools share with mirrors
 
 config::Config configured_server(const std::optional<std::string>& file) {
     config::LoadInput in;

@@ -4,7 +4,7 @@
 #include "base/args.hpp"
 #include "config/load.hpp"
 #include "tools/health.hpp"
-#include "tools/http_client.hpp"
+#include "client/http_client.hpp"
 
 #include <cerrno>
 #include <chrono>
@@ -15,6 +15,8 @@
 #include <thread>
 
 namespace modelhost::tools {
+
+using namespace client;  // the HTTP client (client/http_client.hpp) the tools share with mirrors
 
 namespace {
 

@@ -3,7 +3,7 @@
 
 #include "config/config.hpp"
 #include "http/cors.hpp"
-#include "http/glob.hpp"
+#include "base/glob.hpp"
 #include "http/vary.hpp"
 
 #include <boost/beast/http/fields.hpp>

@@ -3,7 +3,7 @@
 #include "catch.hpp"
 
 #include "http/conditional.hpp"
-#include "http/date.hpp"
+#include "base/http_date.hpp"
 #include "http/encoding.hpp"
 #include "http/origin.hpp"
 #include "http/range.hpp"
@@ -13,6 +13,8 @@
 #include <random>
 
 using namespace modelhost::http;
+using modelhost::format_http_date;
+using modelhost::parse_http_date;
 
 namespace {
 

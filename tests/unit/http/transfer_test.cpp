@@ -3,13 +3,15 @@
 
 #include "http/cache_control.hpp"
 #include "http/conditional.hpp"
-#include "http/date.hpp"
+#include "base/http_date.hpp"
 #include "http/encoding.hpp"
 #include "http/range.hpp"
 
 #include <boost/beast/http/fields.hpp>
 
 using namespace modelhost::http;
+using modelhost::format_http_date;
+using modelhost::parse_http_date;
 namespace bhttp = boost::beast::http;
 using K = RangeRequest::Kind;
 

@@ -1,5 +1,5 @@
 // Beast over a plain socket with a 15-second receive/send budget.
-#include "tools/http_client.hpp"
+#include "client/http_client.hpp"
 
 #include "base/text.hpp"
 
@@ -18,11 +18,12 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <sys/socket.h>
 
-namespace modelhost::tools {
+namespace modelhost::client {
 
 namespace asio = boost::asio;
 namespace bhttp = boost::beast::http;
@@ -76,7 +77,7 @@ void read_with_deadline(Stream& stream, boost::beast::flat_buffer& buffer, Parse
                         const ClientOptions& options, boost::system::error_code& ec) {
     while (!parser.is_done()) {
         if (options.deadline && std::chrono::steady_clock::now() >= *options.deadline)
-            throw HttpError(url.text + ": the time limit for the whole transfer ran out");
+            throw TimedOut(url.text + ": the time limit for the whole transfer ran out");
         bhttp::read_some(stream, buffer, parser, ec);
         if (ec) return;
     }
@@ -115,6 +116,8 @@ HttpResponse read_to_file(Stream& stream, boost::beast::flat_buffer& buffer, con
     bhttp::read_header(stream, buffer, head, ec);
     if (ec == bhttp::error::body_limit)
         throw BodyTooLarge(url.text + ": sends more than the " + std::to_string(target.max_bytes) + " bytes allowed for it");
+    if (ec == boost::asio::error::would_block || ec == boost::asio::error::timed_out)
+        throw TimedOut(url.text + ": no answer within the time allowed");
     if (ec) throw HttpError(url.text + ": no valid response: " + ec.message());
     HttpResponse out = head_of(head.get());
     if (out.status != 200 && out.status != 206) return out;  // a redirect or an error: its body is not wanted
@@ -130,6 +133,8 @@ HttpResponse read_to_file(Stream& stream, boost::beast::flat_buffer& buffer, con
         throw BodyTooLarge(url.text + ": sends more than the " + std::to_string(target.max_bytes) + " bytes allowed for it");
     if (ec == bhttp::error::partial_message || ec == boost::asio::error::eof)
         throw HttpError(url.text + ": the connection closed before the whole body arrived");
+    if (ec == boost::asio::error::would_block || ec == boost::asio::error::timed_out)
+        throw TimedOut(url.text + ": no byte within the time allowed");
     if (ec) throw HttpError(url.text + ": " + ec.message());
     return out;
 }
@@ -184,7 +189,12 @@ HttpResponse connect_and_exchange(const HttpUrl& url, const std::string& method,
     auto endpoints = asio::ip::tcp::resolver(ioc).resolve(url.host, url.port, ec);
     if (!ec) asio::connect(socket, endpoints, ec);
     if (ec) throw HttpError(url.text + ": cannot connect: " + ec.message());
-    timeval tv{options.idle_seconds, 0};
+    // Each socket wait: idle_seconds, or what is left of the deadline when that is less.
+    auto wait = std::chrono::microseconds(std::chrono::seconds(options.idle_seconds));
+    if (options.deadline)
+        wait = std::clamp(std::chrono::duration_cast<std::chrono::microseconds>(*options.deadline - std::chrono::steady_clock::now()),
+                          std::chrono::microseconds(1000), wait);
+    timeval tv{static_cast<time_t>(wait.count() / 1000000), static_cast<suseconds_t>(wait.count() % 1000000)};
     ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     if (!url.tls) return exchange(socket, url, method, headers, want_body, options, target);
@@ -222,10 +232,12 @@ HttpResponse http_request(const HttpUrl& url, const std::string& method, const H
 }
 
 HttpResponse http_download(const HttpUrl& url, const DownloadTarget& target, const ClientOptions& options) {
-    HeaderPairs headers;
-    if (target.have > 0 && !target.if_range.empty())
-        headers = {{"Range", "bytes=" + std::to_string(target.have) + "-"}, {"If-Range", target.if_range}};
+    HeaderPairs headers = target.headers;
+    if (target.have > 0 && !target.if_range.empty()) {
+        headers.emplace_back("Range", "bytes=" + std::to_string(target.have) + "-");
+        headers.emplace_back("If-Range", target.if_range);
+    }
     return connect_and_exchange(url, "GET", headers, true, options, &target);
 }
 
-}  // namespace modelhost::tools
+}  // namespace modelhost::client

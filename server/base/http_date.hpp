@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-namespace modelhost::http {
+namespace modelhost {
 
 // IMF-fixdate, RFC 850 and asctime forms; nullopt when malformed.
 std::optional<std::time_t> parse_http_date(std::string_view s);
@@ -18,4 +18,4 @@ std::string format_http_date(std::time_t t);
 // The IMF-fixdate for now (always 29 characters), formatted at most once per second per thread (the Date header).
 const std::array<char, 29>& current_http_date();
 
-}  // namespace modelhost::http
+}  // namespace modelhost

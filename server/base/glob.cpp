@@ -1,11 +1,11 @@
 // Glob matching as a set-of-states walk (an NFA): time O(|glob| x |path|), no backtracking blow-up.
-#include "http/glob.hpp"
+#include "base/glob.hpp"
 
 #include <algorithm>
 #include <utility>
 #include <vector>
 
-namespace modelhost::http {
+namespace modelhost {
 
 namespace {
 
@@ -52,4 +52,4 @@ bool glob_match(std::string_view g, std::string_view p) {
     return cur[g.size()] != 0;
 }
 
-}  // namespace modelhost::http
+}  // namespace modelhost

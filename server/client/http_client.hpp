@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-namespace modelhost::tools {
+namespace modelhost::client {
 
 using HeaderPairs = std::vector<std::pair<std::string, std::string>>;
 
@@ -74,15 +74,22 @@ struct DownloadTarget {
     std::string if_range;        // their validator (a strong ETag or a Last-Modified date); empty: start over
     // Called with the status and headers before any byte of a 200 or 206 body is written (to keep the validator).
     std::function<void(const HttpResponse&)> on_head;
+    HeaderPairs headers;  // sent besides Range/If-Range (If-None-Match, If-Modified-Since for a revalidation)
 };
 
 // GET `url` into `target.path` (streamed). With `have` bytes and a validator, asks for the rest (Range + If-Range,
 // RFC 9110 §14.2, §13.1.5): a 206 starting exactly at `have` is appended, a 200 (the file changed, or the server
-// ignores ranges) replaces the file, a 416 naming exactly `have` bytes means the kept file is whole. Only 200 and 206
+// ignores ranges) replaces the file. Only 200 and 206
 // bodies are written; any other response returns with its headers and the file untouched. Throws HttpError when the
 // body is shorter than its Content-Length or the Content-Range is not the one asked for, and BodyTooLarge as soon as
 // the file would exceed `max_bytes` (at most max_bytes + 1 bytes are written), whatever the response declares.
 HttpResponse http_download(const HttpUrl& url, const DownloadTarget& target, const ClientOptions& options = {});
+
+// The peer was too slow: a socket wait or the whole exchange's deadline ran out.
+class TimedOut : public HttpError {
+public:
+    using HttpError::HttpError;
+};
 
 // The body sent more than the caller allowed: not a transient failure, never retried.
 class BodyTooLarge : public std::runtime_error {
@@ -90,4 +97,4 @@ public:
     using std::runtime_error::runtime_error;
 };
 
-}  // namespace modelhost::tools
+}  // namespace modelhost::client

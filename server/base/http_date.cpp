@@ -1,5 +1,5 @@
 // HTTP date parsing and formatting.
-#include "http/date.hpp"
+#include "base/http_date.hpp"
 
 #include "base/text.hpp"
 
@@ -7,7 +7,7 @@
 #include <cstdio>
 #include <cstring>
 
-namespace modelhost::http {
+namespace modelhost {
 
 namespace {
 
@@ -72,4 +72,4 @@ const std::array<char, 29>& current_http_date() {
     return date;
 }
 
-}  // namespace modelhost::http
+}  // namespace modelhost

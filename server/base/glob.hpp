@@ -4,9 +4,9 @@
 #include <string>
 #include <string_view>
 
-namespace modelhost::http {
+namespace modelhost {
 
 // True when the decoded request path matches the glob (e.g. "/private/**" matches "/private/a/b.bin").
 bool glob_match(std::string_view glob, std::string_view path);
 
-}  // namespace modelhost::http
+}  // namespace modelhost

@@ -1,0 +1,370 @@
+// One mutex guards the bookkeeping (transfers under way, remembered failures, the index); transfers run on their own
+// threads with the blocking client and take the lock only to start, to install and to finish.
+#include "mirror/mirror.hpp"
+
+#include "base/glob.hpp"
+#include "client/http_client.hpp"
+#include "base/http_date.hpp"
+#include "models/catalog.hpp"
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <unistd.h>
+
+namespace modelhost::mirror {
+
+namespace fsys = std::filesystem;
+using Clock = std::chrono::system_clock;
+
+namespace {
+
+constexpr std::size_t max_transfers = 32;                  // under way at once, all mirrors together
+constexpr std::uint64_t max_manifest_bytes = 64u << 20;    // a file matching `revalidate` (model.json)
+constexpr auto failure_memory = std::chrono::seconds(1);   // what answers the requests that waited for a failed transfer
+
+double seconds_since_epoch(Clock::time_point t) { return std::chrono::duration<double>(t.time_since_epoch()).count(); }
+
+Clock::time_point from_seconds(double s) {
+    return Clock::time_point(std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s)));
+}
+
+// A decoded path segment as it goes into the upstream URL: unreserved and sub-delims kept, the rest %XX.
+std::string encode_path(std::string_view decoded) {
+    static constexpr char hex[] = "0123456789ABCDEF";
+    std::string out;
+    for (char ch : decoded) {
+        auto c = static_cast<unsigned char>(ch);
+        if (std::isalnum(c) || std::string_view("-._~!$&'()*+,;=:@/").find(ch) != std::string_view::npos) out += ch;
+        else out += {'%', hex[c >> 4], hex[c & 15]};
+    }
+    return out;
+}
+
+// A file the mirror stored: what its upstream said of it, and when it was last checked and used.
+struct Entry {
+    std::string etag, last_modified;
+    Clock::time_point checked;
+    Clock::time_point used;
+    std::uint64_t size = 0;
+};
+
+struct Failure {
+    unsigned status;
+    std::string note;
+    Clock::time_point until;
+};
+
+struct Transfer {
+    std::vector<std::function<void()>> waiters;
+};
+
+}  // namespace
+
+struct Mirrors::State {
+    std::vector<config::MirrorConfig> rules;
+    fsys::path root;
+    std::mutex lock;
+    std::map<std::string, std::shared_ptr<Transfer>, std::less<>> transfers;
+    std::map<std::string, Failure, std::less<>> failures;
+    std::map<std::string, Entry, std::less<>> index;
+    std::uint64_t next_tmp = 0;
+
+    const config::MirrorConfig* rule_for(std::string_view path) const {
+        for (const auto& r : rules)
+            if (path.starts_with(r.path)) return &r;
+        return nullptr;
+    }
+    fsys::path file_of(std::string_view path) const { return root / fsys::path(std::string(path.substr(1))); }
+    bool revalidates(const config::MirrorConfig& r, std::string_view path) const {
+        auto name = path.substr(path.rfind('/') + 1);
+        for (const auto& g : r.revalidate)
+            if (glob_match(g, g.find('/') == std::string::npos ? name : path)) return true;
+        return false;
+    }
+
+    void load_index();
+    void save_index();  // under `lock`
+    void evict(const config::MirrorConfig& r, const std::string& keep);  // under `lock`
+    std::uint64_t limit_for(const config::MirrorConfig& r, const std::string& path, bool& exact) const;
+    void run(const config::MirrorConfig& r, std::string path, std::string query, std::optional<Entry> stored);
+    void install(const config::MirrorConfig& r, const std::string& path, const fsys::path& tmp, Entry e);
+    void finish(const std::string& path, std::optional<Failure> failure);
+};
+
+namespace {
+
+// The index as JSON: {"/tfhub/a/model.json": {"etag": ..., "last_modified": ..., "checked": s, "used": s, "size": n}}.
+nlohmann::json to_json(const std::map<std::string, Entry, std::less<>>& index) {
+    auto doc = nlohmann::json::object();
+    for (const auto& [path, e] : index)
+        doc[path] = {{"etag", e.etag}, {"last_modified", e.last_modified}, {"checked", seconds_since_epoch(e.checked)},
+                     {"used", seconds_since_epoch(e.used)}, {"size", e.size}};
+    return doc;
+}
+
+}  // namespace
+
+void Mirrors::State::load_index() {
+    std::ifstream in(root / ".mirror/index.json");
+    auto doc = nlohmann::json::parse(in, nullptr, false);
+    if (!doc.is_object()) return;  // none yet, or unreadable: files stored before are served, and checked when due
+    for (auto it = doc.begin(); it != doc.end(); ++it) {
+        const auto& v = it.value();
+        std::error_code ec;
+        if (!v.is_object() || !rule_for(it.key()) || !fsys::is_regular_file(file_of(it.key()), ec)) continue;
+        Entry e;
+        e.etag = v.value("etag", "");
+        e.last_modified = v.value("last_modified", "");
+        e.checked = from_seconds(v.value("checked", 0.0));
+        e.used = from_seconds(v.value("used", 0.0));
+        e.size = fsys::file_size(file_of(it.key()), ec);
+        index[it.key()] = e;
+    }
+}
+
+void Mirrors::State::save_index() {
+    const fsys::path tmp = root / ".mirror/index.json.new";
+    {
+        std::ofstream out(tmp, std::ios::trunc);
+        out << to_json(index).dump();
+        if (!out) return spdlog::warn("mirror: cannot write {}; stored files stay, their upstream validators are not kept", tmp.string());
+    }
+    std::error_code ec;
+    fsys::rename(tmp, root / ".mirror/index.json", ec);
+}
+
+// Least recently used files of this mirror go until it holds at most max_bytes (the file just stored stays).
+void Mirrors::State::evict(const config::MirrorConfig& r, const std::string& keep) {
+    if (r.max_bytes == 0) return;
+    std::uint64_t total = 0;
+    std::vector<std::pair<Clock::time_point, std::string>> by_use;
+    for (const auto& [path, e] : index) {
+        if (!path.starts_with(r.path)) continue;
+        total += e.size;
+        if (path != keep) by_use.emplace_back(e.used, path);
+    }
+    std::sort(by_use.begin(), by_use.end());
+    for (const auto& [used, path] : by_use) {
+        if (total <= r.max_bytes) break;
+        std::error_code ec;
+        fsys::remove(file_of(path), ec);
+        total -= index[path].size;
+        index.erase(path);
+        spdlog::info("mirror: evicted {} ({} over max_bytes)", path, r.key);
+    }
+}
+
+// The most bytes the file may hold: a shard listed by the stored model.json beside it (or above it) may hold its
+// group's declared bytes (`exact` when the group has just this shard); a revalidated file (model.json) 64 MiB;
+// anything else max_file_bytes.
+std::uint64_t Mirrors::State::limit_for(const config::MirrorConfig& r, const std::string& path, bool& exact) const {
+    exact = false;
+    if (revalidates(r, path)) return std::min(r.max_file_bytes, max_manifest_bytes);
+    for (auto dir = path.substr(0, path.rfind('/')); dir.size() + 1 > r.path.size(); dir = dir.substr(0, dir.rfind('/'))) {
+        std::ifstream in(file_of(dir + "/model.json"));
+        if (!in) continue;
+        auto doc = nlohmann::json::parse(in, nullptr, false);
+        if (!doc.is_object() || !doc.contains("weightsManifest") || !doc["weightsManifest"].is_array()) return r.max_file_bytes;
+        for (const auto& g : doc["weightsManifest"]) {
+            if (!g.is_object() || !g.contains("paths") || !g["paths"].is_array()) continue;
+            for (const auto& p : g["paths"]) {
+                if (!p.is_string() || dir + "/" + p.get<std::string>() != path) continue;
+                auto declared = g.contains("weights") ? models::declared_bytes(g["weights"]) : std::nullopt;
+                if (!declared) return r.max_file_bytes;
+                exact = g["paths"].size() == 1;
+                return std::min(*declared, r.max_file_bytes);
+            }
+        }
+        return r.max_file_bytes;  // the nearest model.json does not list it
+    }
+    return r.max_file_bytes;
+}
+
+namespace {
+
+// Why a transfer failed, as the client will answer: 404 remembered for not_found_ttl, 502/504 for a few seconds.
+Failure failure(unsigned status, std::string note, Clock::duration memory) {
+    return {status, std::move(note), Clock::now() + memory};
+}
+
+// One GET of `url` into `tmp`, following up to 10 redirects (never from https to http). Returns the last response.
+client::HttpResponse get(std::string url, const client::DownloadTarget& target, const client::ClientOptions& options) {
+    for (int hop = 0;; ++hop) {
+        auto parsed = client::parse_http_url(url);
+        if (!parsed) throw client::HttpError(url + ": not an http:// or https:// URL");
+        client::HttpResponse r = client::http_download(*parsed, target, options);
+        auto next = client::redirect_target(r, url);
+        if (!next) return r;
+        if (hop == 10) throw client::HttpError(url + ": more than 10 redirects");
+        if (url.starts_with("https:") && !next->starts_with("https:"))
+            throw client::HttpError(url + ": redirects to " + *next + ", from https to plain http; refused");
+        url = *next;
+    }
+}
+
+}  // namespace
+
+// The transfer's thread: fetch (or revalidate `stored`), install or remember the failure, wake the waiters.
+void Mirrors::State::run(const config::MirrorConfig& r, std::string path, std::string query, std::optional<Entry> stored) {
+    fsys::path tmp;
+    {
+        std::lock_guard g(lock);
+        tmp = root / ".mirror/tmp" / (std::to_string(::getpid()) + "-" + std::to_string(next_tmp++));
+    }
+    std::optional<Failure> failed;
+    try {
+        client::ClientOptions options;
+        options.ca_file = r.ca_file;
+        options.user_agent = "modelhost-mirror";
+        options.deadline = std::chrono::steady_clock::now() +
+                           std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(r.timeout));
+        bool exact = false;
+        client::DownloadTarget target{tmp.string(), limit_for(r, path, exact), 0, {}, {}, {}};
+        if (stored && !stored->etag.empty()) target.headers.emplace_back("If-None-Match", stored->etag);
+        if (stored && !stored->last_modified.empty()) target.headers.emplace_back("If-Modified-Since", stored->last_modified);
+        std::string url = r.upstream + encode_path(std::string_view(path).substr(r.path.size()));
+        if (!query.empty()) url += "?" + query;
+        client::HttpResponse res = get(url, target, options);
+        if (res.status == 304 && stored) {
+            std::lock_guard g(lock);
+            if (auto it = index.find(path); it != index.end()) it->second.checked = Clock::now();
+            save_index();
+        } else if (res.status == 200) {
+            std::uint64_t size = fsys::file_size(tmp);
+            if (exact && size != target.max_bytes)
+                throw client::HttpError(url + ": sent " + std::to_string(size) + " bytes, the manifest declares " + std::to_string(target.max_bytes));
+            auto header = [&](const char* name) { auto v = res.all(name); return v.size() == 1 ? v[0] : std::string(); };
+            install(r, path, tmp, Entry{header("ETag"), header("Last-Modified"), Clock::now(), Clock::now(), size});
+        } else if (res.status == 404 || res.status == 410) {
+            failed = failure(404, "mirror: upstream answered " + std::to_string(res.status),
+                             std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(r.not_found_ttl)));
+        } else {
+            failed = failure(502, "mirror: upstream answered " + std::to_string(res.status), failure_memory);
+        }
+    } catch (const client::TimedOut& e) {
+        failed = failure(504, std::string("mirror: ") + e.what(), failure_memory);
+    } catch (const std::exception& e) {  // HttpError, BodyTooLarge, a file that cannot be written
+        failed = failure(502, std::string("mirror: ") + e.what(), failure_memory);
+    }
+    std::error_code ec;
+    fsys::remove(tmp, ec);
+    if (failed) spdlog::warn("{} for {}", failed->note, path);
+    finish(path, std::move(failed));
+}
+
+// Renames the whole file into place (a changed model.json takes the shards of its old manifest with it: they are
+// fetched again for the new one), records it, and evicts to stay within max_bytes.
+void Mirrors::State::install(const config::MirrorConfig& r, const std::string& path, const fsys::path& tmp, Entry e) {
+    const fsys::path dest = file_of(path);
+    fsys::create_directories(dest.parent_path());
+    // The upstream's Last-Modified becomes the file's mtime: mirrors of one upstream then agree on Last-Modified and
+    // on the ETag (size + mtime), so a shared cache can revalidate against any of them.
+    if (auto modified = parse_http_date(e.last_modified)) {
+        std::error_code ec;
+        fsys::last_write_time(tmp, fsys::file_time_type::clock::from_sys(std::chrono::system_clock::from_time_t(*modified)), ec);
+    }
+    std::lock_guard g(lock);
+    if (path.ends_with("/model.json") && index.contains(path)) {
+        const std::string folder = path.substr(0, path.rfind('/') + 1);
+        for (auto it = index.begin(); it != index.end();) {
+            if (it->first != path && it->first.starts_with(folder) && !revalidates(r, it->first)) {
+                std::error_code ec;
+                fsys::remove(file_of(it->first), ec);
+                it = index.erase(it);
+            } else {
+                ++it;
+            }
+        }
+    }
+    fsys::rename(tmp, dest);
+    index[path] = std::move(e);
+    evict(r, path);
+    save_index();
+}
+
+// The transfer is over: forget it (a failure is remembered instead) and run every waiter, outside the lock.
+void Mirrors::State::finish(const std::string& path, std::optional<Failure> failed) {
+    std::vector<std::function<void()>> waiters;
+    {
+        std::lock_guard g(lock);
+        auto it = transfers.find(path);
+        waiters = std::move(it->second->waiters);
+        transfers.erase(it);
+        if (failed) failures[path] = std::move(*failed);
+        else failures.erase(path);
+        for (auto f = failures.begin(); f != failures.end();)  // drop what has expired
+            f = f->second.until < Clock::now() ? failures.erase(f) : std::next(f);
+    }
+    for (auto& w : waiters) w();
+}
+
+Mirrors::Mirrors(const std::vector<config::MirrorConfig>& rules, const fsys::path& root) : state_(std::make_shared<State>()) {
+    state_->rules = rules;
+    state_->root = root;
+    if (rules.empty()) return;
+    fsys::create_directories(root / ".mirror/tmp");
+    for (const auto& e : fsys::directory_iterator(root / ".mirror/tmp")) fsys::remove_all(e.path());  // left by a kill
+    state_->load_index();
+}
+
+Mirrors::~Mirrors() = default;
+
+bool Mirrors::covers(std::string_view path) const { return state_->rule_for(path) != nullptr; }
+
+Decision Mirrors::decide(std::string_view path, std::string_view query, bool may_wait) const {
+    State& s = *state_;
+    const config::MirrorConfig& r = *s.rule_for(path);
+    if (r.offline) return {Decision::Kind::serve, 0, "mirror: offline", {}};
+    const auto now = Clock::now();
+    std::lock_guard g(s.lock);
+    auto stored = s.index.find(path);
+    std::error_code ec;
+    if (stored == s.index.end() && fsys::is_regular_file(s.file_of(path), ec)) return {};  // placed by hand: served as is
+    auto failure = s.failures.find(path);
+    const bool failed = failure != s.failures.end() && failure->second.until > now;
+    if (stored != s.index.end()) {
+        stored->second.used = now;
+        bool fresh = !s.revalidates(r, path) || now - stored->second.checked < std::chrono::duration<double>(r.revalidate_after);
+        if (fresh) return {};
+        if (failed || !may_wait) return {Decision::Kind::serve, 0, "mirror: stale, " + (failed ? failure->second.note : "upstream check pending"), {}};
+    } else if (failed) {
+        return {Decision::Kind::fail, failure->second.status, failure->second.note, {}};
+    } else if (!may_wait) {
+        return {Decision::Kind::fail, 502, "mirror: the upstream transfer stored nothing", {}};
+    }
+    auto running = s.transfers.find(path);
+    if (running == s.transfers.end()) {
+        if (s.transfers.size() >= max_transfers) {
+            if (stored != s.index.end()) return {Decision::Kind::serve, 0, "mirror: stale, too many transfers under way", {}};
+            return {Decision::Kind::fail, 503, "mirror: too many upstream transfers under way", {}};
+        }
+        running = s.transfers.emplace(std::string(path), std::make_shared<Transfer>()).first;
+        std::optional<Entry> conditional;
+        if (stored != s.index.end()) conditional = stored->second;
+        std::thread([state = state_, &r, p = std::string(path), q = std::string(query), conditional] {
+            state->run(r, p, q, conditional);
+        }).detach();
+    }
+    std::weak_ptr<State> weak = state_;
+    return {Decision::Kind::wait, 0, "mirror: waited for upstream",
+            [weak, transfer = running->second](std::function<void()> resume) {
+                auto state = weak.lock();
+                if (!state) return resume();
+                std::unique_lock g2(state->lock);
+                bool over = std::none_of(state->transfers.begin(), state->transfers.end(),
+                                         [&](const auto& t) { return t.second == transfer; });
+                if (!over) return transfer->waiters.push_back(std::move(resume));
+                g2.unlock();
+                resume();
+            }};
+}
+
+}  // namespace modelhost::mirror

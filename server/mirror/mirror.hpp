@@ -1,0 +1,63 @@
+// Pull-through mirrors (config `mirrors`): a request under a mirror's path for a file the root lacks is fetched from
+// its upstream — once, however many requests ask for it at the same time (single flight) — into a hidden temporary
+// file, renamed into place only when whole, and then served like any file. Stored files matching `revalidate`
+// (model.json) are revalidated upstream once they are `revalidate_after` old; the rest (shards) are kept as they
+// are. `max_bytes` bounds what a mirror stores (least recently used files go first); `offline` never asks upstream.
+//
+// The upstream is hostile, as for `modelhost fetch`: only the configured upstream is contacted (redirects followed at
+// most 10 times, never from https to http, certificates verified), every file has a byte bound (a shard of a stored
+// model.json: its group's declared bytes, and exactly that when the group has one shard), every transfer a deadline,
+// and the number of transfers under way is bounded. A failed transfer leaves nothing on disk.
+//
+// State kept under the root, in hidden folders the server never serves: `.mirror/tmp/` (transfers under way) and
+// `.mirror/index.json` (per stored file: the upstream's ETag and Last-Modified, when it was last checked, size).
+#pragma once
+
+#include "config/config.hpp"
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace modelhost::mirror {
+
+// What the pipeline does with a request for a mirrored path.
+struct Decision {
+    enum class Kind {
+        serve,  // serve the file from the root as any file (stored and fresh, stale after a failed check, or offline)
+        wait,   // an upstream transfer is under way: call `join`, then ask again once it has called back
+        fail,   // answer `status`: 404 (upstream said so; remembered), 502 (upstream failed), 503 (too many
+                // transfers under way), 504 (upstream too slow)
+    };
+    Kind kind = Kind::serve;
+    unsigned status = 0;
+    std::string note;  // for the access log ("mirror: fetched from upstream", "mirror: stale, upstream failed: ...")
+    // For `wait`: registers a function to run once, on the transfer's thread, when the transfer has ended.
+    std::function<void(std::function<void()>)> join;
+};
+
+class Mirrors {
+public:
+    // Loads what earlier runs stored (`root`/.mirror/index.json). Throws std::system_error when `root`/.mirror cannot
+    // be made.
+    Mirrors(const std::vector<config::MirrorConfig>& rules, const std::filesystem::path& root);
+    ~Mirrors();
+    Mirrors(const Mirrors&) = delete;
+    Mirrors& operator=(const Mirrors&) = delete;
+
+    // True when `path` (a decoded, normalised request path) lies under a mirror's path.
+    bool covers(std::string_view path) const;
+
+    // For a path that `covers`: `query` is the request's raw query (sent upstream with the path). With `may_wait`
+    // false (asking again after a wait) no transfer is started: what the last one left decides.
+    Decision decide(std::string_view path, std::string_view query, bool may_wait) const;
+
+private:
+    struct State;
+    std::shared_ptr<State> state_;  // shared with the transfer threads, which may outlive this object
+};
+
+}  // namespace modelhost::mirror

@@ -1,0 +1,248 @@
+// Pull-through mirrors: a modelhost whose root starts empty fills itself from an upstream (here a canned peer that
+// counts what it is asked, or misbehaves on purpose): single flight, atomic installs, remembered 404s, 502/504 with
+// CORS, stale-if-error, revalidation of model.json, eviction under max_bytes, offline, and hostile upstreams.
+#include "catch.hpp"
+
+#include "canned_server.hpp"
+#include "http_client.hpp"
+#include "process.hpp"
+#include "temp_dir.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+using namespace modelhost::test;
+namespace fsys = std::filesystem;
+
+namespace {
+
+const std::string manifest = R"({"format":"graph-model","modelTopology":{"node":[]},"weightsManifest":[{"paths":["group1-shard1of1.bin"],"weights":[{"name":"w","shape":[250],"dtype":"float32"}]}]})";
+
+std::string slurp(const fsys::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+std::string response(const std::string& status, const std::string& body, const std::string& extra = "") {
+    return "HTTP/1.1 " + status + "\r\n" + extra + "Content-Length: " + std::to_string(body.size()) +
+           "\r\nConnection: close\r\n\r\n" + body;
+}
+
+// An upstream whose answers the test sets per path (the query ignored); it counts every request head.
+struct Upstream {
+    std::mutex lock;
+    std::map<std::string, std::string> answers;
+    std::chrono::milliseconds delay{0};
+    CannedServer server{[this](const std::string& head) {
+        auto start = head.find(' ') + 1;
+        std::string target = head.substr(start, head.find(' ', start) - start);
+        std::this_thread::sleep_for(delay);
+        std::lock_guard g(lock);
+        auto it = answers.find(target.substr(0, target.find('?')));
+        return it != answers.end() ? it->second : response("404 Not Found", "");
+    }};
+
+    void set(const std::string& path, const std::string& answer) {
+        std::lock_guard g(lock);
+        answers[path] = answer;
+    }
+    std::size_t asked(const std::string& needle) {
+        auto heads = server.heads();
+        return std::count_if(heads.begin(), heads.end(), [&](const std::string& h) { return h.find(needle) != std::string::npos; });
+    }
+};
+
+// A mirroring modelhost on an empty root, `/hub/` -> the upstream, with `extra` mirror keys (",\"offline\": true").
+struct MirrorServer {
+    TempDir root;
+    TestServer server;
+    MirrorServer(const Upstream& up, const std::string& extra = "")
+        : server(root.path(), R"({"cors": {"allow_origins": ["https://app.example"]}, "mirrors": [{"path": "/hub/", "upstream": ")" +
+                                  up.server.base() + "/\"" + extra + "}]}") {}
+    Response get(const std::string& target, const std::string& headers = "") {
+        return request(server.port(), "GET", target, "Origin: https://app.example\r\n" + headers);
+    }
+    // Every file stored under the root outside the mirror's bookkeeping.
+    std::vector<std::string> stored() {
+        std::vector<std::string> out;
+        for (const auto& e : fsys::recursive_directory_iterator(root.path()))
+            if (e.is_regular_file() && e.path().string().find("/.mirror/") == std::string::npos)
+                out.push_back(e.path().lexically_relative(root.path()).string());
+        std::sort(out.begin(), out.end());
+        return out;
+    }
+    bool nothing_in_flight() { return fsys::is_empty(root.path() / ".mirror/tmp"); }
+};
+
+std::string header(const Response& r, const char* name) {
+    auto it = r.find(name);
+    return it == r.end() ? std::string() : std::string(it->value());
+}
+
+}  // namespace
+
+TEST_CASE("20 concurrent cold requests for one shard make one upstream request and all get its bytes", "[mirror]") {
+    Upstream up;
+    const std::string shard(1000, 's');
+    up.set("/m/group1-shard1of1.bin", response("200 OK", shard));
+    up.delay = std::chrono::milliseconds(300);  // the transfer is still running when the others arrive
+    MirrorServer mirror(up);
+    std::vector<std::thread> clients;
+    std::atomic<int> ok{0};
+    for (int i = 0; i < 20; ++i)
+        clients.emplace_back([&] {
+            auto r = mirror.get("/hub/m/group1-shard1of1.bin");
+            ok += r.result_int() == 200 && r.body() == shard && header(r, "Access-Control-Allow-Origin") == "https://app.example";
+        });
+    for (auto& t : clients) t.join();
+    CHECK(ok == 20);
+    CHECK(up.asked("GET /m/group1-shard1of1.bin") == 1);
+    CHECK(slurp(mirror.root.path() / "hub/m/group1-shard1of1.bin") == shard);
+    CHECK(mirror.nothing_in_flight());
+    up.delay = std::chrono::milliseconds(0);
+    CHECK(mirror.get("/hub/m/group1-shard1of1.bin").body() == shard);  // from disk now
+    CHECK(up.asked("GET /m/group1-shard1of1.bin") == 1);
+}
+
+TEST_CASE("the request's query goes upstream; escapes and active content never reach it", "[mirror][hardening]") {
+    Upstream up;
+    up.set("/m/model.json", response("200 OK", manifest));
+    MirrorServer mirror(up);
+    CHECK(mirror.get("/hub/m/model.json?tfjs-format=file").body() == manifest);
+    CHECK(up.asked("GET /m/model.json?tfjs-format=file HTTP/1.1") == 1);
+    for (const std::string bad : {"/hub/../etc/passwd", "/hub/%2e%2e/x.bin", "/hub/a%2fb.bin", "/hub/.hidden/x.bin", "/hub/page.html",
+                                  "/hub/x.svg", "/hub/x.js"}) {
+        INFO(bad);
+        auto r = mirror.get(bad);
+        CHECK(r.result_int() >= 400);
+        CHECK(r.result_int() < 500);
+    }
+    CHECK(up.server.heads().size() == 1);
+}
+
+TEST_CASE("a transfer cut mid-way installs nothing, answers 502 with CORS, and the next request retries", "[mirror]") {
+    Upstream up;
+    up.set("/m/a.bin", "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\nConnection: close\r\n\r\n" + std::string(400, 'a'));
+    MirrorServer mirror(up);
+    auto cut = mirror.get("/hub/m/a.bin");
+    CHECK(cut.result_int() == 502);
+    CHECK(header(cut, "Access-Control-Allow-Origin") == "https://app.example");  // the browser sees the real status
+    CHECK(mirror.stored().empty());
+    CHECK(mirror.nothing_in_flight());
+    up.set("/m/a.bin", response("200 OK", std::string(1000, 'a')));
+    std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // past the failure's memory
+    auto retried = mirror.get("/hub/m/a.bin");
+    CHECK(retried.result_int() == 200);
+    CHECK(retried.body() == std::string(1000, 'a'));
+    CHECK(up.asked("GET /m/a.bin") == 2);
+}
+
+TEST_CASE("an upstream 404 is remembered for not_found_ttl; a slow upstream is 504", "[mirror]") {
+    Upstream up;
+    MirrorServer mirror(up, R"(, "not_found_ttl": 1, "timeout": 1)");
+    CHECK(mirror.get("/hub/m/missing.bin").result_int() == 404);
+    CHECK(mirror.get("/hub/m/missing.bin").result_int() == 404);
+    CHECK(up.asked("GET /m/missing.bin") == 1);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+    CHECK(mirror.get("/hub/m/missing.bin").result_int() == 404);
+    CHECK(up.asked("GET /m/missing.bin") == 2);
+
+    up.set("/m/slow.bin", response("200 OK", "late"));
+    up.delay = std::chrono::milliseconds(2500);
+    auto slow = mirror.get("/hub/m/slow.bin");
+    CHECK(slow.result_int() == 504);
+    CHECK(header(slow, "Access-Control-Allow-Origin") == "https://app.example");
+    CHECK(mirror.stored().empty());
+}
+
+TEST_CASE("model.json is revalidated after revalidate_after; a changed one replaces it and its old shards go", "[mirror][validators]") {
+    Upstream up;
+    up.set("/m/model.json", response("200 OK", manifest, "ETag: \"v1\"\r\nLast-Modified: Sun, 06 Nov 1994 08:49:37 GMT\r\n"));
+    up.set("/m/group1-shard1of1.bin", response("200 OK", std::string(1000, '1')));
+    MirrorServer mirror(up, R"(, "revalidate_after": 0.3)");
+    CHECK(mirror.get("/hub/m/model.json").body() == manifest);
+    CHECK(mirror.get("/hub/m/group1-shard1of1.bin").result_int() == 200);
+    CHECK(fsys::last_write_time(mirror.root.path() / "hub/m/model.json") ==  // the upstream's Last-Modified
+          fsys::file_time_type::clock::from_sys(std::chrono::system_clock::from_time_t(784111777)));
+
+    up.set("/m/model.json", response("304 Not Modified", ""));
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    CHECK(mirror.get("/hub/m/model.json").body() == manifest);
+    CHECK(up.asked("If-None-Match: \"v1\"") == 1);
+    CHECK(mirror.get("/hub/m/model.json").body() == manifest);  // fresh again: not asked
+    CHECK(up.asked("GET /m/model.json") == 2);
+
+    const std::string changed = manifest.substr(0, manifest.size() - 2) + R"(,"v":2})";
+    up.set("/m/model.json", response("200 OK", changed, "ETag: \"v2\"\r\n"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    CHECK(mirror.get("/hub/m/model.json").body() == changed);
+    CHECK_FALSE(fsys::exists(mirror.root.path() / "hub/m/group1-shard1of1.bin"));  // fetched again for the new manifest
+
+    up.set("/m/model.json", response("500 Internal Server Error", ""));  // stale-if-error
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    auto stale = mirror.get("/hub/m/model.json");
+    CHECK(stale.result_int() == 200);
+    CHECK(stale.body() == changed);
+}
+
+TEST_CASE("a shard of a stored model.json may not exceed its declared bytes; a hostile upstream changes nothing on disk", "[mirror][hardening]") {
+    Upstream up;
+    up.set("/m/model.json", response("200 OK", manifest));
+    up.set("/m/group1-shard1of1.bin", response("200 OK", std::string(1001, 'x')));  // declared: 250 float32 = 1000
+    up.set("/m/short.bin", response("200 OK", std::string(10, 'x')));
+    up.set("/m/endless.bin", canned_endless("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", "400\r\n" + std::string(1024, 'e') + "\r\n"));
+    up.set("/m/elsewhere.bin", "HTTP/1.1 302 Found\r\nLocation: ftp://127.0.0.1/x.bin\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    MirrorServer mirror(up, R"(, "max_file_bytes": 100000)");
+    CHECK(mirror.get("/hub/m/model.json").result_int() == 200);
+    for (const std::string path : {"/hub/m/group1-shard1of1.bin", "/hub/m/endless.bin", "/hub/m/elsewhere.bin"}) {
+        INFO(path);
+        CHECK(mirror.get(path).result_int() == 502);
+    }
+    CHECK(mirror.stored() == std::vector<std::string>{"hub/m/model.json"});
+    CHECK(mirror.nothing_in_flight());
+    up.set("/m/group1-shard1of1.bin", response("200 OK", std::string(999, 'x')));  // one group, one shard: exactly 1000
+    std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+    CHECK(mirror.get("/hub/m/group1-shard1of1.bin").result_int() == 502);
+    CHECK(mirror.stored() == std::vector<std::string>{"hub/m/model.json"});
+}
+
+TEST_CASE("max_bytes evicts the least recently used files; offline serves only what is stored", "[mirror]") {
+    Upstream up;
+    for (const char* name : {"/m/a.bin", "/m/b.bin", "/m/c.bin"}) up.set(name, response("200 OK", std::string(1000, name[3])));
+    {
+        MirrorServer mirror(up, R"(, "max_bytes": 2500)");
+        CHECK(mirror.get("/hub/m/a.bin").result_int() == 200);
+        CHECK(mirror.get("/hub/m/b.bin").result_int() == 200);
+        CHECK(mirror.get("/hub/m/a.bin").result_int() == 200);  // a is now used more recently than b
+        CHECK(mirror.get("/hub/m/c.bin").result_int() == 200);
+        CHECK(mirror.stored() == std::vector<std::string>{"hub/m/a.bin", "hub/m/c.bin"});
+    }
+    MirrorServer offline(up, R"(, "offline": true)");
+    offline.root.write("hub/m/kept.bin", "kept");
+    CHECK(offline.get("/hub/m/kept.bin").body() == "kept");
+    CHECK(offline.get("/hub/m/b.bin").result_int() == 404);
+    CHECK(up.asked("GET /m/b.bin") == 1);  // only the first server's request
+}
+
+TEST_CASE("over HTTP/2, 50 streams for one cold file make one upstream request", "[mirror][http2]") {
+    Upstream up;
+    up.set("/m/model.json", response("200 OK", manifest));
+    up.delay = std::chrono::milliseconds(200);
+    TempDir root;
+    TestServer server(root.path(), R"({"http2": {"cleartext": true}, "mirrors": [{"path": "/hub/", "upstream": ")" + up.server.base() + "/\"}]}");
+    auto [code, out] = run_command({"/usr/bin/h2load", "-n", "50", "-c", "1", "-m", "50",
+                                    "http://127.0.0.1:" + std::to_string(server.port()) + "/hub/m/model.json"});
+    INFO(out);
+    CHECK(code == 0);
+    CHECK_THAT(out, Catch::Contains("50 succeeded"));
+    CHECK_THAT(out, Catch::Contains("50 2xx"));
+    CHECK(up.asked("GET /m/model.json") == 1);
+}
