@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 // One browser test case: a page on http://localhost:<A> (served by one modelhost) loads real face models from
 // modelhost on http://127.0.0.1:<B> (another site) in Debian's Chromium, and the outcome is asserted.
-// Usage: node run.mjs CASE   (CASE: tfjs-allowed, tfjs-refused, tfjs-wildcard, tfjs-h2, mediapipe, demo)
+// Usage: node run.mjs CASE   (CASE: tfjs-allowed, tfjs-refused, tfjs-wildcard, tfjs-h2, mirror, mediapipe, demo)
 // tfjs-h2 serves the models over HTTPS (a certificate made for the run) and HTTP/2.
 import { chromium } from 'playwright-core';
 import { startModelhost as start, stop } from './modelhost.mjs';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, readdirSync, writeFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -64,6 +65,23 @@ const cases = {
       /"GET \/mediapipe\/face_mesh\/face_mesh\.binarypb HTTP\/1\.1" 200 /.test(server.output()), 'the graph did not come from modelhost',
     ],
   },
+  // The model server is a mirror whose root starts empty: /hub/ is filled from another modelhost (serving the models)
+  // through a hop that redirects every request there. The page loads the models twice, in two fresh browser contexts.
+  mirror: {
+    cors: (page) => ({ allow_origins: [page] }),
+    runtime: 'tfjs',
+    mirror: true,
+    check: (r, logs, page, server, m) => [
+      r.ok, `detection failed: ${r.error}`, r.keypoints > 400, `only ${r.keypoints} keypoints`,
+      m.second.ok && m.second.keypoints > 400, `the second load failed: ${m.second.error}`,
+      m.stored.length >= 4, `only ${m.stored.length} files stored in the mirror's root: ${m.stored}`,
+      m.differing.length === 0, `stored files differ from the upstream's: ${m.differing}`,
+      m.upstreamAfterSecond === m.upstreamAfterFirst, `the second load asked upstream ${m.upstreamAfterSecond - m.upstreamAfterFirst} more times`,
+      m.hops >= 4, `only ${m.hops} requests went through the redirecting hop`,
+      /"GET \/hub\/face_mesh\/model\.json HTTP\/1\.1" 200 .*note="mirror: fetched from upstream"/.test(server.output()),
+      'the access log does not show model.json fetched from upstream',
+    ],
+  },
   demo: {
     cors: (page) => ({ allow_origins: [page] }),
     runtime: 'demo',
@@ -82,6 +100,57 @@ function throwawayCertificate(dir) {
     '-keyout', key_file, '-out', cert_file, '-days', '1', '-subj', '/CN=127.0.0.1',
     '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
   return { cert_file, key_file };
+}
+
+// Loads the page in a fresh browser context (no cached files) and runs the case; adds every file fetched from the
+// model server, with the protocol it came over.
+async function loadModels(browser, spec, pageOrigin, models, base, logs) {
+  // The certificate is made for this run: the browser is told to accept it (ALPN and h2 are unaffected).
+  const context = await browser.newContext({ ignoreHTTPSErrors: !!spec.tls });
+  const page = await context.newPage();
+  page.on('console', (m) => logs.push(m.text()));
+  page.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));
+  await page.goto(`${pageOrigin}/page/index.html`);
+  const result = await page.evaluate(([runtime, url]) => window.runCase(runtime, url), [spec.runtime, models]);
+  result.resources = await page.evaluate((origin) => performance.getEntriesByType('resource')
+    .filter((e) => e.name.startsWith(origin)).map((e) => ({ url: e.name, protocol: e.nextHopProtocol })), base);
+  await context.close();
+  return result;
+}
+
+// The mirror's upstream: a modelhost serving the models, behind a hop that redirects every request to it. Rewrites
+// the model server's config (`config`) into a mirror of /hub/ with an empty root.
+async function startMirrorUpstream(tmp, config, servers) {
+  const upstream = await startModelhost(['--root', join(here, 'assets', 'models'), '--port', '0'], 'upstream');
+  servers.push(upstream);
+  const hop = createServer((req, res) => {
+    hop.count += 1;
+    res.writeHead(302, { Location: `http://127.0.0.1:${upstream.port}${req.url}`, 'Content-Length': 0 }).end();
+  });
+  hop.count = 0;
+  await new Promise((resolve) => hop.listen(0, '127.0.0.1', resolve));
+  servers.push({ stopHop: () => new Promise((resolve) => hop.close(resolve)) });
+  mkdirSync(join(tmp, 'mirror-root'));
+  const cfg = JSON.parse(readFileSync(config, 'utf8'));
+  cfg.server.root = join(tmp, 'mirror-root');
+  cfg.mirrors = [{ path: '/hub/', upstream: `http://127.0.0.1:${hop.address().port}/` }];
+  writeFileSync(config, JSON.stringify(cfg));
+  return { upstream, hop };
+}
+
+// Requests in a modelhost's access log so far.
+const requestLines = (proc) => proc.output().split('\n').filter((l) => / access .*"GET /.test(l)).length;
+
+// The files under `dir`, as paths relative to it ([] when it does not exist).
+function storedFiles(dir, prefix = '') {
+  let entries = [];
+  try {
+    entries = readdirSync(join(dir, prefix), { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  return entries.flatMap((e) => (e.isDirectory() ? storedFiles(dir, join(prefix, e.name))
+    : e.isFile() ? [join(prefix, e.name)] : []));
 }
 
 async function main() {
@@ -103,24 +172,27 @@ async function main() {
       headers: { 'Cross-Origin-Resource-Policy': 'cross-origin', 'Timing-Allow-Origin': '*' },
       ...(spec.tls ? { tls: throwawayCertificate(tmp) } : {}),
     }));
+    const mirror = spec.mirror ? await startMirrorUpstream(tmp, config, servers) : null;
     const modelServer = await startModelhost(['--config', config], 'model server');
     servers.push(modelServer);
-    const models = `${spec.tls ? 'https' : 'http'}://127.0.0.1:${modelServer.port}`;
+    const base = `${spec.tls ? 'https' : 'http'}://127.0.0.1:${modelServer.port}`;
+    const models = mirror ? `${base}/hub` : base;
 
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: chromiumFlags });
-    // The certificate is made for this run: the browser is told to accept it (ALPN and h2 are unaffected).
-    const page = await browser.newPage({ ignoreHTTPSErrors: !!spec.tls });
     const logs = [];
-    page.on('console', (m) => logs.push(m.text()));
-    page.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));
-    await page.goto(`${pageOrigin}/page/index.html`);
-    const result = await page.evaluate(([runtime, url]) => window.runCase(runtime, url), [spec.runtime, models]);
-    // Every file fetched from the model server, with the protocol it came over.
-    result.resources = await page.evaluate((origin) => performance.getEntriesByType('resource')
-      .filter((e) => e.name.startsWith(origin)).map((e) => ({ url: e.name, protocol: e.nextHopProtocol })), models);
+    const result = await loadModels(browser, spec, pageOrigin, models, base, logs);
+    if (mirror) {
+      mirror.upstreamAfterFirst = requestLines(mirror.upstream);
+      mirror.second = await loadModels(browser, spec, pageOrigin, models, base, logs);
+      mirror.upstreamAfterSecond = requestLines(mirror.upstream);
+      mirror.stored = storedFiles(join(tmp, 'mirror-root', 'hub'));
+      mirror.differing = mirror.stored.filter((f) => !readFileSync(join(tmp, 'mirror-root', 'hub', f))
+        .equals(readFileSync(join(here, 'assets', 'models', f))));
+      mirror.hops = mirror.hop.count;
+    }
 
     await stop(modelServer);  // its access log is complete once it has exited
-    const checks = spec.check(result, logs, pageOrigin, modelServer);
+    const checks = spec.check(result, logs, pageOrigin, modelServer, mirror);
     const failures = [];
     for (let i = 0; i < checks.length; i += 2) if (!checks[i]) failures.push(checks[i + 1]);
     console.log(`${name}: page ${pageOrigin}, models ${models}, result ${JSON.stringify(result)}`);
@@ -133,7 +205,7 @@ async function main() {
     }
   } finally {
     if (browser) await browser.close();
-    await Promise.all(servers.map(stop));
+    await Promise.all(servers.map((s) => (s.stopHop ? s.stopHop() : stop(s))));
     rmSync(tmp, { recursive: true, force: true });
   }
 }
