@@ -142,6 +142,12 @@ void resolve_paths_against(json& doc, const std::filesystem::path& folder) {
         std::filesystem::path p(value.get<std::string>());
         if (p.is_relative()) value = (folder / p).lexically_normal().string();
     }
+    if (!doc.contains("mirrors") || !doc["mirrors"].is_array()) return;
+    for (json& m : doc["mirrors"]) {
+        if (!m.is_object() || !m.contains("ca_file") || !m["ca_file"].is_string() || m["ca_file"].get<std::string>().empty()) continue;
+        std::filesystem::path p(m["ca_file"].get<std::string>());
+        if (p.is_relative()) m["ca_file"] = (folder / p).lexically_normal().string();
+    }
 }
 
 const Setting* find_setting(const std::string& name, bool by_flag) {
