@@ -342,3 +342,26 @@ TEST_CASE("the shipped configs load: the image's and the package's (absolute roo
         CHECK(doc.contains(nlohmann::json::json_pointer(pointer)));
     }
 }
+
+TEST_CASE("mirrors: a folder path, an http(s) upstream ending in '/', no overlap, typed options", "[config][mirror]") {
+    Loader l;
+    l.dir.write("ca.pem", "a CA");
+    auto m = l.load(R"({"mirrors": [{"path": "/tfhub/", "upstream": "https://tfhub.dev/", "max_bytes": 1000, "ca_file": "ca.pem"}]})").mirrors;
+    REQUIRE(m.size() == 1);
+    CHECK(m[0].path == "/tfhub/");
+    CHECK(m[0].max_bytes == 1000);
+    CHECK(m[0].revalidate == std::vector<std::string>{"*.json"});
+    CHECK(m[0].ca_file == (l.dir.path() / "ca.pem").string());  // relative to the config file's folder
+    auto mirror = [](const std::string& inner) { return R"({"mirrors": [{)" + inner + "}]}"; };
+    CHECK_THAT(l.error(mirror(R"("path": "/hub/")")), Catch::Contains("mirrors[0]: needs \"path\""));
+    CHECK_THAT(l.error(mirror(R"("path": "hub/", "upstream": "https://a.example/")")), Catch::Contains("mirrors[0].path: must be a folder path"));
+    CHECK_THAT(l.error(mirror(R"("path": "/.hub/", "upstream": "https://a.example/")")), Catch::Contains("mirrors[0].path: must be a folder path"));
+    CHECK_THAT(l.error(mirror(R"("path": "/hub", "upstream": "https://a.example/")")), Catch::Contains("mirrors[0].path: must be a folder path"));
+    CHECK_THAT(l.error(mirror(R"("path": "/hub/", "upstream": "ftp://a.example/")")), Catch::Contains("mirrors[0].upstream: must be an http:// or https:// URL"));
+    CHECK_THAT(l.error(mirror(R"("path": "/hub/", "upstream": "https://a.example")")), Catch::Contains("mirrors[0].upstream: must be an http:// or https:// URL ending in '/'"));
+    CHECK_THAT(l.error(mirror(R"("path": "/hub/", "upstream": "https://a.example/?x=1")")), Catch::Contains("without query"));
+    CHECK_THAT(l.error(mirror(R"("path": "/hub/", "upstream": "https://a.example/", "timeout": 0)")), Catch::Contains("mirrors[0].timeout: must be a number of seconds"));
+    CHECK_THAT(l.error(mirror(R"("path": "/hub/", "upstream": "https://a.example/", "colour": 1)")), Catch::Contains("mirrors[0].colour: unknown key"));
+    CHECK_THAT(l.error(R"({"mirrors": [{"path": "/hub/", "upstream": "https://a.example/"}, {"path": "/hub/x/", "upstream": "https://b.example/"}]})"),
+               Catch::Contains("mirrors[1].path: \"/hub/x/\" overlaps mirrors[0]"));
+}
