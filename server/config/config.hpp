@@ -31,6 +31,9 @@ struct ServerConfig {
     std::uint64_t sendfile_min_bytes = 16 * 1024;
     // Where serve writes its process id (and removes it at exit), for `modelhost reload`; "" writes none.
     std::string pid_file;
+    // How ETags are made: from size and mtime (`mtime`), or from the bytes themselves (`content`: read once per file
+    // version to hash them), so origins serving the same bytes agree even when their mtimes differ.
+    enum class Etag { mtime, content } etag = Etag::mtime;
 };
 
 // Bounds on what one client may cost the server.

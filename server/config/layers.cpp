@@ -40,6 +40,7 @@ const std::vector<Setting>& settings() {
         {"cors.expose_headers", "MODELHOST_EXPOSE_HEADERS", nullptr, "list"},
         {"cors.max_age", "MODELHOST_MAX_AGE", nullptr, "integer"},
         {"cors.allow_private_network", "MODELHOST_ALLOW_PRIVATE_NETWORK", nullptr, "boolean"},
+        {"server.etag", "MODELHOST_ETAG", nullptr, "string"},
         {"compression.precompressed", "MODELHOST_PRECOMPRESSED", nullptr, "boolean"},
         {"compression.gzip", "MODELHOST_GZIP", nullptr, "boolean"},
         {"compression.gzip_max_bytes", "MODELHOST_GZIP_MAX_BYTES", nullptr, "integer"},

@@ -197,7 +197,7 @@ CorsConfig read_cors(const Checker& c, const json& obj, const std::string& path,
 }
 
 void read_server(const Checker& c, const json& obj, ServerConfig& s, bool check_files) {
-    c.keys(obj, "server", {"host", "ipv6_only", "port", "root", "threads", "shutdown_timeout", "sendfile_min_bytes", "pid_file"});
+    c.keys(obj, "server", {"host", "ipv6_only", "port", "root", "threads", "shutdown_timeout", "sendfile_min_bytes", "pid_file", "etag"});
     c.get(obj, "server", "host", s.host);
     c.get(obj, "server", "ipv6_only", s.ipv6_only);
     if (s.host.empty()) c.fail("server.host", "must not be empty; use 0.0.0.0 for all IPv4 interfaces");
@@ -207,6 +207,10 @@ void read_server(const Checker& c, const json& obj, ServerConfig& s, bool check_
     c.get_seconds(obj, "server", "shutdown_timeout", s.shutdown_timeout);
     c.get_int(obj, "server", "sendfile_min_bytes", s.sendfile_min_bytes, 0, 1ll << 40);
     c.get(obj, "server", "pid_file", s.pid_file);
+    std::string etag = "mtime";
+    c.get(obj, "server", "etag", etag);
+    if (etag != "mtime" && etag != "content") c.fail("server.etag", "must be \"mtime\" or \"content\"; got \"" + etag + "\"");
+    s.etag = etag == "content" ? ServerConfig::Etag::content : ServerConfig::Etag::mtime;
     std::error_code ec;
     if (check_files && !std::filesystem::is_directory(s.root, ec))
         c.fail("server.root", "\"" + s.root + "\" is not a readable directory; pass --root DIR or set server.root");

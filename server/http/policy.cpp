@@ -34,6 +34,7 @@ Policy::Policy(const config::Config& cfg)
     : files(cfg.server.root, cfg.server.sendfile_min_bytes),
       cache_control(cfg.cache_control),
       compression(cfg.compression),
+      etag(cfg.server.etag),
       gzip(std::make_unique<GzipCache>(cfg.compression.gzip_max_bytes, cfg.compression.gzip_cache_bytes)),
       heads(std::make_unique<HeadCache>()),
       catalog(std::make_unique<models::CatalogService>(cfg.server.root)),

@@ -42,6 +42,7 @@ struct Policy {
     fs::FileStore files;
     CacheControl cache_control;
     config::CompressionConfig compression;
+    config::ServerConfig::Etag etag;  // how ETags are made (size + mtime, or the content's hash)
     std::unique_ptr<GzipCache> gzip;  // caches: mutable, invisible in responses
     std::unique_ptr<HeadCache> heads;
     std::unique_ptr<models::CatalogService> catalog;

@@ -1,7 +1,8 @@
 // Facts, then rules: the file's facts decide the representation and validators; RFC 9110 decides the status.
 //   7a. lookup beneath the root -> size, mtime, inode (404/500/503 when missing or unreadable)
 //   7b. representation: br/gz sidecar, cached on-the-fly gzip, or identity (identity whenever a Range is asked for)
-//   7c. validators of that representation: strong ETag from size, ns mtime and coding; Last-Modified
+//   7c. validators of that representation: strong ETag from size, ns mtime and coding (or the content's hash and
+//       coding, server.etag "content"); Last-Modified
 //   7d. preconditions (RFC 9110 §13.2.2) -> 412 / 304
 //   7e. range (RFC 9110 §14) -> 206 / 416; several ranges -> the whole representation (200)
 #include "http/static_file.hpp"
@@ -15,8 +16,14 @@
 #include "http/range.hpp"
 #include "http/vary.hpp"
 
+#include <openssl/evp.h>
+
+#include <algorithm>
 #include <ctime>
+#include <memory>
 #include <optional>
+#include <vector>
+#include <unistd.h>
 
 namespace modelhost::http {
 
@@ -43,6 +50,35 @@ std::string etag_of(const fs::Lookup& f, std::string_view suffix) {
     return std::string(buf, static_cast<std::size_t>(n));
 }
 
+// The strong ETag of a file version from its bytes (server.etag "content"): the first 128 bits of their SHA-256, and
+// the coding. Read once per version (the head cache keeps it), so origins serving the same bytes agree whatever
+// their mtimes. nullopt when the file cannot be read (the mtime form is used then).
+std::optional<std::string> content_etag_of(const fs::Lookup& f, std::string_view suffix) {
+    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+    if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) return std::nullopt;
+    if (f.content) {
+        EVP_DigestUpdate(ctx.get(), f.content->data(), f.content->size());
+    } else if (f.file) {
+        std::vector<char> buf(256 * 1024);
+        for (std::uint64_t at = 0; at < f.size;) {
+            ssize_t n = ::pread(f.file->fd(), buf.data(), std::min<std::uint64_t>(buf.size(), f.size - at), static_cast<off_t>(at));
+            if (n <= 0) return std::nullopt;  // shrank or failed under us
+            EVP_DigestUpdate(ctx.get(), buf.data(), static_cast<std::size_t>(n));
+            at += static_cast<std::uint64_t>(n);
+        }
+    } else {
+        return std::nullopt;
+    }
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    if (EVP_DigestFinal_ex(ctx.get(), digest, &length) != 1) return std::nullopt;
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string out(1, '"');
+    for (unsigned i = 0; i < 16; ++i) out += {hex[digest[i] >> 4], hex[digest[i] & 15]};
+    if (!suffix.empty()) out.append(1, '-').append(suffix);
+    return out.append(1, '"');
+}
+
 // What the gzip cache keys a version on: the ETag's facts plus the inode, so a file replaced by another of the same
 // size and mtime is compressed again.
 std::string version_of(const fs::Lookup& f) {
@@ -64,7 +100,10 @@ std::shared_ptr<const RepresentationHead> head_for(const Policy& p, const RouteP
     auto put = [&](std::string_view name, std::string_view lower, std::string_view value) {
         if (!route.configures(lower)) append_header_line(h->lines, name, value);
     };
-    h->etag = etag_of(f, slot == HeadCache::Slot::gzip_memory ? "gz" : coding_token(coding));
+    const std::string_view suffix = slot == HeadCache::Slot::gzip_memory ? "gz" : coding_token(coding);
+    std::optional<std::string> by_content;
+    if (p.etag == config::ServerConfig::Etag::content) by_content = content_etag_of(f, suffix);
+    h->etag = by_content ? std::move(*by_content) : etag_of(f, suffix);
     h->last_modified = f.mtime.tv_sec;
     put("ETag", "etag", h->etag);
     put("Last-Modified", "last-modified", format_http_date(h->last_modified));
