@@ -164,6 +164,7 @@ TEST_CASE("every env setting and flag in the table maps to a real config key", "
         if (std::string(s.key) == "server.root") value = l.dir.path().string();
         if (std::string(s.key) == "server.host") value = "127.0.0.1";
         if (std::string(s.key) == "log.format") value = "json";
+        if (std::string(s.key) == "server.etag") value = "content";
         if (std::string(s.key) == "health.prefix") value = "/.hc";
         if (std::string(s.key).starts_with("tls.")) {  // both files or neither
             const std::string pem = l.dir.write("tls.pem", "x").string();
