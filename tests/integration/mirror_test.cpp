@@ -112,7 +112,7 @@ TEST_CASE("20 concurrent cold requests for one shard make one upstream request a
     CHECK(up.asked("GET /m/group1-shard1of1.bin") == 1);
 }
 
-TEST_CASE("the request's query goes upstream; escapes and active content never reach it", "[mirror][hardening]") {
+TEST_CASE("the request's query goes upstream, escapes and active content never reach it", "[mirror][hardening]") {
     Upstream up;
     up.set("/m/model.json", response("200 OK", manifest));
     MirrorServer mirror(up);
@@ -145,7 +145,7 @@ TEST_CASE("a transfer cut mid-way installs nothing, answers 502 with CORS, and t
     CHECK(up.asked("GET /m/a.bin") == 2);
 }
 
-TEST_CASE("an upstream 404 is remembered for not_found_ttl; a slow upstream is 504", "[mirror]") {
+TEST_CASE("an upstream 404 is remembered for not_found_ttl, a slow upstream is 504", "[mirror]") {
     Upstream up;
     MirrorServer mirror(up, R"(, "not_found_ttl": 1, "timeout": 1)");
     CHECK(mirror.get("/hub/m/missing.bin").result_int() == 404);
@@ -163,7 +163,7 @@ TEST_CASE("an upstream 404 is remembered for not_found_ttl; a slow upstream is 5
     CHECK(mirror.stored().empty());
 }
 
-TEST_CASE("model.json is revalidated after revalidate_after; a changed one replaces it and its old shards go", "[mirror][validators]") {
+TEST_CASE("model.json is revalidated after revalidate_after, a changed one replaces it and its old shards go", "[mirror][validators]") {
     Upstream up;
     up.set("/m/model.json", response("200 OK", manifest, "ETag: \"v1\"\r\nLast-Modified: Sun, 06 Nov 1994 08:49:37 GMT\r\n"));
     up.set("/m/group1-shard1of1.bin", response("200 OK", std::string(1000, '1')));
@@ -193,7 +193,7 @@ TEST_CASE("model.json is revalidated after revalidate_after; a changed one repla
     CHECK(stale.body() == changed);
 }
 
-TEST_CASE("a shard of a stored model.json may not exceed its declared bytes; a hostile upstream changes nothing on disk", "[mirror][hardening]") {
+TEST_CASE("a shard of a stored model.json may not exceed its declared bytes, a hostile upstream changes nothing on disk", "[mirror][hardening]") {
     Upstream up;
     up.set("/m/model.json", response("200 OK", manifest));
     up.set("/m/group1-shard1of1.bin", response("200 OK", std::string(1001, 'x')));  // declared: 250 float32 = 1000
@@ -214,7 +214,7 @@ TEST_CASE("a shard of a stored model.json may not exceed its declared bytes; a h
     CHECK(mirror.stored() == std::vector<std::string>{"hub/m/model.json"});
 }
 
-TEST_CASE("max_bytes evicts the least recently used files; offline serves only what is stored", "[mirror]") {
+TEST_CASE("max_bytes evicts the least recently used files, offline serves only what is stored", "[mirror]") {
     Upstream up;
     for (const char* name : {"/m/a.bin", "/m/b.bin", "/m/c.bin"}) up.set(name, response("200 OK", std::string(1000, name[3])));
     {
