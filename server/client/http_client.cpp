@@ -1,4 +1,4 @@
-// Beast over a plain socket with a 15-second receive/send budget.
+// Beast over a plain socket (or OpenSSL over it), every socket wait bounded by poll(2).
 #include "client/http_client.hpp"
 
 #include "base/text.hpp"
@@ -20,7 +20,9 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cerrno>
 #include <memory>
+#include <poll.h>
 #include <sys/socket.h>
 
 namespace modelhost::client {
@@ -72,14 +74,23 @@ namespace {
 
 // Reads the response in pieces so the overall deadline is checked between socket reads (each bounded by the
 // socket's idle timeout): a server dripping one byte at a time cannot hold the client forever.
+// Why a socket wait ran out: the whole exchange's deadline, or the idle time.
+std::string timed_out(const HttpUrl& url, const ClientOptions& options, const char* what) {
+    if (options.deadline && std::chrono::steady_clock::now() >= *options.deadline)
+        return url.text + ": the time limit for the whole transfer ran out";
+    return url.text + ": " + what + " for " + std::to_string(options.idle_seconds) + " s";
+}
+
 template <class Stream, class Parser>
 void read_with_deadline(Stream& stream, boost::beast::flat_buffer& buffer, Parser& parser, const HttpUrl& url,
-                        const ClientOptions& options, boost::system::error_code& ec) {
+                        const ClientOptions& options, boost::system::error_code& ec,
+                        const std::function<void()>& progress = {}) {
     while (!parser.is_done()) {
         if (options.deadline && std::chrono::steady_clock::now() >= *options.deadline)
             throw TimedOut(url.text + ": the time limit for the whole transfer ran out");
         bhttp::read_some(stream, buffer, parser, ec);
         if (ec) return;
+        if (progress) progress();
     }
 }
 
@@ -116,8 +127,7 @@ HttpResponse read_to_file(Stream& stream, boost::beast::flat_buffer& buffer, con
     bhttp::read_header(stream, buffer, head, ec);
     if (ec == bhttp::error::body_limit)
         throw BodyTooLarge(url.text + ": sends more than the " + std::to_string(target.max_bytes) + " bytes allowed for it");
-    if (ec == boost::asio::error::would_block || ec == boost::asio::error::timed_out)
-        throw TimedOut(url.text + ": no answer within the time allowed");
+    if (ec == boost::asio::error::timed_out) throw TimedOut(timed_out(url, options, "no answer"));
     if (ec) throw HttpError(url.text + ": no valid response: " + ec.message());
     HttpResponse out = head_of(head.get());
     if (out.status != 200 && out.status != 206) return out;  // a redirect or an error: its body is not wanted
@@ -128,13 +138,12 @@ HttpResponse read_to_file(Stream& stream, boost::beast::flat_buffer& buffer, con
     parser.body_limit(append ? target.max_bytes - target.have : target.max_bytes);  // and a longer body as it arrives
     parser.get().body().open(target.path.c_str(), append ? boost::beast::file_mode::append_existing : boost::beast::file_mode::write, ec);
     if (ec) throw HttpError(target.path + ": cannot write: " + ec.message());
-    read_with_deadline(stream, buffer, parser, url, options, ec);
+    read_with_deadline(stream, buffer, parser, url, options, ec, target.on_progress);
     if (ec == bhttp::error::body_limit)
         throw BodyTooLarge(url.text + ": sends more than the " + std::to_string(target.max_bytes) + " bytes allowed for it");
     if (ec == bhttp::error::partial_message || ec == boost::asio::error::eof)
         throw HttpError(url.text + ": the connection closed before the whole body arrived");
-    if (ec == boost::asio::error::would_block || ec == boost::asio::error::timed_out)
-        throw TimedOut(url.text + ": no byte within the time allowed");
+    if (ec == boost::asio::error::timed_out) throw TimedOut(timed_out(url, options, "no byte"));
     if (ec) throw HttpError(url.text + ": " + ec.message());
     return out;
 }
@@ -172,6 +181,63 @@ namespace {
 
 using Certificate = std::unique_ptr<X509, decltype(&X509_free)>;
 
+// The socket with every wait bounded: a read or write that cannot go on within `idle_seconds` (or what is left of the
+// deadline, when less) fails with timed_out. Asio's blocking calls would instead poll without end on EAGAIN, whatever
+// SO_RCVTIMEO says. The layer under Beast and under the TLS stream.
+class BoundedSocket {
+public:
+    using executor_type = asio::ip::tcp::socket::executor_type;
+    using lowest_layer_type = asio::ip::tcp::socket::lowest_layer_type;
+
+    BoundedSocket(asio::ip::tcp::socket& socket, const ClientOptions& options) : socket_(socket), options_(options) {}
+    executor_type get_executor() { return socket_.get_executor(); }
+    lowest_layer_type& lowest_layer() { return socket_.lowest_layer(); }
+
+    template <class Buffers>
+    std::size_t read_some(const Buffers& buffers, boost::system::error_code& ec) {
+        return wait(POLLIN, ec) ? socket_.read_some(buffers, ec) : 0;
+    }
+    template <class Buffers>
+    std::size_t write_some(const Buffers& buffers, boost::system::error_code& ec) {
+        return wait(POLLOUT, ec) ? socket_.write_some(buffers, ec) : 0;
+    }
+    // The throwing forms the stream concepts ask for.
+    template <class Buffers>
+    std::size_t read_some(const Buffers& buffers) {
+        boost::system::error_code ec;
+        std::size_t n = read_some(buffers, ec);
+        if (ec) throw boost::system::system_error(ec);
+        return n;
+    }
+    template <class Buffers>
+    std::size_t write_some(const Buffers& buffers) {
+        boost::system::error_code ec;
+        std::size_t n = write_some(buffers, ec);
+        if (ec) throw boost::system::system_error(ec);
+        return n;
+    }
+
+    // Waits until the socket is ready for `events`; false with timed_out when the time allowed passes first.
+    bool wait(short events, boost::system::error_code& ec) const {
+        auto allowed = std::chrono::milliseconds(std::chrono::seconds(options_.idle_seconds));
+        if (options_.deadline)
+            allowed = std::clamp(std::chrono::ceil<std::chrono::milliseconds>(*options_.deadline - std::chrono::steady_clock::now()),
+                                 std::chrono::milliseconds(0), allowed);
+        pollfd p{socket_.native_handle(), events, 0};
+        int n;
+        do {
+            n = ::poll(&p, 1, static_cast<int>(allowed.count()));
+        } while (n < 0 && errno == EINTR);
+        if (n > 0) return true;
+        ec = n == 0 ? asio::error::timed_out : boost::system::error_code(errno, boost::system::system_category());
+        return false;
+    }
+
+private:
+    asio::ip::tcp::socket& socket_;
+    const ClientOptions& options_;
+};
+
 // The first certificate of a PEM file; null when `path` is empty. Throws HttpError when it cannot be read.
 Certificate read_certificate(const std::string& path) {
     if (path.empty()) return {nullptr, X509_free};
@@ -181,23 +247,40 @@ Certificate read_certificate(const std::string& path) {
     return cert;
 }
 
+// Connects to the first endpoint that answers within the wait (a non-blocking connect and poll: a blocking one would
+// wait for the kernel's own timeout, minutes for an address that drops packets).
+void connect_within(asio::ip::tcp::socket& socket, const asio::ip::tcp::resolver::results_type& endpoints,
+                    const BoundedSocket& bounds, boost::system::error_code& ec) {
+    ec = asio::error::host_not_found;
+    for (const auto& e : endpoints) {
+        socket.close(ec);
+        socket.open(e.endpoint().protocol(), ec);
+        if (ec) continue;
+        socket.non_blocking(true, ec);
+        socket.connect(e.endpoint(), ec);
+        if (ec == asio::error::in_progress || ec == asio::error::would_block) {
+            if (!bounds.wait(POLLOUT, ec)) continue;
+            int error = 0;
+            socklen_t length = sizeof error;
+            ::getsockopt(socket.native_handle(), SOL_SOCKET, SO_ERROR, &error, &length);
+            ec = boost::system::error_code(error, boost::system::system_category());
+        }
+        if (ec) continue;
+        socket.non_blocking(false, ec);
+        return;
+    }
+}
+
 HttpResponse connect_and_exchange(const HttpUrl& url, const std::string& method, const HeaderPairs& headers,
                                   bool want_body, const ClientOptions& options, const DownloadTarget* target) {
     asio::io_context ioc;
     asio::ip::tcp::socket socket(ioc);
+    BoundedSocket bounded(socket, options);
     boost::system::error_code ec;
     auto endpoints = asio::ip::tcp::resolver(ioc).resolve(url.host, url.port, ec);
-    if (!ec) asio::connect(socket, endpoints, ec);
+    if (!ec) connect_within(socket, endpoints, bounded, ec);
     if (ec) throw HttpError(url.text + ": cannot connect: " + ec.message());
-    // Each socket wait: idle_seconds, or what is left of the deadline when that is less.
-    auto wait = std::chrono::microseconds(std::chrono::seconds(options.idle_seconds));
-    if (options.deadline)
-        wait = std::clamp(std::chrono::duration_cast<std::chrono::microseconds>(*options.deadline - std::chrono::steady_clock::now()),
-                          std::chrono::microseconds(1000), wait);
-    timeval tv{static_cast<time_t>(wait.count() / 1000000), static_cast<suseconds_t>(wait.count() % 1000000)};
-    ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    if (!url.tls) return exchange(socket, url, method, headers, want_body, options, target);
+    if (!url.tls) return exchange(bounded, url, method, headers, want_body, options, target);
 
     ssl::context ctx(ssl::context::tls_client);
     ctx.set_default_verify_paths(ec);
@@ -206,7 +289,7 @@ HttpResponse connect_and_exchange(const HttpUrl& url, const std::string& method,
         if (ec) throw HttpError(options.ca_file + ": cannot read the CA file: " + ec.message());
     }
     ctx.set_verify_mode(ssl::verify_peer);
-    ssl::stream<asio::ip::tcp::socket&> tls(socket, ctx);
+    ssl::stream<BoundedSocket&> tls(bounded, ctx);
     if (asio::ip::make_address(url.host, ec); ec)  // SNI carries names only (RFC 6066 §3)
         SSL_set_tlsext_host_name(tls.native_handle(), url.host.c_str());
     auto trusted = read_certificate(options.trusted_cert);

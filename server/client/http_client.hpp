@@ -73,8 +73,9 @@ struct DownloadTarget {
     std::uint64_t have = 0;      // bytes of `path` kept from an earlier attempt
     std::string if_range;        // their validator (a strong ETag or a Last-Modified date); empty: start over
     // Called with the status and headers before any byte of a 200 or 206 body is written (to keep the validator).
-    std::function<void(const HttpResponse&)> on_head;
-    HeaderPairs headers;  // sent besides Range/If-Range (If-None-Match, If-Modified-Since for a revalidation)
+    std::function<void(const HttpResponse&)> on_head{};
+    HeaderPairs headers{};  // sent besides Range/If-Range (If-None-Match, If-Modified-Since for a revalidation)
+    std::function<void()> on_progress{};  // called after each read that wrote body bytes to the file
 };
 
 // GET `url` into `target.path` (streamed). With `have` bytes and a validator, asks for the rest (Range + If-Range,

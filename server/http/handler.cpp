@@ -211,12 +211,13 @@ Exchange Handler::handle(const Request& req, const ConnectionFacts& conn, bool m
         if (!has_index) ex.log.note = "status page";
     } else if (mirrors_ && mirrors_->covers(target.path) && !is_active_content(mime_type(target.last_segment()))) {
         mirror::Decision d = mirrors_->decide(target.path, query_of(req), may_wait);  // 7, filled from upstream first
-        ex.log.note = d.note.empty() && !may_wait ? "mirror: fetched from upstream" : d.note;
+        ex.log.note = d.note.empty() && !may_wait ? "mirror: waited for upstream" : d.note;
         if (d.kind == mirror::Decision::Kind::wait) {
             ex.wait = std::move(d.join);
             return ex;  // nothing to send yet: the session asks again when the transfer is over
         }
         if (d.kind == mirror::Decision::Kind::fail) res = error_reply(static_cast<bhttp::status>(d.status), version);
+        else if (d.kind == mirror::Decision::Kind::stream) res = serve_growing(*policy, route, target, req, d.growing, d.last_modified);
         else res = serve_static(*policy, route, target, req, ex.log.note);
     } else {
         res = serve_static(*policy, route, target, req, ex.log.note);                                     // 7

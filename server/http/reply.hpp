@@ -2,6 +2,7 @@
 // ahead of time for what does not, and an in-memory text or a span of an open file.
 #pragma once
 
+#include "fs/growing_file.hpp"
 #include "fs/open_file.hpp"
 
 #include <boost/beast/http/message.hpp>
@@ -25,6 +26,8 @@ struct ReplyBody {
         std::string text;
         std::shared_ptr<const std::string> blob;   // shared in-memory bytes (cached file or gzip): [offset, offset + length)
         std::shared_ptr<const fs::OpenFile> file;  // an open file: bytes [offset, offset + length)
+        // Set when `file` is still being written (a mirror's transfer): send what is there, wait for the rest.
+        std::shared_ptr<const fs::GrowingFile> growing;
         std::uint64_t offset = 0;
         std::uint64_t length = 0;
         bool omitted = false;  // HEAD, 204, 304: headers describe a body that is not sent

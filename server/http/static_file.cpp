@@ -288,4 +288,26 @@ Reply serve_static(const Policy& p, const RoutePolicy& route, const Target& targ
     return res;
 }
 
+Reply serve_growing(const Policy& p, const RoutePolicy& route, const Target& target, const Request& req,
+                    std::shared_ptr<const fs::GrowingFile> growing, std::time_t last_modified) {
+    Reply res{bhttp::status::ok, req.version()};
+    auto put = [&](bhttp::field name, std::string_view lower, std::string_view value) {
+        if (!route.configures(lower)) res.set(name, value);
+    };
+    if (last_modified > 0 && p.etag == config::ServerConfig::Etag::mtime) {
+        fs::Lookup facts;  // the stored file's facts once installed: this size, that mtime
+        facts.size = growing->size();
+        facts.mtime.tv_sec = last_modified;
+        put(bhttp::field::etag, "etag", etag_of(facts, {}));
+        put(bhttp::field::last_modified, "last-modified", format_http_date(last_modified));
+    }
+    if (auto cc = p.cache_control.value_for(target.path); !cc.empty()) put(bhttp::field::cache_control, "cache-control", cc);
+    put(bhttp::field::content_type, "content-type", mime_type(target.last_segment()));
+    auto& body = res.body();
+    body.file = growing->file();
+    body.length = growing->size();
+    body.growing = std::move(growing);
+    return res;
+}
+
 }  // namespace modelhost::http

@@ -6,6 +6,8 @@
 #include "http/policy.hpp"
 #include "http/target.hpp"
 
+#include <ctime>
+#include <memory>
 #include <string>
 
 namespace modelhost::http {
@@ -13,5 +15,12 @@ namespace modelhost::http {
 // A 200, 206, 304, 404, 412, 416 or 5xx for the file named by `target`; `note` explains refusals for the log.
 // `route` is the path's route (its configured headers are left out of the representation lines).
 Reply serve_static(const Policy& policy, const RoutePolicy& route, const Target& target, const Request& req, std::string& note);
+
+// A 200 for a file a mirror is still fetching: the length its upstream promised, the bytes sent as they arrive; no
+// ranges, codings or conditionals (the stored file answers those once it is whole). ETag and Last-Modified only when
+// they will be the stored file's: server.etag "mtime" and an upstream Last-Modified (`last_modified` > 0), which
+// becomes the stored file's mtime.
+Reply serve_growing(const Policy& policy, const RoutePolicy& route, const Target& target, const Request& req,
+                    std::shared_ptr<const fs::GrowingFile> growing, std::time_t last_modified);
 
 }  // namespace modelhost::http

@@ -17,6 +17,8 @@
 #include <map>
 #include <mutex>
 #include <thread>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace modelhost::mirror {
@@ -64,6 +66,8 @@ struct Failure {
 
 struct Transfer {
     std::vector<std::function<void()>> waiters;
+    std::shared_ptr<const fs::GrowingFile> growing;  // set once a cold file's length is known: it streams from then on
+    std::time_t last_modified = 0;
 };
 
 }  // namespace
@@ -94,7 +98,9 @@ struct Mirrors::State {
     void save_index();  // under `lock`
     void evict(const config::MirrorConfig& r, const std::string& keep);  // under `lock`
     std::uint64_t limit_for(const config::MirrorConfig& r, const std::string& path, bool& exact) const;
-    void run(const config::MirrorConfig& r, std::string path, std::string query, std::optional<Entry> stored);
+    void run(const config::MirrorConfig& r, std::string path, std::string query, std::optional<Entry> stored,
+             std::shared_ptr<Transfer> transfer);
+    void start_streaming(Transfer& transfer, std::shared_ptr<const fs::GrowingFile> growing, std::time_t last_modified);
     void install(const config::MirrorConfig& r, const std::string& path, const fsys::path& tmp, Entry e);
     void finish(const std::string& path, std::optional<Failure> failure);
 };
@@ -213,13 +219,15 @@ client::HttpResponse get(std::string url, const client::DownloadTarget& target, 
 }  // namespace
 
 // The transfer's thread: fetch (or revalidate `stored`), install or remember the failure, wake the waiters.
-void Mirrors::State::run(const config::MirrorConfig& r, std::string path, std::string query, std::optional<Entry> stored) {
+void Mirrors::State::run(const config::MirrorConfig& r, std::string path, std::string query, std::optional<Entry> stored,
+                         std::shared_ptr<Transfer> transfer) {
     fsys::path tmp;
     {
         std::lock_guard g(lock);
         tmp = root / ".mirror/tmp" / (std::to_string(::getpid()) + "-" + std::to_string(next_tmp++));
     }
     std::optional<Failure> failed;
+    std::shared_ptr<fs::GrowingFile> growing;  // the file as it arrives, for the requests streaming it
     try {
         client::ClientOptions options;
         options.ca_file = r.ca_file;
@@ -232,6 +240,26 @@ void Mirrors::State::run(const config::MirrorConfig& r, std::string path, std::s
         if (stored && !stored->last_modified.empty()) target.headers.emplace_back("If-Modified-Since", stored->last_modified);
         std::string url = r.upstream + encode_path(std::string_view(path).substr(r.path.size()));
         if (!query.empty()) url += "?" + query;
+        target.on_head = [&](const client::HttpResponse& head) {
+            auto lengths = head.all("Content-Length");  // Beast checked its syntax
+            if (head.status != 200 || stored || lengths.size() != 1) return;  // chunked: the waiters get the whole file
+            const std::uint64_t length = std::stoull(lengths[0]);
+            if (exact && length != target.max_bytes)
+                throw client::HttpError(url + ": announces " + lengths[0] + " bytes, the manifest declares " + std::to_string(target.max_bytes));
+            int fd = ::open(tmp.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC, 0644);
+            if (fd < 0) return;
+            growing = std::make_shared<fs::GrowingFile>(std::make_shared<fs::OpenFile>(fd), length);
+            auto modified = head.all("Last-Modified");
+            auto when = modified.size() == 1 ? parse_http_date(modified[0]) : std::nullopt;
+            start_streaming(*transfer, growing, when.value_or(0));
+        };
+        // The last byte is held back until the file is installed: a client that has the whole file can count on the
+        // next request (for a shard its model.json bounds, say) finding it stored.
+        target.on_progress = [&] {
+            struct stat st {};
+            if (!growing || growing->size() == 0 || ::fstat(growing->file()->fd(), &st) != 0) return;
+            growing->grew(std::min(static_cast<std::uint64_t>(st.st_size), growing->size() - 1));
+        };
         client::HttpResponse res = get(url, target, options);
         if (res.status == 304 && stored) {
             std::lock_guard g(lock);
@@ -243,6 +271,7 @@ void Mirrors::State::run(const config::MirrorConfig& r, std::string path, std::s
                 throw client::HttpError(url + ": sent " + std::to_string(size) + " bytes, the manifest declares " + std::to_string(target.max_bytes));
             auto header = [&](const char* name) { auto v = res.all(name); return v.size() == 1 ? v[0] : std::string(); };
             install(r, path, tmp, Entry{header("ETag"), header("Last-Modified"), Clock::now(), Clock::now(), size});
+            if (growing) growing->grew(size);
         } else if (res.status == 404 || res.status == 410) {
             failed = failure(404, "mirror: upstream answered " + std::to_string(res.status),
                              std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(r.not_found_ttl)));
@@ -254,10 +283,24 @@ void Mirrors::State::run(const config::MirrorConfig& r, std::string path, std::s
     } catch (const std::exception& e) {  // HttpError, BodyTooLarge, a file that cannot be written
         failed = failure(502, std::string("mirror: ") + e.what(), failure_memory);
     }
+    if (failed && growing) growing->fail();  // the requests streaming it end their connections (or streams)
     std::error_code ec;
     fsys::remove(tmp, ec);
     if (failed) spdlog::warn("{} for {}", failed->note, path);
     finish(path, std::move(failed));
+}
+
+// The cold file's length is known: requests from now on stream it, and those waiting are woken to do so.
+void Mirrors::State::start_streaming(Transfer& transfer, std::shared_ptr<const fs::GrowingFile> growing, std::time_t last_modified) {
+    std::vector<std::function<void()>> waiters;
+    {
+        std::lock_guard g(lock);
+        transfer.growing = std::move(growing);
+        transfer.last_modified = last_modified;
+        waiters = std::move(transfer.waiters);
+        transfer.waiters.clear();
+    }
+    for (auto& w : waiters) w();
 }
 
 // Renames the whole file into place (a changed model.json takes the shards of its old manifest with it: they are
@@ -337,6 +380,8 @@ Decision Mirrors::decide(std::string_view path, std::string_view query, bool may
         if (failed || !may_wait) return {Decision::Kind::serve, 0, "mirror: stale, " + (failed ? failure->second.note : "upstream check pending"), {}};
     } else if (failed) {
         return {Decision::Kind::fail, failure->second.status, failure->second.note, {}};
+    } else if (auto t = s.transfers.find(path); t != s.transfers.end() && t->second->growing) {
+        return {Decision::Kind::stream, 0, "mirror: streamed while fetched from upstream", {}, t->second->growing, t->second->last_modified};
     } else if (!may_wait) {
         return {Decision::Kind::fail, 502, "mirror: the upstream transfer stored nothing", {}};
     }
@@ -349,8 +394,8 @@ Decision Mirrors::decide(std::string_view path, std::string_view query, bool may
         running = s.transfers.emplace(std::string(path), std::make_shared<Transfer>()).first;
         std::optional<Entry> conditional;
         if (stored != s.index.end()) conditional = stored->second;
-        std::thread([state = state_, &r, p = std::string(path), q = std::string(query), conditional] {
-            state->run(r, p, q, conditional);
+        std::thread([state = state_, &r, p = std::string(path), q = std::string(query), conditional, t = running->second] {
+            state->run(r, p, q, conditional, t);
         }).detach();
     }
     std::weak_ptr<State> weak = state_;
@@ -361,7 +406,7 @@ Decision Mirrors::decide(std::string_view path, std::string_view query, bool may
                 std::unique_lock g2(state->lock);
                 bool over = std::none_of(state->transfers.begin(), state->transfers.end(),
                                          [&](const auto& t) { return t.second == transfer; });
-                if (!over) return transfer->waiters.push_back(std::move(resume));
+                if (!over && !transfer->growing) return transfer->waiters.push_back(std::move(resume));
                 g2.unlock();
                 resume();
             }};

@@ -2,7 +2,8 @@
 // its upstream — once, however many requests ask for it at the same time (single flight) — into a hidden temporary
 // file, renamed into place only when whole, and then served like any file. Stored files matching `revalidate`
 // (model.json) are revalidated upstream once they are `revalidate_after` old; the rest (shards) are kept as they
-// are. `max_bytes` bounds what a mirror stores (least recently used files go first); `offline` never asks upstream.
+// are. A cold file whose upstream announces its length is streamed to the requests waiting for it while it arrives.
+// `max_bytes` bounds what a mirror stores (least recently used files go first); `offline` never asks upstream.
 //
 // The upstream is hostile, as for `modelhost fetch`: only the configured upstream is contacted (redirects followed at
 // most 10 times, never from https to http, certificates verified), every file has a byte bound (a shard of a stored
@@ -14,7 +15,9 @@
 #pragma once
 
 #include "config/config.hpp"
+#include "fs/growing_file.hpp"
 
+#include <ctime>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -28,6 +31,7 @@ namespace modelhost::mirror {
 struct Decision {
     enum class Kind {
         serve,  // serve the file from the root as any file (stored and fresh, stale after a failed check, or offline)
+        stream, // an upstream transfer is under way and its length known: send `growing` as it arrives
         wait,   // an upstream transfer is under way: call `join`, then ask again once it has called back
         fail,   // answer `status`: 404 (upstream said so; remembered), 502 (upstream failed), 503 (too many
                 // transfers under way), 504 (upstream too slow)
@@ -35,8 +39,12 @@ struct Decision {
     Kind kind = Kind::serve;
     unsigned status = 0;
     std::string note;  // for the access log ("mirror: fetched from upstream", "mirror: stale, upstream failed: ...")
-    // For `wait`: registers a function to run once, on the transfer's thread, when the transfer has ended.
-    std::function<void(std::function<void()>)> join;
+    // For `wait`: registers a function to run once, on the transfer's thread, when the transfer has its length (the
+    // answer may then stream) or has ended.
+    std::function<void(std::function<void()>)> join{};
+    // For `stream`: the file being written, and the upstream's Last-Modified (0 when none).
+    std::shared_ptr<const fs::GrowingFile> growing{};
+    std::time_t last_modified = 0;
 };
 
 class Mirrors {

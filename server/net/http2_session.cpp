@@ -76,9 +76,15 @@ struct Http2Glue {
     // How much of the content goes in the next DATA frame; the bytes themselves are copied once, straight into the
     // write batch, by send_data (NGHTTP2_DATA_FLAG_NO_COPY).
     static ssize_t read_body(nghttp2_session*, int32_t, uint8_t*, size_t length, uint32_t* flags,
-                             nghttp2_data_source* source, void*) {
+                             nghttp2_data_source* source, void* ud) {
         bool last = false;
-        std::size_t n = static_cast<Http2Stream*>(source->ptr)->next_frame(length, last);
+        auto* stream = static_cast<Http2Stream*>(source->ptr);
+        std::size_t n = stream->next_frame(length, last);
+        if (n == 0 && !last && stream->growing()) {  // a file a mirror is still fetching: nothing ready yet
+            if (stream->growing()->failed()) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;  // resets this stream
+            of(ud).wait_for_content(*stream);
+            return NGHTTP2_ERR_DEFERRED;
+        }
         *flags |= NGHTTP2_DATA_FLAG_NO_COPY;
         if (last) *flags |= NGHTTP2_DATA_FLAG_EOF;
         return static_cast<ssize_t>(n);
@@ -296,7 +302,9 @@ void Http2Session<Stream>::check_deadlines(Clock::time_point now) {
     if (writing_ && now >= write_deadline_) return finish();
     // Answers the client does not take (its flow-control window kept shut): after limits.send_timeout without a byte
     // written the connection closes, as a stalled HTTP/1.1 write does.
-    const bool answered = std::any_of(streams_.begin(), streams_.end(), [](const auto& e) { return e.second->has_response(); });
+    const bool answered = std::any_of(streams_.begin(), streams_.end(), [](const auto& e) {
+        return e.second->has_response() && !e.second->waiting_for_content;  // waiting on a mirror's upstream, not the client
+    });
     if (answered && !writing_ && now - progress_ >= seconds(limits_.send_timeout)) return finish();
     const auto request_limit = seconds(limits_.header_timeout);
     std::vector<Http2Stream*> late;
@@ -392,6 +400,24 @@ void Http2Session<Stream>::on_upstream(std::int32_t id, bool draining) {
     progress_ = Clock::now();
     respond(*s, handler_.handle(s->request(), http::ConnectionFacts{true, draining}, false));
     flush();
+}
+
+// A stream's content is a file a mirror is still fetching and its next bytes are not there yet: its DATA waits
+// (deferred) until the writer calls back; the connection's other streams go on.
+template <class Stream>
+void Http2Session<Stream>::wait_for_content(Http2Stream& s) {
+    if (s.waiting_for_content) return;
+    s.waiting_for_content = true;
+    s.growing()->when_beyond(s.offset(), [self = shared_from_this(), id = s.id()] {
+        asio::post(self->socket().get_executor(), [self, id] {
+            Http2Stream* waiting = self->find(id);
+            if (!waiting || self->phase_ >= Phase::lingering) return;
+            waiting->waiting_for_content = false;
+            self->progress_ = Clock::now();
+            nghttp2_session_resume_data(self->ng_, id);
+            self->flush();
+        });
+    });
 }
 
 // Submits the answer's fields and, when it has content, the provider nghttp2 reads its DATA frames from.

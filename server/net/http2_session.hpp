@@ -65,6 +65,7 @@ private:
     void respond(Http2Stream& s, std::optional<http::Exchange> ex);
     void wait_for_upstream(Http2Stream& s, http::Exchange ex);
     void on_upstream(std::int32_t id, bool draining);
+    void wait_for_content(Http2Stream& s);
     void end_stream(std::int32_t id, std::uint32_t error_code);
     void end_all_streams();
 

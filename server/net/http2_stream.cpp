@@ -51,6 +51,7 @@ bool Http2Stream::answer(http::Exchange ex) {
         fd_ = body.file->fd();
         offset_ = body.offset;
         left_ = body.length;
+        growing_ = body.growing.get();
     } else if (has_content) {
         memory_ = body.in_memory();
     }
@@ -59,7 +60,9 @@ bool Http2Stream::answer(http::Exchange ex) {
 
 std::size_t Http2Stream::next_frame(std::size_t room, bool& last) const {
     const std::uint64_t left = fd_ < 0 ? memory_.size() : left_;
-    auto n = static_cast<std::size_t>(std::min<std::uint64_t>({room, left, max_data_frame}));
+    std::uint64_t ready = left;
+    if (growing_) ready = growing_->available() - std::min(growing_->available(), offset_);
+    auto n = static_cast<std::size_t>(std::min<std::uint64_t>({room, left, ready, max_data_frame}));
     last = n == left;
     return n;
 }

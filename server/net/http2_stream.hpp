@@ -53,8 +53,14 @@ public:
     http::Exchange& exchange() { return ex_; }
     std::uint64_t sent() const { return sent_; }
 
-    // How many content bytes the next DATA frame carries (at most `room`), and whether they are the last.
+    // How many content bytes the next DATA frame carries (at most `room`), and whether they are the last. 0 and not
+    // last: a file still being written has no byte ready (see growing()).
     std::size_t next_frame(std::size_t room, bool& last) const;
+    // The file a mirror is still writing, when the content is one; the offset of the next byte to send.
+    const fs::GrowingFile* growing() const { return growing_; }
+    std::uint64_t offset() const { return offset_; }
+    // The stream waits for a growing file's next bytes (its DATA deferred until they come).
+    bool waiting_for_content = false;
     // Copies the next `n` content bytes to `to`; false when the file shrank or failed under us.
     bool copy_content(char* to, std::size_t n);
 
@@ -72,6 +78,7 @@ private:
     http::Exchange ex_;
     std::string_view memory_;  // content still to send from memory ...
     int fd_ = -1;               // ... or from this file: [offset_, offset_ + left_)
+    const fs::GrowingFile* growing_ = nullptr;  // ... which may still be growing
     std::uint64_t offset_ = 0, left_ = 0;
     std::uint64_t sent_ = 0;
 };

@@ -13,15 +13,29 @@ void Outgoing::start(const http::Reply& reply, bool sendfile_allowed, std::uint6
     const auto& body = reply.body();
     memory_ = body.omitted ? std::string_view{} : body.in_memory();
     file_ = !body.omitted && body.file && body.length > 0;
-    sendfile_ = sendfile_allowed && file_ && body.length >= sendfile_min;
+    growing_ = file_ ? body.growing.get() : nullptr;
+    sendfile_ = sendfile_allowed && file_ && !growing_ && body.length >= sendfile_min;
     fd_ = file_ ? body.file->fd() : -1;
     file_offset_ = body.offset;
     file_left_ = file_ ? body.length : 0;
     chunk_begin_ = chunk_end_ = 0;
 }
 
+
 bool Outgoing::fill_chunk(boost::system::error_code& ec) {
     auto want = static_cast<std::size_t>(std::min<std::uint64_t>(file_left_, chunk_size));
+    if (growing_) {
+        if (growing_->failed()) {  // the bytes will never come: the caller ends the connection
+            ec = boost::system::error_code(EIO, boost::system::generic_category());
+            return false;
+        }
+        const std::uint64_t available = growing_->available();
+        want = static_cast<std::size_t>(std::min<std::uint64_t>(want, available - std::min(available, file_offset_)));
+        if (want == 0) {  // not there yet: the caller waits (when_more) and asks again
+            waiting_ = true;
+            return true;
+        }
+    }
     if (!chunk_) chunk_ = std::make_unique_for_overwrite<char[]>(chunk_size);
     ssize_t got;
     do {
@@ -40,6 +54,7 @@ bool Outgoing::fill_chunk(boost::system::error_code& ec) {
 }
 
 bool Outgoing::next(std::array<boost::asio::const_buffer, 2>& out, boost::system::error_code& ec) {
+    waiting_ = false;
     if (file_ && !sendfile_ && chunk_begin_ == chunk_end_ && file_left_ > 0 && !fill_chunk(ec)) return false;
     std::string_view content = sendfile_ ? std::string_view{}
                                : file_   ? std::string_view(chunk_.get() + chunk_begin_, chunk_end_ - chunk_begin_)

@@ -9,6 +9,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -27,6 +28,11 @@ public:
     bool next(std::array<boost::asio::const_buffer, 2>& out, boost::system::error_code& ec);
     // Accounts `n` bytes of what next() returned as written.
     void advance(std::size_t n);
+
+    // The content is a file still being written and the bytes next to send are not there yet: next() gave only what
+    // head was left; call when_more and send again once it calls back.
+    bool waiting_for_content() const { return waiting_; }
+    void when_more(std::function<void()> ready) const { growing_->when_beyond(file_offset_, std::move(ready)); }
 
     bool by_sendfile() const { return sendfile_; }
     bool head_done() const { return head_sent_ == head_.size(); }
@@ -51,6 +57,8 @@ private:
     bool file_ = false;        // the content is a span of an open file
     bool sendfile_ = false;    // ... sent by sendfile(2) once the head is out
     int fd_ = -1;
+    const fs::GrowingFile* growing_ = nullptr;  // the reply's, when its file is still being written
+    bool waiting_ = false;                      // next() found none of its next bytes there yet
     std::uint64_t file_offset_ = 0;  // next file byte to read or send
     std::uint64_t file_left_ = 0;    // file bytes not yet read (chunks) or sent (sendfile)
     std::unique_ptr<char[]> chunk_;  // file bytes read but not yet sent: [chunk_begin_, chunk_end_)

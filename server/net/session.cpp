@@ -307,7 +307,7 @@ void Session<Stream>::write_some() {
         beast::error_code ec;
         std::array<asio::const_buffer, 2> bufs;
         if (!out_.next(bufs, ec)) return on_write(ec);
-        if (bufs[0].size() + bufs[1].size() == 0) return on_write({});
+        if (bufs[0].size() + bufs[1].size() == 0) return out_.waiting_for_content() ? wait_for_content() : on_write({});
         if constexpr (tls) {
             write_deadline_ = clock::now() + seconds(limits_.send_timeout);
             start_ticking();
@@ -334,6 +334,19 @@ void Session<Stream>::wait_writable() {
     socket().async_wait(tcp::socket::wait_write, [self = shared_from_this()](beast::error_code ec) {
         if (ec) return self->on_write(ec);
         self->write_some();
+    });
+}
+
+// The content is a file a mirror is still fetching and its next bytes are not there yet: no write deadline meanwhile
+// (the mirror's timeout bounds the transfer); its writer calls back when they are.
+template <class Stream>
+void Session<Stream>::wait_for_content() {
+    write_deadline_ = clock::time_point::max();
+    out_.when_more([self = shared_from_this()] {
+        asio::post(self->socket().get_executor(), [self] {
+            if (self->link_ == Link::closed) return;
+            self->write_some();
+        });
     });
 }
 

@@ -103,6 +103,7 @@ private:
     void do_write();
     void write_some();
     void wait_writable();
+    void wait_for_content();
     void do_sendfile();
     void on_write(beast::error_code ec);
     void do_close();

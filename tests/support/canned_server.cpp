@@ -8,6 +8,7 @@
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/write.hpp>
 
+#include <array>
 #include <chrono>
 #include <stdexcept>
 #include <thread>
@@ -18,6 +19,20 @@ namespace asio = boost::asio;
 
 namespace {
 const std::string endless_marker = "\x01endless:";
+const std::string slow_marker = "\x01slow:";
+
+// Fields of a marked response: "<marker><a>\n<b>\n<c>\n<rest>", numbers a, b, c.
+std::array<std::size_t, 3> marked_fields(const std::string& response, std::size_t& rest) {
+    std::array<std::size_t, 3> out{};
+    std::size_t at = response.find(':') + 1;
+    for (auto& v : out) {
+        std::size_t nl = response.find('\n', at);
+        v = std::stoul(response.substr(at, nl - at));
+        at = nl + 1;
+    }
+    rest = at;
+    return out;
+}
 }
 
 CannedServer::CannedServer(std::map<std::string, std::string> routes, std::string fallback, asio::ssl::context* tls)
@@ -73,6 +88,19 @@ void CannedServer::serve(Stream& s) {
     }
     auto it = routes_.find(target.substr(0, target.find('?')));
     const std::string response = responder_ ? responder_(request) : it != routes_.end() ? it->second : fallback_;
+    if (response.starts_with(slow_marker)) {  // pause, pieces, head length
+        std::size_t at = 0;
+        auto [pause, pieces, head_len] = marked_fields(response, at);
+        asio::write(s, asio::buffer(response.data() + at, head_len), ec);
+        const std::string body = response.substr(at + head_len);
+        for (std::size_t i = 0, from = 0; i < pieces && !ec && !stop_; ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(pause));
+            std::size_t to = i + 1 == pieces ? body.size() : body.size() * (i + 1) / pieces;
+            asio::write(s, asio::buffer(body.data() + from, to - from), ec);
+            from = to;
+        }
+        return;
+    }
     if (!response.starts_with(endless_marker)) {
         asio::write(s, asio::buffer(response), ec);
         return;
@@ -102,6 +130,10 @@ std::vector<std::string> CannedServer::heads() {
 
 std::string canned_endless(const std::string& head, const std::string& piece, int pause_ms) {
     return endless_marker + std::to_string(pause_ms) + "\n" + std::to_string(head.size()) + "\n" + head + piece;
+}
+
+std::string canned_slow(const std::string& head, const std::string& body, int pieces, int pause_ms) {
+    return slow_marker + std::to_string(pause_ms) + "\n" + std::to_string(pieces) + "\n" + std::to_string(head.size()) + "\n" + head + body;
 }
 
 std::string canned_ok(const std::string& body, const std::string& extra) {

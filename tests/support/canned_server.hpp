@@ -54,6 +54,10 @@ private:
 // (every `pause_ms` milliseconds) until the client goes away.
 std::string canned_endless(const std::string& head, const std::string& piece, int pause_ms = 0);
 
+// A response sent slowly: `head`, then `body` in `pieces` parts with `pause_ms` milliseconds before each; then the
+// connection closes.
+std::string canned_slow(const std::string& head, const std::string& body, int pieces, int pause_ms);
+
 // "HTTP/1.1 200 OK" with the body and a Content-Length; `extra` header lines end in \r\n.
 std::string canned_ok(const std::string& body, const std::string& extra = "");
 
