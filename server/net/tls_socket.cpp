@@ -141,12 +141,9 @@ void TlsSocket::read(asio::mutable_buffer into, Done done) {
     if (read_buffered(into, ec, n))
         return asio::post(socket_.get_executor(), [done = std::move(done), ec, n] { done(ec, n); });
     if (!recv_) recv_ = std::make_unique_for_overwrite<char[]>(recv_size);
-    // Wait for readability, then read: the next request is rarely there already, so trying first costs a failed
-    // recv per request.
-    socket_.async_wait(asio::ip::tcp::socket::wait_read, [this, into, done = std::move(done)](error_code e) mutable {
-        if (e) return done(e, 0);
-        std::size_t got = socket_.read_some(asio::buffer(recv_.get(), recv_size), e);
-        if (e == asio::error::would_block) return read(into, std::move(done));
+    // Asio's own read: after a read that drained the socket it does not try again before epoll reports bytes (no
+    // failed recv per request), and it needs no epoll_ctl per wait (async_wait re-arms the descriptor every time).
+    socket_.async_read_some(asio::buffer(recv_.get(), recv_size), [this, into, done = std::move(done)](error_code e, std::size_t got) mutable {
         if (e) return done(e, 0);
         BIO_write(in_, recv_.get(), static_cast<int>(got));
         error_code ec2;
