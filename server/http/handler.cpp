@@ -210,15 +210,7 @@ Exchange Handler::handle(const Request& req, const ConnectionFacts& conn, bool m
         res = has_index ? serve_static(*policy, route, index, req, ex.log.note) : status_reply(*policy, req, version);
         if (!has_index) ex.log.note = "status page";
     } else if (mirrors_ && mirrors_->covers(target.path) && !is_active_content(mime_type(target.last_segment()))) {
-        mirror::Decision d = mirrors_->decide(target.path, query_of(req), may_wait);  // 7, filled from upstream first
-        ex.log.note = d.note.empty() && !may_wait ? "mirror: waited for upstream" : d.note;
-        if (d.kind == mirror::Decision::Kind::wait) {
-            ex.wait = std::move(d.join);
-            return ex;  // nothing to send yet: the session asks again when the transfer is over
-        }
-        if (d.kind == mirror::Decision::Kind::fail) res = error_reply(static_cast<bhttp::status>(d.status), version);
-        else if (d.kind == mirror::Decision::Kind::stream) res = serve_growing(*policy, route, target, req, d.growing, d.last_modified);
-        else res = serve_static(*policy, route, target, req, ex.log.note);
+        if (from_mirror(*policy, route, target, req, may_wait, ex)) return ex;  // 7′: nothing to send yet
     } else {
         res = serve_static(*policy, route, target, req, ex.log.note);                                     // 7
     }
@@ -226,6 +218,21 @@ Exchange Handler::handle(const Request& req, const ConnectionFacts& conn, bool m
     finalise(res, req, route, cors, conn.may_keep_alive);                                          // 8
     res.keep = policy;  // the reply's pre-built lines live in this policy, even if a reload replaces it
     return ex;
+}
+
+// Step 7 under a mirror's path: the stored file, a failure, a file still arriving; or, true, a wait (`ex.wait` set:
+// the session asks again when the transfer has news).
+bool Handler::from_mirror(const Policy& policy, const RoutePolicy& route, const Target& target, const Request& req,
+                          bool may_wait, Exchange& ex) const {
+    mirror::Decision d = mirrors_->decide(target.path, query_of(req), may_wait);
+    ex.log.note = d.note.empty() && !may_wait ? "mirror: waited for upstream" : d.note;
+    switch (d.kind) {
+        case mirror::Decision::Kind::wait: ex.wait = std::move(d.join); return true;
+        case mirror::Decision::Kind::fail: ex.reply = error_reply(static_cast<bhttp::status>(d.status), req.version()); break;
+        case mirror::Decision::Kind::stream: ex.reply = serve_growing(policy, route, target, req, d.growing, d.last_modified); break;
+        case mirror::Decision::Kind::serve: ex.reply = serve_static(policy, route, target, req, ex.log.note); break;
+    }
+    return false;
 }
 
 std::optional<Exchange> Handler::screen(const Request& header) const {

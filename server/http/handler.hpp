@@ -23,6 +23,8 @@ class Mirrors;
 namespace modelhost::http {
 
 struct Policy;  // compiled from Config once; defined in policy.hpp
+struct RoutePolicy;
+struct Target;
 
 class Handler {
 public:
@@ -56,6 +58,8 @@ public:
     void reload(const config::Config& cfg);
 
 private:
+    bool from_mirror(const Policy& policy, const RoutePolicy& route, const Target& target, const Request& req,
+                     bool may_wait, Exchange& ex) const;
     // An error status for a request that ends its connection.
     Exchange reject(bhttp::status status, const Request& partial, const std::string& note) const;
 

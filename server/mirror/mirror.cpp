@@ -100,6 +100,9 @@ struct Mirrors::State {
     std::uint64_t limit_for(const config::MirrorConfig& r, const std::string& path, bool& exact) const;
     void run(const config::MirrorConfig& r, std::string path, std::string query, std::optional<Entry> stored,
              std::shared_ptr<Transfer> transfer);
+    client::HttpResponse request(const config::MirrorConfig& r, const std::string& path, const std::string& query,
+                                 const std::optional<Entry>& stored, Transfer& transfer, const fsys::path& tmp,
+                                 std::shared_ptr<fs::GrowingFile>& growing, std::optional<std::uint64_t>& exact);
     void start_streaming(Transfer& transfer, std::shared_ptr<const fs::GrowingFile> growing, std::time_t last_modified);
     void install(const config::MirrorConfig& r, const std::string& path, const fsys::path& tmp, Entry e);
     void finish(const std::string& path, std::optional<Failure> failure);
@@ -218,6 +221,46 @@ client::HttpResponse get(std::string url, const client::DownloadTarget& target, 
 
 }  // namespace
 
+// The upstream request (conditional when `stored`) into `tmp`. Once a cold file's length is known, `growing` is
+// made and handed to the requests that stream it; `exact` is set when the manifest fixes the file's size.
+client::HttpResponse Mirrors::State::request(const config::MirrorConfig& r, const std::string& path, const std::string& query,
+                                             const std::optional<Entry>& stored, Transfer& transfer, const fsys::path& tmp,
+                                             std::shared_ptr<fs::GrowingFile>& growing, std::optional<std::uint64_t>& exact) {
+    client::ClientOptions options;
+    options.ca_file = r.ca_file;
+    options.user_agent = "modelhost-mirror";
+    options.deadline = std::chrono::steady_clock::now() +
+                       std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(r.timeout));
+    bool fixed = false;
+    client::DownloadTarget target{tmp.string(), limit_for(r, path, fixed), 0, {}, {}, {}};
+    if (fixed) exact = target.max_bytes;
+    if (stored && !stored->etag.empty()) target.headers.emplace_back("If-None-Match", stored->etag);
+    if (stored && !stored->last_modified.empty()) target.headers.emplace_back("If-Modified-Since", stored->last_modified);
+    std::string url = r.upstream + encode_path(std::string_view(path).substr(r.path.size()));
+    if (!query.empty()) url += "?" + query;
+    target.on_head = [&](const client::HttpResponse& head) {
+        auto lengths = head.all("Content-Length");  // Beast checked its syntax
+        if (head.status != 200 || stored || lengths.size() != 1) return;  // chunked: the waiters get the whole file
+        const std::uint64_t length = std::stoull(lengths[0]);
+        if (exact && length != *exact)
+            throw client::HttpError(url + ": announces " + lengths[0] + " bytes, the manifest declares " + std::to_string(*exact));
+        int fd = ::open(tmp.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0) return;
+        growing = std::make_shared<fs::GrowingFile>(std::make_shared<fs::OpenFile>(fd), length);
+        auto modified = head.all("Last-Modified");
+        auto when = modified.size() == 1 ? parse_http_date(modified[0]) : std::nullopt;
+        start_streaming(transfer, growing, when.value_or(0));
+    };
+    // The last byte is held back until the file is installed: a client that has the whole file can count on the next
+    // request (for a shard its model.json bounds, say) finding it stored.
+    target.on_progress = [&] {
+        struct stat st {};
+        if (!growing || growing->size() == 0 || ::fstat(growing->file()->fd(), &st) != 0) return;
+        growing->grew(std::min(static_cast<std::uint64_t>(st.st_size), growing->size() - 1));
+    };
+    return get(url, target, options);
+}
+
 // The transfer's thread: fetch (or revalidate `stored`), install or remember the failure, wake the waiters.
 void Mirrors::State::run(const config::MirrorConfig& r, std::string path, std::string query, std::optional<Entry> stored,
                          std::shared_ptr<Transfer> transfer) {
@@ -229,54 +272,23 @@ void Mirrors::State::run(const config::MirrorConfig& r, std::string path, std::s
     std::optional<Failure> failed;
     std::shared_ptr<fs::GrowingFile> growing;  // the file as it arrives, for the requests streaming it
     try {
-        client::ClientOptions options;
-        options.ca_file = r.ca_file;
-        options.user_agent = "modelhost-mirror";
-        options.deadline = std::chrono::steady_clock::now() +
-                           std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(r.timeout));
-        bool exact = false;
-        client::DownloadTarget target{tmp.string(), limit_for(r, path, exact), 0, {}, {}, {}};
-        if (stored && !stored->etag.empty()) target.headers.emplace_back("If-None-Match", stored->etag);
-        if (stored && !stored->last_modified.empty()) target.headers.emplace_back("If-Modified-Since", stored->last_modified);
-        std::string url = r.upstream + encode_path(std::string_view(path).substr(r.path.size()));
-        if (!query.empty()) url += "?" + query;
-        target.on_head = [&](const client::HttpResponse& head) {
-            auto lengths = head.all("Content-Length");  // Beast checked its syntax
-            if (head.status != 200 || stored || lengths.size() != 1) return;  // chunked: the waiters get the whole file
-            const std::uint64_t length = std::stoull(lengths[0]);
-            if (exact && length != target.max_bytes)
-                throw client::HttpError(url + ": announces " + lengths[0] + " bytes, the manifest declares " + std::to_string(target.max_bytes));
-            int fd = ::open(tmp.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC, 0644);
-            if (fd < 0) return;
-            growing = std::make_shared<fs::GrowingFile>(std::make_shared<fs::OpenFile>(fd), length);
-            auto modified = head.all("Last-Modified");
-            auto when = modified.size() == 1 ? parse_http_date(modified[0]) : std::nullopt;
-            start_streaming(*transfer, growing, when.value_or(0));
-        };
-        // The last byte is held back until the file is installed: a client that has the whole file can count on the
-        // next request (for a shard its model.json bounds, say) finding it stored.
-        target.on_progress = [&] {
-            struct stat st {};
-            if (!growing || growing->size() == 0 || ::fstat(growing->file()->fd(), &st) != 0) return;
-            growing->grew(std::min(static_cast<std::uint64_t>(st.st_size), growing->size() - 1));
-        };
-        client::HttpResponse res = get(url, target, options);
+        std::optional<std::uint64_t> exact;
+        client::HttpResponse res = request(r, path, query, stored, *transfer, tmp, growing, exact);
         if (res.status == 304 && stored) {
             std::lock_guard g(lock);
             if (auto it = index.find(path); it != index.end()) it->second.checked = Clock::now();
             save_index();
         } else if (res.status == 200) {
             std::uint64_t size = fsys::file_size(tmp);
-            if (exact && size != target.max_bytes)
-                throw client::HttpError(url + ": sent " + std::to_string(size) + " bytes, the manifest declares " + std::to_string(target.max_bytes));
+            if (exact && size != *exact)
+                throw client::HttpError(path + ": the upstream sent " + std::to_string(size) + " bytes, the manifest declares " + std::to_string(*exact));
             auto header = [&](const char* name) { auto v = res.all(name); return v.size() == 1 ? v[0] : std::string(); };
             install(r, path, tmp, Entry{header("ETag"), header("Last-Modified"), Clock::now(), Clock::now(), size});
             if (growing) growing->grew(size);
-        } else if (res.status == 404 || res.status == 410) {
-            failed = failure(404, "mirror: upstream answered " + std::to_string(res.status),
-                             std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(r.not_found_ttl)));
         } else {
-            failed = failure(502, "mirror: upstream answered " + std::to_string(res.status), failure_memory);
+            const bool gone = res.status == 404 || res.status == 410;
+            failed = failure(gone ? 404 : 502, "mirror: upstream answered " + std::to_string(res.status),
+                             gone ? std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(r.not_found_ttl)) : failure_memory);
         }
     } catch (const client::TimedOut& e) {
         failed = failure(504, std::string("mirror: ") + e.what(), failure_memory);
