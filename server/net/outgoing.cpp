@@ -21,7 +21,6 @@ void Outgoing::start(const http::Reply& reply, bool sendfile_allowed, std::uint6
     chunk_begin_ = chunk_end_ = 0;
 }
 
-
 bool Outgoing::fill_chunk(boost::system::error_code& ec) {
     auto want = static_cast<std::size_t>(std::min<std::uint64_t>(file_left_, chunk_size));
     if (growing_) {

@@ -7,6 +7,7 @@
 #include "process.hpp"
 
 #include <sstream>
+#include <tuple>
 #include <thread>
 
 using namespace modelhost::test;
@@ -26,9 +27,14 @@ TEST_CASE("testssl.sh finds nothing vulnerable or not ok that the configuration 
     root.write("model.json", "{}");
     TestServer s(root.path(), tls_section(pki));
     // Protocols, cipher categories, server preferences and defaults, vulnerabilities (client simulation left out).
-    auto [code, out] = run_command({"/usr/bin/testssl", "--color", "0", "--warnings", "off", "--quiet", "--add-ca",
-                                    pki.path("ca.pem"), "-p", "-s", "-P", "-S", "-U", "--ip", "one",
-                                    "127.0.0.1:" + std::to_string(s.port())});
+    const std::vector<std::string> testssl{"/usr/bin/testssl", "--color", "0", "--warnings", "off", "--quiet", "--add-ca",
+                                           pki.path("ca.pem"), "-p", "-s", "-P", "-S", "-U", "--ip", "one",
+                                           "127.0.0.1:" + std::to_string(s.port())};
+    auto [code, out] = run_command(testssl);
+    // testssl's resumption probe is `s_client -sess_out </dev/null`, which closes as soon as the handshake is done: on
+    // a loaded machine it can leave before the TLS 1.3 ticket (sent right after the handshake) arrives, saves no
+    // session and reports "Connect problem". One more run then; resumption itself is tested below with -ign_eof.
+    if (out.find("Connect problem: Ticket resumption test not") != std::string::npos) std::tie(code, out) = run_command(testssl);
     INFO(out);
     CHECK_THAT(out, Catch::Contains("ALPN/HTTP2 h2, http/1.1 (offered)"));
     CHECK_THAT(out, Catch::Matches("[\\s\\S]*Obsolete CBC ciphers \\(AES, ARIA etc.\\) +not offered[\\s\\S]*"));
