@@ -101,7 +101,7 @@ void download_once(const std::string& url, const fsys::path& file, std::uint64_t
             current = *next;
             continue;
         }
-        if (r.status == 416 && target.have > 0 && hop < 10) {  // the kept bytes are no prefix of it any more
+        if (r.status == 416 && target.have > 0 && hop < 10) {  // the kept bytes reach its end (whole, or it shrank)
             fsys::remove(part);
             continue;
         }
