@@ -301,7 +301,7 @@ HttpResponse connect_and_exchange(const HttpUrl& url, const std::string& method,
     tls.handshake(ssl::stream_base::client, ec);
     if (ec)
         throw HttpError(url.text + ": TLS handshake failed: " + ec.message() +
-                        (options.ca_file.empty() ? " (a private CA? pass --ca-file)" : ""));
+                        (options.ca_file.empty() ? " (a private CA? give its PEM with --ca-file, or a mirror's ca_file)" : ""));
     HttpResponse out = exchange(tls, url, method, headers, want_body, options, target);
     tls.shutdown(ec);  // peers often just close; that is fine after a complete response
     return out;

@@ -308,3 +308,24 @@ TEST_CASE("the first clients get a cold file's bytes while they arrive, over HTT
     CHECK_THAT(out, Catch::Contains("(32000000) data"));
     CHECK(up.server.heads().size() == 4);
 }
+
+TEST_CASE("an https upstream is verified (a private CA only with ca_file), and never redirects to plain http", "[mirror][tls][hardening]") {
+    TestPki pki;
+    auto ctx = pki.server_context();
+    CannedServer plain({{"/m/a.bin", response("200 OK", "plain bytes")}}, response("404 Not Found", ""));
+    CannedServer https({{"/m/a.bin", response("200 OK", "verified bytes")},
+                        {"/m/down.bin", "HTTP/1.1 302 Found\r\nLocation: " + plain.base() + "/m/a.bin\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"}},
+                       response("404 Not Found", ""), &ctx);
+    auto config = [&](const std::string& extra) {
+        return R"({"mirrors": [{"path": "/hub/", "upstream": ")" + https.base() + "/\"" + extra + "}]}";
+    };
+    TempDir trusting_root, untrusting_root;
+    TestServer trusting(trusting_root.path(), config(R"(, "ca_file": ")" + pki.path("ca.pem") + "\""));
+    TestServer untrusting(untrusting_root.path(), config(""));
+    CHECK(request(trusting.port(), "GET", "/hub/m/a.bin").body() == "verified bytes");
+    CHECK(request(untrusting.port(), "GET", "/hub/m/a.bin").result_int() == 502);  // certificate verify failed
+    CHECK_FALSE(fsys::exists(untrusting_root.path() / "hub/m/a.bin"));
+    CHECK(request(trusting.port(), "GET", "/hub/m/down.bin").result_int() == 502);  // https -> http refused
+    CHECK_FALSE(fsys::exists(trusting_root.path() / "hub/m/down.bin"));
+    CHECK(plain.targets().empty());  // the plain-http target was never asked
+}
