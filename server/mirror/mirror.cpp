@@ -7,6 +7,8 @@
 #include "base/http_date.hpp"
 #include "models/catalog.hpp"
 
+#include <boost/url/encode.hpp>
+#include <boost/url/rfc/pchars.hpp>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
@@ -31,6 +33,7 @@ namespace {
 constexpr std::size_t max_transfers = 32;                  // under way at once, all mirrors together
 constexpr std::uint64_t max_manifest_bytes = 64u << 20;    // a file matching `revalidate` (model.json)
 constexpr auto failure_memory = std::chrono::seconds(1);   // what answers the requests that waited for a failed transfer
+constexpr std::size_t max_failures = 10000;                // remembered at once (a client asking for many missing files)
 
 double seconds_since_epoch(Clock::time_point t) { return std::chrono::duration<double>(t.time_since_epoch()).count(); }
 
@@ -38,16 +41,10 @@ Clock::time_point from_seconds(double s) {
     return Clock::time_point(std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s)));
 }
 
-// A decoded path segment as it goes into the upstream URL: unreserved and sub-delims kept, the rest %XX.
+// The decoded path as it goes into the upstream URL: path characters and '/' kept, the rest percent-encoded.
 std::string encode_path(std::string_view decoded) {
-    static constexpr char hex[] = "0123456789ABCDEF";
-    std::string out;
-    for (char ch : decoded) {
-        auto c = static_cast<unsigned char>(ch);
-        if (std::isalnum(c) || std::string_view("-._~!$&'()*+,;=:@/").find(ch) != std::string_view::npos) out += ch;
-        else out += {'%', hex[c >> 4], hex[c & 15]};
-    }
-    return out;
+    static constexpr auto path_chars = boost::urls::pchars + '/';
+    return boost::urls::encode(decoded, path_chars);
 }
 
 // A file the mirror stored: what its upstream said of it, and when it was last checked and used.
@@ -129,11 +126,14 @@ void Mirrors::State::load_index() {
         const auto& v = it.value();
         std::error_code ec;
         if (!v.is_object() || !rule_for(it.key()) || !fsys::is_regular_file(file_of(it.key()), ec)) continue;
+        // A file under the root like any other: a field of another type counts as absent (never an exception).
+        auto text = [&](const char* key) { return v.contains(key) && v[key].is_string() ? v[key].get<std::string>() : std::string(); };
+        auto seconds = [&](const char* key) { return v.contains(key) && v[key].is_number() ? v[key].get<double>() : 0.0; };
         Entry e;
-        e.etag = v.value("etag", "");
-        e.last_modified = v.value("last_modified", "");
-        e.checked = from_seconds(v.value("checked", 0.0));
-        e.used = from_seconds(v.value("used", 0.0));
+        e.etag = text("etag");
+        e.last_modified = text("last_modified");
+        e.checked = from_seconds(seconds("checked"));
+        e.used = from_seconds(seconds("used"));
         e.size = fsys::file_size(file_of(it.key()), ec);
         index[it.key()] = e;
     }
@@ -353,10 +353,13 @@ void Mirrors::State::finish(const std::string& path, std::optional<Failure> fail
         auto it = transfers.find(path);
         waiters = std::move(it->second->waiters);
         transfers.erase(it);
-        if (failed) failures[path] = std::move(*failed);
-        else failures.erase(path);
         for (auto f = failures.begin(); f != failures.end();)  // drop what has expired
             f = f->second.until < Clock::now() ? failures.erase(f) : std::next(f);
+        if (failed && failures.size() >= max_failures && !failures.contains(path))  // full: the soonest to expire goes
+            failures.erase(std::min_element(failures.begin(), failures.end(),
+                                            [](const auto& a, const auto& b) { return a.second.until < b.second.until; }));
+        if (failed) failures[path] = std::move(*failed);
+        else failures.erase(path);
     }
     for (auto& w : waiters) w();
 }

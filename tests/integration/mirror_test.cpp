@@ -329,3 +329,15 @@ TEST_CASE("an https upstream is verified (a private CA only with ca_file), and n
     CHECK_FALSE(fsys::exists(trusting_root.path() / "hub/m/down.bin"));
     CHECK(plain.targets().empty());  // the plain-http target was never asked
 }
+
+TEST_CASE("names are re-encoded for the upstream, and a garbled .mirror/index.json does not stop the server", "[mirror][hardening]") {
+    Upstream up;
+    up.set("/m/a%20b+c.bin", response("200 OK", "spaced"));
+    TempDir root;
+    root.write(".mirror/index.json", R"({"/hub/m/x.bin": {"etag": 5, "checked": "yesterday", "used": null}, "/hub/y": 3})");
+    root.write("hub/m/x.bin", "kept");
+    TestServer server(root.path(), R"({"mirrors": [{"path": "/hub/", "upstream": ")" + up.server.base() + "/\"}]}");
+    CHECK(request(server.port(), "GET", "/hub/m/a%20b+c.bin").body() == "spaced");
+    CHECK(up.asked("GET /m/a%20b+c.bin HTTP/1.1") == 1);
+    CHECK(request(server.port(), "GET", "/hub/m/x.bin").body() == "kept");
+}
