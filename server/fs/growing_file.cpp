@@ -14,29 +14,30 @@ void GrowingFile::fail() const {
     wake();
 }
 
-// Runs, outside the lock, every waiter whose offset the file has passed (all of them once it failed).
+// Runs every waiter whose offset the file has passed (all of them once it failed).
 void GrowingFile::wake() const {
-    std::vector<std::function<void()>> due;
-    {
-        std::lock_guard g(lock_);
-        const std::uint64_t now = available();
-        const bool gone = failed();
-        auto keep = std::partition(waiting_.begin(), waiting_.end(), [&](const auto& w) { return !gone && w.first >= now; });
-        for (auto it = keep; it != waiting_.end(); ++it) due.push_back(std::move(it->second));
-        waiting_.erase(keep, waiting_.end());
-    }
-    for (auto& f : due) f();
+    std::lock_guard g(lock_);
+    const std::uint64_t now = available();
+    const bool gone = failed();
+    auto keep = std::partition(waiting_.begin(), waiting_.end(), [&](const auto& w) { return !gone && w.first >= now; });
+    for (auto it = keep; it != waiting_.end(); ++it) it->second();
+    waiting_.erase(keep, waiting_.end());
 }
 
 void GrowingFile::when_beyond(std::uint64_t offset, std::function<void()> ready) const {
-    {
-        std::lock_guard g(lock_);
-        if (available() <= offset && !failed()) {
-            waiting_.emplace_back(offset, std::move(ready));
-            return;
-        }
+    std::lock_guard g(lock_);
+    if (closed_) return;
+    if (available() <= offset && !failed()) {
+        waiting_.emplace_back(offset, std::move(ready));
+        return;
     }
     ready();
+}
+
+void GrowingFile::close() const {
+    std::lock_guard g(lock_);
+    closed_ = true;
+    waiting_.clear();
 }
 
 }  // namespace modelhost::fs

@@ -29,8 +29,10 @@ public:
     void fail() const;
 
     // Runs `ready` once when more than `offset` bytes are available or the writer failed: at once, on this thread,
-    // when that holds already; else later, on the writer's thread.
+    // when that holds already; else later, on the writer's thread. Callbacks run under the file's lock, so after
+    // close() none runs any more (and those waiting are dropped): the server closes it before its event loop ends.
     void when_beyond(std::uint64_t offset, std::function<void()> ready) const;
+    void close() const;
 
 private:
     void wake() const;
@@ -39,6 +41,7 @@ private:
     std::uint64_t size_;
     mutable std::atomic<std::uint64_t> available_{0};
     mutable std::atomic<bool> failed_{false};
+    mutable bool closed_ = false;  // under lock_
     mutable std::mutex lock_;
     mutable std::vector<std::pair<std::uint64_t, std::function<void()>>> waiting_;
 };

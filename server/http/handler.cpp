@@ -161,6 +161,10 @@ void Handler::end_pass() const { policy_.load(std::memory_order_acquire)->files.
 
 Handler::~Handler() = default;
 
+void Handler::close_mirrors() {
+    if (mirrors_) mirrors_->close();
+}
+
 Exchange Handler::handle(const Request& req, const ConnectionFacts& conn, bool may_wait) const {
     const std::shared_ptr<const Policy> policy = policy_.load(std::memory_order_acquire);  // one policy per request
     Exchange ex{Reply{}, log_facts(req, access_log_.load(std::memory_order_relaxed))};

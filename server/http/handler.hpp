@@ -43,6 +43,10 @@ public:
     // just close (the peer is gone, or no request had started). `started`: some of a request had arrived.
     std::optional<Exchange> read_failed(ReadFailure why, bool started, const Request& partial, const std::string& detail) const;
 
+    // Mirrors let go of the connections waiting on their transfers; called before the event loop ends (the
+    // transfers' threads must not reach a connection after it).
+    void close_mirrors();
+
     // A refused connection (503, the connection limit); always closes.
     Exchange refuse_connection() const;
 

@@ -58,7 +58,8 @@ struct Entry {
 struct Failure {
     unsigned status;
     std::string note;
-    Clock::time_point until;
+    Clock::duration memory;   // how long it is remembered, from when the transfer ends
+    Clock::time_point until;  // set then
 };
 
 struct Transfer {
@@ -77,6 +78,7 @@ struct Mirrors::State {
     std::map<std::string, Failure, std::less<>> failures;
     std::map<std::string, Entry, std::less<>> index;
     std::uint64_t next_tmp = 0;
+    bool closed = false;  // Mirrors::close(): no waiter runs any more
 
     const config::MirrorConfig* rule_for(std::string_view path) const {
         for (const auto& r : rules)
@@ -201,7 +203,7 @@ namespace {
 
 // Why a transfer failed, as the client will answer: 404 remembered for not_found_ttl, 502/504 for a few seconds.
 Failure failure(unsigned status, std::string note, Clock::duration memory) {
-    return {status, std::move(note), Clock::now() + memory};
+    return {status, std::move(note), memory, {}};
 }
 
 // One GET of `url` into `tmp`, following up to 10 redirects (never from https to http). Returns the last response.
@@ -295,24 +297,24 @@ void Mirrors::State::run(const config::MirrorConfig& r, std::string path, std::s
     } catch (const std::exception& e) {  // HttpError, BodyTooLarge, a file that cannot be written
         failed = failure(502, std::string("mirror: ") + e.what(), failure_memory);
     }
-    if (failed && growing) growing->fail();  // the requests streaming it end their connections (or streams)
     std::error_code ec;
-    fsys::remove(tmp, ec);
+    fsys::remove(tmp, ec);  // (already renamed when installed)
+    const bool gone = failed.has_value();
     if (failed) spdlog::warn("{} for {}", failed->note, path);
     finish(path, std::move(failed));
+    // Only now do the requests streaming it end their connections (or streams): a request made after one of them saw
+    // the cut finds the failure remembered and nothing left behind.
+    if (gone && growing) growing->fail();
 }
 
 // The cold file's length is known: requests from now on stream it, and those waiting are woken to do so.
 void Mirrors::State::start_streaming(Transfer& transfer, std::shared_ptr<const fs::GrowingFile> growing, std::time_t last_modified) {
-    std::vector<std::function<void()>> waiters;
-    {
-        std::lock_guard g(lock);
-        transfer.growing = std::move(growing);
-        transfer.last_modified = last_modified;
-        waiters = std::move(transfer.waiters);
-        transfer.waiters.clear();
-    }
-    for (auto& w : waiters) w();
+    std::lock_guard g(lock);  // waiters run under the lock: none after close() (they only post to their connection)
+    if (closed) growing->close();
+    transfer.growing = std::move(growing);
+    transfer.last_modified = last_modified;
+    for (auto& w : transfer.waiters) w();
+    transfer.waiters.clear();
 }
 
 // Renames the whole file into place (a changed model.json takes the shards of its old manifest with it: they are
@@ -345,23 +347,26 @@ void Mirrors::State::install(const config::MirrorConfig& r, const std::string& p
     save_index();
 }
 
-// The transfer is over: forget it (a failure is remembered instead) and run every waiter, outside the lock.
+// The transfer is over: forget it (a failure is remembered instead) and run every waiter (under the lock, as in
+// start_streaming).
 void Mirrors::State::finish(const std::string& path, std::optional<Failure> failed) {
-    std::vector<std::function<void()>> waiters;
     {
         std::lock_guard g(lock);
         auto it = transfers.find(path);
-        waiters = std::move(it->second->waiters);
+        for (auto& w : it->second->waiters) w();
         transfers.erase(it);
         for (auto f = failures.begin(); f != failures.end();)  // drop what has expired
             f = f->second.until < Clock::now() ? failures.erase(f) : std::next(f);
         if (failed && failures.size() >= max_failures && !failures.contains(path))  // full: the soonest to expire goes
             failures.erase(std::min_element(failures.begin(), failures.end(),
                                             [](const auto& a, const auto& b) { return a.second.until < b.second.until; }));
-        if (failed) failures[path] = std::move(*failed);
-        else failures.erase(path);
+        if (failed) {
+            failed->until = Clock::now() + failed->memory;
+            failures[path] = std::move(*failed);
+        } else {
+            failures.erase(path);
+        }
     }
-    for (auto& w : waiters) w();
 }
 
 Mirrors::Mirrors(const std::vector<config::MirrorConfig>& rules, const fsys::path& root) : state_(std::make_shared<State>()) {
@@ -373,7 +378,16 @@ Mirrors::Mirrors(const std::vector<config::MirrorConfig>& rules, const fsys::pat
     state_->load_index();
 }
 
-Mirrors::~Mirrors() = default;
+Mirrors::~Mirrors() { close(); }
+
+void Mirrors::close() {
+    std::lock_guard g(state_->lock);
+    state_->closed = true;
+    for (auto& [path, transfer] : state_->transfers) {
+        transfer->waiters.clear();  // the connections they hold go now, on this thread, while their event loop exists
+        if (transfer->growing) transfer->growing->close();
+    }
+}
 
 bool Mirrors::covers(std::string_view path) const { return state_->rule_for(path) != nullptr; }
 
@@ -395,7 +409,7 @@ Decision Mirrors::decide(std::string_view path, std::string_view query, bool may
         if (failed || !may_wait) return {Decision::Kind::serve, 0, "mirror: stale, " + (failed ? failure->second.note : "upstream check pending"), {}};
     } else if (failed) {
         return {Decision::Kind::fail, failure->second.status, failure->second.note, {}};
-    } else if (auto t = s.transfers.find(path); t != s.transfers.end() && t->second->growing) {
+    } else if (auto t = s.transfers.find(path); t != s.transfers.end() && t->second->growing && !t->second->growing->failed()) {
         return {Decision::Kind::stream, 0, "mirror: streamed while fetched from upstream", {}, t->second->growing, t->second->last_modified};
     } else if (!may_wait) {
         return {Decision::Kind::fail, 502, "mirror: the upstream transfer stored nothing", {}};
@@ -417,12 +431,12 @@ Decision Mirrors::decide(std::string_view path, std::string_view query, bool may
     return {Decision::Kind::wait, 0, "mirror: waited for upstream",
             [weak, transfer = running->second](std::function<void()> resume) {
                 auto state = weak.lock();
-                if (!state) return resume();
-                std::unique_lock g2(state->lock);
+                if (!state) return;  // closed: the server is stopping
+                std::lock_guard g2(state->lock);
+                if (state->closed) return;
                 bool over = std::none_of(state->transfers.begin(), state->transfers.end(),
                                          [&](const auto& t) { return t.second == transfer; });
                 if (!over && !transfer->growing) return transfer->waiters.push_back(std::move(resume));
-                g2.unlock();
                 resume();
             }};
 }

@@ -63,6 +63,10 @@ public:
     // false (asking again after a wait) no transfer is started: what the last one left decides.
     Decision decide(std::string_view path, std::string_view query, bool may_wait) const;
 
+    // Drops every connection waiting on a transfer (and on a file still arriving) and lets no transfer call one any
+    // more; transfers still running finish on their own. Called before the event loop the connections live on ends.
+    void close();
+
 private:
     struct State;
     std::shared_ptr<State> state_;  // shared with the transfer threads, which may outlive this object

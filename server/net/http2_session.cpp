@@ -387,8 +387,10 @@ void Http2Session<Stream>::answer(Http2Stream& s) {
 template <class Stream>
 void Http2Session<Stream>::wait_for_upstream(Http2Stream& s, http::Exchange ex) {
     s.set_waiting(true);
-    ex.wait([self = shared_from_this(), id = s.id(), draining = phase_ != Phase::open] {
-        asio::post(self->socket().get_executor(), [self, id, draining] { self->on_upstream(id, draining); });
+    // The connection moves into the posted handler: the transfer's thread keeps no reference to it once it has called.
+    ex.wait([self = shared_from_this(), id = s.id(), draining = phase_ != Phase::open]() mutable {
+        auto executor = self->socket().get_executor();
+        asio::post(executor, [self = std::move(self), id, draining] { self->on_upstream(id, draining); });
     });
 }
 
@@ -408,8 +410,9 @@ template <class Stream>
 void Http2Session<Stream>::wait_for_content(Http2Stream& s) {
     if (s.waiting_for_content) return;
     s.waiting_for_content = true;
-    s.growing()->when_beyond(s.offset(), [self = shared_from_this(), id = s.id()] {
-        asio::post(self->socket().get_executor(), [self, id] {
+    s.growing()->when_beyond(s.offset(), [self = shared_from_this(), id = s.id()]() mutable {
+        auto executor = self->socket().get_executor();
+        asio::post(executor, [self = std::move(self), id] {
             Http2Stream* waiting = self->find(id);
             if (!waiting || self->phase_ >= Phase::lingering) return;
             waiting->waiting_for_content = false;

@@ -23,13 +23,13 @@ void Outgoing::start(const http::Reply& reply, bool sendfile_allowed, std::uint6
 
 bool Outgoing::fill_chunk(boost::system::error_code& ec) {
     auto want = static_cast<std::size_t>(std::min<std::uint64_t>(file_left_, chunk_size));
-    if (growing_) {
-        if (growing_->failed()) {  // the bytes will never come: the caller ends the connection
+    if (growing_) {  // what is there goes out, even from a transfer that failed since
+        const std::uint64_t available = growing_->available();
+        want = static_cast<std::size_t>(std::min<std::uint64_t>(want, available - std::min(available, file_offset_)));
+        if (want == 0 && growing_->failed()) {  // the rest will never come: the caller ends the connection
             ec = boost::system::error_code(EIO, boost::system::generic_category());
             return false;
         }
-        const std::uint64_t available = growing_->available();
-        want = static_cast<std::size_t>(std::min<std::uint64_t>(want, available - std::min(available, file_offset_)));
         if (want == 0) {  // not there yet: the caller waits (when_more) and asks again
             waiting_ = true;
             return true;
@@ -54,7 +54,10 @@ bool Outgoing::fill_chunk(boost::system::error_code& ec) {
 
 bool Outgoing::next(std::array<boost::asio::const_buffer, 2>& out, boost::system::error_code& ec) {
     waiting_ = false;
-    if (file_ && !sendfile_ && chunk_begin_ == chunk_end_ && file_left_ > 0 && !fill_chunk(ec)) return false;
+    if (file_ && !sendfile_ && chunk_begin_ == chunk_end_ && file_left_ > 0 && !fill_chunk(ec)) {
+        if (head_done()) return false;
+        ec = {};  // the head goes out first (the response is then cut short); the failure is met again next call
+    }
     std::string_view content = sendfile_ ? std::string_view{}
                                : file_   ? std::string_view(chunk_.get() + chunk_begin_, chunk_end_ - chunk_begin_)
                                          : memory_;

@@ -32,6 +32,9 @@
 namespace modelhost::net {
 
 struct Server::Impl {
+    // The event loop (and the connections on it) goes before the handler: the mirrors let go of them first.
+    ~Impl() { handler.close_mirrors(); }
+
     Impl(const config::Config& c)
         : cfg(c),
           threads(cfg.server.worker_threads()),

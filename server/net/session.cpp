@@ -220,8 +220,10 @@ template <class Stream>
 void Session<Stream>::wait_for_upstream(http::Exchange ex, http::ConnectionFacts facts) {
     read_ = Read::upstream;
     upstream_request_ = reader_.request();
-    ex.wait([self = shared_from_this(), facts] {
-        asio::post(self->socket().get_executor(), [self, facts] { self->on_upstream(facts); });
+    // The connection moves into the posted handler: the transfer's thread keeps no reference to it once it has called.
+    ex.wait([self = shared_from_this(), facts]() mutable {
+        auto executor = self->socket().get_executor();
+        asio::post(executor, [self = std::move(self), facts] { self->on_upstream(facts); });
     });
 }
 
@@ -342,8 +344,9 @@ void Session<Stream>::wait_writable() {
 template <class Stream>
 void Session<Stream>::wait_for_content() {
     write_deadline_ = clock::time_point::max();
-    out_.when_more([self = shared_from_this()] {
-        asio::post(self->socket().get_executor(), [self] {
+    out_.when_more([self = shared_from_this()]() mutable {  // moved into the posted handler, as in wait_for_upstream
+        auto executor = self->socket().get_executor();
+        asio::post(executor, [self = std::move(self)] {
             if (self->link_ == Link::closed) return;
             self->write_some();
         });
