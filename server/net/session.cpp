@@ -24,6 +24,7 @@ namespace {
 constexpr std::size_t max_pipelined = 8;  // responses queued before reading pauses
 constexpr std::size_t read_size = 16 * 1024;      // bytes asked of the socket per read
 constexpr std::uint64_t sendfile_per_turn = 4 << 20;  // then other connections on this thread get a turn
+constexpr std::uint64_t write_per_turn = 1 << 20;     // the same for written (and encrypted) bytes
 
 // The client connection preface of HTTP/2 (RFC 9113 §3.4): what an h2c client with prior knowledge sends first.
 constexpr std::string_view h2_preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
@@ -301,42 +302,50 @@ void Session<Stream>::do_write() {
 }
 
 // Sends what is ready — the rest of the head with the next content bytes — until done or the socket is full.
-// Plain sockets are written directly, so a response that fits in the socket buffer completes without a wait.
+// Sockets are written directly (TLS: encrypted, then sent), so a response that fits in the socket buffer completes
+// without a wait or a trip through the event loop; after write_per_turn bytes other connections on this thread get
+// a turn.
 template <class Stream>
 void Session<Stream>::write_some() {
+    std::uint64_t written_this_turn = 0;
     for (;;) {
         if (out_.by_sendfile() && out_.head_done()) return do_sendfile();
         beast::error_code ec;
         std::array<asio::const_buffer, 2> bufs;
         if (!out_.next(bufs, ec)) return on_write(ec);
         if (bufs[0].size() + bufs[1].size() == 0) return out_.waiting_for_content() ? wait_for_content() : on_write({});
+        if (written_this_turn >= write_per_turn)
+            return asio::post(socket().get_executor(), [self = shared_from_this()] { self->write_some(); });
+        std::size_t n = 0;
         if constexpr (tls) {
-            write_deadline_ = clock::now() + seconds(limits_.send_timeout);
-            start_ticking();
-            stream_.async_write_some(bufs, [self = shared_from_this()](beast::error_code e, std::size_t n) {
-                if (e) return self->on_write(e);
-                self->out_.advance(n);
-                self->write_some();
-            });
-            return;
+            n = stream_.write(bufs, ec);  // every byte is encrypted; records the kernel did not take wait
+            if (ec) return on_write(ec);
+            out_.advance(n);
+            if (stream_.unsent()) return wait_writable();
         } else {
             // More is coming by sendfile: let the kernel join the head with the first body bytes.
-            std::size_t n = socket().send(bufs, out_.by_sendfile() ? MSG_MORE : 0, ec);
+            n = socket().send(bufs, out_.by_sendfile() ? MSG_MORE : 0, ec);
             if (ec == asio::error::would_block) return wait_writable();
             if (ec) return on_write(ec);
             out_.advance(n);
         }
+        written_this_turn += n;
     }
 }
 
+// Waits until the socket takes more (TLS: until the records already encrypted are all sent), then writes on.
 template <class Stream>
 void Session<Stream>::wait_writable() {
     write_deadline_ = clock::now() + seconds(limits_.send_timeout);
     start_ticking();
-    socket().async_wait(tcp::socket::wait_write, [self = shared_from_this()](beast::error_code ec) {
+    auto then = [self = shared_from_this()](beast::error_code ec) {
         if (ec) return self->on_write(ec);
         self->write_some();
-    });
+    };
+    if constexpr (tls)
+        stream_.async_flush(std::move(then));
+    else
+        socket().async_wait(tcp::socket::wait_write, std::move(then));
 }
 
 // The content is a file a mirror is still fetching and its next bytes are not there yet: no write deadline meanwhile

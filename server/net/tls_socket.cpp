@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <cstring>
 
 namespace modelhost::net {
 
@@ -18,25 +19,46 @@ using boost::system::error_code;
 
 namespace {
 
-constexpr std::size_t recv_size = 16 * 1024 + 512;  // one TLS record and some
 constexpr std::size_t out_reserve = 256 * 1024;     // a write batch of records, kept between sends
 constexpr std::size_t max_unsent = 1 << 20;         // records not yet taken by the kernel (a batch is ~130 KiB)
 
-// The write BIO: OpenSSL's records are appended to the connection's Output, which send() writes to the socket.
+// The connection's BIO, for both directions: OpenSSL's records are appended to the Wire's output, which send_now()
+// writes to the socket, and OpenSSL reads the client's bytes from the Wire's input, filled by one socket read at a
+// time (no copy into a memory BIO first).
 int bio_write(BIO* bio, const char* data, int len) {
-    auto* out = static_cast<TlsSocket::Output*>(BIO_get_data(bio));
-    out->bytes.insert(out->bytes.end(), data, data + len);
+    auto* wire = static_cast<TlsSocket::Wire*>(BIO_get_data(bio));
+    wire->out.insert(wire->out.end(), data, data + len);
     return len;
 }
 
-long bio_ctrl(BIO*, int cmd, long, void*) {
-    return cmd == BIO_CTRL_FLUSH ? 1 : 0;  // nothing is buffered in the BIO itself
+int bio_read(BIO* bio, char* to, int len) {
+    auto* wire = static_cast<TlsSocket::Wire*>(BIO_get_data(bio));
+    BIO_clear_retry_flags(bio);
+    const std::size_t have = wire->in_end - wire->in_begin;
+    if (have == 0) {
+        BIO_set_retry_read(bio);  // "wait for more", not end of stream
+        return -1;
+    }
+    const std::size_t n = std::min(have, static_cast<std::size_t>(len));
+    std::memcpy(to, wire->in.get() + wire->in_begin, n);
+    wire->in_begin += n;
+    return static_cast<int>(n);
 }
 
-BIO_METHOD* output_method() {
+long bio_ctrl(BIO* bio, int cmd, long, void*) {
+    if (cmd == BIO_CTRL_FLUSH) return 1;  // nothing is buffered in the BIO itself
+    if (cmd == BIO_CTRL_PENDING) {
+        auto* wire = static_cast<TlsSocket::Wire*>(BIO_get_data(bio));
+        return static_cast<long>(wire->in_end - wire->in_begin);
+    }
+    return 0;
+}
+
+BIO_METHOD* wire_method() {
     static BIO_METHOD* method = [] {
-        BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "modelhost output");
+        BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "modelhost wire");
         BIO_meth_set_write(m, bio_write);
+        BIO_meth_set_read(m, bio_read);
         BIO_meth_set_ctrl(m, bio_ctrl);
         BIO_meth_set_create(m, [](BIO* b) {
             BIO_set_init(b, 1);
@@ -50,26 +72,20 @@ BIO_METHOD* output_method() {
 }  // namespace
 
 TlsSocket::TlsSocket(asio::ip::tcp::socket socket, asio::ssl::context& context)
-    : socket_(std::move(socket)), ssl_(SSL_new(context.native_handle())), out_(std::make_unique<Output>()) {
+    : socket_(std::move(socket)), ssl_(SSL_new(context.native_handle())), wire_(std::make_unique<Wire>()) {
     if (!ssl_) throw std::bad_alloc();
-    in_ = BIO_new(BIO_s_mem());
-    BIO* out = BIO_new(output_method());
-    if (!in_ || !out) throw std::bad_alloc();
-    BIO_set_mem_eof_return(in_, -1);  // an empty input BIO means "wait for more", not end of stream
-    BIO_set_data(out, out_.get());
-    SSL_set_bio(ssl_, in_, out);  // the SSL owns both BIOs
+    BIO* bio = BIO_new(wire_method());
+    if (!bio) throw std::bad_alloc();
+    BIO_set_data(bio, wire_.get());
+    SSL_set_bio(ssl_, bio, bio);  // one BIO both ways; the SSL owns it
     SSL_set_accept_state(ssl_);
-    out_->bytes.reserve(out_reserve);
+    wire_->out.reserve(out_reserve);
     error_code ec;
-    socket_.non_blocking(true, ec);  // send() writes directly and waits for writability only when the kernel is full
+    socket_.non_blocking(true, ec);  // send_now() writes directly and waits for writability only when the kernel is full
 }
 
 TlsSocket::TlsSocket(TlsSocket&& other) noexcept
-    : socket_(std::move(other.socket_)),
-      ssl_(std::exchange(other.ssl_, nullptr)),
-      in_(std::exchange(other.in_, nullptr)),
-      out_(std::move(other.out_)),
-      recv_(std::move(other.recv_)) {}
+    : socket_(std::move(other.socket_)), ssl_(std::exchange(other.ssl_, nullptr)), wire_(std::move(other.wire_)) {}
 
 TlsSocket::~TlsSocket() {
     if (ssl_) SSL_free(ssl_);
@@ -84,28 +100,53 @@ error_code TlsSocket::ssl_error(int result) {
     return error_code(static_cast<int>(e), asio::error::get_ssl_category());
 }
 
+// Room for the next socket read, after the bytes OpenSSL has not taken yet (normally none: it asked for more because it
+// took them all).
+asio::mutable_buffer TlsSocket::receive_buffer() {
+    auto& w = *wire_;
+    if (!w.in) w.in = std::make_unique_for_overwrite<char[]>(recv_size);
+    const std::size_t left = w.in_end - w.in_begin;
+    if (left > 0 && w.in_begin > 0) std::memmove(w.in.get(), w.in.get() + w.in_begin, left);
+    w.in_begin = 0;
+    w.in_end = left;
+    return asio::buffer(w.in.get() + left, recv_size - left);
+}
+
+void TlsSocket::received(std::size_t n) { wire_->in_end += n; }
+
+// Whether SSL_read could give anything without a socket read: bytes received and not yet taken, or a record OpenSSL
+// holds. (Without this, every request would cost an SSL_read that fails before the socket is read.)
+bool TlsSocket::has_buffered() const {
+    return wire_->in_begin < wire_->in_end || SSL_has_pending(ssl_) == 1;
+}
+
 // Handshake: OpenSSL's flights go out before each wait for the client's next bytes.
 void TlsSocket::handshake(Done done) { continue_handshake(std::move(done)); }
 
 void TlsSocket::continue_handshake(Done done) {
     ERR_clear_error();
     int rc = SSL_do_handshake(ssl_);
-    if (rc == 1) return send({}, 0, std::move(done));  // the last flight (and TLS 1.3 tickets) then done
+    error_code ec;
+    if (rc == 1) {  // the last flight (and TLS 1.3 tickets) then done
+        if (send_now(ec)) return complete(std::move(done), ec, 0);
+        return wait_writable(0, std::move(done));
+    }
     if (SSL_get_error(ssl_, rc) != SSL_ERROR_WANT_READ) {
         error_code failed = ssl_error(rc), unsent;
         send_now(unsent);  // the alert OpenSSL wrote, so the client learns why (best effort)
-        return send(failed, 0, std::move(done));
+        return complete(std::move(done), failed, 0);
     }
-    send({}, 0, [this, done = std::move(done)](error_code ec, std::size_t) mutable {
-        if (ec) return done(ec, 0);
-        if (!recv_) recv_ = std::make_unique_for_overwrite<char[]>(recv_size);
-        socket_.async_read_some(asio::buffer(recv_.get(), recv_size),
-                                [this, done = std::move(done)](error_code e, std::size_t n) mutable {
-                                    if (e) return done(e, 0);
-                                    BIO_write(in_, recv_.get(), static_cast<int>(n));
+    auto then_read = [this, done = std::move(done)](error_code e, std::size_t) mutable {
+        if (e) return done(e, 0);
+        socket_.async_read_some(receive_buffer(),
+                                [this, done = std::move(done)](error_code e2, std::size_t n) mutable {
+                                    if (e2) return done(e2, 0);
+                                    received(n);
                                     continue_handshake(std::move(done));
                                 });
-    });
+    };
+    if (send_now(ec)) return complete(std::move(then_read), ec, 0);
+    wait_writable(0, std::move(then_read));
 }
 
 // Plaintext already decrypted or decryptable from buffered bytes; false when the socket must be read first.
@@ -128,29 +169,11 @@ bool TlsSocket::try_read(asio::mutable_buffer into, error_code& ec, std::size_t&
 // max_unsent instead of growing the output without bound.
 bool TlsSocket::read_buffered(asio::mutable_buffer into, error_code& ec, std::size_t& n) {
     const bool ready = try_read(into, ec, n);
-    auto& out = *out_;
-    if (!ec && !sending_ && out.sent < out.bytes.size()) send_now(ec);
-    if (!ec && out.bytes.size() - out.sent > max_unsent) ec = asio::error::no_buffer_space;
+    auto& w = *wire_;
+    if (!ec && !sending_ && w.sent < w.out.size()) send_now(ec);
+    if (!ec && w.out.size() - w.sent > max_unsent) ec = asio::error::no_buffer_space;
     if (ec) n = 0;
     return ready || ec;
-}
-
-void TlsSocket::read(asio::mutable_buffer into, Done done) {
-    error_code ec;
-    std::size_t n = 0;
-    if (read_buffered(into, ec, n))
-        return asio::post(socket_.get_executor(), [done = std::move(done), ec, n] { done(ec, n); });
-    if (!recv_) recv_ = std::make_unique_for_overwrite<char[]>(recv_size);
-    // Asio's own read: after a read that drained the socket it does not try again before epoll reports bytes (no
-    // failed recv per request), and it needs no epoll_ctl per wait (async_wait re-arms the descriptor every time).
-    socket_.async_read_some(asio::buffer(recv_.get(), recv_size), [this, into, done = std::move(done)](error_code e, std::size_t got) mutable {
-        if (e) return done(e, 0);
-        BIO_write(in_, recv_.get(), static_cast<int>(got));
-        error_code ec2;
-        std::size_t n2 = 0;
-        if (read_buffered(into, ec2, n2)) return done(ec2, n2);
-        read(into, std::move(done));  // a partial record: read more
-    });
 }
 
 bool TlsSocket::encrypt(asio::const_buffer plain, error_code& ec) {
@@ -165,34 +188,15 @@ bool TlsSocket::encrypt(asio::const_buffer plain, error_code& ec) {
 // Sends the records waiting in the output until they are all out (true), the kernel is full (false), or a send fails
 // (true, `ec` set).
 bool TlsSocket::send_now(error_code& ec) {
-    auto& out = *out_;
-    while (!ec && out.sent < out.bytes.size()) {
+    auto& w = *wire_;
+    while (!ec && w.sent < w.out.size()) {
         error_code e;
-        out.sent += socket_.send(asio::buffer(out.bytes.data() + out.sent, out.bytes.size() - out.sent), 0, e);
+        w.sent += socket_.send(asio::buffer(w.out.data() + w.sent, w.out.size() - w.sent), 0, e);
         if (e == asio::error::would_block) return false;
         ec = e;
     }
-    if (out.sent == out.bytes.size()) out.bytes.clear(), out.sent = 0;
+    if (w.sent == w.out.size()) w.out.clear(), w.sent = 0;
     return true;
-}
-
-// Sends the records waiting in the output (waiting for writability in between), then reports `plain` bytes written.
-// Never completes inside the initiating call.
-void TlsSocket::send(error_code ec, std::size_t plain, Done done) {
-    if (ec || send_now(ec))
-        return asio::post(socket_.get_executor(), [done = std::move(done), ec, plain] { done(ec, plain); });
-    wait_writable(plain, std::move(done));
-}
-
-void TlsSocket::wait_writable(std::size_t plain, Done done) {
-    sending_ = true;
-    socket_.async_wait(asio::ip::tcp::socket::wait_write, [this, plain, done = std::move(done)](error_code ec) mutable {
-        if (ec || send_now(ec)) {
-            sending_ = false;
-            return done(ec, plain);
-        }
-        wait_writable(plain, std::move(done));
-    });
 }
 
 }  // namespace modelhost::net

@@ -1,5 +1,6 @@
-// A server-side TLS connection over a TCP socket, driving OpenSSL directly: OpenSSL reads the client's bytes from a
-// memory BIO and writes its records straight into this class's send buffer, which goes to the socket in one send.
+// A server-side TLS connection over a TCP socket, driving OpenSSL directly: OpenSSL takes the client's bytes straight
+// from this class's receive buffer and writes its records straight into its send buffer, which goes to the socket in
+// one send.
 // Asio's ssl::stream sends each 16 KiB record with its own write and completion handler; this sends a whole
 // response batch (many records) per system call, and copies each ciphertext byte once before the kernel.
 //
@@ -10,6 +11,7 @@
 
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ssl/stream_base.hpp>
 
 #include <cstddef>
@@ -20,7 +22,6 @@
 #include <vector>
 
 struct ssl_st;
-struct bio_st;
 
 namespace boost::asio::ssl {
 class context;
@@ -50,19 +51,22 @@ public:
     }
 
     // Up to buffer_size(into) bytes of plaintext; `handler(ec, n)`. A clean close_notify or a TCP close is eof.
+    // Handlers are kept as their own types (no std::function): a request costs no allocation here.
     template <class Handler>
     void async_read_some(boost::asio::mutable_buffer into, Handler&& handler) {
-        read(into, Done(std::forward<Handler>(handler)));
+        boost::system::error_code ec;
+        std::size_t n = 0;
+        if (has_buffered() && read_buffered(into, ec, n)) return complete(std::forward<Handler>(handler), ec, n);
+        receive(into, std::forward<Handler>(handler));
     }
 
-    // Encrypts every byte of `buffers` and sends the records; `handler(ec, plaintext bytes)` once they are all
-    // handed to the kernel (so the caller's buffers are free).
+    // Encrypts every byte of `buffers` and sends what the kernel takes now; returns the plaintext bytes taken (all of
+    // them, unless `ec`). Records the kernel did not take wait in the output (unsent()) for async_flush.
     // A response that fits one record (head and a small body) is joined first, so it costs one record, not one per
     // buffer.
-    template <class Buffers, class Handler>
-    void async_write_some(const Buffers& buffers, Handler&& handler) {
+    template <class Buffers>
+    std::size_t write(const Buffers& buffers, boost::system::error_code& ec) {
         std::size_t n = 0;
-        boost::system::error_code ec;
         const auto begin = boost::asio::buffer_sequence_begin(buffers), end = boost::asio::buffer_sequence_end(buffers);
         if (const std::size_t total = boost::asio::buffer_size(buffers); total <= record_size && std::next(begin) != end) {
             joined_.clear();
@@ -76,36 +80,93 @@ public:
                 n += b.size();
             }
         }
-        send(ec, n, Done(std::forward<Handler>(handler)));
+        if (!ec) send_now(ec);
+        return n;
     }
 
-    // Records written by OpenSSL (through the write BIO, tls_socket.cpp) and not yet sent: [sent, bytes.size()).
-    // Held by pointer so the BIO's reference to it survives a move of this object (the HTTP/2 hand-over).
-    struct Output {
-        std::vector<char> bytes;
+    // Whether records wait for the kernel to take them.
+    bool unsent() const { return wire_->sent < wire_->out.size(); }
+
+    // Sends the records waiting in the output as the socket takes them; `handler(ec)`.
+    template <class Handler>
+    void async_flush(Handler&& handler) {
+        wait_writable(0, [h = std::forward<Handler>(handler)](boost::system::error_code ec, std::size_t) mutable { h(ec); });
+    }
+
+    // write(), then `handler(ec, plaintext bytes)` once every record is handed to the kernel (so the caller's buffers
+    // are free).
+    template <class Buffers, class Handler>
+    void async_write_some(const Buffers& buffers, Handler&& handler) {
+        boost::system::error_code ec;
+        const std::size_t n = write(buffers, ec);
+        if (ec || !unsent()) return complete(std::forward<Handler>(handler), ec, n);
+        wait_writable(n, std::forward<Handler>(handler));
+    }
+
+    // The bytes between OpenSSL and the socket, reached by the BIO (tls_socket.cpp) through a pointer that survives
+    // a move of this object (the HTTP/2 hand-over).
+    struct Wire {
+        std::vector<char> out;   // records written by OpenSSL and not yet sent: [sent, out.size())
         std::size_t sent = 0;
+        std::unique_ptr<char[]> in;  // one socket read; OpenSSL has not yet taken [in_begin, in_end)
+        std::size_t in_begin = 0, in_end = 0;
     };
 
 private:
     void handshake(Done done);
     void continue_handshake(Done done);
-    void read(boost::asio::mutable_buffer into, Done done);
+    bool has_buffered() const;
+    boost::asio::mutable_buffer receive_buffer();
+    void received(std::size_t n);
     bool try_read(boost::asio::mutable_buffer into, boost::system::error_code& ec, std::size_t& n);
     bool read_buffered(boost::asio::mutable_buffer into, boost::system::error_code& ec, std::size_t& n);
     bool encrypt(boost::asio::const_buffer plain, boost::system::error_code& ec);
-    void send(boost::system::error_code ec, std::size_t plain, Done done);
     bool send_now(boost::system::error_code& ec);
-    void wait_writable(std::size_t plain, Done done);
     boost::system::error_code ssl_error(int result);
+
+    // Completes an operation on the socket's executor, never inside the initiating call.
+    template <class Handler>
+    void complete(Handler&& handler, boost::system::error_code ec, std::size_t n) {
+        boost::asio::post(socket_.get_executor(), [h = std::forward<Handler>(handler), ec, n]() mutable { h(ec, n); });
+    }
+
+    // Reads the socket until OpenSSL has plaintext (or fails). Asio's own read: after a read that drained the socket
+    // it does not try again before epoll reports bytes (no failed recv per request), and it needs no epoll_ctl per
+    // wait (async_wait re-arms the descriptor every time).
+    template <class Handler>
+    void receive(boost::asio::mutable_buffer into, Handler&& handler) {
+        socket_.async_read_some(receive_buffer(),
+                                [this, into, h = std::forward<Handler>(handler)](boost::system::error_code e, std::size_t got) mutable {
+                                    if (e) return h(e, std::size_t{0});
+                                    received(got);
+                                    boost::system::error_code ec;
+                                    std::size_t n = 0;
+                                    if (read_buffered(into, ec, n)) return h(ec, n);
+                                    receive(into, std::move(h));  // a partial record: read more
+                                });
+    }
+
+    // Sends the records waiting in the output as the socket takes them, then reports `plain` bytes written.
+    template <class Handler>
+    void wait_writable(std::size_t plain, Handler&& handler) {
+        sending_ = true;
+        socket_.async_wait(boost::asio::ip::tcp::socket::wait_write,
+                           [this, plain, h = std::forward<Handler>(handler)](boost::system::error_code ec) mutable {
+                               if (ec || send_now(ec)) {
+                                   sending_ = false;
+                                   return h(ec, plain);
+                               }
+                               wait_writable(plain, std::move(h));
+                           });
+    }
 
     boost::asio::ip::tcp::socket socket_;
     ssl_st* ssl_ = nullptr;
-    bio_st* in_ = nullptr;             // the client's bytes, received and not yet decrypted (memory BIO)
-    std::unique_ptr<Output> out_;
+    std::unique_ptr<Wire> wire_;
     bool sending_ = false;             // a send waits for writability (it will send whatever the output holds)
-    std::unique_ptr<char[]> recv_;     // one socket read
     std::string joined_;               // a small response's buffers, joined into one record
     static constexpr std::size_t record_size = 16 * 1024;  // TLS plaintext per record
+    static constexpr std::size_t recv_size = 16 * 1024 + 512;  // one socket read: a TLS record and some
 };
 
 }  // namespace modelhost::net
