@@ -74,6 +74,10 @@ CorsPolicy::CorsPolicy(const config::CorsConfig& cfg)
     bool any_origin = std::any_of(rules.begin(), rules.end(), [](const OriginRule& r) { return r.kind == OriginRule::Kind::any; });
     wildcard = any_origin && !credentials;
     varies = !wildcard && !rules.empty();
+    if (wildcard) {
+        wildcard_lines.append("Access-Control-Allow-Origin: *\r\n");
+        if (!expose_headers.empty()) wildcard_lines.append("Access-Control-Expose-Headers: ").append(expose_headers).append("\r\n");
+    }
     for (const auto& h : cfg.allow_headers) {
         if (h == "*") any_header = true;
         headers_lower.push_back(to_lower(h));
@@ -103,23 +107,25 @@ CorsDecision decide_cors(const CorsPolicy& p, const bhttp::fields& req, bhttp::v
     return d;
 }
 
-void apply_cors(bhttp::fields& res, const CorsPolicy& p, const CorsDecision& d) {
+std::string_view apply_cors(bhttp::fields& res, const CorsPolicy& p, const CorsDecision& d) {
+    if (p.wildcard && d.verdict == CorsDecision::Verdict::allowed && !d.preflight) return p.wildcard_lines;
     if (p.varies) append_vary(res, "Origin");
     if (d.preflight) {
         append_vary(res, "Access-Control-Request-Method");
         append_vary(res, "Access-Control-Request-Headers");
     }
-    if (d.verdict != CorsDecision::Verdict::allowed) return;
+    if (d.verdict != CorsDecision::Verdict::allowed) return {};
     res.set(bhttp::field::access_control_allow_origin, d.allow_origin);
     if (p.credentials) res.set(bhttp::field::access_control_allow_credentials, "true");
     if (!d.preflight) {
         if (!p.expose_headers.empty()) res.set(bhttp::field::access_control_expose_headers, p.expose_headers);
-        return;
+        return {};
     }
     res.set(bhttp::field::access_control_allow_methods, p.allow_methods);
     if (!d.allow_headers.empty()) res.set(bhttp::field::access_control_allow_headers, d.allow_headers);
     res.set(bhttp::field::access_control_max_age, p.max_age);
     if (d.private_network) res.set("Access-Control-Allow-Private-Network", "true");
+    return {};
 }
 
 }  // namespace modelhost::http

@@ -24,6 +24,8 @@ struct CorsPolicy {
     std::vector<std::string> headers_lower;  // for checking Access-Control-Request-Headers
     bool any_header = false;                 // "*" in allow_headers
     std::string allow_methods, allow_headers, expose_headers, max_age;
+    // A wildcard's headers on every simple (not preflight) response, as header lines: built once, sent as they are.
+    std::string wildcard_lines;
     bool private_network = false;
 };
 
@@ -41,7 +43,9 @@ struct CorsDecision {
 CorsDecision decide_cors(const CorsPolicy& policy, const boost::beast::http::fields& request,
                          boost::beast::http::verb method);
 
-// Sets the Access-Control-* headers and Vary tokens the decision calls for. Only finalise calls it.
-void apply_cors(boost::beast::http::fields& response, const CorsPolicy& policy, const CorsDecision& decision);
+// Sets the Access-Control-* headers and Vary tokens the decision calls for. Only finalise calls it. What is the same
+// on every response (a wildcard's simple response) is returned as pre-built header lines (owned by `policy`) instead
+// of set as fields; the caller sends them with the response.
+std::string_view apply_cors(boost::beast::http::fields& response, const CorsPolicy& policy, const CorsDecision& decision);
 
 }  // namespace modelhost::http

@@ -26,14 +26,14 @@ void finalise(Reply& res, const Request& req, const RoutePolicy& route, const Co
     if (res.begin() != res.end())
         for (const auto& name : route.configured) res.erase(name);
     if (!route.owns_date) res.date = current_http_date();
-    apply_cors(res, route.cors, cors);
+    res.cors_lines = apply_cors(res, route.cors, cors);
 
     if (never_has_body(res.result())) {
         res.body() = {};
         res.body().omitted = true;
-        res.erase(bhttp::field::content_length);
+        res.content_length_header.reset();
     } else {
-        res.content_length(res.body().declared_size());
+        res.content_length_header = res.body().declared_size();
         if (req.method() == bhttp::verb::head) res.body().omitted = true;
     }
     res.keep_alive(keep_alive && req.keep_alive());

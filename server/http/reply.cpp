@@ -30,8 +30,14 @@ void serialize_head(const Reply& res, std::string& out) {
     out += "\r\n";
     for (const auto& f : res)
         append_header_line(out, {f.name_string().data(), f.name_string().size()}, {f.value().data(), f.value().size()});
+    if (res.content_length_header) {
+        char digits[24];
+        auto [last, error] = std::to_chars(digits, digits + sizeof digits, *res.content_length_header);
+        append_header_line(out, "Content-Length", {digits, static_cast<std::size_t>(last - digits)});
+    }
     if (res.date[0] != '\0') append_header_line(out, "Date", {res.date.data(), res.date.size()});
     out += res.route_lines;
+    out += res.cors_lines;
     out += representation_lines(res);
     out += "\r\n";
 }

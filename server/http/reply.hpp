@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <ctime>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -56,14 +57,16 @@ struct RepresentationHead {
 
 using ReplyBase = bhttp::response<ReplyBody>;
 
-// A response. Fields hold what is decided per request; `route_lines` and `representation` are pre-built lines
-// written after them. No name appears twice: a route's configured headers are left out of the representation
+// A response. Fields hold what is decided per request; Content-Length, Date, `route_lines`, `cors_lines` and
+// `representation` (pre-built lines) are written after them, without a Beast field (an allocation) each. No name appears twice: a route's configured headers are left out of the representation
 // lines when they are built, and finalise drops fields of those names.
 class Reply : public ReplyBase {
 public:
     using ReplyBase::ReplyBase;
 
     std::string_view route_lines;  // the route's constant headers (Server, nosniff, configured); owned by the policy
+    std::string_view cors_lines;   // the route's constant CORS headers, when the decision is its wildcard; ditto
+    std::optional<std::uint64_t> content_length_header;  // set by finalise; not a Beast field
     std::shared_ptr<const RepresentationHead> representation;
     bool validators_only = false;    // a 304: only the representation's validator and caching lines
     std::array<char, 29> date{};     // IMF-fixdate, set by finalise

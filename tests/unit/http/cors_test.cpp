@@ -29,7 +29,14 @@ bhttp::fields respond(const CorsPolicy& p, std::vector<std::pair<std::string, st
     CorsDecision d = decide_cors(p, req, method);
     if (out) *out = d;
     bhttp::fields res;
-    apply_cors(res, p, d);
+    // The pre-built lines apply_cors returns go on the response too: read them back as fields.
+    for (std::string_view lines = apply_cors(res, p, d); !lines.empty();) {
+        const auto eol = lines.find("\r\n");
+        const auto line = lines.substr(0, eol);
+        const auto colon = line.find(": ");
+        res.insert(line.substr(0, colon), line.substr(colon + 2));
+        lines.remove_prefix(eol + 2);
+    }
     return res;
 }
 

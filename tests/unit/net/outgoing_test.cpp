@@ -33,7 +33,7 @@ std::string drain(net::Outgoing& out, std::size_t step) {
 
 TEST_CASE("a small in-memory body goes out after the head, whatever the write sizes", "[outgoing]") {
     http::Reply res = http::error_reply(http::bhttp::status::not_found, 11);
-    res.content_length(res.body().declared_size());
+    res.content_length_header = res.body().declared_size();
     for (std::size_t step : {1u, 7u, 4096u}) {
         net::Outgoing out;
         out.start(res, true, 16 * 1024);
@@ -55,7 +55,7 @@ TEST_CASE("a file span is read in chunks without sendfile, or left to sendfile a
     res.body().file = file.file;
     res.body().offset = 1000;
     res.body().length = 150000;
-    res.content_length(150000);
+    res.content_length_header = 150000;
 
     net::Outgoing chunks;
     chunks.start(res, false, 16 * 1024);
