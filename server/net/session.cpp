@@ -11,6 +11,7 @@
 #include <boost/asio/write.hpp>
 
 #include <algorithm>
+#include <ctime>
 #include <cerrno>
 #include <memory>
 #include <sys/sendfile.h>
@@ -28,6 +29,15 @@ constexpr std::uint64_t write_per_turn = 1 << 20;     // the same for written (a
 
 // The client connection preface of HTTP/2 (RFC 9113 §3.4): what an h2c client with prior knowledge sends first.
 constexpr std::string_view h2_preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+// Deadlines are whole seconds away: the kernel's coarse monotonic clock (steady_clock's own clock, at most a tick of a
+// few milliseconds behind, read without the timestamp counter) is exact enough, and cheaper twice per request.
+std::chrono::steady_clock::time_point coarse_now() {
+    timespec ts{};
+    ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return std::chrono::steady_clock::time_point(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+        std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec)));
+}
 
 enum class Preface { no, partial, whole };
 Preface match_preface(const beast::flat_buffer& buffer) {
@@ -68,7 +78,7 @@ void Session<Stream>::run(bool refuse) {
         if constexpr (tls) {
             // The handshake counts as the wait for the first request: the same deadline bounds it.
             self->read_pending_ = true;
-            self->read_deadline_ = clock::now() + seconds(self->limits_.header_timeout);
+            self->read_deadline_ = coarse_now() + seconds(self->limits_.header_timeout);
             self->start_ticking();
             self->stream_.async_handshake(asio::ssl::stream_base::server,
                                           [self, refuse](beast::error_code ec) { self->on_handshake(ec, refuse); });
@@ -112,7 +122,7 @@ void Session<Stream>::do_wait() {
     read_ = Read::idle;
     if (buffer_.size() > 0) {
         read_pending_ = true;
-        read_deadline_ = clock::now() + seconds(limits_.header_timeout);
+        read_deadline_ = coarse_now() + seconds(limits_.header_timeout);
         return asio::post(socket().get_executor(), [self = shared_from_this()] {
             self->read_pending_ = false;
             if (self->link_ != Link::open) return self->do_close();
@@ -126,7 +136,7 @@ void Session<Stream>::do_wait() {
         if (!writing_ && queue_.empty()) do_close();
         return;
     }
-    read_deadline_ = clock::now() + seconds(served_ == 0 ? limits_.header_timeout : limits_.keepalive_timeout);
+    read_deadline_ = coarse_now() + seconds(served_ == 0 ? limits_.header_timeout : limits_.keepalive_timeout);
     do_read();
 }
 
@@ -289,7 +299,7 @@ void Session<Stream>::on_deadline() {
 }
 
 template <class Stream>
-void Session<Stream>::enqueue(http::Exchange ex) {
+void Session<Stream>::enqueue(http::Exchange&& ex) {
     queue_.push_back(Pending{std::move(ex), read_start_});
     if (!writing_) do_write();
 }
@@ -336,7 +346,7 @@ void Session<Stream>::write_some() {
 // Waits until the socket takes more (TLS: until the records already encrypted are all sent), then writes on.
 template <class Stream>
 void Session<Stream>::wait_writable() {
-    write_deadline_ = clock::now() + seconds(limits_.send_timeout);
+    write_deadline_ = coarse_now() + seconds(limits_.send_timeout);
     start_ticking();
     auto then = [self = shared_from_this()](beast::error_code ec) {
         if (ec) return self->on_write(ec);
@@ -405,7 +415,7 @@ void Session<Stream>::on_write(beast::error_code ec) {
     // Nothing more to send: close when no request may follow, or when draining and none has started.
     if (read_ == Read::stopped || (draining_ && read_ == Read::idle)) return do_close();
     // Idle time is counted from the end of the last response, not from when the wait began.
-    if (read_ == Read::idle && read_pending_) read_deadline_ = clock::now() + seconds(limits_.keepalive_timeout);
+    if (read_ == Read::idle && read_pending_) read_deadline_ = coarse_now() + seconds(limits_.keepalive_timeout);
     do_wait();
 }
 

@@ -99,7 +99,7 @@ private:
     void start_ticking();
     void on_tick(beast::error_code ec);
     void on_deadline();
-    void enqueue(http::Exchange ex);
+    void enqueue(http::Exchange&& ex);
     void do_write();
     void write_some();
     void wait_writable();
