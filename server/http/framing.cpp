@@ -46,14 +46,15 @@ FramingVerdict check_transfer_coding(const bhttp::fields& header) {
 
 bool valid_host(std::string_view value) {
     if (value.empty()) return true;  // allowed when the target has no authority (RFC 9110 §7.2)
-    if (value.find_first_of(" \t/?#@\\") != std::string_view::npos) return false;
-    // The common case without the full grammar: a name or IPv4 address, and an optional port of at most 5 digits.
+    // The common case without the full grammar, in one pass: a name or IPv4 address, and an optional port of at most
+    // 5 digits (neither can hold a character the check below refuses).
     auto colon = value.find(':');
     auto name = value.substr(0, colon);
     bool plain = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
         return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-';
     });
     if (plain) return colon == std::string_view::npos || valid_port(value.substr(colon + 1));
+    if (value.find_first_of(" \t/?#@\\") != std::string_view::npos) return false;
     auto authority = boost::urls::parse_authority(value);  // IP literals and the rest of the grammar
     return authority && valid_port(authority->port());
 }

@@ -122,6 +122,7 @@ public:
 
     void write(const std::string& bytes) { REQUIRE(SSL_write(ssl_, bytes.data(), static_cast<int>(bytes.size())) == static_cast<int>(bytes.size())); }
     bool key_update() { return SSL_key_update(ssl_, SSL_KEY_UPDATE_REQUESTED) == 1; }
+    std::string cipher() const { return SSL_CIPHER_get_name(SSL_get_current_cipher(ssl_)); }
 
     // One response: its head and a body of its Content-Length; empty when the connection ended first.
     std::pair<std::string, std::string> read_response() {
@@ -166,6 +167,8 @@ TEST_CASE("over TLS, pipelined requests in separate records, a slow reader and a
     root.write("small.json", "{\"small\": true}");  // in memory: head and body joined into one record
     TestServer s(root.path(), tls_section(pki));
     RawTlsClient client(s.port(), pki.path("ca.pem"), 4096);
+    // OpenSSL's client offers AES-256-GCM first; the server's order (AES-128-GCM first, cheaper for both) decides.
+    CHECK(client.cipher() == "TLS_AES_128_GCM_SHA256");
 
     // Twelve requests, one TLS record each, sent back to back: the server reads several records at once and must
     // answer the ones still undecrypted in its buffer without waiting for the socket (no more bytes are coming).
