@@ -58,8 +58,9 @@ struct RepresentationHead {
 using ReplyBase = bhttp::response<ReplyBody>;
 
 // A response. Fields hold what is decided per request; Content-Length, Date, `route_lines`, `cors_lines` and
-// `representation` (pre-built lines) are written after them, without a Beast field (an allocation) each. No name appears twice: a route's configured headers are left out of the representation
-// lines when they are built, and finalise drops fields of those names.
+// `representation` (pre-built lines) are written after them, without a Beast field (an allocation) each. No name
+// appears twice: a route's configured headers are left out of the representation lines when they are built, and
+// finalise drops fields of those names (configuration refuses Content-Length and Access-Control-* names).
 class Reply : public ReplyBase {
 public:
     using ReplyBase::ReplyBase;

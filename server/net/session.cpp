@@ -11,8 +11,8 @@
 #include <boost/asio/write.hpp>
 
 #include <algorithm>
-#include <ctime>
 #include <cerrno>
+#include <ctime>
 #include <memory>
 #include <sys/sendfile.h>
 #include <sys/socket.h>

@@ -39,7 +39,7 @@ int bio_read(BIO* bio, char* to, int len) {
         BIO_set_retry_read(bio);  // "wait for more", not end of stream
         return -1;
     }
-    const std::size_t n = std::min(have, static_cast<std::size_t>(len));
+    const std::size_t n = std::min(have, static_cast<std::size_t>(std::max(len, 0)));
     std::memcpy(to, wire->in.get() + wire->in_begin, n);
     wire->in_begin += n;
     return static_cast<int>(n);

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <boost/asio/buffer.hpp>
+#include <boost/asio/error.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/stream_base.hpp>
@@ -130,14 +131,14 @@ private:
         boost::asio::post(socket_.get_executor(), [h = std::forward<Handler>(handler), ec, n]() mutable { h(ec, n); });
     }
 
-    // Reads the socket until OpenSSL has plaintext (or fails). Asio's own read: after a read that drained the socket
-    // it does not try again before epoll reports bytes (no failed recv per request), and it needs no epoll_ctl per
-    // wait (async_wait re-arms the descriptor every time).
+    // Reads the socket until OpenSSL has plaintext (or fails). Asio's own read: it needs no epoll_ctl per wait
+    // (async_wait re-arms the descriptor every time), at the price of a speculative recv that usually finds nothing
+    // (docs/BENCHMARKS.md).
     template <class Handler>
     void receive(boost::asio::mutable_buffer into, Handler&& handler) {
         socket_.async_read_some(receive_buffer(),
                                 [this, into, h = std::forward<Handler>(handler)](boost::system::error_code e, std::size_t got) mutable {
-                                    if (e) return h(e, std::size_t{0});
+                                    if (e || got == 0) return h(e ? e : boost::asio::error::eof, std::size_t{0});
                                     received(got);
                                     boost::system::error_code ec;
                                     std::size_t n = 0;
