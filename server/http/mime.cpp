@@ -1,9 +1,7 @@
 // Extension -> media type; `.wasm` must be application/wasm or browsers refuse streaming compilation.
 #include "http/mime.hpp"
 
-#include <algorithm>
 #include <array>
-#include <cctype>
 #include <utility>
 
 namespace modelhost::http {
@@ -41,14 +39,15 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 23> types{{
 std::string_view mime_type(std::string_view filename) {
     auto dot = filename.rfind('.');
     if (dot == std::string_view::npos || filename.size() - dot - 1 > 8) return "application/octet-stream";
-    std::string_view ext = filename.substr(dot + 1);
-    for (const auto& [known, type] : types) {
-        if (known.size() == ext.size() &&
-            std::equal(ext.begin(), ext.end(), known.begin(), [](char a, char b) {
-                return std::tolower(static_cast<unsigned char>(a)) == b;
-            }))
-            return type;
+    char lower[8];  // the extension in ASCII lower case, once (no locale: extensions are ASCII)
+    const std::size_t n = filename.size() - dot - 1;
+    for (std::size_t i = 0; i < n; ++i) {
+        char c = filename[dot + 1 + i];
+        lower[i] = c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
     }
+    const std::string_view ext(lower, n);
+    for (const auto& [known, type] : types)
+        if (known == ext) return type;
     return "application/octet-stream";
 }
 

@@ -5,6 +5,8 @@
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
 
+#include <array>
+
 namespace modelhost::http {
 
 namespace urls = boost::urls;
@@ -36,8 +38,29 @@ void refuse(Target& t, Target::Verdict v, const char* reason) {
     t.path.clear();
 }
 
+// True when every byte of `raw` may appear in an absolute-path (RFC 3986 §3.3: "/" and pchar) without being a
+// percent-escape: such an origin-form target is its own encoded path, with nothing to decode. Most requests are like
+// this ("/face/model.json"); anything else ('%', '?', other bytes, absolute-form) goes through Boost.URL.
+bool plain_absolute_path(std::string_view raw) {
+    static constexpr auto allowed = [] {
+        std::array<bool, 256> a{};
+        for (unsigned char c : std::string_view("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                                                "-._~!$&'()*+,;=:@/"))
+            a[c] = true;
+        return a;
+    }();
+    if (!raw.starts_with('/')) return false;
+    for (char c : raw)
+        if (!allowed[static_cast<unsigned char>(c)]) return false;
+    return true;
+}
+
 // The path part of an origin-form or absolute-form target; false when malformed.
 bool encoded_path_of(std::string_view raw, urls::string_view& path) {
+    if (plain_absolute_path(raw)) {
+        path = urls::string_view(raw.data(), raw.size());
+        return true;
+    }
     if (raw.starts_with('/')) {
         auto u = urls::parse_origin_form(raw);
         if (u) path = u->encoded_path();
@@ -84,11 +107,15 @@ void parse_target(std::string_view raw, Target& t) {
         std::string_view enc = rest.substr(0, rest.find('/'));
         rest.remove_prefix(enc.size());
         if (enc.empty()) continue;  // "//" collapses
-        auto pct = urls::make_pct_string_view(enc);
-        if (!pct) return refuse(t, Target::Verdict::bad_request, "bad percent-encoding");
         t.path += '/';
         const std::size_t start = t.path.size();
-        for (char c : **pct) t.path += c;  // decoded once, in place
+        if (enc.find('%') == std::string_view::npos) {
+            t.path += enc;  // nothing escaped: the segment is its own decoding
+        } else {
+            auto pct = urls::make_pct_string_view(enc);
+            if (!pct) return refuse(t, Target::Verdict::bad_request, "bad percent-encoding");
+            for (char c : **pct) t.path += c;  // decoded once, in place
+        }
         Target::Verdict verdict;
         if (const char* why = segment_problem(std::string_view(t.path).substr(start), verdict)) return refuse(t, verdict, why);
     }

@@ -74,6 +74,37 @@ TEST_CASE("no target, however random, yields a segment that could leave the root
     CHECK(refused > 1000);
 }
 
+// Targets with nothing to decode skip Boost.URL (a fast path): each must come out as it does through Boost.URL, which
+// a query ('?') or percent-encoding every byte but the slashes forces.
+TEST_CASE("a target with nothing to decode parses as its query-carrying and percent-encoded forms do", "[property]") {
+    std::mt19937 rng(20261126);
+    static const std::string plain = "/./..abz.AZ09-_~!$&'()*+,;=:@";
+    std::uniform_int_distribution<int> len(0, 30), pick(0, static_cast<int>(plain.size()) - 1);
+    std::map<Target::Verdict, int> seen;
+    for (int i = 0; i < 100000; ++i) {
+        std::string t = "/";
+        for (int n = len(rng); n > 0; --n) t += plain[static_cast<std::size_t>(pick(rng))];
+        std::string encoded;
+        for (unsigned char c : t) {
+            static constexpr char hex[] = "0123456789ABCDEF";
+            if (c == '/') encoded += '/';
+            else encoded += {'%', hex[c >> 4], hex[c & 15]};
+        }
+        const Target direct = parse_target(t);
+        INFO("target: " << t);
+        for (const std::string& other : {t + "?q=1", encoded}) {
+            const Target slow = parse_target(other);
+            REQUIRE(direct.verdict == slow.verdict);
+            REQUIRE(direct.path == slow.path);
+            REQUIRE(std::string_view(direct.reason) == std::string_view(slow.reason));
+        }
+        ++seen[direct.verdict];
+    }
+    CHECK(seen[Target::Verdict::ok] > 1000);
+    CHECK(seen[Target::Verdict::bad_request] > 1000);  // dot segments
+    CHECK(seen[Target::Verdict::not_found] > 1000);    // hidden files
+}
+
 TEST_CASE("a parsed Range always lies inside the representation and round-trips through Content-Range", "[property]") {
     std::mt19937 rng(7);
     std::uniform_int_distribution<std::uint64_t> size_of(0, 5000);
