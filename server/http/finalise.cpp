@@ -36,7 +36,10 @@ void finalise(Reply& res, const Request& req, const RoutePolicy& route, const Co
         res.content_length_header = res.body().declared_size();
         if (req.method() == bhttp::verb::head) res.body().omitted = true;
     }
-    res.keep_alive(keep_alive && req.keep_alive());
+    // Beast's setter rewrites the Connection field; it is called only when the field must say something (the
+    // pipeline sets no Connection field, and configuration refuses the name).
+    const bool keep = keep_alive && req.keep_alive();
+    if (keep != (res.version() >= 11)) res.keep_alive(keep);
 }
 
 }  // namespace modelhost::http

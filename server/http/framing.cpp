@@ -66,19 +66,26 @@ bool has_obs_fold(std::string_view head) {
 }
 
 FramingVerdict check_framing(const bhttp::fields& header, unsigned version) {
-    const bool has_te = header.count(bhttp::field::transfer_encoding) > 0;
-    if (has_te && version < 11) return refuse(bhttp::status::bad_request, "Transfer-Encoding in an HTTP/1.0 request");
-    if (has_te && header.count(bhttp::field::content_length) > 0)
-        return refuse(bhttp::status::bad_request, "both Transfer-Encoding and Content-Length");
-    if (has_te)
+    // One pass over the fields (their names were recognised as they were parsed) instead of a lookup per name.
+    std::size_t te = 0, content_lengths = 0, hosts = 0;
+    std::string_view host;
+    for (const auto& f : header) {
+        switch (f.name()) {
+            case bhttp::field::transfer_encoding: ++te; break;
+            case bhttp::field::content_length: ++content_lengths; break;
+            case bhttp::field::host:
+                if (++hosts == 1) host = {f.value().data(), f.value().size()};
+                break;
+            default: break;
+        }
+    }
+    if (te > 0 && version < 11) return refuse(bhttp::status::bad_request, "Transfer-Encoding in an HTTP/1.0 request");
+    if (te > 0 && content_lengths > 0) return refuse(bhttp::status::bad_request, "both Transfer-Encoding and Content-Length");
+    if (te > 0)
         if (auto v = check_transfer_coding(header); !v.ok()) return v;
-    const auto hosts = header.count(bhttp::field::host);
     if (hosts > 1) return refuse(bhttp::status::bad_request, "more than one Host");
     if (hosts == 0 && version >= 11) return refuse(bhttp::status::bad_request, "HTTP/1.1 request without Host");
-    if (hosts == 1) {
-        auto h = header[bhttp::field::host];
-        if (!valid_host(std::string_view(h.data(), h.size()))) return refuse(bhttp::status::bad_request, "invalid Host");
-    }
+    if (hosts == 1 && !valid_host(host)) return refuse(bhttp::status::bad_request, "invalid Host");
     return {};
 }
 

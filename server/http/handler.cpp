@@ -31,10 +31,11 @@ constexpr const char* allowed_methods = "GET, HEAD, OPTIONS";
 constexpr std::string_view models_endpoint = "/v1/models";
 
 // What the access log prints; nothing is copied when there is no access log.
-LogFacts log_facts(const Request& req, bool access_log) {
-    if (!access_log) return {};
-    return LogFacts{std::string(req.method_string()), std::string(req.target()),
-                    std::string(req[bhttp::field::origin]), {}};
+void take_log_facts(const Request& req, bool access_log, LogFacts& log) {
+    if (!access_log) return;
+    log.method = req.method_string();
+    log.target = req.target();
+    log.origin = req[bhttp::field::origin];
 }
 
 bhttp::status status_for(Target::Verdict v) {
@@ -166,8 +167,14 @@ void Handler::close_mirrors() {
 }
 
 Exchange Handler::handle(const Request& req, const ConnectionFacts& conn, bool may_wait) const {
+    Exchange ex;
+    handle(req, conn, may_wait, ex);
+    return ex;
+}
+
+void Handler::handle(const Request& req, const ConnectionFacts& conn, bool may_wait, Exchange& ex) const {
     const std::shared_ptr<const Policy> policy = policy_.load(std::memory_order_acquire);  // one policy per request
-    Exchange ex{Reply{}, log_facts(req, access_log_.load(std::memory_order_relaxed))};
+    take_log_facts(req, access_log_.load(std::memory_order_relaxed), ex.log);
     const unsigned version = req.version();
     Reply& res = ex.reply;
     const auto method = req.method();
@@ -180,17 +187,18 @@ Exchange Handler::handle(const Request& req, const ConnectionFacts& conn, bool m
     ex.method_index = method_index(method);
     ex.route_index = route.index;
     count_cors(cors);
+    const std::string_view sent_path = raw_path(req);  // endpoints match the path as sent
 
     if (method != bhttp::verb::get && method != bhttp::verb::head && method != bhttp::verb::options) {  // 4
         res = error_reply(bhttp::status::method_not_allowed, version);
         res.set(bhttp::field::allow, allowed_methods);
-    } else if (method != bhttp::verb::options && (raw_path(req) == policy->healthz || raw_path(req) == policy->readyz)) {  // 5
-        res = health_reply(raw_path(req) == policy->healthz || !conn.draining, version);
+    } else if (method != bhttp::verb::options && (sent_path == policy->healthz || sent_path == policy->readyz)) {  // 5
+        res = health_reply(sent_path == policy->healthz || !conn.draining, version);
         ex.log.note = "health";
-    } else if (method != bhttp::verb::options && raw_path(req) == policy->metrics) {
+    } else if (method != bhttp::verb::options && sent_path == policy->metrics) {
         res = metrics_reply(*policy, version);
         ex.log.note = "metrics";
-    } else if (method != bhttp::verb::options && raw_path(req) == policy->status && policy->status != "/") {
+    } else if (method != bhttp::verb::options && sent_path == policy->status && policy->status != "/") {
         res = status_reply(*policy, req, version);
         ex.log.note = "status page";
     } else if (target.verdict != Target::Verdict::ok && target.verdict != Target::Verdict::asterisk) {
@@ -207,21 +215,24 @@ Exchange Handler::handle(const Request& req, const ConnectionFacts& conn, bool m
         ex.log.note = "asterisk-form outside OPTIONS";
     } else if (target.path == models_endpoint) {                                                   // 6
         res = models_reply(policy->catalog->models_json(), version);
-    } else if (target.path == "/") {  // the root: its index.html, else the status page
+    } else if (target.path == std::string_view("/")) {  // the root: its index.html, else the status page
         Target index = target;
         index.path = "/index.html";
         bool has_index = policy->files.open("index.html").result == fs::Lookup::Result::found;
-        res = has_index ? serve_static(*policy, route, index, req, ex.log.note) : status_reply(*policy, req, version);
-        if (!has_index) ex.log.note = "status page";
+        if (has_index) {
+            serve_static(*policy, route, index, req, res, ex.log.note);
+        } else {
+            res = status_reply(*policy, req, version);
+            ex.log.note = "status page";
+        }
     } else if (mirrors_ && mirrors_->covers(target.path) && !is_active_content(mime_type(target.last_segment()))) {
-        if (from_mirror(*policy, route, target, req, may_wait, ex)) return ex;  // 7′: nothing to send yet
+        if (from_mirror(*policy, route, target, req, may_wait, ex)) return;  // 7′: nothing to send yet
     } else {
-        res = serve_static(*policy, route, target, req, ex.log.note);                                     // 7
+        serve_static(*policy, route, target, req, res, ex.log.note);                                      // 7
     }
 
     finalise(res, req, route, cors, conn.may_keep_alive);                                          // 8
     res.keep = policy;  // the reply's pre-built lines live in this policy, even if a reload replaces it
-    return ex;
 }
 
 // Step 7 under a mirror's path: the stored file, a failure, a file still arriving; or, true, a wait (`ex.wait` set:
@@ -234,7 +245,7 @@ bool Handler::from_mirror(const Policy& policy, const RoutePolicy& route, const 
         case mirror::Decision::Kind::wait: ex.wait = std::move(d.join); return true;
         case mirror::Decision::Kind::fail: ex.reply = error_reply(static_cast<bhttp::status>(d.status), req.version()); break;
         case mirror::Decision::Kind::stream: ex.reply = serve_growing(policy, route, target, req, d.growing, d.last_modified); break;
-        case mirror::Decision::Kind::serve: ex.reply = serve_static(policy, route, target, req, ex.log.note); break;
+        case mirror::Decision::Kind::serve: serve_static(policy, route, target, req, ex.reply, ex.log.note); break;
     }
     return false;
 }
@@ -270,7 +281,9 @@ Exchange Handler::refuse_connection() const {
 
 Exchange Handler::reject(bhttp::status status, const Request& partial, const std::string& note) const {
     const std::shared_ptr<const Policy> policy = policy_.load(std::memory_order_acquire);
-    Exchange ex{error_reply(status, 11), log_facts(partial, access_log_.load(std::memory_order_relaxed))};
+    Exchange ex;
+    ex.reply = error_reply(status, 11);
+    take_log_facts(partial, access_log_.load(std::memory_order_relaxed), ex.log);
     ex.log.note = note;
     if (ex.log.method.empty()) ex.log.method.assign(1, '-');  // not = "-": GCC 12 -Wrestrict false positive (PR 105651)
     const RoutePolicy& route = route_of(*policy, parse_target(partial.target()));

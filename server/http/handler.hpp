@@ -34,6 +34,8 @@ public:
     // Steps 1-8 for a complete, parsed request. With `may_wait`, a request a mirror must first fetch upstream gets
     // an Exchange with `wait` set instead of a reply (see Exchange::wait); without it, the answer is made at once.
     Exchange handle(const Request& req, const ConnectionFacts& conn, bool may_wait = false) const;
+    // The same, made in `ex` (an Exchange as default-constructed), so a connection can build it where it queues it.
+    void handle(const Request& req, const ConnectionFacts& conn, bool may_wait, Exchange& ex) const;
 
     // A request whose header is complete but whose framing or Host is refused (400/501, RFC 9112 §3.2, §6), or
     // nothing when its body may be read. Checked before any body byte is read.

@@ -256,15 +256,21 @@ std::optional<Reply> apply_range(Reply& res, const Ask& ask, const Representatio
 
 }  // namespace
 
-Reply serve_static(const Policy& p, const RoutePolicy& route, const Target& target, const Request& req, std::string& note) {
+void serve_static(const Policy& p, const RoutePolicy& route, const Target& target, const Request& req, Reply& res,
+                  std::string& note) {
     const unsigned version = req.version();
+    res.version(version);
     if (target.path.ends_with('/')) {
         note = "directory";
-        return error_reply(bhttp::status::not_found, version);
+        res = error_reply(bhttp::status::not_found, version);
+        return;
     }
     const std::string_view relative = std::string_view(target.path).substr(1);
     const fs::Lookup identity = p.files.open(relative);  // 7a. facts
-    if (auto failed = lookup_failure(identity, version, note)) return std::move(*failed);
+    if (auto failed = lookup_failure(identity, version, note)) {
+        res = std::move(*failed);
+        return;
+    }
     const Ask ask = ask_of(req);
     const std::string_view type = mime_type(target.last_segment());
     const Representation rep = choose(p, route, relative, target.path, identity, type, ask);  // 7b, 7c
@@ -273,19 +279,21 @@ Reply serve_static(const Policy& p, const RoutePolicy& route, const Target& targ
     switch (evaluate_preconditions(req, req.method(), v, std::time(nullptr))) {  // 7d
         case Precondition::failed:
             note = "precondition failed";
-            return error_reply(bhttp::status::precondition_failed, version);
-        case Precondition::not_modified: {
-            Reply res{bhttp::status::not_modified, version};
+            res = error_reply(bhttp::status::precondition_failed, version);
+            return;
+        case Precondition::not_modified:
+            res.result(bhttp::status::not_modified);
             describe(res, rep);
-            return res;
-        }
+            return;
         case Precondition::proceed: break;
     }
-    Reply res{bhttp::status::ok, version};
+    res.result(bhttp::status::ok);
     set_content(res, rep);
-    if (auto refused = apply_range(res, ask, rep, v, req, note)) return std::move(*refused);  // 7e
+    if (auto refused = apply_range(res, ask, rep, v, req, note)) {  // 7e
+        res = std::move(*refused);
+        return;
+    }
     describe(res, rep);
-    return res;
 }
 
 Reply serve_growing(const Policy& p, const RoutePolicy& route, const Target& target, const Request& req,

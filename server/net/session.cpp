@@ -22,7 +22,6 @@ namespace modelhost::net {
 
 namespace {
 
-constexpr std::size_t max_pipelined = 8;  // responses queued before reading pauses
 constexpr std::size_t read_size = 16 * 1024;      // bytes asked of the socket per read
 constexpr std::uint64_t sendfile_per_turn = 4 << 20;  // then other connections on this thread get a turn
 constexpr std::uint64_t write_per_turn = 1 << 20;     // the same for written (and encrypted) bytes
@@ -60,7 +59,6 @@ Session<Stream>::Session(Stream stream, const http::Handler& handler, const conf
       reader_(limits),
       tick_(socket().get_executor()),
       tick_period_(tick_period(limits)),
-      queue_(max_pipelined + 1),
       sendfile_min_(sendfile_min_bytes),
       read_start_(clock::now()) {
     remote_ = prepare_socket(socket(), tls);
@@ -218,21 +216,27 @@ template <class Stream>
 void Session<Stream>::on_request() {
     ++served_;
     http::ConnectionFacts facts{!draining_ && served_ < limits_.max_requests_per_connection, draining_};
-    http::Exchange ex = handler_.handle(reader_.request(), facts, true);
-    if (ex.wait) return wait_for_upstream(std::move(ex), facts);
-    read_ = ex.reply.keep_alive() ? Read::idle : Read::stopped;
-    enqueue(std::move(ex));
+    Pending& p = queue_.emplace_back();
+    p.start = read_start_;
+    handler_.handle(reader_.request(), facts, true, p.ex);
+    if (p.ex.wait) {
+        auto wait = std::move(p.ex.wait);
+        queue_.pop_back();
+        return wait_for_upstream(std::move(wait), facts);
+    }
+    read_ = p.ex.reply.keep_alive() ? Read::idle : Read::stopped;
+    if (!writing_) do_write();
     do_wait();
 }
 
 // The answer waits for a mirror's upstream transfer: no further request is read meanwhile (responses already queued
 // keep going out); the transfer's end brings the connection back to its own executor to ask again.
 template <class Stream>
-void Session<Stream>::wait_for_upstream(http::Exchange ex, http::ConnectionFacts facts) {
+void Session<Stream>::wait_for_upstream(std::function<void(std::function<void()>)> wait, http::ConnectionFacts facts) {
     read_ = Read::upstream;
     upstream_request_ = reader_.request();
     // The connection moves into the posted handler: the transfer's thread keeps no reference to it once it has called.
-    ex.wait([self = shared_from_this(), facts]() mutable {
+    wait([self = shared_from_this(), facts]() mutable {
         auto executor = self->socket().get_executor();
         asio::post(executor, [self = std::move(self), facts] { self->on_upstream(facts); });
     });
@@ -243,9 +247,11 @@ void Session<Stream>::on_upstream(http::ConnectionFacts facts) {
     http::Request req = std::move(*upstream_request_);
     upstream_request_.reset();
     if (link_ != Link::open) return;  // closed meanwhile (a failed write of an earlier response)
-    http::Exchange ex = handler_.handle(req, facts, false);
-    read_ = ex.reply.keep_alive() ? Read::idle : Read::stopped;
-    enqueue(std::move(ex));
+    Pending& p = queue_.emplace_back();
+    p.start = read_start_;
+    handler_.handle(req, facts, false, p.ex);
+    read_ = p.ex.reply.keep_alive() ? Read::idle : Read::stopped;
+    if (!writing_) do_write();
     do_wait();
 }
 
@@ -300,7 +306,9 @@ void Session<Stream>::on_deadline() {
 
 template <class Stream>
 void Session<Stream>::enqueue(http::Exchange&& ex) {
-    queue_.push_back(Pending{std::move(ex), read_start_});
+    Pending& p = queue_.emplace_back();
+    p.ex = std::move(ex);
+    p.start = read_start_;
     if (!writing_) do_write();
 }
 

@@ -10,10 +10,11 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/stream_traits.hpp>
-#include <boost/circular_buffer.hpp>
 
 #include <array>
+#include <cassert>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -49,6 +50,7 @@ template <class Stream>
 class Session : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
 public:
     static constexpr bool tls = !std::is_same_v<Stream, tcp::socket>;
+    static constexpr std::size_t max_pipelined = 8;  // responses queued before reading pauses
 
     // File spans of at least `sendfile_min_bytes` go out with sendfile(2) (plain TCP only).
     // `http2` says whether an h2c preface on a plain connection (cleartext) hands it over to HTTP/2; over TLS,
@@ -93,7 +95,7 @@ private:
     void start_request();
     void parse();
     void on_request();
-    void wait_for_upstream(http::Exchange ex, http::ConnectionFacts facts);
+    void wait_for_upstream(std::function<void(std::function<void()>)> wait, http::ConnectionFacts facts);
     void on_upstream(http::ConnectionFacts facts);
     void fail(http::ReadFailure why, const std::string& detail);
     void start_ticking();
@@ -128,8 +130,29 @@ private:
         http::Exchange ex;
         clock::time_point start;
     };
-    // Fixed capacity (elements never move while written): reading pauses at max_pipelined, one rejection may follow.
-    boost::circular_buffer<Pending> queue_;
+    // Responses in request order, each made where it waits (the handler fills a fresh element: nothing is moved).
+    // Fixed capacity, so elements never move while written: reading pauses at max_pipelined, one rejection may follow.
+    class Queue {
+    public:
+        bool empty() const { return size_ == 0; }
+        std::size_t size() const { return size_; }
+        Pending& front() { return *slots_[first_]; }
+        Pending& emplace_back() {
+            assert(size_ < slots_.size());
+            return slots_[(first_ + size_++) % slots_.size()].emplace();
+        }
+        void pop_front() {
+            slots_[first_].reset();
+            first_ = (first_ + 1) % slots_.size();
+            --size_;
+        }
+        void pop_back() { slots_[(first_ + --size_) % slots_.size()].reset(); }
+
+    private:
+        std::array<std::optional<Pending>, max_pipelined + 1> slots_;
+        std::size_t first_ = 0, size_ = 0;
+    };
+    Queue queue_;
 
     Outgoing out_;  // the response being written
     const std::uint64_t sendfile_min_;
