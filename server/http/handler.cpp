@@ -140,9 +140,13 @@ const RoutePolicy& route_of(const Policy& policy, const Target& target) {
     return policy.route_for(target.verdict == Target::Verdict::ok ? std::string_view(target.path) : std::string_view());
 }
 
+// Numbers every policy a Handler installs, across the process, so a number is never reused (see current_policy).
+std::atomic<std::uint64_t> policies_installed{0};
+
 }  // namespace
 
-Handler::Handler(const config::Config& cfg) : policy_(std::make_shared<Policy>(cfg)), access_log_(cfg.log.access_log) {
+Handler::Handler(const config::Config& cfg)
+    : policy_(std::make_shared<Policy>(cfg)), generation_(++policies_installed), access_log_(cfg.log.access_log) {
     if (!cfg.mirrors.empty()) mirrors_ = std::make_unique<mirror::Mirrors>(cfg.mirrors, cfg.server.root);
 }
 
@@ -151,6 +155,24 @@ void Handler::reload(const config::Config& cfg) {
     if (request_pass_end_) next->files.set_pass_end(request_pass_end_);
     access_log_.store(cfg.log.access_log, std::memory_order_relaxed);
     policy_.store(std::move(next), std::memory_order_release);
+    generation_.store(++policies_installed, std::memory_order_release);  // after the policy: whoever sees it sees that
+}
+
+// Each thread keeps the policy it last used with its number, and reads the shared pointer again only when the number
+// differs (a reload, or another Handler): a request costs no atomic read-modify-write here. The reference holds until
+// this thread's next call. A thread that serves nothing after a reload keeps the old policy until its next request.
+const std::shared_ptr<Policy>& Handler::current_policy() const {
+    struct Seen {
+        std::uint64_t generation = 0;
+        std::shared_ptr<Policy> policy;
+    };
+    thread_local Seen seen;
+    const std::uint64_t now = generation_.load(std::memory_order_acquire);
+    if (seen.generation != now) {
+        seen.policy = policy_.load(std::memory_order_acquire);
+        seen.generation = now;
+    }
+    return seen.policy;
 }
 
 void Handler::set_pass_end(std::function<void()> request_pass_end) {
@@ -173,7 +195,7 @@ Exchange Handler::handle(const Request& req, const ConnectionFacts& conn, bool m
 }
 
 void Handler::handle(const Request& req, const ConnectionFacts& conn, bool may_wait, Exchange& ex) const {
-    const std::shared_ptr<const Policy> policy = policy_.load(std::memory_order_acquire);  // one policy per request
+    const std::shared_ptr<Policy>& policy = current_policy();  // one policy per request
     take_log_facts(req, access_log_.load(std::memory_order_relaxed), ex.log);
     const unsigned version = req.version();
     Reply& res = ex.reply;

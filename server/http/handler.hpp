@@ -7,6 +7,7 @@
 #include "http/message.hpp"
 
 #include <atomic>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -69,7 +70,11 @@ private:
     // An error status for a request that ends its connection.
     Exchange reject(bhttp::status status, const Request& partial, const std::string& note) const;
 
+    // The policy in force for this thread's request (see handler.cpp).
+    const std::shared_ptr<Policy>& current_policy() const;
+
     std::atomic<std::shared_ptr<Policy>> policy_;  // replaced whole by reload
+    std::atomic<std::uint64_t> generation_;       // changes with policy_, after it; unique in the process
     std::atomic<bool> access_log_;                 // log facts are copied only for an access log
     std::function<void()> request_pass_end_;       // set before serving; given to every policy
     std::unique_ptr<mirror::Mirrors> mirrors_;     // null without mirrors; restart-only (its state outlives reloads)

@@ -168,35 +168,38 @@ Offer offer_of(const Policy& p, std::string_view relative, const fs::Lookup& ide
 // When the on-the-fly gzip cannot be had right now (it would not shrink, or another request is compressing this
 // version) the identity bytes are sent.
 Representation choose(const Policy& p, const RoutePolicy& route, std::string_view relative, std::string_view path,
-                      const fs::Lookup& identity, std::string_view type, const Ask& ask) {
+                      fs::Lookup identity, std::string_view type, const Ask& ask) {
     using Slot = HeadCache::Slot;
-    const Offer offer = offer_of(p, relative, identity, type, ask);
+    Offer offer = offer_of(p, relative, identity, type, ask);
     Representation r;
-    r.file = identity;
     r.negotiable = (p.compression.precompressed || p.compression.gzip) && compressible(type);
     r.coding = ask.any_coding ? choose_coding(ask.accept, found(offer.br), found(offer.gz) || offer.gz_on_the_fly)
                               : Coding::identity;
     Slot slot = Slot::identity;
     if (r.coding == Coding::br) {
-        r.file = offer.br;
+        r.file = std::move(offer.br);
         slot = Slot::br_file;
     } else if (r.coding == Coding::gzip && found(offer.gz)) {
-        r.file = offer.gz;
+        r.file = std::move(offer.gz);
         slot = Slot::gzip_file;
-    } else if (r.coding == Coding::gzip) {
-        r.gz = p.gzip->get(std::string(relative), version_of(identity), identity);
-        if (r.gz) slot = Slot::gzip_memory;
-        else r.coding = Coding::identity;
+    } else {
+        if (r.coding == Coding::gzip) {
+            r.gz = p.gzip->get(std::string(relative), version_of(identity), identity);
+            if (r.gz) slot = Slot::gzip_memory;
+            else r.coding = Coding::identity;
+        }
+        r.file = std::move(identity);  // the identity file (whose version the in-memory gzip follows too)
     }
     r.negotiable = r.negotiable || r.coding != Coding::identity;
     // Sidecars have versions of their own; the identity and in-memory gzip follow the identity file's.
-    r.head = head_for(p, route, relative, slot, r.gz ? identity : r.file, r.coding, type, path);
+    r.head = head_for(p, route, relative, slot, r.file, r.coding, type, path);
     return r;
 }
 
-// The representation's pre-built lines (only the validator and caching ones on a 304) and its Vary token.
-void describe(Reply& res, const Representation& r) {
-    res.representation = r.head;
+// The representation's pre-built lines (only the validator and caching ones on a 304) and its Vary token; the
+// reply takes them over.
+void describe(Reply& res, Representation& r) {
+    res.representation = std::move(r.head);
     res.validators_only = res.result() == bhttp::status::not_modified;
     if (r.negotiable) append_vary(res, "Accept-Encoding");
 }
@@ -216,16 +219,16 @@ std::optional<Reply> lookup_failure(const fs::Lookup& identity, unsigned version
     return std::nullopt;
 }
 
-// The representation's bytes: in-memory gzip, cached small-file bytes, or the open file.
-void set_content(Reply& res, const Representation& rep) {
+// The representation's bytes: in-memory gzip, cached small-file bytes, or the open file; the reply takes them over.
+void set_content(Reply& res, Representation& rep) {
     auto& body = res.body();
     if (rep.gz) {
         body.blob = rep.gz;
         body.length = rep.gz->size();
         return;
     }
-    body.blob = rep.file.content;  // small files come from memory, the rest from the open file
-    if (!body.blob) body.file = rep.file.file;
+    body.blob = std::move(rep.file.content);  // small files come from memory, the rest from the open file
+    if (!body.blob) body.file = std::move(rep.file.file);
     body.length = rep.file.size;
 }
 
@@ -266,14 +269,14 @@ void serve_static(const Policy& p, const RoutePolicy& route, const Target& targe
         return;
     }
     const std::string_view relative = std::string_view(target.path).substr(1);
-    const fs::Lookup identity = p.files.open(relative);  // 7a. facts
+    fs::Lookup identity = p.files.open(relative);  // 7a. facts
     if (auto failed = lookup_failure(identity, version, note)) {
         res = std::move(*failed);
         return;
     }
     const Ask ask = ask_of(req);
     const std::string_view type = mime_type(target.last_segment());
-    const Representation rep = choose(p, route, relative, target.path, identity, type, ask);  // 7b, 7c
+    Representation rep = choose(p, route, relative, target.path, std::move(identity), type, ask);  // 7b, 7c
     const Validators v{rep.head->etag, rep.head->last_modified};
 
     switch (evaluate_preconditions(req, req.method(), v, std::time(nullptr))) {  // 7d

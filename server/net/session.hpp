@@ -143,8 +143,7 @@ private:
         }
         void pop_front() {
             slots_[first_].reset();
-            first_ = (first_ + 1) % slots_.size();
-            --size_;
+            first_ = --size_ == 0 ? 0 : (first_ + 1) % slots_.size();  // the first slot again: it is in the cache
         }
         void pop_back() { slots_[(first_ + --size_) % slots_.size()].reset(); }
 
