@@ -10,7 +10,9 @@
 
 #include <algorithm>
 #include <climits>
+#include <cerrno>
 #include <cstring>
+#include <sys/socket.h>
 
 namespace modelhost::net {
 
@@ -23,11 +25,23 @@ constexpr std::size_t out_reserve = 256 * 1024;     // a write batch of records,
 constexpr std::size_t max_unsent = 1 << 20;         // records not yet taken by the kernel (a batch is ~130 KiB)
 
 // The connection's BIO, for both directions: OpenSSL's records are appended to the Wire's output, which send_now()
-// writes to the socket, and OpenSSL reads the client's bytes from the Wire's input, filled by one socket read at a
-// time (no copy into a memory BIO first).
+// writes to the socket (a response of one record goes to the socket from OpenSSL's own buffer when nothing waits
+// before it: Wire::direct), and OpenSSL reads the client's bytes from the Wire's input, filled by one socket read at
+// a time (no copy into a memory BIO first).
 int bio_write(BIO* bio, const char* data, int len) {
     auto* wire = static_cast<TlsSocket::Wire*>(BIO_get_data(bio));
-    wire->out.insert(wire->out.end(), data, data + len);
+    std::size_t taken = 0;
+    const auto size = static_cast<std::size_t>(std::max(len, 0));
+    if (wire->direct && wire->sent == wire->out.size() && !wire->send_error) {
+        ssize_t n;
+        do {
+            n = ::send(wire->fd, data, size, MSG_NOSIGNAL | MSG_DONTWAIT);
+        } while (n < 0 && errno == EINTR);
+        if (n >= 0) taken = static_cast<std::size_t>(n);
+        else if (errno != EAGAIN && errno != EWOULDBLOCK) wire->send_error = error_code(errno, boost::system::system_category());
+        if (wire->send_error) return len;  // the write reports the failure; the connection ends
+    }
+    wire->out.insert(wire->out.end(), data + taken, data + size);
     return len;
 }
 
@@ -77,6 +91,7 @@ TlsSocket::TlsSocket(asio::ip::tcp::socket socket, asio::ssl::context& context)
     BIO* bio = BIO_new(wire_method());
     if (!bio) throw std::bad_alloc();
     BIO_set_data(bio, wire_.get());
+    wire_->fd = socket_.native_handle();
     SSL_set_bio(ssl_, bio, bio);  // one BIO both ways; the SSL owns it
     SSL_set_accept_state(ssl_);
     wire_->out.reserve(out_reserve);

@@ -2,7 +2,8 @@
 // from this class's receive buffer and writes its records straight into its send buffer, which goes to the socket in
 // one send.
 // Asio's ssl::stream sends each 16 KiB record with its own write and completion handler; this sends a whole
-// response batch (many records) per system call, and copies each ciphertext byte once before the kernel.
+// response batch (many records) per system call, and copies each ciphertext byte at most once before the kernel (a
+// response of one record, none: it is sent from OpenSSL's buffer).
 //
 // The interface is the part of an Asio stream the sessions use (async_handshake, async_read_some,
 // async_write_some, next_layer, native_handle), so Session and Http2Session take it as their Stream. Completion
@@ -20,6 +21,7 @@
 #include <iterator>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 struct ssl_st;
@@ -69,11 +71,24 @@ public:
     std::size_t write(const Buffers& buffers, boost::system::error_code& ec) {
         std::size_t n = 0;
         const auto begin = boost::asio::buffer_sequence_begin(buffers), end = boost::asio::buffer_sequence_end(buffers);
-        if (const std::size_t total = boost::asio::buffer_size(buffers); total <= record_size && std::next(begin) != end) {
-            joined_.clear();
-            for (auto it = begin; it != end; ++it)
-                joined_.append(static_cast<const char*>(boost::asio::const_buffer(*it).data()), boost::asio::const_buffer(*it).size());
-            if (encrypt(boost::asio::buffer(joined_), ec)) n = total;
+        if (const std::size_t total = boost::asio::buffer_size(buffers); total <= record_size) {
+            // One record: it goes to the socket straight from OpenSSL's buffer when nothing waits before it.
+            boost::asio::const_buffer one(nullptr, 0);
+            if (std::next(begin) == end || total == 0) {
+                if (begin != end) one = boost::asio::const_buffer(*begin);
+            } else {
+                // One buffer per thread, not per connection: it is free again once SSL_write returns, and stays in
+                // the cache.
+                thread_local std::string joined;
+                joined.clear();
+                for (auto it = begin; it != end; ++it)
+                    joined.append(static_cast<const char*>(boost::asio::const_buffer(*it).data()), boost::asio::const_buffer(*it).size());
+                one = boost::asio::buffer(joined);
+            }
+            wire_->direct = !unsent();
+            if (encrypt(one, ec)) n = total;
+            wire_->direct = false;
+            if (!ec) ec = std::exchange(wire_->send_error, {});
         } else {
             for (auto it = begin; it != end; ++it) {
                 boost::asio::const_buffer b(*it);
@@ -107,6 +122,9 @@ public:
     // The bytes between OpenSSL and the socket, reached by the BIO (tls_socket.cpp) through a pointer that survives
     // a move of this object (the HTTP/2 hand-over).
     struct Wire {
+        int fd = -1;             // the socket (non-blocking)
+        bool direct = false;     // records go to the socket at once; what it does not take waits in `out`
+        boost::system::error_code send_error;  // a direct send failed
         std::vector<char> out;   // records written by OpenSSL and not yet sent: [sent, out.size())
         std::size_t sent = 0;
         std::unique_ptr<char[]> in;  // one socket read; OpenSSL has not yet taken [in_begin, in_end)
@@ -165,7 +183,6 @@ private:
     ssl_st* ssl_ = nullptr;
     std::unique_ptr<Wire> wire_;
     bool sending_ = false;             // a send waits for writability (it will send whatever the output holds)
-    std::string joined_;               // a small response's buffers, joined into one record
     static constexpr std::size_t record_size = 16 * 1024;  // TLS plaintext per record
     static constexpr std::size_t recv_size = 16 * 1024 + 512;  // one socket read: a TLS record and some
 };

@@ -190,3 +190,31 @@ TEST_CASE("over TLS, pipelined requests in separate records, a slow reader and a
         CHECK(body == big);
     }
 }
+
+TEST_CASE("over TLS, small responses that meet a full socket arrive whole and in order", "[tls][transfer]") {
+    TestPki pki;
+    TempDir root;
+    // Small files come from memory and each response fits one record, which the server sends straight from OpenSSL's
+    // buffer until the socket is full; the rest of that record waits, and so do the responses after it.
+    std::vector<std::string> bodies;
+    std::mt19937 rng(5);
+    for (int i = 0; i < 5; ++i) {
+        std::string b(3000 + static_cast<std::size_t>(i) * 700, '\0');
+        for (auto& c : b) c = static_cast<char>(rng());
+        root.write("s" + std::to_string(i) + ".bin", b);
+        bodies.push_back(std::move(b));
+    }
+    TestServer s(root.path(), tls_section(pki));
+    RawTlsClient client(s.port(), pki.path("ca.pem"), 4096);
+    constexpr int requests = 300;
+    std::string burst;
+    for (int i = 0; i < requests; ++i) burst += "GET /s" + std::to_string(i % 5) + ".bin HTTP/1.1\r\nHost: x\r\n\r\n";
+    client.write(burst);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // nothing is read meanwhile: the socket fills up
+    for (int i = 0; i < requests; ++i) {
+        INFO("response " << i);
+        auto [head, body] = client.read_response();
+        REQUIRE(head.starts_with("HTTP/1.1 200 OK\r\n"));
+        REQUIRE(body == bodies[static_cast<std::size_t>(i % 5)]);
+    }
+}
