@@ -17,8 +17,13 @@ FramingVerdict refuse(bhttp::status s, std::string why) { return FramingVerdict{
 
 // A port as Host may carry it: digits only, at most 65535; empty is allowed ("host:", RFC 3986 §3.2.3).
 bool valid_port(std::string_view port) {
-    bool digits = std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; });
-    return digits && (port.size() < 5 || (port.size() == 5 && port <= "65535"));
+    if (port.size() > 5) return false;
+    unsigned value = 0;
+    for (char c : port) {
+        if (c < '0' || c > '9') return false;
+        value = value * 10 + static_cast<unsigned>(c - '0');
+    }
+    return value <= 65535;
 }
 
 // Every Transfer-Encoding line, as one comma-separated list of codings (§5.3 of RFC 9110: lines combine).

@@ -5,6 +5,7 @@
 #include "http/mime.hpp"
 
 #include <charconv>
+#include <cstring>
 
 namespace modelhost::http {
 
@@ -16,30 +17,58 @@ std::string_view representation_lines(const Reply& res) {
     return res.validators_only ? all.substr(0, res.representation->validators_end) : all;
 }
 
+// Appends `piece` at `at` (the caller sized the string for every piece).
+char* put(char* at, std::string_view piece) {
+    if (piece.empty()) return at;  // (an empty view may hold no pointer at all)
+    std::memcpy(at, piece.data(), piece.size());
+    return at + piece.size();
+}
+
+char* put_line(char* at, std::string_view name, std::string_view value) {
+    at = put(at, name);
+    at = put(at, ": ");
+    at = put(at, value);
+    return put(at, "\r\n");
+}
+
 }  // namespace
 
+// Sized once, then copied piece by piece (no growth checks per append).
 void serialize_head(const Reply& res, std::string& out) {
-    out.clear();
-    out += res.version() == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
-    char code[8];
-    auto [end, ec] = std::to_chars(code, code + sizeof code, res.result_int());
-    out.append(code, end);
-    out += ' ';
-    auto reason = res.reason();
-    out.append(reason.data(), reason.size());
-    out += "\r\n";
-    for (const auto& f : res)
-        append_header_line(out, {f.name_string().data(), f.name_string().size()}, {f.value().data(), f.value().size()});
+    char code[4];
+    auto [code_end, ec] = std::to_chars(code, code + sizeof code, res.result_int());
+    const std::string_view status(code, static_cast<std::size_t>(code_end - code));
+    const auto reason_text = res.reason();
+    const std::string_view reason(reason_text.data(), reason_text.size());
+    char digits[24];
+    std::string_view length;
     if (res.content_length_header) {
-        char digits[24];
         auto [last, error] = std::to_chars(digits, digits + sizeof digits, *res.content_length_header);
-        append_header_line(out, "Content-Length", {digits, static_cast<std::size_t>(last - digits)});
+        length = {digits, static_cast<std::size_t>(last - digits)};
     }
-    if (res.date[0] != '\0') append_header_line(out, "Date", {res.date.data(), res.date.size()});
-    out += res.route_lines;
-    out += res.cors_lines;
-    out += representation_lines(res);
-    out += "\r\n";
+    const std::string_view date = res.date[0] != '\0' ? std::string_view(res.date.data(), res.date.size()) : std::string_view();
+    const std::string_view representation = representation_lines(res);
+
+    std::size_t size = 9 + status.size() + 1 + reason.size() + 2;  // "HTTP/1.1 200 OK\r\n"
+    for (const auto& f : res) size += f.name_string().size() + 2 + f.value().size() + 2;
+    if (!length.empty()) size += 16 + length.size() + 2;  // "Content-Length: "
+    if (!date.empty()) size += 6 + date.size() + 2;       // "Date: "
+    size += res.route_lines.size() + res.cors_lines.size() + representation.size() + 2;
+
+    out.resize(size);
+    char* at = put(out.data(), res.version() == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
+    at = put(at, status);
+    at = put(at, " ");
+    at = put(at, reason);
+    at = put(at, "\r\n");
+    for (const auto& f : res)
+        at = put_line(at, {f.name_string().data(), f.name_string().size()}, {f.value().data(), f.value().size()});
+    if (!length.empty()) at = put_line(at, "Content-Length", length);
+    if (!date.empty()) at = put_line(at, "Date", date);
+    at = put(at, res.route_lines);
+    at = put(at, res.cors_lines);
+    at = put(at, representation);
+    put(at, "\r\n");
 }
 
 Reply error_reply(bhttp::status status, unsigned version) {
