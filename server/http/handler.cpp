@@ -1,5 +1,6 @@
 // The request pipeline. Steps, in the order the code follows them:
-//   1. target: Boost.URL parse, decode once, drop the query, normalise, refuse escapes (400/404/414)
+//   1. target: Boost.URL parse (unless nothing needs decoding), decode once, drop the query, normalise, refuse escapes
+//      (400/404/414)
 //   2. route: first matching routes[] glob, else the top-level policy
 //   3. CORS decision: made once here, applied by finalise
 //   4. method gate: GET, HEAD, OPTIONS; anything else 405 + Allow

@@ -74,7 +74,7 @@ public:
         if (const std::size_t total = boost::asio::buffer_size(buffers); total <= record_size) {
             // One record: it goes to the socket straight from OpenSSL's buffer when nothing waits before it.
             boost::asio::const_buffer one(nullptr, 0);
-            if (std::next(begin) == end || total == 0) {
+            if (total == 0 || std::next(begin) == end) {
                 if (begin != end) one = boost::asio::const_buffer(*begin);
             } else {
                 // One buffer per thread, not per connection: it is free again once SSL_write returns, and stays in
