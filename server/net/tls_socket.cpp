@@ -21,7 +21,6 @@ using boost::system::error_code;
 
 namespace {
 
-constexpr std::size_t out_reserve = 256 * 1024;     // a write batch of records, kept between sends
 constexpr std::size_t max_unsent = 1 << 20;         // records not yet taken by the kernel (a batch is ~130 KiB)
 
 // The connection's BIO, for both directions: OpenSSL's records are appended to the Wire's output, which send_now()
@@ -86,21 +85,22 @@ BIO_METHOD* wire_method() {
 }  // namespace
 
 TlsSocket::TlsSocket(asio::ip::tcp::socket socket, asio::ssl::context& context)
-    : socket_(std::move(socket)), ssl_(SSL_new(context.native_handle())), wire_(std::make_unique<Wire>()) {
+    : socket_(std::move(socket)), ssl_(SSL_new(context.native_handle())) {
     if (!ssl_) throw std::bad_alloc();
     BIO* bio = BIO_new(wire_method());
     if (!bio) throw std::bad_alloc();
-    BIO_set_data(bio, wire_.get());
-    wire_->fd = socket_.native_handle();
+    BIO_set_data(bio, &wire_);
+    wire_.fd = socket_.native_handle();
     SSL_set_bio(ssl_, bio, bio);  // one BIO both ways; the SSL owns it
     SSL_set_accept_state(ssl_);
-    wire_->out.reserve(out_reserve);
     error_code ec;
     socket_.non_blocking(true, ec);  // send_now() writes directly and waits for writability only when the kernel is full
 }
 
 TlsSocket::TlsSocket(TlsSocket&& other) noexcept
-    : socket_(std::move(other.socket_)), ssl_(std::exchange(other.ssl_, nullptr)), wire_(std::move(other.wire_)) {}
+    : socket_(std::move(other.socket_)), ssl_(std::exchange(other.ssl_, nullptr)), wire_(std::move(other.wire_)) {
+    if (ssl_) BIO_set_data(SSL_get_rbio(ssl_), &wire_);  // one BIO both ways
+}
 
 TlsSocket::~TlsSocket() {
     if (ssl_) SSL_free(ssl_);
@@ -118,7 +118,7 @@ error_code TlsSocket::ssl_error(int result) {
 // Room for the next socket read, after the bytes OpenSSL has not taken yet (normally none: it asked for more because it
 // took them all).
 asio::mutable_buffer TlsSocket::receive_buffer() {
-    auto& w = *wire_;
+    auto& w = wire_;
     if (!w.in) w.in = std::make_unique_for_overwrite<char[]>(recv_size);
     const std::size_t left = w.in_end - w.in_begin;
     if (left > 0 && w.in_begin > 0) std::memmove(w.in.get(), w.in.get() + w.in_begin, left);
@@ -127,12 +127,12 @@ asio::mutable_buffer TlsSocket::receive_buffer() {
     return asio::buffer(w.in.get() + left, recv_size - left);
 }
 
-void TlsSocket::received(std::size_t n) { wire_->in_end += n; }
+void TlsSocket::received(std::size_t n) { wire_.in_end += n; }
 
 // Whether SSL_read could give anything without a socket read: bytes received and not yet taken, or a record OpenSSL
 // holds. (Without this, every request would cost an SSL_read that fails before the socket is read.)
 bool TlsSocket::has_buffered() const {
-    return wire_->in_begin < wire_->in_end || SSL_has_pending(ssl_) == 1;
+    return wire_.in_begin < wire_.in_end || SSL_has_pending(ssl_) == 1;
 }
 
 // Handshake: OpenSSL's flights go out before each wait for the client's next bytes.
@@ -184,7 +184,7 @@ bool TlsSocket::try_read(asio::mutable_buffer into, error_code& ec, std::size_t&
 // max_unsent instead of growing the output without bound.
 bool TlsSocket::read_buffered(asio::mutable_buffer into, error_code& ec, std::size_t& n) {
     const bool ready = try_read(into, ec, n);
-    auto& w = *wire_;
+    auto& w = wire_;
     if (!ec && !sending_ && w.sent < w.out.size()) send_now(ec);
     if (!ec && w.out.size() - w.sent > max_unsent) ec = asio::error::no_buffer_space;
     if (ec) n = 0;
@@ -203,7 +203,7 @@ bool TlsSocket::encrypt(asio::const_buffer plain, error_code& ec) {
 // Sends the records waiting in the output until they are all out (true), the kernel is full (false), or a send fails
 // (true, `ec` set).
 bool TlsSocket::send_now(error_code& ec) {
-    auto& w = *wire_;
+    auto& w = wire_;
     while (!ec && w.sent < w.out.size()) {
         error_code e;
         w.sent += socket_.send(asio::buffer(w.out.data() + w.sent, w.out.size() - w.sent), 0, e);

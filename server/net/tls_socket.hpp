@@ -85,10 +85,10 @@ public:
                     joined.append(static_cast<const char*>(boost::asio::const_buffer(*it).data()), boost::asio::const_buffer(*it).size());
                 one = boost::asio::buffer(joined);
             }
-            wire_->direct = !unsent();
+            wire_.direct = !unsent();
             if (encrypt(one, ec)) n = total;
-            wire_->direct = false;
-            if (!ec) ec = std::exchange(wire_->send_error, {});
+            wire_.direct = false;
+            if (!ec) ec = std::exchange(wire_.send_error, {});
         } else {
             for (auto it = begin; it != end; ++it) {
                 boost::asio::const_buffer b(*it);
@@ -101,7 +101,7 @@ public:
     }
 
     // Whether records wait for the kernel to take them.
-    bool unsent() const { return wire_->sent < wire_->out.size(); }
+    bool unsent() const { return wire_.sent < wire_.out.size(); }
 
     // Sends the records waiting in the output as the socket takes them; `handler(ec)`.
     template <class Handler>
@@ -119,8 +119,8 @@ public:
         wait_writable(n, std::forward<Handler>(handler));
     }
 
-    // The bytes between OpenSSL and the socket, reached by the BIO (tls_socket.cpp) through a pointer that survives
-    // a move of this object (the HTTP/2 hand-over).
+    // The bytes between OpenSSL and the socket, reached by the BIO (tls_socket.cpp), which a move of this object (into
+    // the session, or the HTTP/2 hand-over) points at the new place.
     struct Wire {
         int fd = -1;             // the socket (non-blocking)
         bool direct = false;     // records go to the socket at once; what it does not take waits in `out`
@@ -181,7 +181,7 @@ private:
 
     boost::asio::ip::tcp::socket socket_;
     ssl_st* ssl_ = nullptr;
-    std::unique_ptr<Wire> wire_;
+    Wire wire_;  // the BIO points at it (re-pointed when this object moves)
     bool sending_ = false;             // a send waits for writability (it will send whatever the output holds)
     static constexpr std::size_t record_size = 16 * 1024;  // TLS plaintext per record
     static constexpr std::size_t recv_size = 16 * 1024 + 512;  // one socket read: a TLS record and some
