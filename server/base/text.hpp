@@ -2,7 +2,6 @@
 // of the project). In namespace modelhost, so code in modelhost::http, ::config and ::tools calls them unqualified.
 #pragma once
 
-#include <cctype>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -16,9 +15,12 @@ inline std::string_view trim_ows(std::string_view s) {
     return s;
 }
 
+// ASCII case folding: header names, tokens and file extensions are ASCII (no locale, no library call).
+constexpr char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
 inline std::string to_lower(std::string_view s) {
     std::string out(s);
-    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (auto& c : out) c = ascii_lower(c);
     return out;
 }
 
@@ -26,7 +28,7 @@ inline std::string to_lower(std::string_view s) {
 inline bool equals_lower(std::string_view s, std::string_view lower_literal) {
     if (s.size() != lower_literal.size()) return false;
     for (std::size_t i = 0; i < s.size(); ++i)
-        if (std::tolower(static_cast<unsigned char>(s[i])) != lower_literal[i]) return false;
+        if (ascii_lower(s[i]) != lower_literal[i]) return false;
     return true;
 }
 

@@ -1,6 +1,8 @@
 // Extension -> media type; `.wasm` must be application/wasm or browsers refuse streaming compilation.
 #include "http/mime.hpp"
 
+#include "base/text.hpp"
+
 #include <array>
 #include <utility>
 
@@ -39,15 +41,9 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 23> types{{
 std::string_view mime_type(std::string_view filename) {
     auto dot = filename.rfind('.');
     if (dot == std::string_view::npos || filename.size() - dot - 1 > 8) return "application/octet-stream";
-    char lower[8];  // the extension in ASCII lower case, once (no locale: extensions are ASCII)
-    const std::size_t n = filename.size() - dot - 1;
-    for (std::size_t i = 0; i < n; ++i) {
-        char c = filename[dot + 1 + i];
-        lower[i] = c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-    }
-    const std::string_view ext(lower, n);
+    const std::string_view ext = filename.substr(dot + 1);
     for (const auto& [known, type] : types)
-        if (known == ext) return type;
+        if (equals_lower(ext, known)) return type;
     return "application/octet-stream";
 }
 
