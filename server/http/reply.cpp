@@ -11,12 +11,6 @@ namespace modelhost::http {
 
 namespace {
 
-std::string_view representation_lines(const Reply& res) {
-    if (!res.representation) return {};
-    std::string_view all = res.representation->lines;
-    return res.validators_only ? all.substr(0, res.representation->validators_end) : all;
-}
-
 // Appends `piece` at `at` (the caller sized the string for every piece).
 char* put(char* at, std::string_view piece) {
     if (piece.empty()) return at;  // (an empty view may hold no pointer at all)
@@ -32,6 +26,12 @@ char* put_line(char* at, std::string_view name, std::string_view value) {
 }
 
 }  // namespace
+
+std::string_view representation_lines(const Reply& res) {
+    if (!res.representation) return {};
+    std::string_view all = res.representation->lines;
+    return res.validators_only ? all.substr(0, res.representation->validators_end) : all;
+}
 
 // Sized once, then copied piece by piece (no growth checks per append).
 void serialize_head(const Reply& res, std::string& out) {

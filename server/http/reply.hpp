@@ -78,6 +78,9 @@ public:
 // The status line, every header and the blank line, as sent (HTTP/1.1 framing as finalise decided it).
 void serialize_head(const Reply& res, std::string& out);
 
+// The representation's pre-built lines this reply sends: all of them, or for a 304 the validators and caching ones.
+std::string_view representation_lines(const Reply& res);
+
 // Appends one header line, "Name: value\r\n", to pre-built lines.
 inline void append_header_line(std::string& lines, std::string_view name, std::string_view value) {
     lines.append(name).append(": ").append(value).append("\r\n");

@@ -5,6 +5,7 @@
 #include "metrics/metrics.hpp"
 
 #include <algorithm>
+#include <ctime>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
@@ -18,6 +19,13 @@ constexpr int notsent_lowat = 16 * 1024;  // TCP_NOTSENT_LOWAT: unsent bytes the
 
 Clock::duration seconds(double s) {
     return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s));
+}
+
+Clock::time_point coarse_now() {
+    timespec ts{};
+    ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return Clock::time_point(std::chrono::duration_cast<Clock::duration>(std::chrono::seconds(ts.tv_sec) +
+                                                                         std::chrono::nanoseconds(ts.tv_nsec)));
 }
 
 Clock::duration tick_period(const config::LimitsConfig& l) {

@@ -25,6 +25,10 @@ constexpr auto linger_time = std::chrono::seconds(2);
 
 Clock::duration seconds(double s);
 
+// Now, for deadlines (whole seconds away): the kernel's coarse monotonic clock, steady_clock's own clock at most a tick
+// of a few milliseconds behind, read without the timestamp counter. Access-log durations use Clock::now().
+Clock::time_point coarse_now();
+
 // Deadlines are checked this often: a quarter of the shortest timeout, between 5 ms and 1 s.
 Clock::duration tick_period(const config::LimitsConfig& l);
 

@@ -249,7 +249,7 @@ void Http2Session<Stream>::flush() {
         return;
     }
     writing_ = true;
-    write_deadline_ = Clock::now() + seconds(limits_.send_timeout);
+    write_deadline_ = coarse_now() + seconds(limits_.send_timeout);
     start_ticking();
     write_from(0);
 }
@@ -269,7 +269,7 @@ void Http2Session<Stream>::on_written(beast::error_code ec) {
     writing_ = false;
     if (phase_ == Phase::closed) return;
     if (ec) return finish();
-    progress_ = Clock::now();
+    progress_ = coarse_now();
     flush();
     do_read();
 }
@@ -286,7 +286,7 @@ template <class Stream>
 void Http2Session<Stream>::on_tick(beast::error_code ec) {
     ticking_ = false;
     if (ec || phase_ == Phase::closed) return;
-    check_deadlines(Clock::now());
+    check_deadlines(coarse_now());
     if (phase_ != Phase::closed) start_ticking();
 }
 
@@ -355,40 +355,48 @@ void Http2Session<Stream>::end_all_streams() {
 
 template <class Stream>
 Http2Stream* Http2Session<Stream>::begin_stream(std::int32_t id) {
-    return streams_.insert_or_assign(id, std::make_unique<Http2Stream>(id)).first->second.get();
+    return last_found_ = streams_.insert_or_assign(id, std::make_unique<Http2Stream>(id)).first->second.get();
 }
 
 template <class Stream>
 Http2Stream* Http2Session<Stream>::find(std::int32_t id) {
+    if (last_found_ && last_found_->id() == id) return last_found_;
     auto it = streams_.find(id);
-    return it == streams_.end() ? nullptr : it->second.get();
+    if (it == streams_.end()) return nullptr;
+    return last_found_ = it->second.get();
 }
 
 // A complete request (or one refused early: too large, too slow): the handler answers it like any HTTP/1.1 request.
 // The request is HTTP/1.1-shaped for the pipeline: :method, :path, and :authority as Host (RFC 9113 §8.3.1).
+// The answer is made in the stream's own exchange (no Exchange moved per stream).
 template <class Stream>
 void Http2Session<Stream>::answer(Http2Stream& s) {
-    progress_ = Clock::now();
+    const auto now = coarse_now();  // (deadlines are whole seconds away)
+    progress_ = now;
     ++served_;
     const http::Request& req = s.request();
-    std::optional<http::Exchange> ex;
-    if (s.header_overflow()) ex = handler_.read_failed(http::ReadFailure::header_limit, true, req, "HTTP/2 header list");
+    std::optional<http::Exchange> refused;
+    if (s.header_overflow()) refused = handler_.read_failed(http::ReadFailure::header_limit, true, req, "HTTP/2 header list");
     else if (s.body_bytes() > limits_.max_body_bytes)
-        ex = handler_.read_failed(http::ReadFailure::body_limit, true, req, "HTTP/2 request body");
-    else if (Clock::now() - s.start() >= seconds(limits_.header_timeout))
-        ex = handler_.read_failed(http::ReadFailure::timeout, true, req, "request timeout");
-    else if (!(ex = handler_.screen(req)) && (ex = handler_.handle(req, http::ConnectionFacts{true, phase_ != Phase::open}, true))->wait)
-        return wait_for_upstream(s, std::move(*ex));
-    respond(s, std::move(ex));
+        refused = handler_.read_failed(http::ReadFailure::body_limit, true, req, "HTTP/2 request body");
+    else if (now - s.start() >= seconds(limits_.header_timeout))
+        refused = handler_.read_failed(http::ReadFailure::timeout, true, req, "request timeout");
+    else
+        refused = handler_.screen(req);
+    if (refused) return respond(s, std::move(refused));
+    handler_.handle(req, http::ConnectionFacts{true, phase_ != Phase::open}, true, s.exchange());
+    if (s.exchange().wait) return wait_for_upstream(s);
+    respond(s);
 }
 
 // The answer waits for a mirror's upstream transfer; other streams go on. Its end brings the connection back to its
 // own executor to ask again (the stream may have been reset meanwhile).
 template <class Stream>
-void Http2Session<Stream>::wait_for_upstream(Http2Stream& s, http::Exchange ex) {
+void Http2Session<Stream>::wait_for_upstream(Http2Stream& s) {
     s.set_waiting(true);
+    auto wait = std::move(s.exchange().wait);
     // The connection moves into the posted handler: the transfer's thread keeps no reference to it once it has called.
-    ex.wait([self = shared_from_this(), id = s.id(), draining = phase_ != Phase::open]() mutable {
+    wait([self = shared_from_this(), id = s.id(), draining = phase_ != Phase::open]() mutable {
         auto executor = self->socket().get_executor();
         asio::post(executor, [self = std::move(self), id, draining] { self->on_upstream(id, draining); });
     });
@@ -399,7 +407,7 @@ void Http2Session<Stream>::on_upstream(std::int32_t id, bool draining) {
     Http2Stream* s = find(id);
     if (!s || phase_ >= Phase::lingering) return;
     s->set_waiting(false);
-    progress_ = Clock::now();
+    progress_ = coarse_now();
     respond(*s, handler_.handle(s->request(), http::ConnectionFacts{true, draining}, false));
     flush();
 }
@@ -416,14 +424,14 @@ void Http2Session<Stream>::wait_for_content(Http2Stream& s) {
             Http2Stream* waiting = self->find(id);
             if (!waiting || self->phase_ >= Phase::lingering) return;
             waiting->waiting_for_content = false;
-            self->progress_ = Clock::now();
+            self->progress_ = coarse_now();
             nghttp2_session_resume_data(self->ng_, id);
             self->flush();
         });
     });
 }
 
-// Submits the answer's fields and, when it has content, the provider nghttp2 reads its DATA frames from.
+// An answer made elsewhere (a refusal, or after a wait); none resets the stream.
 template <class Stream>
 void Http2Session<Stream>::respond(Http2Stream& s, std::optional<http::Exchange> ex) {
     if (!ex) {
@@ -431,10 +439,16 @@ void Http2Session<Stream>::respond(Http2Stream& s, std::optional<http::Exchange>
         nghttp2_submit_rst_stream(ng_, NGHTTP2_FLAG_NONE, s.id(), NGHTTP2_INTERNAL_ERROR);
         return;
     }
-    const bool has_content = s.answer(std::move(*ex));
+    s.exchange() = std::move(*ex);
+    respond(s);
+}
+
+// Submits the fields of the stream's answer and, when it has content, the provider nghttp2 reads its DATA frames from.
+template <class Stream>
+void Http2Session<Stream>::respond(Http2Stream& s) {
+    const bool has_content = s.answer();
     static thread_local std::vector<nghttp2_nv> fields;
-    std::array<char, 4> status{};
-    response_fields(s.exchange().reply, head_, status, fields);
+    response_fields(s.exchange().reply, field_text_, fields);
     nghttp2_data_provider provider{};
     provider.source.ptr = &s;
     provider.read_callback = Http2Glue<Stream>::read_body;
@@ -456,8 +470,9 @@ void Http2Session<Stream>::end_stream(std::int32_t id, std::uint32_t error_code)
                               : std::string("stream reset: ") + nghttp2_http2_strerror(error_code);
         record_exchange(remote_, "HTTP/2", ex, s.sent(), s.start());
     }
+    if (last_found_ == &s) last_found_ = nullptr;
     streams_.erase(it);
-    if (streams_.empty()) idle_since_ = Clock::now();
+    if (streams_.empty()) idle_since_ = coarse_now();
 }
 
 template class Http2Session<tcp::socket>;

@@ -63,7 +63,8 @@ private:
     Http2Stream* find(std::int32_t id);
     void answer(Http2Stream& s);
     void respond(Http2Stream& s, std::optional<http::Exchange> ex);
-    void wait_for_upstream(Http2Stream& s, http::Exchange ex);
+    void respond(Http2Stream& s);
+    void wait_for_upstream(Http2Stream& s);
     void on_upstream(std::int32_t id, bool draining);
     void wait_for_content(Http2Stream& s);
     void end_stream(std::int32_t id, std::uint32_t error_code);
@@ -78,9 +79,10 @@ private:
     std::string received_;
     nghttp2_session* ng_ = nullptr;
     std::unordered_map<std::int32_t, std::unique_ptr<Http2Stream>> streams_;
+    Http2Stream* last_found_ = nullptr;  // the stream find() gave last (a request's fields come one callback each)
     std::unique_ptr<char[]> read_buf_;
     WriteBatch out_;
-    std::string head_;        // scratch: a response head in HTTP/1.1 form, turned into HTTP/2 fields
+    FieldText field_text_;    // scratch: what an answer's fields point into until it is submitted
     asio::steady_timer tick_;
     const Clock::duration tick_period_;
     Clock::time_point idle_since_, write_deadline_{}, linger_deadline_{};

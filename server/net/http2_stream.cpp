@@ -1,5 +1,7 @@
 #include "net/http2_stream.hpp"
 
+#include "base/text.hpp"
+
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
@@ -42,9 +44,8 @@ const http::Request& Http2Stream::request() {
     return request_;
 }
 
-bool Http2Stream::answer(http::Exchange ex) {
+bool Http2Stream::answer() {
     has_response_ = true;
-    ex_ = std::move(ex);
     const auto& body = ex_.reply.body();
     const bool has_content = !body.omitted && body.declared_size() > 0;
     if (has_content && body.file && !body.blob) {
@@ -85,27 +86,41 @@ bool Http2Stream::copy_content(char* to, std::size_t n) {
     return true;
 }
 
-void response_fields(const http::Reply& reply, std::string& head, std::array<char, 4>& status,
-                     std::vector<nghttp2_nv>& out) {
-    http::serialize_head(reply, head);
-    auto [end, ec] = std::to_chars(status.data(), status.data() + status.size(), reply.result_int());
+void response_fields(const http::Reply& reply, FieldText& text, std::vector<nghttp2_nv>& out) {
+    const std::string_view blocks[] = {reply.route_lines, reply.cors_lines, http::representation_lines(reply)};
+    std::size_t room = 0;  // every name, lower-cased: no more than the fields' names and the blocks hold
+    for (const auto& f : reply) room += f.name_string().size();
+    for (std::string_view block : blocks) room += block.size();
+    if (text.names.size() < room) text.names.resize(room);
+    char* at = text.names.data();
+    auto add = [&](std::string_view name, std::string_view value) {
+        char* lower = at;
+        for (char c : name) *at++ = ascii_lower(c);
+        const std::string_view lower_name(lower, name.size());
+        if (connection_specific(lower_name)) at = lower;
+        else out.push_back(field(lower_name, value));
+    };
+
     out.clear();
-    out.push_back(field(":status", {status.data(), static_cast<std::size_t>(end - status.data())}));
-    std::size_t at = head.find("\r\n") + 2;  // after the status line
-    while (at < head.size()) {
-        std::size_t eol = head.find("\r\n", at);
-        if (eol == std::string::npos || eol == at) break;  // the blank line ends the head
-        std::size_t colon = head.find(':', at);
-        if (colon != std::string::npos && colon < eol) {
-            std::transform(head.begin() + static_cast<std::ptrdiff_t>(at), head.begin() + static_cast<std::ptrdiff_t>(colon),
-                           head.begin() + static_cast<std::ptrdiff_t>(at),
-                           [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; });
-            std::string_view name(head.data() + at, colon - at);
-            std::size_t value_at = head.find_first_not_of(' ', colon + 1);
-            std::string_view value(head.data() + value_at, eol - value_at);
-            if (!connection_specific(name)) out.push_back(field(name, value));
+    auto [status_end, status_ec] = std::to_chars(text.status.data(), text.status.data() + text.status.size(), reply.result_int());
+    out.push_back(field(":status", {text.status.data(), static_cast<std::size_t>(status_end - text.status.data())}));
+    for (const auto& f : reply) add({f.name_string().data(), f.name_string().size()}, {f.value().data(), f.value().size()});
+    if (reply.content_length_header) {
+        auto [end, ec] = std::to_chars(text.length.data(), text.length.data() + text.length.size(), *reply.content_length_header);
+        out.push_back(field("content-length", {text.length.data(), static_cast<std::size_t>(end - text.length.data())}));
+    }
+    if (reply.date[0] != '\0') out.push_back(field("date", {reply.date.data(), reply.date.size()}));
+    for (std::string_view block : blocks) {  // "Name: value\r\n" lines
+        while (!block.empty()) {
+            const std::size_t eol = block.find("\r\n");
+            const std::string_view line = block.substr(0, eol);
+            block.remove_prefix(eol == std::string_view::npos ? block.size() : eol + 2);
+            const std::size_t colon = line.find(':');
+            if (colon == std::string_view::npos) continue;
+            std::string_view value = line.substr(colon + 1);
+            while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+            add(line.substr(0, colon), value);
         }
-        at = eol + 2;
     }
 }
 

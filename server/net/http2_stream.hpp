@@ -42,8 +42,8 @@ public:
     // The request as the pipeline takes it: :method, :path, and :authority as Host (RFC 9113 §8.3.1).
     const http::Request& request();
 
-    // The answer; true when it has content to send (then read by next_frame/copy_content).
-    bool answer(http::Exchange ex);
+    // The answer, made in exchange(); true when it has content to send (then read by next_frame/copy_content).
+    bool answer();
     // No answer: the stream is reset instead.
     void abandon() { abandoned_ = true; }
     // The answer waits for a mirror's upstream transfer (no request deadline applies meanwhile).
@@ -83,11 +83,19 @@ private:
     std::uint64_t sent_ = 0;
 };
 
-// A response's head as HTTP/2 fields: ":status", then every field of the HTTP/1.1 form (serialised by the same
-// code, so both protocols send the same headers) with its name lower-cased, less the connection-specific ones
-// (RFC 9113 §8.2.2). The fields point into `head` and `status`, which must outlive their submission.
-void response_fields(const http::Reply& reply, std::string& head, std::array<char, 4>& status,
-                     std::vector<nghttp2_nv>& out);
+// What the fields of one answer point into besides the reply itself: lower-cased names and numbers. Reused from
+// answer to answer (the names' room only grows).
+struct FieldText {
+    std::string names;
+    std::array<char, 4> status{};
+    std::array<char, 24> length{};
+};
+
+// A response's head as HTTP/2 fields: ":status", then the fields of its HTTP/1.1 form in the same order (the reply's
+// own fields, Content-Length, Date, then its pre-built blocks of lines: http::serialize_head), each name lower-cased,
+// less the connection-specific ones (RFC 9113 §8.2.2). Built straight from the reply, without writing the HTTP/1.1
+// head first. The fields point into `reply` and `text`, which must outlive their submission (nghttp2 copies them).
+void response_fields(const http::Reply& reply, FieldText& text, std::vector<nghttp2_nv>& out);
 
 // Frames being written (one batch): filled by nghttp2's send callbacks, written whole, then reused.
 struct WriteBatch {

@@ -12,7 +12,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <ctime>
 #include <memory>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
@@ -28,15 +27,6 @@ constexpr std::uint64_t write_per_turn = 1 << 20;     // the same for written (a
 
 // The client connection preface of HTTP/2 (RFC 9113 §3.4): what an h2c client with prior knowledge sends first.
 constexpr std::string_view h2_preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
-
-// Deadlines are whole seconds away: the kernel's coarse monotonic clock (steady_clock's own clock, at most a tick of a
-// few milliseconds behind, read without the timestamp counter) is exact enough, and cheaper twice per request.
-std::chrono::steady_clock::time_point coarse_now() {
-    timespec ts{};
-    ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-    return std::chrono::steady_clock::time_point(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-        std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec)));
-}
 
 enum class Preface { no, partial, whole };
 Preface match_preface(const beast::flat_buffer& buffer) {

@@ -3,6 +3,7 @@
 #include "catch.hpp"
 
 #include "http/message.hpp"
+#include "http/reply.hpp"
 #include "net/http2_stream.hpp"
 
 #include <algorithm>
@@ -57,10 +58,9 @@ TEST_CASE("response fields: :status first, names lower-cased, connection-specifi
     res.set(boost::beast::http::field::keep_alive, "timeout=5");
     res.set(boost::beast::http::field::transfer_encoding, "chunked");
     res.set("Access-Control-Allow-Origin", "*");
-    std::string head;
-    std::array<char, 4> status{};
+    net::FieldText text;
     std::vector<nghttp2_nv> nv;
-    net::response_fields(res, head, status, nv);
+    net::response_fields(res, text, nv);
     auto fields = as_pairs(nv);
     REQUIRE(!fields.empty());
     CHECK(fields.front() == std::pair<std::string, std::string>{":status", "404"});
@@ -73,11 +73,48 @@ TEST_CASE("response fields: :status first, names lower-cased, connection-specifi
     for (const auto& [name, value] : fields) CHECK(std::none_of(name.begin(), name.end(), [](char c) { return c >= 'A' && c <= 'Z'; }));
 }
 
+TEST_CASE("response fields are the HTTP/1.1 head's fields in order, from every part of the reply", "[http2]") {
+    // The reply as the pipeline makes it: fields of its own, Content-Length and Date set by finalise, and pre-built
+    // blocks of lines (the route's constant headers, the wildcard CORS lines, the representation's lines).
+    const std::string route = "Server: modelhost/test\r\nX-Content-Type-Options: nosniff\r\nX-Configured:  two  spaces\r\n";
+    const std::string cors = "Access-Control-Allow-Origin: *\r\nAccess-Control-Expose-Headers: ETag, Content-Length\r\n";
+    auto representation = std::make_shared<http::RepresentationHead>();
+    representation->lines = "ETag: \"400-1\"\r\nCache-Control: public, max-age=60\r\nContent-Type: application/json\r\n";
+    representation->validators_end = representation->lines.find("Content-Type");
+    net::FieldText text;  // reused from answer to answer, as a connection does
+    for (bool validators_only : {false, true}) {
+        http::Reply res{validators_only ? boost::beast::http::status::not_modified : boost::beast::http::status::ok, 11};
+        res.set(boost::beast::http::field::vary, "Origin");
+        res.set(boost::beast::http::field::connection, "keep-alive");
+        res.route_lines = route;
+        res.cors_lines = cors;
+        res.representation = representation;
+        res.validators_only = validators_only;
+        if (!validators_only) res.content_length_header = 1024;
+        const std::string date = "Thu, 26 Nov 2026 06:00:00 GMT";
+        std::copy(date.begin(), date.end(), res.date.begin());
+
+        // Expected: the HTTP/1.1 head's lines after the status line, names lower-cased, Connection left out.
+        std::string head;
+        http::serialize_head(res, head);
+        std::vector<std::pair<std::string, std::string>> expected{{":status", validators_only ? "304" : "200"}};
+        for (std::size_t at = head.find("\r\n") + 2, eol; (eol = head.find("\r\n", at)) != at; at = eol + 2) {
+            std::string line = head.substr(at, eol - at);
+            std::string name = line.substr(0, line.find(':'));
+            std::transform(name.begin(), name.end(), name.begin(), [](char c) { return static_cast<char>(std::tolower(c)); });
+            if (name != "connection") expected.emplace_back(name, line.substr(line.find_first_not_of(' ', name.size() + 1)));
+        }
+        std::vector<nghttp2_nv> nv;
+        net::response_fields(res, text, nv);
+        CHECK(as_pairs(nv) == expected);
+        CHECK(as_pairs(nv).size() == (validators_only ? 10u : 12u));  // the 304 has no Content-Length nor Content-Type
+    }
+}
+
 TEST_CASE("content in memory goes out in frames of at most 16 KiB, the last one marked", "[http2]") {
     net::Http2Stream s(5);
-    http::Exchange ex;
-    ex.reply.body().text = std::string(40000, 'x');
-    REQUIRE(s.answer(std::move(ex)));
+    s.exchange().reply.body().text = std::string(40000, 'x');
+    REQUIRE(s.answer());
     std::string sent;
     bool last = false;
     for (int frames = 0; !last; ++frames) {
