@@ -11,13 +11,13 @@
 #include "net/tls.hpp"
 #include "net/tracker.hpp"
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -25,12 +25,24 @@
 #include <atomic>
 #include <csignal>
 #include <list>
+#include <memory>
 #include <mutex>
 #include <thread>
+#include <vector>
 #include <sys/resource.h>
 
 namespace modelhost::net {
 
+namespace {
+
+// The event loop the calling thread runs (null on threads that run none: mirror transfers, tests).
+thread_local boost::asio::io_context* this_thread_loop = nullptr;
+
+}  // namespace
+
+// One event loop per worker thread, as nginx's workers and h2o's threads: a connection lives on one loop for its
+// whole life, so its handlers never run concurrently (no strand) and the loops share no scheduler or epoll instance.
+// Loop 0 also accepts (handing each connection to the next loop in turn), and takes signals and timers.
 struct Server::Impl {
     // The event loop (and the connections on it) goes before the handler: the mirrors let go of them first.
     ~Impl() { handler.close_mirrors(); }
@@ -40,7 +52,7 @@ struct Server::Impl {
           threads(cfg.server.worker_threads()),
           handler(c),
           tracker(c.limits.max_connections),
-          ioc(threads == 1 ? 1 : BOOST_ASIO_CONCURRENCY_HINT_DEFAULT),
+          ioc(1),  // each loop is run by one thread
           signals(ioc),
           shutdown_timer(ioc),
           tls_watch(ioc) {
@@ -49,8 +61,17 @@ struct Server::Impl {
             tls_files = c.tls;
             tls_seen = tls_files_stamp(tls_files);
         }
-        // A file lookup trusted for the rest of this pass: end the pass once the handlers already queued have run.
-        handler.set_pass_end([this] { asio::post(ioc, [this] { handler.end_pass(); }); });
+        for (unsigned i = 1; i < threads; ++i) workers.push_back(std::make_unique<asio::io_context>(1));
+        // A file lookup trusted for the rest of this pass: end the pass once the handlers already queued on the
+        // asking thread's loop have run.
+        handler.set_pass_end([this] {
+            asio::post(this_thread_loop ? *this_thread_loop : ioc, [this] { handler.end_pass(); });
+        });
+    }
+
+    asio::io_context& loop(unsigned i) { return i == 0 ? ioc : *workers[i - 1]; }
+    void stop_loops() {
+        for (unsigned i = 0; i < threads; ++i) loop(i).stop();
     }
 
     void install_tls(std::shared_ptr<asio::ssl::context> next) {
@@ -69,7 +90,9 @@ struct Server::Impl {
     unsigned threads;
     http::Handler handler;
     Tracker tracker;
-    asio::io_context ioc;
+    asio::io_context ioc;  // loop 0
+    std::vector<std::unique_ptr<asio::io_context>> workers;  // loops 1 .. threads - 1
+    unsigned next_loop = 0;  // the loop the next accepted connection goes to (touched on loop 0 only)
     std::list<tcp::acceptor> acceptors;
     asio::signal_set signals;
     asio::steady_timer shutdown_timer;
@@ -113,9 +136,10 @@ void Server::Impl::bind() {
 }
 
 void Server::Impl::do_accept(tcp::acceptor& a) {
-    // Each connection's handlers run one at a time: on a strand when several threads share the io_context.
-    asio::any_io_executor ex = threads > 1 ? asio::any_io_executor(asio::make_strand(ioc)) : ioc.get_executor();
-    a.async_accept(ex, [this, &a](beast::error_code ec, tcp::socket s) {
+    // The connection is made on the next loop in turn: the accepted socket belongs to it, and so do its handlers.
+    asio::io_context& to = loop(next_loop);
+    next_loop = (next_loop + 1) % threads;
+    a.async_accept(to.get_executor(), [this, &a](beast::error_code ec, tcp::socket s) {
         on_accept(a, ec, std::move(s));
     });
 }
@@ -267,12 +291,12 @@ void Server::Impl::begin_shutdown(const char* why) {
     shutdown_timer.async_wait([this](beast::error_code ec) {
         if (ec) return;
         spdlog::warn("shutdown timeout: closing {} unfinished connection(s)", tracker.size());
-        ioc.stop();
+        stop_loops();
     });
     tracker.drain_all([this] {
         asio::post(ioc, [this] {
             spdlog::info("all connections finished; exiting");
-            ioc.stop();
+            stop_loops();
         });
     });
 }
@@ -320,9 +344,17 @@ void Server::run() {
     for (auto& a : im.acceptors) im.do_accept(a);
     if (im.tls.load()) im.watch_tls_files();
     std::vector<std::thread> pool;
-    for (unsigned i = 1; i < im.threads; ++i) pool.emplace_back([&im] { im.ioc.run(); });
+    for (unsigned i = 1; i < im.threads; ++i)
+        pool.emplace_back([&im, i] {
+            this_thread_loop = &im.loop(i);
+            auto busy = asio::make_work_guard(*this_thread_loop);  // runs until stopped, with or without connections
+            this_thread_loop->run();
+        });
+    this_thread_loop = &im.ioc;
     im.ioc.run();
+    im.stop_loops();  // (loop 0 ran out of work: the others stop with it)
     for (auto& t : pool) t.join();
+    this_thread_loop = nullptr;
 }
 
 void Server::on_reload(std::function<config::Config()> load_again) { impl_->load_again = std::move(load_again); }
