@@ -38,6 +38,24 @@ namespace {
 // The event loop the calling thread runs (null on threads that run none: mirror transfers, tests).
 thread_local boost::asio::io_context* this_thread_loop = nullptr;
 
+// Raises the soft descriptor limit to the hard one; warns when max_connections (plus refusals, listeners and logs)
+// cannot fit, since accept would then fail with EMFILE (logged, retried) before the limit is reached.
+void raise_descriptor_limit(std::size_t max_connections, unsigned threads) {
+    rlimit lim{};
+    if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) return;
+    if (lim.rlim_cur < lim.rlim_max) {
+        rlimit raised{lim.rlim_max, lim.rlim_max};
+        if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) lim = raised;
+    }
+    // Each connection holds its socket (and, while it sends a large file, that file); refusals and listeners add some,
+    // and each worker's event loop three (its epoll instance, wake-up eventfd and timerfd).
+    const auto need = static_cast<rlim_t>(max_connections + 128 + 3 * std::size_t{threads});
+    if (lim.rlim_cur != RLIM_INFINITY && lim.rlim_cur < need)
+        spdlog::warn("limits.max_connections {} with server.threads {} needs about {} descriptors but RLIMIT_NOFILE is {}; "
+                     "raise it (ulimit -n, LimitNOFILE=) or lower limits.max_connections", max_connections, threads, need,
+                     lim.rlim_cur);
+}
+
 }  // namespace
 
 // One event loop per worker thread, as nginx's workers and h2o's threads: a connection lives on one loop for its
@@ -61,6 +79,7 @@ struct Server::Impl {
             tls_files = c.tls;
             tls_seen = tls_files_stamp(tls_files);
         }
+        raise_descriptor_limit(c.limits.max_connections, threads);  // (before the loops' descriptors are made)
         for (unsigned i = 1; i < threads; ++i) workers.push_back(std::make_unique<asio::io_context>(1));
         // A file lookup trusted for the rest of this pass: end the pass once the handlers already queued on the
         // asking thread's loop have run.
@@ -301,28 +320,7 @@ void Server::Impl::begin_shutdown(const char* why) {
     });
 }
 
-namespace {
-
-// Raises the soft descriptor limit to the hard one; warns when max_connections (plus refusals, listeners and logs)
-// cannot fit, since accept would then fail with EMFILE (logged, retried) before the limit is reached.
-void raise_descriptor_limit(std::size_t max_connections) {
-    rlimit lim{};
-    if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) return;
-    if (lim.rlim_cur < lim.rlim_max) {
-        rlimit raised{lim.rlim_max, lim.rlim_max};
-        if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) lim = raised;
-    }
-    // Each connection holds its socket (and, while it sends a large file, that file); refusals and listeners add some.
-    const auto need = static_cast<rlim_t>(max_connections + 128);
-    if (lim.rlim_cur != RLIM_INFINITY && lim.rlim_cur < need)
-        spdlog::warn("limits.max_connections {} needs about {} descriptors but RLIMIT_NOFILE is {}; raise it (ulimit -n, "
-                     "LimitNOFILE=) or lower limits.max_connections", max_connections, need, lim.rlim_cur);
-}
-
-}  // namespace
-
 Server::Server(const config::Config& cfg) : impl_(std::make_unique<Impl>(cfg)) {
-    raise_descriptor_limit(cfg.limits.max_connections);
     // sendfile(2) to a peer that has gone raises SIGPIPE (Asio's own sends use MSG_NOSIGNAL): an EPIPE is enough.
     std::signal(SIGPIPE, SIG_IGN);
     impl_->bind();
