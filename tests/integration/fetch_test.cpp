@@ -157,13 +157,16 @@ namespace {
 // An upstream whose shard 1 honours Range and If-Range (for the ETag of its current version) and can be told to cut
 // every answer after 300 body bytes, or to answer a range with the wrong Content-Range.
 struct ResumableUpstream {
-    std::string body = std::string(1000, '\0'), etag = "\"v1\"";
+    // Made whole before the server (the last member) starts answering on its own thread.
+    std::string body = first_version(), etag = "\"v1\"";
     std::atomic<bool> cutting{false}, lying{false};
     std::mutex lock;
     CannedServer server{[this](const std::string& head) { return answer(head); }};
 
-    ResumableUpstream() {
-        for (std::size_t i = 0; i < body.size(); ++i) body[i] = static_cast<char>(i * 7 + 3);
+    static std::string first_version() {
+        std::string bytes(1000, '\0');
+        for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<char>(i * 7 + 3);
+        return bytes;
     }
     void replace(const std::string& bytes, const std::string& tag) {
         std::lock_guard g(lock);

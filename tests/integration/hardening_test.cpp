@@ -14,7 +14,9 @@
 #include <chrono>
 #include <mutex>
 #include <vector>
+#include <cerrno>
 #include <csignal>
+#include <cstring>
 #include <string>
 #include <thread>
 
@@ -33,7 +35,8 @@ struct FloodResult {
     bool closed = false;
 };
 
-// Sends `head`, then `filler` over and over until the server answers or closes, or `limit` passes.
+// Sends `head`, then `filler` over and over until the server answers or closes, or `limit` passes. Runs on client
+// threads, so it reports a failure in its result rather than through Catch (whose assertions are not thread-safe).
 FloodResult flood(std::uint16_t port, const std::string& head, const std::string& filler, std::chrono::milliseconds limit) {
     FloodResult r;
     int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -41,8 +44,12 @@ FloodResult flood(std::uint16_t port, const std::string& head, const std::string
     addr.sin_family = AF_INET;
     addr.sin_port = htons(port);
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-    REQUIRE(::send(fd, head.data(), head.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(head.size()));
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        ::send(fd, head.data(), head.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(head.size())) {
+        r.status_line = std::string("connect or send of the head failed: ") + std::strerror(errno);
+        ::close(fd);
+        return r;
+    }
     std::string got;
     auto end = std::chrono::steady_clock::now() + limit;
     while (std::chrono::steady_clock::now() < end) {
