@@ -27,10 +27,13 @@ char* put_line(char* at, std::string_view name, std::string_view value) {
 
 }  // namespace
 
-std::string_view representation_lines(const Reply& res) {
-    if (!res.representation) return {};
-    std::string_view all = res.representation->lines;
-    return res.validators_only ? all.substr(0, res.representation->validators_end) : all;
+std::array<std::string_view, 3> line_blocks(const Reply& res) {
+    std::string_view representation;
+    if (res.representation) {
+        representation = res.representation->lines;
+        if (res.validators_only) representation = representation.substr(0, res.representation->validators_end);
+    }
+    return {res.route_lines, res.cors_lines, representation};
 }
 
 // Sized once, then copied piece by piece (no growth checks per append).
@@ -47,13 +50,14 @@ void serialize_head(const Reply& res, std::string& out) {
         length = {digits, static_cast<std::size_t>(last - digits)};
     }
     const std::string_view date = res.date[0] != '\0' ? std::string_view(res.date.data(), res.date.size()) : std::string_view();
-    const std::string_view representation = representation_lines(res);
+    const auto blocks = line_blocks(res);
 
     std::size_t size = 9 + status.size() + 1 + reason.size() + 2;  // "HTTP/1.1 200 OK\r\n"
     for (const auto& f : res) size += f.name_string().size() + 2 + f.value().size() + 2;
     if (!length.empty()) size += 16 + length.size() + 2;  // "Content-Length: "
     if (!date.empty()) size += 6 + date.size() + 2;       // "Date: "
-    size += res.route_lines.size() + res.cors_lines.size() + representation.size() + 2;
+    for (std::string_view block : blocks) size += block.size();
+    size += 2;  // the blank line
 
     out.resize(size);
     char* at = put(out.data(), res.version() == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
@@ -65,9 +69,7 @@ void serialize_head(const Reply& res, std::string& out) {
         at = put_line(at, {f.name_string().data(), f.name_string().size()}, {f.value().data(), f.value().size()});
     if (!length.empty()) at = put_line(at, "Content-Length", length);
     if (!date.empty()) at = put_line(at, "Date", date);
-    at = put(at, res.route_lines);
-    at = put(at, res.cors_lines);
-    at = put(at, representation);
+    for (std::string_view block : blocks) at = put(at, block);
     put(at, "\r\n");
 }
 

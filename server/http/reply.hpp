@@ -78,8 +78,10 @@ public:
 // The status line, every header and the blank line, as sent (HTTP/1.1 framing as finalise decided it).
 void serialize_head(const Reply& res, std::string& out);
 
-// The representation's pre-built lines this reply sends: all of them, or for a 304 the validators and caching ones.
-std::string_view representation_lines(const Reply& res);
+// The reply's pre-built blocks of "Name: value\r\n" lines in the order they are sent, after its own fields,
+// Content-Length and Date: the route's, the CORS ones, the representation's (for a 304 only its validator and caching
+// lines). serialize_head and the HTTP/2 fields (net/http2_stream.cpp) both take them from here.
+std::array<std::string_view, 3> line_blocks(const Reply& res);
 
 // Appends one header line, "Name: value\r\n", to pre-built lines.
 inline void append_header_line(std::string& lines, std::string_view name, std::string_view value) {

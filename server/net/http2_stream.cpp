@@ -87,7 +87,7 @@ bool Http2Stream::copy_content(char* to, std::size_t n) {
 }
 
 void response_fields(const http::Reply& reply, FieldText& text, std::vector<nghttp2_nv>& out) {
-    const std::string_view blocks[] = {reply.route_lines, reply.cors_lines, http::representation_lines(reply)};
+    const auto blocks = http::line_blocks(reply);
     std::size_t room = 0;  // every name, lower-cased: no more than the fields' names and the blocks hold
     for (const auto& f : reply) room += f.name_string().size();
     for (std::string_view block : blocks) room += block.size();

@@ -205,14 +205,20 @@ void Session<Stream>::parse() {
 template <class Stream>
 void Session<Stream>::on_request() {
     ++served_;
-    http::ConnectionFacts facts{!draining_ && served_ < limits_.max_requests_per_connection, draining_};
+    answer(reader_.request(), {!draining_ && served_ < limits_.max_requests_per_connection, draining_}, true);
+}
+
+// The answer is made in a fresh queue slot, where it waits to be written. With `may_wait`, a request a mirror must
+// first fetch gives its slot back and waits for the transfer instead.
+template <class Stream>
+void Session<Stream>::answer(const http::Request& req, http::ConnectionFacts facts, bool may_wait) {
     Pending& p = queue_.emplace_back();
     p.start = read_start_;
-    handler_.handle(reader_.request(), facts, true, p.ex);
+    handler_.handle(req, facts, may_wait, p.ex);
     if (p.ex.wait) {
         auto wait = std::move(p.ex.wait);
         queue_.pop_back();
-        return wait_for_upstream(std::move(wait), facts);
+        return wait_for_upstream(req, std::move(wait), facts);
     }
     read_ = p.ex.reply.keep_alive() ? Read::idle : Read::stopped;
     if (!writing_) do_write();
@@ -222,9 +228,10 @@ void Session<Stream>::on_request() {
 // The answer waits for a mirror's upstream transfer: no further request is read meanwhile (responses already queued
 // keep going out); the transfer's end brings the connection back to its own executor to ask again.
 template <class Stream>
-void Session<Stream>::wait_for_upstream(std::function<void(std::function<void()>)> wait, http::ConnectionFacts facts) {
+void Session<Stream>::wait_for_upstream(const http::Request& req, std::function<void(std::function<void()>)> wait,
+                                        http::ConnectionFacts facts) {
     read_ = Read::upstream;
-    upstream_request_ = reader_.request();
+    upstream_request_ = req;
     // The connection moves into the posted handler: the transfer's thread keeps no reference to it once it has called.
     wait([self = shared_from_this(), facts]() mutable {
         auto executor = self->socket().get_executor();
@@ -237,12 +244,7 @@ void Session<Stream>::on_upstream(http::ConnectionFacts facts) {
     http::Request req = std::move(*upstream_request_);
     upstream_request_.reset();
     if (link_ != Link::open) return;  // closed meanwhile (a failed write of an earlier response)
-    Pending& p = queue_.emplace_back();
-    p.start = read_start_;
-    handler_.handle(req, facts, false, p.ex);
-    read_ = p.ex.reply.keep_alive() ? Read::idle : Read::stopped;
-    if (!writing_) do_write();
-    do_wait();
+    answer(req, facts, false);
 }
 
 // The request cannot be read to its end: no further request is read; the handler says whether anything answers.

@@ -95,7 +95,9 @@ private:
     void start_request();
     void parse();
     void on_request();
-    void wait_for_upstream(std::function<void(std::function<void()>)> wait, http::ConnectionFacts facts);
+    void answer(const http::Request& req, http::ConnectionFacts facts, bool may_wait);
+    void wait_for_upstream(const http::Request& req, std::function<void(std::function<void()>)> wait,
+                           http::ConnectionFacts facts);
     void on_upstream(http::ConnectionFacts facts);
     void fail(http::ReadFailure why, const std::string& detail);
     void start_ticking();
