@@ -81,14 +81,27 @@ bool LookupCache::still_valid(int root_fd, const std::string& relative, const Lo
            st.st_mtim.tv_nsec == e.mtime.tv_nsec;
 }
 
-std::optional<Lookup> LookupCache::find(int root_fd, std::string_view relative, std::uint64_t pass, bool& checked) const {
+namespace {
+
+// Pass beginnings and checks take their numbers from here: a check numbered above a pass's began after it.
+std::atomic<std::uint64_t> moments{0};
+std::uint64_t next_moment() { return moments.fetch_add(1, std::memory_order_acq_rel) + 1; }
+
+// The number the calling thread's pass began with (0: it begins at the next lookup). A property of the thread's event
+// loop, shared by every FileStore (a reload makes a new one mid-pass).
+thread_local std::uint64_t this_pass_began = 0;
+
+}  // namespace
+
+std::optional<Lookup> LookupCache::find(int root_fd, std::string_view relative, std::uint64_t pass_began, bool& checked) const {
     std::shared_lock lock(mutex_);
     auto it = entries_.find(relative);
     if (it == entries_.end()) return std::nullopt;
     const Entry& e = it->second;
-    if (e.checked_in.load(std::memory_order_acquire) != pass) {
+    if (e.checked_at.load(std::memory_order_acquire) <= pass_began) {
+        const std::uint64_t now = next_moment();  // numbered before the stat: the check is no older than its number
         if (!still_valid(root_fd, it->first, e.lookup)) return std::nullopt;
-        e.checked_in.store(pass, std::memory_order_release);
+        e.checked_at.store(now, std::memory_order_release);  // (a racing older number only makes it checked sooner)
         checked = true;
     }
     return e.lookup;
@@ -105,7 +118,7 @@ void LookupCache::make_room(const Lookup& incoming) {
     descriptors_ = missing_ = 0;
 }
 
-void LookupCache::store(std::string_view relative, const Lookup& found, std::uint64_t pass) {
+void LookupCache::store(std::string_view relative, const Lookup& found, std::uint64_t checked_at) {
     std::unique_lock lock(mutex_);
     auto account = [this](const Lookup& l, int sign) {
         if (l.content) bytes_ = sign > 0 ? bytes_ + l.size : bytes_ - l.size;
@@ -119,7 +132,7 @@ void LookupCache::store(std::string_view relative, const Lookup& found, std::uin
     make_room(found);
     Entry& e = entries_.try_emplace(std::string(relative)).first->second;
     e.lookup = found;
-    e.checked_in.store(pass, std::memory_order_release);
+    e.checked_at.store(checked_at, std::memory_order_release);
     account(found, +1);
 }
 
@@ -162,35 +175,36 @@ Lookup FileStore::open_afresh(std::string_view relative) const {
 
 Lookup FileStore::open(std::string_view relative) const {
     if (relative.empty()) return Lookup{};
-    // Without an event loop to end passes, every lookup is its own pass: a remembered file costs one stat.
-    const std::uint64_t pass = request_pass_end_ ? pass_.load(std::memory_order_acquire)
-                                                 : pass_.fetch_add(1, std::memory_order_relaxed) + 1;
     bool checked = false;
-    if (auto cached = cache_.find(root_fd_, relative, pass, checked)) {
-        if (checked) relied_on_pass();
+    if (auto cached = cache_.find(root_fd_, relative, pass_began(), checked)) {
         metrics::count(checked ? metrics::Event::file_checked : metrics::Event::file_remembered);
         return std::move(*cached);
     }
     metrics::count(metrics::Event::file_opened);
+    const std::uint64_t opened_at = next_moment();
     Lookup out = open_afresh(relative);
     // A small file that changed size while it was read is served from its descriptor this once, never remembered.
     const bool torn = out.result == Lookup::Result::found && !out.content && out.size < cache_below_;
     if ((out.result == Lookup::Result::found && !torn) || out.result == Lookup::Result::not_found) {
-        cache_.store(relative, out, pass);
-        relied_on_pass();
+        cache_.store(relative, out, opened_at);
     }
     return out;
 }
 
-void FileStore::relied_on_pass() const {
-    if (request_pass_end_ && !end_requested_.exchange(true, std::memory_order_acq_rel)) request_pass_end_();
+std::uint64_t FileStore::pass_began() const {
+    if (!request_pass_end_) return next_moment();  // no event loop ends passes: every lookup is its own
+    if (this_pass_began == 0) {
+        const std::uint64_t began = next_moment();
+        // A pass that trusts what was checked must end: on this thread's event loop, after the handlers already queued
+        // there. A thread without one begins another pass at its next lookup.
+        if (request_pass_end_()) this_pass_began = began;
+        return began;
+    }
+    return this_pass_began;
 }
 
-void FileStore::set_pass_end(std::function<void()> request_pass_end) { request_pass_end_ = std::move(request_pass_end); }
+void FileStore::set_pass_end(std::function<bool()> request_pass_end) { request_pass_end_ = std::move(request_pass_end); }
 
-void FileStore::end_pass() const {
-    pass_.fetch_add(1, std::memory_order_acq_rel);
-    end_requested_.store(false, std::memory_order_release);
-}
+void FileStore::end_pass() const { this_pass_began = 0; }
 
 }  // namespace modelhost::fs

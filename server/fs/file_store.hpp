@@ -31,9 +31,10 @@ struct Lookup {
 };
 
 // Remembered lookups: a small file's bytes, a larger file's open descriptor, or "not there". An entry is trusted
-// without a system call only within the event-loop pass in which one stat of its path last matched it (device,
-// inode, size and nanosecond mtime), so a replaced or rewritten file is seen from the next pass on, and a file seen
-// within a pass is one version for every request of that pass (see FileStore::end_pass).
+// without a system call only by a pass (of one thread's event loop) that began before one stat of its path last
+// matched it (device, inode, size and nanosecond mtime), so a replaced or rewritten file is seen by every pass that
+// begins after the change, on any thread, and a file seen within a pass is one version for every request of that
+// pass (see FileStore::end_pass). Passes and checks are numbered from one counter, so "began before" is a comparison.
 class LookupCache {
 public:
     static constexpr std::uint64_t largest_file = 64 * 1024;           // bytes kept in memory up to this size
@@ -41,16 +42,16 @@ public:
     static constexpr std::size_t max_descriptors = 1024;               // larger files kept open
     static constexpr std::size_t max_missing = 4096;                   // "not there" answers (sidecars, 404s)
 
-    // The entry for `relative` when it was checked in `pass`, or still matches a stat of its path now (it then
-    // counts as checked in `pass` and `checked` is set); nullopt: look the file up afresh.
-    std::optional<Lookup> find(int root_fd, std::string_view relative, std::uint64_t pass, bool& checked) const;
-    // Remembers a lookup (found or not_found; nothing else) as checked in `pass`.
-    void store(std::string_view relative, const Lookup& found, std::uint64_t pass);
+    // The entry for `relative` when it was checked after the pass numbered `pass_began` began, or still matches a
+    // stat of its path now (it then counts as checked now and `checked` is set); nullopt: look the file up afresh.
+    std::optional<Lookup> find(int root_fd, std::string_view relative, std::uint64_t pass_began, bool& checked) const;
+    // Remembers a lookup (found or not_found; nothing else) as checked at `checked_at` (a number taken before it).
+    void store(std::string_view relative, const Lookup& found, std::uint64_t checked_at);
 
 private:
     struct Entry {
         Lookup lookup;
-        mutable std::atomic<std::uint64_t> checked_in{0};
+        mutable std::atomic<std::uint64_t> checked_at{0};
     };
     bool still_valid(int root_fd, const std::string& relative, const Lookup& e) const;
     void make_room(const Lookup& incoming);
@@ -74,11 +75,14 @@ public:
     // Symlinks may not leave the root.
     Lookup open(std::string_view relative) const;
 
-    // Event-loop passes. Once `request_pass_end` is set, a lookup checked by a stat in this pass is trusted without
-    // one until `end_pass()`; the first such check of a pass calls `request_pass_end`, which must make `end_pass()`
-    // run after the handlers already queued (the server posts it to its event loop). Unset (tools, tests): every
-    // lookup of a remembered file costs one stat.
-    void set_pass_end(std::function<void()> request_pass_end);
+    // Event-loop passes, one per thread. Once `request_pass_end` is set, a lookup checked by a stat after the calling
+    // thread's pass began is trusted without one until that thread calls `end_pass()`. A pass begins at its thread's
+    // first lookup, which calls `request_pass_end`: it must make `end_pass()` run on this thread after the handlers
+    // already queued on its event loop (the server posts it there) and return true — or return false when the thread
+    // runs no event loop (its next lookup then begins another pass). A pass is the thread's whichever store it used,
+    // so a thread that leaves its event loop ends its pass. Unset (tools, tests): every lookup of a remembered file
+    // costs one stat.
+    void set_pass_end(std::function<bool()> request_pass_end);
     void end_pass() const;
 
     const std::string& root() const { return root_; }
@@ -86,15 +90,13 @@ public:
 private:
     int open_beneath(const std::string& relative) const;
     Lookup open_afresh(std::string_view relative) const;
-    void relied_on_pass() const;
+    std::uint64_t pass_began() const;
 
     std::string root_;
     int root_fd_;
     std::uint64_t cache_below_;
     mutable LookupCache cache_;
-    std::function<void()> request_pass_end_;
-    mutable std::atomic<std::uint64_t> pass_{1};
-    mutable std::atomic<bool> end_requested_{false};
+    std::function<bool()> request_pass_end_;
 };
 
 }  // namespace modelhost::fs

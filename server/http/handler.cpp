@@ -176,7 +176,7 @@ const std::shared_ptr<Policy>& Handler::current_policy() const {
     return seen.policy;
 }
 
-void Handler::set_pass_end(std::function<void()> request_pass_end) {
+void Handler::set_pass_end(std::function<bool()> request_pass_end) {
     request_pass_end_ = std::move(request_pass_end);
     policy_.load()->files.set_pass_end(request_pass_end_);
 }

@@ -53,10 +53,10 @@ public:
     // A refused connection (503, the connection limit); always closes.
     Exchange refuse_connection() const;
 
-    // Event-loop passes for file lookups: a file checked in a pass is trusted without a stat until `end_pass()`,
-    // which `request_pass_end` must run after the handlers already queued (fs::FileStore::set_pass_end). Set once,
-    // before serving.
-    void set_pass_end(std::function<void()> request_pass_end);
+    // Event-loop passes for file lookups, one per thread: a file checked in a thread's pass is trusted there without a
+    // stat until `end_pass()` on that thread, which `request_pass_end` must arrange after the handlers already queued
+    // on its event loop, returning whether it could (fs::FileStore::set_pass_end). Set once, before serving.
+    void set_pass_end(std::function<bool()> request_pass_end);
     void end_pass() const;
 
     // Swaps in the policy `cfg` compiles to (CORS, routes, headers, cache rules, compression, health prefix, access
@@ -76,7 +76,7 @@ private:
     std::atomic<std::shared_ptr<Policy>> policy_;  // replaced whole by reload
     std::atomic<std::uint64_t> generation_;       // changes with policy_, after it; unique in the process
     std::atomic<bool> access_log_;                 // log facts are copied only for an access log
-    std::function<void()> request_pass_end_;       // set before serving; given to every policy
+    std::function<bool()> request_pass_end_;       // set before serving; given to every policy
     std::unique_ptr<mirror::Mirrors> mirrors_;     // null without mirrors; restart-only (its state outlives reloads)
 };
 

@@ -81,10 +81,12 @@ struct Server::Impl {
         }
         raise_descriptor_limit(c.limits.max_connections, threads);  // (before the loops' descriptors are made)
         for (unsigned i = 1; i < threads; ++i) workers.push_back(std::make_unique<asio::io_context>(1));
-        // A file lookup trusted for the rest of this pass: end the pass once the handlers already queued on the
-        // asking thread's loop have run.
+        // A file lookup trusted for the rest of this thread's pass: the pass ends once the handlers already queued on
+        // the thread's loop have run (a thread without a loop has no passes).
         handler.set_pass_end([this] {
-            asio::post(this_thread_loop ? *this_thread_loop : ioc, [this] { handler.end_pass(); });
+            if (!this_thread_loop) return false;
+            asio::post(*this_thread_loop, [this] { handler.end_pass(); });
+            return true;
         });
     }
 
@@ -347,11 +349,13 @@ void Server::run() {
             this_thread_loop = &im.loop(i);
             auto busy = asio::make_work_guard(*this_thread_loop);  // runs until stopped, with or without connections
             this_thread_loop->run();
+            im.handler.end_pass();  // (its posted end may never have run)
         });
     this_thread_loop = &im.ioc;
     im.ioc.run();
     im.stop_loops();  // (loop 0 ran out of work: the others stop with it)
     for (auto& t : pool) t.join();
+    im.handler.end_pass();  // this thread may look files up again later, outside any loop
     this_thread_loop = nullptr;
 }
 

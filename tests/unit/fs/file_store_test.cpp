@@ -76,13 +76,53 @@ TEST_CASE("files at or above the threshold are served from an open descriptor", 
     CHECK(c == 'b');
 }
 
+TEST_CASE("passes are per thread: a change is seen by a pass that begins after it on another thread", "[fs]") {
+    // Two event loops: a file checked in one loop's pass is trusted there, but a pass beginning on the other loop after
+    // the change must look again, although the first loop's pass has not ended.
+    TempDir root;
+    root.write("big.bin", std::string(20000, 'a'));
+    root.write("a.json", "first");
+    FileStore store(root.path().string(), 16 * 1024);
+    store.set_pass_end([] { return true; });  // each thread's pass ends only when that thread says
+    const Lookup big = store.open("big.bin");
+    CHECK(*store.open("a.json").content == "first");
+
+    root.write("big.bin", std::string(20001, 'b'));  // rewritten in place
+    replace_file(root, "a.json", "second");
+    Lookup other_big, other_json;
+    std::thread([&] {
+        other_big = store.open("big.bin");
+        other_json = store.open("a.json");
+        store.end_pass();
+    }).join();
+    CHECK(other_big.size == 20001);
+    CHECK(other_big.file != big.file);
+    CHECK(*other_json.content == "second");
+    CHECK(store.open("big.bin").size == 20001);  // newer than this thread's pass: taken as checked
+    store.end_pass();
+    CHECK(*store.open("a.json").content == "second");
+    store.end_pass();  // (a pass is the thread's, whichever store: none is left open for the next test)
+}
+
+TEST_CASE("a thread whose passes nothing ends checks every lookup", "[fs]") {
+    TempDir root;
+    root.write("a.json", "first");
+    FileStore store(root.path().string(), 16 * 1024);
+    int asked = 0;
+    store.set_pass_end([&] { ++asked; return false; });  // no event loop on this thread
+    CHECK(*store.open("a.json").content == "first");
+    replace_file(root, "a.json", "second");
+    CHECK(*store.open("a.json").content == "second");  // no pass to trust it in: looked at again
+    CHECK(asked == 2);
+}
+
 TEST_CASE("within an event-loop pass a remembered lookup costs no stat, the next pass sees every change", "[fs]") {
     TempDir root;
     root.write("a.json", "first");
     root.write("big.bin", std::string(20000, 'b'));
     FileStore store(root.path().string(), 16 * 1024);
     int requested = 0;
-    store.set_pass_end([&] { ++requested; });
+    store.set_pass_end([&] { ++requested; return true; });
     CHECK(*store.open("a.json").content == "first");
     CHECK(requested == 1);  // the first lookup a pass relies on asks for the pass to end
     Lookup big = store.open("big.bin");
@@ -107,4 +147,5 @@ TEST_CASE("within an event-loop pass a remembered lookup costs no stat, the next
     std::filesystem::remove(root.path() / "a.json");
     store.end_pass();
     CHECK(store.open("a.json").result == Lookup::Result::not_found);
+    store.end_pass();
 }
