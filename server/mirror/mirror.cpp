@@ -4,6 +4,7 @@
 
 #include "base/glob.hpp"
 #include "client/http_client.hpp"
+#include "fs/durable.hpp"
 #include "base/http_date.hpp"
 #include "models/catalog.hpp"
 
@@ -142,14 +143,11 @@ void Mirrors::State::load_index() {
 }
 
 void Mirrors::State::save_index() {
-    const fsys::path tmp = root / ".mirror/index.json.new";
-    {
-        std::ofstream out(tmp, std::ios::trunc);
-        out << to_json(index).dump();
-        if (!out) return spdlog::warn("mirror: cannot write {}; stored files stay, their upstream validators are not kept", tmp.string());
+    try {
+        fs::write_atomically(root / ".mirror/index.json", to_json(index).dump());
+    } catch (const std::system_error& e) {
+        spdlog::warn("mirror: {}; stored files stay, their upstream validators are not kept", e.what());
     }
-    std::error_code ec;
-    fsys::rename(tmp, root / ".mirror/index.json", ec);
 }
 
 // Least recently used files of this mirror go until it holds at most max_bytes (the file just stored stays).
@@ -328,7 +326,8 @@ void Mirrors::State::install(const config::MirrorConfig& r, const std::string& p
         std::error_code ec;
         fsys::last_write_time(tmp, fsys::file_time_type::clock::from_sys(std::chrono::system_clock::from_time_t(*modified)), ec);
     }
-    std::lock_guard g(lock);
+    fs::sync_file(tmp);  // on disk before it takes its name (fs/durable.hpp); outside the lock the requests take
+    std::unique_lock g(lock);
     if (path.ends_with("/model.json") && index.contains(path)) {
         const std::string folder = path.substr(0, path.rfind('/') + 1);
         for (auto it = index.begin(); it != index.end();) {
@@ -345,6 +344,8 @@ void Mirrors::State::install(const config::MirrorConfig& r, const std::string& p
     index[path] = std::move(e);
     evict(r, path);
     save_index();
+    g.unlock();
+    fs::sync_folder(dest.parent_path());  // the rename on disk before a client is told the file is whole
 }
 
 // The transfer is over: forget it (a failure is remembered instead) and run every waiter (under the lock, as in

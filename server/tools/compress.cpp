@@ -1,7 +1,8 @@
-// Sidecars are written to a temporary name and renamed into place, so a server never sees half a file.
+// Sidecars are written to a temporary name, synced and renamed into place (fs/durable.hpp), so a server never sees half a file.
 #include "tools/compress.hpp"
 
 #include "base/args.hpp"
+#include "fs/durable.hpp"
 
 #include "http/encoding.hpp"
 #include "http/gzip_cache.hpp"
@@ -13,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <system_error>
 
 namespace modelhost::tools {
 
@@ -43,17 +45,16 @@ std::string brotli(const std::string& in) {
     return out;
 }
 
-bool write_atomically(const fsys::path& target, const std::string& bytes) {
-    fsys::path tmp = target;
-    tmp += ".tmp-compress";
-    {
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-        if (!out.flush()) return false;
+// The sidecar reaches the disk before it takes its name (fs/durable.hpp): a server never sees half a file, even
+// after a power loss.
+// Returns why it failed ("" when written).
+std::string write_sidecar(const fsys::path& target, const std::string& bytes) {
+    try {
+        fs::write_atomically(target, bytes);
+        return {};
+    } catch (const std::system_error& e) {
+        return e.code().message();
     }
-    std::error_code ec;
-    fsys::rename(tmp, target, ec);
-    return !ec;
 }
 
 bool hidden(const fsys::path& relative) {
@@ -98,8 +99,8 @@ int compress_command(const std::vector<std::string>& args) {
                 std::printf("%s: %s would not be smaller, skipped\n", path.c_str(), coding + 1);
                 continue;
             }
-            if (!write_atomically(target, packed)) {
-                std::fprintf(stderr, "%s: cannot write\n", target.c_str());
+            if (auto why = write_sidecar(target, packed); !why.empty()) {
+                std::fprintf(stderr, "%s: cannot write: %s; nothing was left under that name\n", target.c_str(), why.c_str());
                 ++failures;
                 continue;
             }

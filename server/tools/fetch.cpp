@@ -5,6 +5,7 @@
 
 #include "base/args.hpp"
 #include "base/http_date.hpp"
+#include "fs/durable.hpp"
 #include "http/mime.hpp"
 #include "base/text.hpp"
 #include "models/catalog.hpp"
@@ -63,9 +64,8 @@ std::string read_text(const fsys::path& p) {
     return {std::istreambuf_iterator<char>(in), {}};
 }
 
-void write_text(const fsys::path& p, const std::string& text) {
-    std::ofstream(p, std::ios::binary | std::ios::trunc) << text;
-}
+// Partial-download state (the validator to resume by, the source) is installed like the files (fs/durable.hpp).
+void write_text(const fsys::path& p, const std::string& text) { fs::write_atomically(p, text); }
 
 // What If-Range may carry for these bytes (RFC 9110 §13.1.5): a strong ETag, else a Last-Modified date at least a
 // second older than the response's Date (a strong validator by §8.8.2.2); "" when neither: the bytes cannot be resumed.
@@ -107,7 +107,7 @@ void download_once(const std::string& url, const fsys::path& file, std::uint64_t
         }
         if (r.status >= 500) throw HttpError(current + ": HTTP " + std::to_string(r.status));
         if (r.status != 200 && r.status != 206) throw FetchError(current + ": HTTP " + std::to_string(r.status));
-        fsys::rename(part, file);
+        fs::install(part, file);
         fsys::remove(validator);
         return;
     }
@@ -232,11 +232,11 @@ void install(const fsys::path& tmp, const fsys::path& dest, bool force) {
         if (!force) throw FetchError(dest.string() + " already exists; pass --force to replace it");
         fsys::path old = dest.parent_path() / ("." + dest.filename().string() + ".replaced-" + std::to_string(::getpid()));
         fsys::rename(dest, old);
-        fsys::rename(tmp, dest);
+        fs::install(tmp, dest);
         fsys::remove_all(old);
         return;
     }
-    fsys::rename(tmp, dest);
+    fs::install(tmp, dest);
 }
 
 // The folder a fetch of `name` works in: the same for every run, so an interrupted fetch continues where it stopped.
@@ -284,7 +284,7 @@ nlohmann::json fetch_manifest(const std::string& model_url, const fsys::path& tm
         for (const auto& e : fsys::directory_iterator(tmp))
             if (e.path() != fresh && e.path().filename() != ".lock" && e.path().filename() != ".source") fsys::remove_all(e.path());
     }
-    fsys::rename(fresh, kept);
+    fs::install(fresh, kept);
     auto doc = nlohmann::json::parse(read_text(kept), nullptr, false);
     if (!doc.is_object() || !doc.contains("weightsManifest") || !doc["weightsManifest"].is_array())
         throw FetchError(model_url + ": not a TF.js model.json (no weightsManifest array)");

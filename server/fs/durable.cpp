@@ -1,0 +1,73 @@
+#include "fs/durable.hpp"
+
+#include <cerrno>
+#include <string>
+#include <system_error>
+#include <fcntl.h>
+#include <unistd.h>
+
+namespace modelhost::fs {
+
+namespace fsys = std::filesystem;
+
+namespace {
+
+[[noreturn]] void fail(const char* what, const fsys::path& path, int error) {
+    throw std::system_error(error, std::generic_category(), std::string(what) + " " + path.string());
+}
+
+// Opens `path` only to sync it (a read-only descriptor may be synced on Linux), and closes it again.
+void sync_path(const fsys::path& path, bool folder) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | (folder ? O_DIRECTORY : 0));
+    if (fd < 0) fail("cannot open to sync", path, errno);
+    int rc = ::fsync(fd);  // the mtime too: a mirrored file's ETag is made from it
+    int error = errno;
+    ::close(fd);
+    if (rc != 0) fail("cannot sync", path, error);
+}
+
+}  // namespace
+
+void sync_data(int fd, const fsys::path& what) {
+    if (::fdatasync(fd) != 0) fail("cannot sync", what, errno);
+}
+
+void sync_file(const fsys::path& path) { sync_path(path, false); }
+
+void sync_folder(const fsys::path& folder) { sync_path(folder.empty() ? fsys::path(".") : folder, true); }
+
+void install(const fsys::path& tmp, const fsys::path& dest) {
+    std::error_code ec;
+    const bool folder = fsys::is_directory(tmp, ec);
+    sync_path(tmp, folder);
+    if (::rename(tmp.c_str(), dest.c_str()) != 0) fail("cannot rename into place", dest, errno);
+    sync_folder(dest.parent_path());
+    if (tmp.parent_path() != dest.parent_path()) sync_folder(tmp.parent_path());
+}
+
+void write_atomically(const fsys::path& dest, std::string_view bytes) {
+    fsys::path tmp = dest;
+    tmp += ".tmp-" + std::to_string(::getpid());
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) fail("cannot write", tmp, errno);
+    int error = 0;
+    for (std::size_t done = 0; done < bytes.size() && error == 0;) {
+        ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+        if (n < 0 && errno != EINTR) error = errno;
+        if (n > 0) done += static_cast<std::size_t>(n);
+    }
+    if (error == 0 && ::fdatasync(fd) != 0) error = errno;
+    if (::close(fd) != 0 && error == 0) error = errno;
+    if (error != 0) {
+        ::unlink(tmp.c_str());
+        fail("cannot write", tmp, error);
+    }
+    if (::rename(tmp.c_str(), dest.c_str()) != 0) {
+        error = errno;
+        ::unlink(tmp.c_str());
+        fail("cannot rename into place", dest, error);
+    }
+    sync_folder(dest.parent_path());
+}
+
+}  // namespace modelhost::fs
