@@ -1,6 +1,8 @@
-// One mutex guards the bookkeeping (transfers under way, remembered failures, the index); transfers run on their own
-// threads with the blocking client and take the lock only to start, to install and to finish.
+// One mutex guards the bookkeeping of this process (transfers under way, remembered failures); what is stored is the
+// Store's (mirror/store.hpp), shared with the other processes using the root. Transfers run on their own threads
+// with the blocking client and take the lock only to start, to stream and to finish.
 #include "mirror/mirror.hpp"
+#include "mirror/store.hpp"
 
 #include "base/glob.hpp"
 #include "client/http_client.hpp"
@@ -36,25 +38,11 @@ constexpr std::uint64_t max_manifest_bytes = 64u << 20;    // a file matching `r
 constexpr auto failure_memory = std::chrono::seconds(1);   // what answers the requests that waited for a failed transfer
 constexpr std::size_t max_failures = 10000;                // remembered at once (a client asking for many missing files)
 
-double seconds_since_epoch(Clock::time_point t) { return std::chrono::duration<double>(t.time_since_epoch()).count(); }
-
-Clock::time_point from_seconds(double s) {
-    return Clock::time_point(std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s)));
-}
-
 // The decoded path as it goes into the upstream URL: path characters and '/' kept, the rest percent-encoded.
 std::string encode_path(std::string_view decoded) {
     static constexpr auto path_chars = boost::urls::pchars + '/';
     return boost::urls::encode(decoded, path_chars);
 }
-
-// A file the mirror stored: what its upstream said of it, and when it was last checked and used.
-struct Entry {
-    std::string etag, last_modified;
-    Clock::time_point checked;
-    Clock::time_point used;
-    std::uint64_t size = 0;
-};
 
 struct Failure {
     unsigned status;
@@ -77,8 +65,7 @@ struct Mirrors::State {
     std::mutex lock;
     std::map<std::string, std::shared_ptr<Transfer>, std::less<>> transfers;
     std::map<std::string, Failure, std::less<>> failures;
-    std::map<std::string, Entry, std::less<>> index;
-    std::uint64_t next_tmp = 0;
+    std::unique_ptr<Store> store;  // what is stored, shared with the other processes using the root
     bool closed = false;  // Mirrors::close(): no waiter runs any more
 
     const config::MirrorConfig* rule_for(std::string_view path) const {
@@ -94,9 +81,6 @@ struct Mirrors::State {
         return false;
     }
 
-    void load_index();
-    void save_index();  // under `lock`
-    void evict(const config::MirrorConfig& r, const std::string& keep);  // under `lock`
     std::uint64_t limit_for(const config::MirrorConfig& r, const std::string& path, bool& exact) const;
     void run(const config::MirrorConfig& r, std::string path, std::string query, std::optional<Entry> stored,
              std::shared_ptr<Transfer> transfer);
@@ -107,69 +91,6 @@ struct Mirrors::State {
     void install(const config::MirrorConfig& r, const std::string& path, const fsys::path& tmp, Entry e);
     void finish(const std::string& path, std::optional<Failure> failure);
 };
-
-namespace {
-
-// The index as JSON: {"/tfhub/a/model.json": {"etag": ..., "last_modified": ..., "checked": s, "used": s, "size": n}}.
-nlohmann::json to_json(const std::map<std::string, Entry, std::less<>>& index) {
-    auto doc = nlohmann::json::object();
-    for (const auto& [path, e] : index)
-        doc[path] = {{"etag", e.etag}, {"last_modified", e.last_modified}, {"checked", seconds_since_epoch(e.checked)},
-                     {"used", seconds_since_epoch(e.used)}, {"size", e.size}};
-    return doc;
-}
-
-}  // namespace
-
-void Mirrors::State::load_index() {
-    std::ifstream in(root / ".mirror/index.json");
-    auto doc = nlohmann::json::parse(in, nullptr, false);
-    if (!doc.is_object()) return;  // none yet, or unreadable: files stored before are served, and checked when due
-    for (auto it = doc.begin(); it != doc.end(); ++it) {
-        const auto& v = it.value();
-        std::error_code ec;
-        if (!v.is_object() || !rule_for(it.key()) || !fsys::is_regular_file(file_of(it.key()), ec)) continue;
-        // A file under the root like any other: a field of another type counts as absent (never an exception).
-        auto text = [&](const char* key) { return v.contains(key) && v[key].is_string() ? v[key].get<std::string>() : std::string(); };
-        auto seconds = [&](const char* key) { return v.contains(key) && v[key].is_number() ? v[key].get<double>() : 0.0; };
-        Entry e;
-        e.etag = text("etag");
-        e.last_modified = text("last_modified");
-        e.checked = from_seconds(seconds("checked"));
-        e.used = from_seconds(seconds("used"));
-        e.size = fsys::file_size(file_of(it.key()), ec);
-        index[it.key()] = e;
-    }
-}
-
-void Mirrors::State::save_index() {
-    try {
-        fs::write_atomically(root / ".mirror/index.json", to_json(index).dump());
-    } catch (const std::system_error& e) {
-        spdlog::warn("mirror: {}; stored files stay, their upstream validators are not kept", e.what());
-    }
-}
-
-// Least recently used files of this mirror go until it holds at most max_bytes (the file just stored stays).
-void Mirrors::State::evict(const config::MirrorConfig& r, const std::string& keep) {
-    if (r.max_bytes == 0) return;
-    std::uint64_t total = 0;
-    std::vector<std::pair<Clock::time_point, std::string>> by_use;
-    for (const auto& [path, e] : index) {
-        if (!path.starts_with(r.path)) continue;
-        total += e.size;
-        if (path != keep) by_use.emplace_back(e.used, path);
-    }
-    std::sort(by_use.begin(), by_use.end());
-    for (const auto& [used, path] : by_use) {
-        if (total <= r.max_bytes) break;
-        std::error_code ec;
-        fsys::remove(file_of(path), ec);
-        total -= index[path].size;
-        index.erase(path);
-        spdlog::info("mirror: evicted {} ({} over max_bytes)", path, r.key);
-    }
-}
 
 // The most bytes the file may hold: a shard listed by the stored model.json beside it (or above it) may hold its
 // group's declared bytes (`exact` when the group has just this shard); a revalidated file (model.json) 64 MiB;
@@ -264,20 +185,24 @@ client::HttpResponse Mirrors::State::request(const config::MirrorConfig& r, cons
 // The transfer's thread: fetch (or revalidate `stored`), install or remember the failure, wake the waiters.
 void Mirrors::State::run(const config::MirrorConfig& r, std::string path, std::string query, std::optional<Entry> stored,
                          std::shared_ptr<Transfer> transfer) {
-    fsys::path tmp;
-    {
-        std::lock_guard g(lock);
-        tmp = root / ".mirror/tmp" / (std::to_string(::getpid()) + "-" + std::to_string(next_tmp++));
-    }
+    const fsys::path tmp = store->temporary();
     std::optional<Failure> failed;
     std::shared_ptr<fs::GrowingFile> growing;  // the file as it arrives, for the requests streaming it
     try {
+        // Single flight across the processes sharing the root: the one that fills, the others wait for it.
+        const auto deadline = std::chrono::steady_clock::now() +
+                              std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(r.timeout));
+        auto fill = store->lock_fill(path, deadline);
+        if (!fill) throw client::TimedOut("another modelhost process sharing the root is still filling " + path);
+        auto now = store->use(path);
+        const bool done_meanwhile = now && (!stored || now->checked > stored->checked) && fsys::is_regular_file(file_of(path));
         std::optional<std::uint64_t> exact;
-        client::HttpResponse res = request(r, path, query, stored, *transfer, tmp, growing, exact);
-        if (res.status == 304 && stored) {
-            std::lock_guard g(lock);
-            if (auto it = index.find(path); it != index.end()) it->second.checked = Clock::now();
-            save_index();
+        client::HttpResponse res;
+        if (!done_meanwhile) res = request(r, path, query, stored, *transfer, tmp, growing, exact);
+        if (done_meanwhile) {
+            // it filled (or revalidated) the file meanwhile: nothing to ask upstream
+        } else if (res.status == 304 && stored) {
+            store->checked(path);
         } else if (res.status == 200) {
             std::uint64_t size = fsys::file_size(tmp);
             if (exact && size != *exact)
@@ -316,7 +241,7 @@ void Mirrors::State::start_streaming(Transfer& transfer, std::shared_ptr<const f
 }
 
 // Renames the whole file into place (a changed model.json takes the shards of its old manifest with it: they are
-// fetched again for the new one), records it, and evicts to stay within max_bytes.
+// fetched again for the new one), records it, and evicts to stay within max_bytes over every process.
 void Mirrors::State::install(const config::MirrorConfig& r, const std::string& path, const fsys::path& tmp, Entry e) {
     const fsys::path dest = file_of(path);
     fsys::create_directories(dest.parent_path());
@@ -326,25 +251,13 @@ void Mirrors::State::install(const config::MirrorConfig& r, const std::string& p
         std::error_code ec;
         fsys::last_write_time(tmp, fsys::file_time_type::clock::from_sys(std::chrono::system_clock::from_time_t(*modified)), ec);
     }
-    fs::sync_file(tmp);  // on disk before it takes its name (fs/durable.hpp); outside the lock the requests take
-    std::unique_lock g(lock);
-    if (path.ends_with("/model.json") && index.contains(path)) {
-        const std::string folder = path.substr(0, path.rfind('/') + 1);
-        for (auto it = index.begin(); it != index.end();) {
-            if (it->first != path && it->first.starts_with(folder) && !revalidates(r, it->first)) {
-                std::error_code ec;
-                fsys::remove(file_of(it->first), ec);
-                it = index.erase(it);
-            } else {
-                ++it;
-            }
-        }
+    fs::sync_file(tmp);  // on disk before it takes its name (fs/durable.hpp)
+    std::vector<std::string> drop;
+    if (path.ends_with("/model.json") && store->use(path)) {
+        for (auto& p : store->stored_under(path.substr(0, path.rfind('/') + 1)))
+            if (p != path && !revalidates(r, p)) drop.push_back(std::move(p));
     }
-    fsys::rename(tmp, dest);
-    index[path] = std::move(e);
-    evict(r, path);
-    save_index();
-    g.unlock();
+    store->install(path, tmp, std::move(e), r.max_bytes, drop);
     fs::sync_folder(dest.parent_path());  // the rename on disk before a client is told the file is whole
 }
 
@@ -374,9 +287,9 @@ Mirrors::Mirrors(const std::vector<config::MirrorConfig>& rules, const fsys::pat
     state_->rules = rules;
     state_->root = root;
     if (rules.empty()) return;
-    fsys::create_directories(root / ".mirror/tmp");
-    for (const auto& e : fsys::directory_iterator(root / ".mirror/tmp")) fsys::remove_all(e.path());  // left by a kill
-    state_->load_index();
+    std::vector<std::string> prefixes;
+    for (const auto& r : rules) prefixes.push_back(r.path);
+    state_->store = std::make_unique<Store>(root, std::move(prefixes));
 }
 
 Mirrors::~Mirrors() { close(); }
@@ -392,20 +305,23 @@ void Mirrors::close() {
 
 bool Mirrors::covers(std::string_view path) const { return state_->rule_for(path) != nullptr; }
 
+bool Mirrors::vanished(std::string_view path) const {
+    return !state_->rule_for(path)->offline && state_->store->forget_if_gone(std::string(path));
+}
+
 Decision Mirrors::decide(std::string_view path, std::string_view query, bool may_wait) const {
     State& s = *state_;
     const config::MirrorConfig& r = *s.rule_for(path);
     if (r.offline) return {Decision::Kind::serve, 0, "mirror: offline", {}};
     const auto now = Clock::now();
     std::lock_guard g(s.lock);
-    auto stored = s.index.find(path);
+    const std::optional<Entry> stored = s.store->use(std::string(path));
     std::error_code ec;
-    if (stored == s.index.end() && fsys::is_regular_file(s.file_of(path), ec)) return {};  // placed by hand: served as is
+    if (!stored && fsys::is_regular_file(s.file_of(path), ec)) return {};  // placed by hand: served as is
     auto failure = s.failures.find(path);
     const bool failed = failure != s.failures.end() && failure->second.until > now;
-    if (stored != s.index.end()) {
-        stored->second.used = now;
-        bool fresh = !s.revalidates(r, path) || now - stored->second.checked < std::chrono::duration<double>(r.revalidate_after);
+    if (stored) {
+        bool fresh = !s.revalidates(r, path) || now - stored->checked < std::chrono::duration<double>(r.revalidate_after);
         if (fresh) return {};
         if (failed || !may_wait) return {Decision::Kind::serve, 0, "mirror: stale, " + (failed ? failure->second.note : "upstream check pending"), {}};
     } else if (failed) {
@@ -418,13 +334,11 @@ Decision Mirrors::decide(std::string_view path, std::string_view query, bool may
     auto running = s.transfers.find(path);
     if (running == s.transfers.end()) {
         if (s.transfers.size() >= max_transfers) {
-            if (stored != s.index.end()) return {Decision::Kind::serve, 0, "mirror: stale, too many transfers under way", {}};
+            if (stored) return {Decision::Kind::serve, 0, "mirror: stale, too many transfers under way", {}};
             return {Decision::Kind::fail, 503, "mirror: too many upstream transfers under way", {}};
         }
         running = s.transfers.emplace(std::string(path), std::make_shared<Transfer>()).first;
-        std::optional<Entry> conditional;
-        if (stored != s.index.end()) conditional = stored->second;
-        std::thread([state = state_, &r, p = std::string(path), q = std::string(query), conditional, t = running->second] {
+        std::thread([state = state_, &r, p = std::string(path), q = std::string(query), conditional = stored, t = running->second] {
             state->run(r, p, q, conditional, t);
         }).detach();
     }

@@ -10,8 +10,10 @@
 // model.json: its group's declared bytes, and exactly that when the group has one shard), every transfer a deadline,
 // and the number of transfers under way is bounded. A failed transfer leaves nothing on disk.
 //
-// State kept under the root, in hidden folders the server never serves: `.mirror/tmp/` (transfers under way) and
-// `.mirror/index.json` (per stored file: the upstream's ETag and Last-Modified, when it was last checked, size).
+// State kept under the root, in the hidden folder `.mirror/` the server never serves, is shared by every process using
+// the root (mirror/store.hpp): transfers under way, the index of stored files (the upstream's ETag and Last-Modified,
+// when each was last checked and used, its size) and its journal, and the locks that make fills single-flight and
+// eviction hold max_bytes across the processes.
 #pragma once
 
 #include "config/config.hpp"
@@ -58,6 +60,10 @@ public:
 
     // True when `path` (a decoded, normalised request path) lies under a mirror's path.
     bool covers(std::string_view path) const;
+
+    // For a path that `covers` whose stored file the lookup did not find: true when the mirror had recorded it (another
+    // process sharing the root evicted it meanwhile) and has now forgotten it, so `decide` fills it again.
+    bool vanished(std::string_view path) const;
 
     // For a path that `covers`: `query` is the request's raw query (sent upstream with the path). With `may_wait`
     // false (asking again after a wait) no transfer is started: what the last one left decides.
