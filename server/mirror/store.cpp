@@ -96,7 +96,13 @@ Entry entry_of(const nlohmann::json& v, bool& sized) {
 class Store::Locked {
 public:
     explicit Locked(Store& s) : s_(s), g_(s.store_lock_) {
-        if (!lock_byte(s_.lock_fd_, 0, true)) fail("cannot lock", s_.dir_ / "lock");
+        if (lock_byte(s_.lock_fd_, 0, true)) return;
+        if (errno != EINVAL && errno != ENOLCK && errno != EOPNOTSUPP) fail("cannot lock", s_.dir_ / "lock");
+        static std::once_flag said;  // a file system without byte-range locks: one process per root is safe there
+        std::call_once(said, [&] {
+            spdlog::warn("mirror: {} cannot be locked ({}); only one modelhost process may use this root",
+                         (s_.dir_ / "lock").string(), std::strerror(errno));
+        });
     }
     ~Locked() { unlock_byte(s_.lock_fd_, 0); }
     Locked(const Locked&) = delete;
@@ -267,11 +273,12 @@ void Store::erase(const std::string& path) {
     files_.erase(it);
 }
 
-// Appends whole lines at the journal's end; a failed write is cut off again, so no torn line is left behind.
-void Store::append(const std::string& lines) {
-    if (lines.empty() || journal_fd_ < 0) return;
+// Appends whole lines at the journal's end; a failed write is cut off again, so no torn line is left behind. False
+// when nothing was appended.
+bool Store::append(const std::string& lines) {
+    if (lines.empty() || journal_fd_ < 0) return false;
     struct stat st {};
-    if (::fstat(journal_fd_, &st) != 0) return;
+    if (::fstat(journal_fd_, &st) != 0) return false;
     std::size_t done = 0;
     while (done < lines.size()) {
         ssize_t n = ::write(journal_fd_, lines.data() + done, lines.size() - done);
@@ -280,10 +287,11 @@ void Store::append(const std::string& lines) {
             spdlog::warn("mirror: cannot append to {}: {}; the files stay, the record of them is lost",
                          (dir_ / ("journal." + std::to_string(journal_))).string(), std::strerror(errno));
             if (::ftruncate(journal_fd_, st.st_size) != 0) {}  // best effort: a torn line is skipped anyway
-            return;
+            return false;
         }
         done += static_cast<std::size_t>(n);
     }
+    return true;
 }
 
 std::string Store::pending_uses() {
@@ -360,7 +368,7 @@ void Store::checked(const std::string& path) {
     if (it == files_.end()) return;
     it->second.entry.checked = Clock::now();
     const std::string line = nlohmann::json{{"check", path}, {"t", seconds(it->second.entry.checked)}}.dump() + "\n";
-    append(line);
+    if (!append(line)) return;
     offset_ += line.size();
     ++lines_;
 }
@@ -392,9 +400,10 @@ void Store::install(const std::string& path, const fsys::path& tmp, Entry e, std
     set(path, std::move(e));
     if (auto prefix = prefix_of(path); prefix != no_prefix) lines += evict(prefix, max_bytes, path);
     lines += pending_uses();
-    append(lines);
-    offset_ += lines.size();
-    lines_ += static_cast<std::uint64_t>(std::count(lines.begin(), lines.end(), '\n'));
+    if (append(lines)) {  // (caught up under the lock: these lines follow what was read)
+        offset_ += lines.size();
+        lines_ += static_cast<std::uint64_t>(std::count(lines.begin(), lines.end(), '\n'));
+    }
     if (lines_ >= std::max<std::uint64_t>(min_compaction, 2 * files_.size())) compact();
 }
 

@@ -102,7 +102,7 @@ private:
     void apply(const std::string& line);  // under m_
     void set(const std::string& path, Entry e);
     void erase(const std::string& path);
-    void append(const std::string& lines);  // under the store lock and m_
+    bool append(const std::string& lines);  // under the store lock and m_
     std::string pending_uses();             // under m_
     std::string evict(std::size_t prefix, std::uint64_t max_bytes, const std::string& keep);  // under both
     void compact();                         // under both
