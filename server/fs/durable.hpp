@@ -23,8 +23,9 @@ void sync_folder(const std::filesystem::path& folder);
 // naming the path; `tmp` is left in place on failure.
 void install(const std::filesystem::path& tmp, const std::filesystem::path& dest);
 
-// Writes `bytes` to `dest` through a temporary name beside it ("dest.tmp-PID"), then installs it as above.
-// Nothing is left under either name on failure. Throws std::system_error naming the path.
+// Writes `bytes` to `dest` through a temporary name beside it ("dest.tmp-PID"), then installs it as above. A failed
+// write or rename leaves nothing under either name; a failed sync of the folder after the rename leaves the whole
+// file in place, not yet durable. Throws std::system_error naming the path.
 void write_atomically(const std::filesystem::path& dest, std::string_view bytes);
 
 }  // namespace modelhost::fs

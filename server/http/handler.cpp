@@ -270,9 +270,10 @@ bool Handler::from_mirror(const Policy& policy, const RoutePolicy& route, const 
         case mirror::Decision::Kind::stream: ex.reply = serve_growing(policy, route, target, req, d.growing, d.last_modified); break;
         case mirror::Decision::Kind::serve:
             serve_static(policy, route, target, req, ex.reply, ex.log.note);
-            // Evicted by another process sharing the root between its record and the lookup: filled again, not 404.
-            if (ex.reply.result() == bhttp::status::not_found && may_wait && mirrors_->vanished(target.path))
-                return from_mirror(policy, route, target, req, may_wait, ex);
+            // Evicted by another process sharing the root between its record and the lookup (also just after the
+            // transfer this request waited for): filled again, not 404. Each round costs a whole fill.
+            if (ex.reply.result() == bhttp::status::not_found && mirrors_->vanished(target.path))
+                return from_mirror(policy, route, target, req, true, ex);
             break;
     }
     return false;

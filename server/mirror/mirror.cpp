@@ -194,6 +194,7 @@ void Mirrors::State::run(const config::MirrorConfig& r, std::string path, std::s
                               std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(r.timeout));
         auto fill = store->lock_fill(path, deadline);
         if (!fill) throw client::TimedOut("another modelhost process sharing the root is still filling " + path);
+        if (stored && !fsys::is_regular_file(file_of(path))) stored.reset();  // evicted meanwhile: a cold fill, not a 304
         auto now = store->use(path);
         const bool done_meanwhile = now && (!stored || now->checked > stored->checked) && fsys::is_regular_file(file_of(path));
         std::optional<std::uint64_t> exact;
@@ -258,7 +259,11 @@ void Mirrors::State::install(const config::MirrorConfig& r, const std::string& p
             if (p != path && !revalidates(r, p)) drop.push_back(std::move(p));
     }
     store->install(path, tmp, std::move(e), r.max_bytes, drop);
-    fs::sync_folder(dest.parent_path());  // the rename on disk before a client is told the file is whole
+    try {
+        fs::sync_folder(dest.parent_path());  // the rename on disk before a client is told the file is whole
+    } catch (const std::system_error& x) {  // installed and recorded all the same: served, though not yet durable
+        spdlog::warn("mirror: {}", x.what());
+    }
 }
 
 // The transfer is over: forget it (a failure is remembered instead) and run every waiter (under the lock, as in
@@ -328,9 +333,9 @@ Decision Mirrors::decide(std::string_view path, std::string_view query, bool may
         return {Decision::Kind::fail, failure->second.status, failure->second.note, {}};
     } else if (auto t = s.transfers.find(path); t != s.transfers.end() && t->second->growing && !t->second->growing->failed()) {
         return {Decision::Kind::stream, 0, "mirror: streamed while fetched from upstream", {}, t->second->growing, t->second->last_modified};
-    } else if (!may_wait) {
-        return {Decision::Kind::fail, 502, "mirror: the upstream transfer stored nothing", {}};
     }
+    // Not stored, no failure remembered and no transfer under way, even after a wait: the file it stored was evicted
+    // since (by another process sharing the root, or for max_bytes). It is filled again.
     auto running = s.transfers.find(path);
     if (running == s.transfers.end()) {
         if (s.transfers.size() >= max_transfers) {

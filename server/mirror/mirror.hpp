@@ -61,12 +61,14 @@ public:
     // True when `path` (a decoded, normalised request path) lies under a mirror's path.
     bool covers(std::string_view path) const;
 
-    // For a path that `covers` whose stored file the lookup did not find: true when the mirror had recorded it (another
-    // process sharing the root evicted it meanwhile) and has now forgotten it, so `decide` fills it again.
+    // For a path that `covers` whose file the lookup did not find though `decide` said serve: true when the file is
+    // indeed gone (another process sharing the root evicted it meanwhile; any record of it is forgotten), so `decide`
+    // fills it again; false when offline.
     bool vanished(std::string_view path) const;
 
     // For a path that `covers`: `query` is the request's raw query (sent upstream with the path). With `may_wait`
-    // false (asking again after a wait) no transfer is started: what the last one left decides.
+    // false (asking again after a wait) a stale stored file is served without a new check and a remembered failure
+    // answers; a file the last transfer stored but that was evicted since is fetched again.
     Decision decide(std::string_view path, std::string_view query, bool may_wait) const;
 
     // Drops every connection waiting on a transfer (and on a file still arriving) and lets no transfer call one any

@@ -125,13 +125,16 @@ Store::Store(fsys::path root, std::vector<std::string> prefixes)
     if (lock_fd_ < 0) fail("cannot open", dir_ / "lock");
     std::random_device random;
     tmp_name_ = std::to_string(::getpid()) + "-" + std::to_string(random()) + std::to_string(random());
+    Locked l(*this);  // a starting process clears what dead ones left: the owner is made and locked before it looks
     owner_fd_ = ::open((dir_ / "tmp" / (tmp_name_ + ".owner")).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (owner_fd_ < 0 || !lock_byte(owner_fd_, 0, false)) fail("cannot make", dir_ / "tmp" / (tmp_name_ + ".owner"));
+    if (owner_fd_ < 0) fail("cannot make", dir_ / "tmp" / (tmp_name_ + ".owner"));
+    if (!lock_byte(owner_fd_, 0, false))
+        spdlog::warn("mirror: cannot lock {} ({}); only one modelhost process may use this root", (dir_ / "tmp").string(),
+                     std::strerror(errno));
     fsys::create_directories(dir_ / "tmp" / tmp_name_);
-    Locked l(*this);
-    std::lock_guard g(m_);
+    std::unique_lock g(m_);
     load_snapshot();
-    if (open_journal()) catch_up();
+    if (open_journal()) catch_up(true);
     for (auto it = files_.begin(); it != files_.end();) {  // what an unclean stop may have left short or gone
         struct stat st {};
         const auto path = it->first;
@@ -143,16 +146,16 @@ Store::Store(fsys::path root, std::vector<std::string> prefixes)
         erase(path);
     }
     clear_dead_transfers();
-    compact();
+    compact(g);
 }
 
 Store::~Store() {
     try {
         Locked l(*this);
-        std::lock_guard g(m_);
-        catch_up();
-        append(pending_uses());
-        compact();  // the index then lists exactly what is stored
+        std::unique_lock g(m_);
+        catch_up(true);
+        record_lines(pending_uses());
+        compact(g);  // the index then lists exactly what is stored
     } catch (const std::exception& e) {
         spdlog::warn("mirror: {}; the journal keeps what the index lacks", e.what());
     }
@@ -185,6 +188,8 @@ void Store::load_snapshot() {
         ::close(fd);
     }
     auto doc = nlohmann::json::parse(bytes, nullptr, false);
+    struct stat st {};
+    index_inode_ = ::stat((dir_ / "index.json").c_str(), &st) == 0 ? st.st_ino : 0;
     if (!doc.is_object()) return;  // none yet, or unreadable: files stored before are served, and checked when due
     const nlohmann::json* files = &doc;
     if (auto f = doc.find("files"); f != doc.end() && f->is_object()) {
@@ -209,15 +214,34 @@ bool Store::open_journal() {
     return journal_fd_ >= 0;
 }
 
-// Applies what other processes appended since the last look. A journal another process has compacted away (its
-// link count is 0) means a new snapshot: it is loaded and its journal read from the start.
-void Store::catch_up() {
+// True when the journal this process reads is still the one the root's `journal.N` names: another process's
+// compaction replaces it (and a crash of one may leave it linked but no longer current, which the snapshot's number
+// tells: checked under the lock).
+bool Store::journal_current(struct stat& st, bool locked) {
+    struct stat named {};
+    if (journal_fd_ < 0 || ::fstat(journal_fd_, &st) != 0 || st.st_nlink == 0) return false;
+    if (::stat((dir_ / ("journal." + std::to_string(journal_))).c_str(), &named) != 0) return false;
+    if (named.st_ino != st.st_ino || named.st_dev != st.st_dev) return false;
+    if (!locked) return true;
+    struct stat index {};
+    return ::stat((dir_ / "index.json").c_str(), &index) != 0 || index.st_ino == index_inode_;
+}
+
+// Applies what other processes appended since the last look. A journal another process has compacted away means a
+// new snapshot: it is loaded and its journal read from the start. A journal shorter than what was read (an append
+// cut back after a failure) is read again from the start. Under the store lock (`locked`), no writer is mid-line,
+// so a tail without its newline is what a crash left: it is cut off, and the next append starts a line.
+void Store::catch_up(bool locked) {
     caught_up_ = std::chrono::steady_clock::now();
     struct stat st {};
-    for (int tries = 0; journal_fd_ < 0 || ::fstat(journal_fd_, &st) != 0 || st.st_nlink == 0; ++tries) {
+    for (int tries = 0; !journal_current(st, locked); ++tries) {
         if (tries == 3) return;  // compacted again meanwhile: the next look tries again
         load_snapshot();
-        open_journal();
+        if (!open_journal()) return;
+    }
+    if (static_cast<std::uint64_t>(st.st_size) < offset_) {
+        load_snapshot();
+        if (!open_journal() || ::fstat(journal_fd_, &st) != 0) return;
     }
     if (static_cast<std::uint64_t>(st.st_size) <= offset_) return;
     std::string bytes(static_cast<std::size_t>(st.st_size) - offset_, '\0');
@@ -225,14 +249,15 @@ void Store::catch_up() {
     if (n <= 0) return;
     bytes.resize(static_cast<std::size_t>(n));
     const auto end = bytes.rfind('\n');  // a line still being written waits for the next look
-    if (end == std::string::npos) return;
-    for (std::size_t at = 0; at <= end;) {
+    for (std::size_t at = 0; end != std::string::npos && at <= end;) {
         auto next = bytes.find('\n', at);
         apply(bytes.substr(at, next - at));
         ++lines_;
         at = next + 1;
     }
-    offset_ += end + 1;
+    if (end != std::string::npos) offset_ += end + 1;
+    if (locked && offset_ < static_cast<std::uint64_t>(st.st_size) && ::ftruncate(journal_fd_, static_cast<off_t>(offset_)) == 0)
+        spdlog::warn("mirror: cut a torn line off the end of {}", (dir_ / ("journal." + std::to_string(journal_))).string());
 }
 
 void Store::apply(const std::string& line) {
@@ -259,17 +284,20 @@ void Store::apply(const std::string& line) {
 void Store::set(const std::string& path, Entry e) {
     erase(path);
     const auto prefix = prefix_of(path);
-    if (prefix == no_prefix) return;  // no mirror of this configuration covers it: left as a file like any other
-    totals_[prefix] += e.size;
-    lru_[prefix].emplace(e.used, path);
+    if (prefix != no_prefix) {  // (a record no mirror of this process covers is kept for the processes that have one)
+        totals_[prefix] += e.size;
+        lru_[prefix].emplace(e.used, path);
+    }
     files_.emplace(path, Stored{std::move(e), prefix});
 }
 
 void Store::erase(const std::string& path) {
     auto it = files_.find(path);
     if (it == files_.end()) return;
-    totals_[it->second.prefix] -= it->second.entry.size;
-    lru_[it->second.prefix].erase({it->second.entry.used, path});
+    if (it->second.prefix != no_prefix) {
+        totals_[it->second.prefix] -= it->second.entry.size;
+        lru_[it->second.prefix].erase({it->second.entry.used, path});
+    }
     files_.erase(it);
 }
 
@@ -306,7 +334,7 @@ std::string Store::pending_uses() {
 std::optional<Entry> Store::use(const std::string& path) {
     const auto now = std::chrono::steady_clock::now();
     std::unique_lock g(m_);
-    if (now - caught_up_ >= catch_up_every) catch_up();
+    if (now - caught_up_ >= catch_up_every) catch_up(false);
     auto it = files_.find(path);
     if (it == files_.end()) return std::nullopt;
     Entry e = it->second.entry;
@@ -316,8 +344,9 @@ std::optional<Entry> Store::use(const std::string& path) {
     // Hits reach the journal in batches, and only when the store lock is free at once: a request never waits for it.
     if (now - flushed_ >= flush_uses_every && store_lock_.try_lock()) {
         std::lock_guard own(store_lock_, std::adopt_lock);
+        struct stat st {};
         if (lock_byte(lock_fd_, 0, false)) {
-            append(pending_uses());
+            if (journal_current(st, false)) append(pending_uses());  // (not to a journal compacted away)
             unlock_byte(lock_fd_, 0);
         }
     }
@@ -326,10 +355,9 @@ std::optional<Entry> Store::use(const std::string& path) {
 
 bool Store::forget_if_gone(const std::string& path) {
     std::lock_guard g(m_);
-    if (!files_.contains(path)) return false;
     struct stat st {};
     if (::stat(file_of(path).c_str(), &st) == 0) return false;
-    erase(path);
+    erase(path);  // (when the record was already gone, the lookup found it through another process's install)
     return true;
 }
 
@@ -356,21 +384,18 @@ std::optional<Store::FillLock> Store::lock_fill(const std::string& path, std::ch
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     std::lock_guard g(m_);
-    catch_up();  // what the process that held it stored
+    catch_up(false);  // what the process that held it stored
     return FillLock(fd, at);
 }
 
 void Store::checked(const std::string& path) {
     Locked l(*this);
     std::lock_guard g(m_);
-    catch_up();
+    catch_up(true);
     auto it = files_.find(path);
     if (it == files_.end()) return;
     it->second.entry.checked = Clock::now();
-    const std::string line = nlohmann::json{{"check", path}, {"t", seconds(it->second.entry.checked)}}.dump() + "\n";
-    if (!append(line)) return;
-    offset_ += line.size();
-    ++lines_;
+    record_lines(nlohmann::json{{"check", path}, {"t", seconds(it->second.entry.checked)}}.dump() + "\n");
 }
 
 std::vector<std::string> Store::stored_under(const std::string& folder) {
@@ -384,27 +409,45 @@ std::vector<std::string> Store::stored_under(const std::string& folder) {
 void Store::install(const std::string& path, const fsys::path& tmp, Entry e, std::uint64_t max_bytes,
                     const std::vector<std::string>& drop) {
     Locked l(*this);
-    std::lock_guard g(m_);
-    catch_up();  // every process's installs and evictions so far
+    std::unique_lock g(m_);
+    catch_up(true);  // every process's installs and evictions so far
+    // The records first, then the files: a crash between leaves a record whose file is gone (dropped at the next
+    // start), never a file nobody records (which would never be evicted or revalidated).
     std::string lines;
+    for (const auto& d : drop)
+        if (files_.contains(d)) lines += nlohmann::json{{"del", d}}.dump() + "\n";
+    auto put = record(e);
+    put["put"] = path;
+    lines += put.dump() + "\n";
+    record_lines(lines);
     for (const auto& d : drop) {
         if (!files_.contains(d)) continue;
         ::unlink(file_of(d).c_str());
         erase(d);
-        lines += nlohmann::json{{"del", d}}.dump() + "\n";
     }
-    if (::rename(tmp.c_str(), file_of(path).c_str()) != 0) fail("cannot rename into place", file_of(path));
-    auto put = record(e);
-    put["put"] = path;
-    lines += put.dump() + "\n";
+    if (::rename(tmp.c_str(), file_of(path).c_str()) != 0) {
+        const int error = errno;
+        record_lines(nlohmann::json{{"del", path}}.dump() + "\n");
+        errno = error;
+        fail("cannot rename into place", file_of(path));
+    }
     set(path, std::move(e));
-    if (auto prefix = prefix_of(path); prefix != no_prefix) lines += evict(prefix, max_bytes, path);
-    lines += pending_uses();
-    if (append(lines)) {  // (caught up under the lock: these lines follow what was read)
-        offset_ += lines.size();
-        lines_ += static_cast<std::uint64_t>(std::count(lines.begin(), lines.end(), '\n'));
+    std::string after;
+    if (auto prefix = prefix_of(path); prefix != no_prefix) after += evict(prefix, max_bytes, path);
+    record_lines(after + pending_uses());
+    if (lines_ < std::max<std::uint64_t>(min_compaction, 2 * files_.size())) return;
+    try {
+        compact(g);
+    } catch (const std::exception& x) {  // the file is installed and recorded: only the snapshot waits
+        spdlog::warn("mirror: {}; the journal keeps growing until a compaction succeeds", x.what());
     }
-    if (lines_ >= std::max<std::uint64_t>(min_compaction, 2 * files_.size())) compact();
+}
+
+// Appends lines under the store lock after a catch-up, so they follow what was read.
+void Store::record_lines(const std::string& lines) {
+    if (!append(lines)) return;
+    offset_ += lines.size();
+    lines_ += static_cast<std::uint64_t>(std::count(lines.begin(), lines.end(), '\n'));
 }
 
 // Least recently used files of the mirror at `prefix` go (their `del` lines returned) until it holds at most
@@ -426,30 +469,42 @@ std::string Store::evict(std::size_t prefix, std::uint64_t max_bytes, const std:
     return lines;
 }
 
-// Writes the whole view as the snapshot of a new, empty journal, and removes the old journal (which tells the other
-// processes to load the snapshot). Amortised O(1) per line: it runs when the journal has twice as many lines as
-// there are files (and at least min_compaction).
-void Store::compact() {
+// Writes the whole view as the snapshot of a new, empty journal, and removes every other journal (which tells the
+// other processes to load the snapshot). Amortised O(1) per line: it runs when the journal has twice as many lines
+// as there are files (and at least min_compaction). Under the store lock, with `g` holding m_: m_ is released while
+// the snapshot is written and synced, so this process's lookups go on meanwhile.
+void Store::compact(std::unique_lock<std::mutex>& g) {
     const std::uint64_t next = journal_ + 1;
-    const fsys::path old_journal = dir_ / ("journal." + std::to_string(journal_));
     const fsys::path new_journal = dir_ / ("journal." + std::to_string(next));
-    int fd = ::open(new_journal.c_str(), O_RDWR | O_APPEND | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) fail("cannot make", new_journal);
     auto files = nlohmann::json::object();
     for (const auto& [path, s] : files_) files[path] = record(s.entry);
+    const std::string snapshot = nlohmann::json{{"journal", next}, {"files", files}}.dump();
+    g.unlock();
+    int fd = ::open(new_journal.c_str(), O_RDWR | O_APPEND | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        g.lock();
+        fail("cannot make", new_journal);
+    }
     try {
-        fs::write_atomically(dir_ / "index.json", nlohmann::json{{"journal", next}, {"files", files}}.dump());
+        fs::write_atomically(dir_ / "index.json", snapshot);
     } catch (...) {
         ::close(fd);
         ::unlink(new_journal.c_str());
+        g.lock();
         throw;
     }
-    ::unlink(old_journal.c_str());
+    std::error_code ec;
+    for (const auto& e : fsys::directory_iterator(dir_, ec))
+        if (auto name = e.path().filename().string(); name.starts_with("journal.") && e.path() != new_journal)
+            fsys::remove(e.path(), ec);
+    g.lock();
     if (journal_fd_ >= 0) ::close(journal_fd_);
     journal_fd_ = fd;
     journal_ = next;
     offset_ = 0;
     lines_ = 0;
+    struct stat st {};
+    index_inode_ = ::stat((dir_ / "index.json").c_str(), &st) == 0 ? st.st_ino : 0;
 }
 
 void Store::clear_dead_transfers() {

@@ -22,6 +22,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <sys/stat.h>
 #include <string>
 #include <vector>
 
@@ -47,14 +48,14 @@ public:
     // removes the stored files whose size disagrees with their record (left by an unclean stop) and what processes
     // that are gone left in tmp/, and compacts. Throws std::system_error naming the path.
     Store(std::filesystem::path root, std::vector<std::string> prefixes);
-    ~Store();  // compacts when the lock is free at once, and removes this process's tmp folder
+    ~Store();  // compacts (waiting for the store lock), and removes this process's tmp folder
     Store(const Store&) = delete;
     Store& operator=(const Store&) = delete;
 
     // The record of `path`, noting a use; nullopt when none.
     std::optional<Entry> use(const std::string& path);
-    // The record says `path` is stored, but its file is gone (another process evicted it): forget it. True when it
-    // was recorded and its file is indeed gone.
+    // A lookup did not find `path`'s file (another process evicted it after its record, or after its install was
+    // seen on disk): forgets any record of it. True when the file is indeed gone.
     bool forget_if_gone(const std::string& path);
     // A fresh name in this process's tmp folder.
     std::filesystem::path temporary();
@@ -98,14 +99,16 @@ private:
     std::size_t prefix_of(const std::string& path) const;
     void load_snapshot();
     bool open_journal();
-    void catch_up();                      // under m_
+    bool journal_current(struct stat& st, bool locked);  // under m_
+    void catch_up(bool locked);           // under m_ (and the store lock when `locked`)
     void apply(const std::string& line);  // under m_
     void set(const std::string& path, Entry e);
     void erase(const std::string& path);
     bool append(const std::string& lines);  // under the store lock and m_
+    void record_lines(const std::string& lines);  // append after a locked catch-up
     std::string pending_uses();             // under m_
     std::string evict(std::size_t prefix, std::uint64_t max_bytes, const std::string& keep);  // under both
-    void compact();                         // under both
+    void compact(std::unique_lock<std::mutex>& g);  // under both (m_ released meanwhile)
     void clear_dead_transfers();
 
     std::filesystem::path root_, dir_;
@@ -113,7 +116,7 @@ private:
     mutable std::mutex m_;          // the members below, and this process's use of the store lock
     std::mutex store_lock_;         // one thread of this process at a time holds the store lock
     int lock_fd_ = -1, journal_fd_ = -1, owner_fd_ = -1;
-    std::uint64_t journal_ = 0, offset_ = 0, lines_ = 0, next_tmp_ = 0;
+    std::uint64_t journal_ = 0, offset_ = 0, lines_ = 0, next_tmp_ = 0, index_inode_ = 0;
     std::string tmp_name_;
     std::map<std::string, Stored, std::less<>> files_;
     std::vector<std::uint64_t> totals_;                                    // bytes stored per prefix

@@ -100,7 +100,7 @@ int compress_command(const std::vector<std::string>& args) {
                 continue;
             }
             if (auto why = write_sidecar(target, packed); !why.empty()) {
-                std::fprintf(stderr, "%s: cannot write: %s; nothing was left under that name\n", target.c_str(), why.c_str());
+                std::fprintf(stderr, "%s: cannot write: %s\n", target.c_str(), why.c_str());
                 ++failures;
                 continue;
             }

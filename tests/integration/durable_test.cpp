@@ -37,7 +37,8 @@ std::vector<std::string> lines_of(const fsys::path& p) {
 // the renames that break the rule ("" entries: none) and counts those checked.
 std::vector<std::string> unsynced_renames(const std::vector<std::string>& trace, int& checked) {
     static const std::regex rename_re(R"re(rename(?:at2?)?\((?:[^,]*, )?"([^"]+)", (?:[^,]*, )?"([^"]+)")re");
-    static const std::regex sync_re(R"re(f(?:data)?sync\(\d+<([^>]+)>\) = 0)re");
+    // (with threads, strace may split a call: "fsync(5</a> <unfinished ...>", its result on a later line)
+    static const std::regex sync_re(R"re(f(?:data)?sync\(\d+<([^>]+)>)re");
     std::vector<std::string> bad;
     checked = 0;
     for (std::size_t i = 0; i < trace.size(); ++i) {

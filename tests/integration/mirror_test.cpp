@@ -79,7 +79,12 @@ struct MirrorServer {
         std::sort(out.begin(), out.end());
         return out;
     }
-    bool nothing_in_flight() { return fsys::is_empty(root.path() / ".mirror/tmp"); }
+    // No transfer's file under .mirror/tmp (each process's folder there, and its owner lock file, stay while it runs).
+    bool nothing_in_flight() {
+        for (const auto& e : fsys::recursive_directory_iterator(root.path() / ".mirror/tmp"))
+            if (e.is_regular_file() && !e.path().string().ends_with(".owner")) return false;
+        return true;
+    }
 };
 
 std::string header(const Response& r, const char* name) {
