@@ -29,15 +29,8 @@ std::string body_of(int i) {
     return s;
 }
 
-std::string slurp(const fsys::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
-// An upstream that sends each body in slices with pauses, so a kill lands mid-transfer as often as not.
-std::string slow_answer(const std::string& body) {
+// The upstream's answer for a body (it waits 30 ms before each, so kills land before, during and after fills).
+std::string answer_with(const std::string& body) {
     return "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
 }
 
@@ -50,7 +43,7 @@ TEST_CASE("kill -9 during mirror fills: after each restart only whole files are 
         auto start = head.find(' ') + 1;
         std::string target = head.substr(start, head.find(' ', start) - start);
         std::this_thread::sleep_for(std::chrono::milliseconds(30));
-        return slow_answer(bodies.at(static_cast<std::size_t>(std::atoi(target.c_str() + 3))));
+        return answer_with(bodies.at(static_cast<std::size_t>(std::atoi(target.c_str() + 3))));
     });
     TempDir dir;
     const fsys::path root = dir.path() / "root";
@@ -78,7 +71,7 @@ TEST_CASE("kill -9 during mirror fills: after each restart only whole files are 
         // Whatever stands under a served name is whole.
         for (int i = 0; i < files; ++i) {
             auto f = root / "hub/m" / (std::to_string(i) + ".bin");
-            if (fsys::exists(f)) CHECK(slurp(f) == bodies[static_cast<std::size_t>(i)]);
+            if (fsys::exists(f)) CHECK(read_file(f) == bodies[static_cast<std::size_t>(i)]);
         }
         Process again({binary, "--config", (dir.path() / "c.json").string(), "--root", root.string()});
         auto port2 = again.wait_for_port();
@@ -115,12 +108,12 @@ TEST_CASE("kill -9 during fetches: no partial model is ever installed, and the s
             fetch.wait();
         }
         if (fsys::exists(dest.path() / "m"))  // installed before the kill: then whole
-            for (int i = 0; i < files; ++i) CHECK(slurp(dest.path() / "m" / ("s" + std::to_string(i) + ".bin")) == body_of(i));
+            for (int i = 0; i < files; ++i) CHECK(read_file(dest.path() / "m" / ("s" + std::to_string(i) + ".bin")) == body_of(i));
         auto [code, out] = run_command(argv);
         INFO(out);
         if (!fsys::exists(dest.path() / "m")) {
             CHECK(code == 0);
         }
-        for (int i = 0; i < files; ++i) CHECK(slurp(dest.path() / "m" / ("s" + std::to_string(i) + ".bin")) == body_of(i));
+        for (int i = 0; i < files; ++i) CHECK(read_file(dest.path() / "m" / ("s" + std::to_string(i) + ".bin")) == body_of(i));
     }
 }

@@ -28,13 +28,6 @@ namespace {
 
 const std::string binary = MODELHOST_BINARY;
 
-std::string slurp(const fsys::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
 const std::string not_found = "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
 
 std::string ok(const std::string& body) { return canned_ok(body); }
@@ -82,11 +75,11 @@ TEST_CASE("fetching the real face mesh model from one modelhost into another roo
     INFO(out);
     REQUIRE(code == 0);
     CHECK_THAT(out, Catch::Contains("created --root " + (dest.path() / "new/root").string()));
-    CHECK(slurp(dest.path() / "new/root/face_mesh/model.json") == slurp(assets / "face_mesh/model.json"));
+    CHECK(read_file(dest.path() / "new/root/face_mesh/model.json") == read_file(assets / "face_mesh/model.json"));
     std::tie(code, out) = run_command({binary, "fetch", base + "/face_mesh/model.json", "--root", dest.path().string()});
     REQUIRE(code == 0);
-    CHECK(slurp(dest.path() / "face_mesh/facemesh.bin") == slurp(assets / "face_mesh/facemesh.bin"));
-    CHECK(slurp(dest.path() / "face_mesh/model.json") == slurp(assets / "face_mesh/model.json"));
+    CHECK(read_file(dest.path() / "face_mesh/facemesh.bin") == read_file(assets / "face_mesh/facemesh.bin"));
+    CHECK(read_file(dest.path() / "face_mesh/model.json") == read_file(assets / "face_mesh/model.json"));
     auto [check, table] = run_command({binary, "check", dest.path().string()});
     CHECK(check == 0);
     CHECK(leftovers(dest.path()).empty());
@@ -97,7 +90,7 @@ TEST_CASE("fetching the real face mesh model from one modelhost into another roo
     CHECK_THAT(exists, Catch::Contains("already exists; pass --force"));
     auto [forced, _] = run_command({binary, "fetch", base + "/face_detection_short", "--root", dest.path().string(), "--name", "face_mesh", "--force"});
     CHECK(forced == 0);
-    CHECK(slurp(dest.path() / "face_mesh/model.json") == slurp(assets / "face_detection_short/model.json"));
+    CHECK(read_file(dest.path() / "face_mesh/model.json") == read_file(assets / "face_detection_short/model.json"));
     CHECK_FALSE(fsys::exists(dest.path() / "face_mesh/facemesh.bin"));  // replaced whole, not merged
     CHECK(leftovers(dest.path()).empty());
 }
@@ -117,7 +110,7 @@ TEST_CASE("fetch follows redirects to the model and its shards", "[fetch]") {
     auto [code, out] = run_command({binary, "fetch", hub.base() + "/m/model.json", "--root", dest.path().string(), "--name", "mirrored"});
     INFO(out);
     CHECK(code == 0);
-    CHECK(slurp(dest.path() / "mirrored/group1-shard1of2.bin") == std::string(1000, '\x01'));
+    CHECK(read_file(dest.path() / "mirrored/group1-shard1of2.bin") == std::string(1000, '\x01'));
 }
 
 TEST_CASE("a shard cut short or a dropped connection fails the fetch, installs nothing and keeps the old model", "[fetch]") {
@@ -135,7 +128,7 @@ TEST_CASE("a shard cut short or a dropped connection fails the fetch, installs n
         INFO(base);
         auto [code, out] = run_command({binary, "fetch", base + "/m/model.json", "--root", dest.path().string(), "--force"});
         CHECK(code == 1);
-        CHECK(slurp(dest.path() / "m/model.json") == "the good old model");
+        CHECK(read_file(dest.path() / "m/model.json") == "the good old model");
         if (base == small.base()) {  // wrong bytes: nothing is kept
             CHECK_THAT(out, Catch::Contains("holds 50 bytes, the manifest needs 200"));
             CHECK(leftovers(dest.path()).empty());
@@ -225,7 +218,7 @@ TEST_CASE("an interrupted fetch resumes with Range and If-Range, within a run an
     CHECK_THAT(resumed_out, Catch::Contains("resuming " + up.server.base() + "/m/group1-shard1of2.bin at byte 900"));
     CHECK(up.count("Range: bytes=900-\r\nIf-Range: \"v1\"") == 4);  // three refused 206s, one accepted
     CHECK(up.count("GET /m/group1-shard2of2.bin") == 1);            // kept whole from the first run
-    CHECK(slurp(dest.path() / "m/group1-shard1of2.bin") == up.body);
+    CHECK(read_file(dest.path() / "m/group1-shard1of2.bin") == up.body);
     CHECK(leftovers(dest.path()).empty());
 }
 
@@ -241,7 +234,7 @@ TEST_CASE("a resumed fetch of a file that changed meanwhile gets the new file wh
     INFO(out);
     CHECK(code == 0);
     CHECK(up.count("If-Range: \"v1\"") == 3);  // asked with the old validator; answered 200 with all the new bytes
-    CHECK(slurp(dest.path() / "m/group1-shard1of2.bin") == std::string(1000, 'n'));
+    CHECK(read_file(dest.path() / "m/group1-shard1of2.bin") == std::string(1000, 'n'));
 }
 
 TEST_CASE("fetch over HTTPS trusts a private CA given with --ca-file and refuses an unknown one", "[fetch][tls]") {
@@ -255,7 +248,7 @@ TEST_CASE("fetch over HTTPS trusts a private CA given with --ca-file and refuses
                                     "--ca-file", pki.path("ca.pem")});
     INFO(out);
     CHECK(code == 0);
-    CHECK(slurp(dest.path() / "m/group1-shard2of2.bin") == std::string(200, '\x02'));
+    CHECK(read_file(dest.path() / "m/group1-shard2of2.bin") == std::string(200, '\x02'));
     auto [bad, why] = run_command({binary, "fetch", https.base() + "/m/model.json", "--root", dest.path().string(), "--name", "other"});
     CHECK(bad == 1);
     CHECK_THAT(why, Catch::Contains("certificate verify failed"));
@@ -275,8 +268,8 @@ TEST_CASE("fetch from a local modelhost serving HTTPS with a throwaway CA, and d
     auto [code, out] = run_command({binary, "fetch", url, "--root", dest.path().string(), "--ca-file", pki.path("ca.pem")});
     INFO(out);
     CHECK(code == 0);
-    CHECK(slurp(dest.path() / "m/group1-shard1of2.bin") == std::string(1000, '\x01'));
-    CHECK(slurp(dest.path() / "m/group1-shard2of2.bin") == std::string(200, '\x02'));
+    CHECK(read_file(dest.path() / "m/group1-shard1of2.bin") == std::string(1000, '\x01'));
+    CHECK(read_file(dest.path() / "m/group1-shard2of2.bin") == std::string(200, '\x02'));
     auto [wrong, why] = run_command({binary, "fetch", url, "--root", dest.path().string(), "--name", "x", "--ca-file", pki.path("other.pem")});
     CHECK(wrong == 1);
     CHECK_THAT(why, Catch::Contains("certificate verify failed"));

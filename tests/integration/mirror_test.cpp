@@ -24,13 +24,6 @@ namespace {
 
 const std::string manifest = R"({"format":"graph-model","modelTopology":{"node":[]},"weightsManifest":[{"paths":["group1-shard1of1.bin"],"weights":[{"name":"w","shape":[250],"dtype":"float32"}]}]})";
 
-std::string slurp(const fsys::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
 std::string response(const std::string& status, const std::string& body, const std::string& extra = "") {
     return "HTTP/1.1 " + status + "\r\n" + extra + "Content-Length: " + std::to_string(body.size()) +
            "\r\nConnection: close\r\n\r\n" + body;
@@ -110,7 +103,7 @@ TEST_CASE("20 concurrent cold requests for one shard make one upstream request a
     for (auto& t : clients) t.join();
     CHECK(ok == 20);
     CHECK(up.asked("GET /m/group1-shard1of1.bin") == 1);
-    CHECK(slurp(mirror.root.path() / "hub/m/group1-shard1of1.bin") == shard);
+    CHECK(read_file(mirror.root.path() / "hub/m/group1-shard1of1.bin") == shard);
     CHECK(mirror.nothing_in_flight());
     up.delay = std::chrono::milliseconds(0);
     CHECK(mirror.get("/hub/m/group1-shard1of1.bin").body() == shard);  // from disk now
@@ -286,7 +279,7 @@ TEST_CASE("the first clients get a cold file's bytes while they arrive, over HTT
                                         "first=%{time_starttransfer} total=%{time_total}\n", base + path});
         INFO(out);
         CHECK(code == 0);
-        CHECK(slurp(got) == body);
+        CHECK(read_file(got) == body);
         double first = std::stod(out.substr(out.find("first=") + 6)), total = std::stod(out.substr(out.find("total=") + 6));
         CHECK(first < 1.2);          // the head and the first bytes came with the first quarter
         CHECK(total - first > 0.9);  // the rest as it arrived
@@ -308,7 +301,7 @@ TEST_CASE("the first clients get a cold file's bytes while they arrive, over HTT
             const fsys::path first = root.path() / ("first" + std::to_string(c)), second = root.path() / ("second" + std::to_string(c));
             auto [code, out] = run_command({"/usr/bin/curl", "-s", "--http1.1", "-o", first.string(), "-o", second.string(),
                                             base + "/hub/m/three.bin", base + "/hub/m/three.bin"});
-            whole += code == 0 && slurp(first) == big && slurp(second) == big;
+            whole += code == 0 && read_file(first) == big && read_file(second) == big;
         });
     for (auto& t : clients) t.join();
     CHECK(whole == 8);

@@ -40,13 +40,6 @@ std::string shard(int i) {
     return s;
 }
 
-std::string slurp(const fsys::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
 // What stands in the store outside the mirror's bookkeeping, with sizes.
 std::map<std::string, std::uint64_t> stored(const fsys::path& root) {
     std::map<std::string, std::uint64_t> out;
@@ -114,13 +107,13 @@ void run_replicas(int replicas) {
         s->signal(SIGTERM);
         CHECK(s->wait() == 0);
     }
-    auto doc = nlohmann::json::parse(slurp(root / ".mirror/index.json"), nullptr, false);
+    auto doc = nlohmann::json::parse(read_file(root / ".mirror/index.json"), nullptr, false);
     REQUIRE(doc.is_object());
     REQUIRE(doc.contains("files"));
     std::map<std::string, std::uint64_t> listed;
     for (auto it = doc["files"].begin(); it != doc["files"].end(); ++it) listed[it.key()] = it.value()["size"].get<std::uint64_t>();
     CHECK(listed == stored(root));
-    for (const auto& [path, size] : stored(root)) CHECK(slurp(root / path.substr(1)) == bodies.at(static_cast<std::size_t>(std::atoi(path.c_str() + 7))));
+    for (const auto& [path, size] : stored(root)) CHECK(read_file(root / path.substr(1)) == bodies.at(static_cast<std::size_t>(std::atoi(path.c_str() + 7))));
     CHECK(fsys::is_empty(root / ".mirror/tmp"));
 }
 

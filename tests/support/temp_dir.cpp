@@ -3,6 +3,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <stdexcept>
 
 namespace modelhost::test {
@@ -23,6 +24,11 @@ std::filesystem::path TempDir::write(const std::string& relative, const std::str
     std::filesystem::create_directories(full.parent_path());
     std::ofstream(full, std::ios::binary) << content;
     return full;
+}
+
+std::string read_file(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), {}};
 }
 
 }  // namespace modelhost::test

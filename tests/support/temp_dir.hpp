@@ -21,4 +21,7 @@ private:
     std::filesystem::path path_;
 };
 
+// The whole content of a file ("" when it cannot be read).
+std::string read_file(const std::filesystem::path& path);
+
 }  // namespace modelhost::test
