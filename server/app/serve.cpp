@@ -5,6 +5,7 @@
 #include "base/text.hpp"
 
 #include "config/load.hpp"
+#include "fs/durable.hpp"
 #include "log/logging.hpp"
 #include "models/catalog.hpp"
 #include "net/server.hpp"
@@ -104,14 +105,18 @@ void log_catalog(const config::Config& cfg) {
 
 }  // namespace
 
-// server.pid_file for the server's lifetime: written once the listeners are bound, removed at exit.
+// server.pid_file for the server's lifetime: written once the listeners are bound (through a temporary name, so a
+// failed write leaves nothing), removed at exit.
 class PidFile {
 public:
     explicit PidFile(std::string path) : path_(std::move(path)) {
         if (path_.empty()) return;
-        std::FILE* f = std::fopen(path_.c_str(), "w");
-        if (!f || std::fprintf(f, "%ld\n", static_cast<long>(::getpid())) < 0 || std::fclose(f) != 0)
-            throw net::StartupError("server.pid_file: cannot write \"" + path_ + "\": " + std::strerror(errno));
+        try {  // whole or not there: `modelhost reload` never reads an empty or torn file (fs/durable.hpp)
+            fs::write_atomically(path_, std::to_string(::getpid()) + "\n");
+        } catch (const std::system_error& e) {
+            throw net::StartupError("server.pid_file: cannot write \"" + path_ + "\": " + e.code().message() +
+                                    fs::advice(e.code().value()));
+        }
     }
     ~PidFile() {
         if (!path_.empty()) std::remove(path_.c_str());

@@ -118,6 +118,15 @@ void check_content_range(const HttpResponse& r, const HttpUrl& url, const Downlo
         throw HttpError(url.text + ": asked for bytes " + std::to_string(target.have) + "- and got a 206 with Content-Range " + shown);
 }
 
+// The errors a file body's writes give (the socket's are others: reset, eof, timed out).
+bool local_failure(const boost::system::error_code& ec) {
+    if (ec.category() != boost::system::system_category() && ec.category() != boost::system::generic_category()) return false;
+    switch (ec.value()) {
+        case ENOSPC: case EDQUOT: case EIO: case EROFS: case EFBIG: case EMFILE: case ENFILE: return true;
+        default: return false;
+    }
+}
+
 template <class Stream>
 HttpResponse read_to_file(Stream& stream, boost::beast::flat_buffer& buffer, const HttpUrl& url,
                           const DownloadTarget& target, const ClientOptions& options) {
@@ -137,8 +146,9 @@ HttpResponse read_to_file(Stream& stream, boost::beast::flat_buffer& buffer, con
     bhttp::response_parser<bhttp::file_body> parser(std::move(head));  // the same message, now with a file body
     parser.body_limit(append ? target.max_bytes - target.have : target.max_bytes);  // and a longer body as it arrives
     parser.get().body().open(target.path.c_str(), append ? boost::beast::file_mode::append_existing : boost::beast::file_mode::write, ec);
-    if (ec) throw HttpError(target.path + ": cannot write: " + ec.message());
+    if (ec) throw FileError(target.path + ": cannot write: " + ec.message(), ec.value());
     read_with_deadline(stream, buffer, parser, url, options, ec, target.on_progress);
+    if (local_failure(ec)) throw FileError(target.path + ": cannot write: " + ec.message(), ec.value());
     if (ec == bhttp::error::body_limit)
         throw BodyTooLarge(url.text + ": sends more than the " + std::to_string(target.max_bytes) + " bytes allowed for it");
     if (ec == bhttp::error::partial_message || ec == boost::asio::error::eof)

@@ -83,8 +83,17 @@ struct DownloadTarget {
 // ignores ranges) replaces the file. Only 200 and 206
 // bodies are written; any other response returns with its headers and the file untouched. Throws HttpError when the
 // body is shorter than its Content-Length or the Content-Range is not the one asked for, and BodyTooLarge as soon as
-// the file would exceed `max_bytes` (at most max_bytes + 1 bytes are written), whatever the response declares.
+// the file would exceed `max_bytes` (at most max_bytes + 1 bytes are written), whatever the response declares, and
+// FileError when the file cannot be opened or written.
 HttpResponse http_download(const HttpUrl& url, const DownloadTarget& target, const ClientOptions& options = {});
+
+// The body could not be written to the download's file (a full disk, an I/O error, a read-only file system, no
+// descriptor left): a local failure, not the peer's, so never retried. `error` is the errno.
+class FileError : public std::runtime_error {
+public:
+    FileError(const std::string& what, int code) : std::runtime_error(what), error(code) {}
+    int error;
+};
 
 // The peer was too slow: a socket wait or the whole exchange's deadline ran out.
 class TimedOut : public HttpError {

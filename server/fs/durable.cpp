@@ -70,4 +70,18 @@ void write_atomically(const fsys::path& dest, std::string_view bytes) {
     sync_folder(dest.parent_path());
 }
 
+std::string advice(int error) {
+    switch (error) {
+        case ENOSPC:
+        case EDQUOT: return " (the file system is full: free space, then run it again)";
+        case EROFS: return " (the file system is mounted read-only)";
+        case EIO: return " (the device reported an I/O error: see dmesg; nothing was installed)";
+        case EMFILE:
+        case ENFILE: return " (out of file descriptors: raise the limit, ulimit -n or LimitNOFILE=)";
+        case EACCES:
+        case EPERM: return " (permission denied: check the owner and mode of the folder)";
+        default: return {};
+    }
+}
+
 }  // namespace modelhost::fs

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <filesystem>
+#include <string>
 #include <string_view>
 
 namespace modelhost::fs {
@@ -27,5 +28,10 @@ void install(const std::filesystem::path& tmp, const std::filesystem::path& dest
 // write or rename leaves nothing under either name; a failed sync of the folder after the rename leaves the whole
 // file in place, not yet durable. Throws std::system_error naming the path.
 void write_atomically(const std::filesystem::path& dest, std::string_view bytes);
+
+// What an operator can do about a failed write or open, to follow the message that reports it: " (the file system
+// is full: free space, then run it again)" for ENOSPC, and likewise for a read-only file system, an I/O error, too
+// many open files and a permission refused; "" for any other error.
+std::string advice(int error);
 
 }  // namespace modelhost::fs

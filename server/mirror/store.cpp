@@ -304,7 +304,8 @@ void Store::erase(const std::string& path) {
 // Appends whole lines at the journal's end; a failed write is cut off again, so no torn line is left behind. False
 // when nothing was appended.
 bool Store::append(const std::string& lines) {
-    if (lines.empty() || journal_fd_ < 0) return false;
+    if (lines.empty()) return false;
+    if (journal_fd_ < 0) return errno = EBADF, false;  // the journal could not be opened again after a compaction
     struct stat st {};
     if (::fstat(journal_fd_, &st) != 0) return false;
     std::size_t done = 0;
@@ -312,9 +313,11 @@ bool Store::append(const std::string& lines) {
         ssize_t n = ::write(journal_fd_, lines.data() + done, lines.size() - done);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) {
-            spdlog::warn("mirror: cannot append to {}: {}; the files stay, the record of them is lost",
-                         (dir_ / ("journal." + std::to_string(journal_))).string(), std::strerror(errno));
+            const int error = n < 0 ? errno : ENOSPC;
+            spdlog::warn("mirror: cannot append to {}: {}{}", (dir_ / ("journal." + std::to_string(journal_))).string(),
+                         std::strerror(error), fs::advice(error));
             if (::ftruncate(journal_fd_, st.st_size) != 0) {}  // best effort: a torn line is skipped anyway
+            errno = error;
             return false;
         }
         done += static_cast<std::size_t>(n);
@@ -419,7 +422,8 @@ void Store::install(const std::string& path, const fsys::path& tmp, Entry e, std
     auto put = record(e);
     put["put"] = path;
     lines += put.dump() + "\n";
-    record_lines(lines);
+    // Unrecorded, the file would be a file nobody records: it is not installed (the fill fails, and is made again).
+    if (!record_lines(lines)) fail("cannot record " + path + " in the journal of", dir_);
     for (const auto& d : drop) {
         if (!files_.contains(d)) continue;
         ::unlink(file_of(d).c_str());
@@ -444,10 +448,11 @@ void Store::install(const std::string& path, const fsys::path& tmp, Entry e, std
 }
 
 // Appends lines under the store lock after a catch-up, so they follow what was read.
-void Store::record_lines(const std::string& lines) {
-    if (!append(lines)) return;
+bool Store::record_lines(const std::string& lines) {
+    if (!append(lines)) return false;
     offset_ += lines.size();
     lines_ += static_cast<std::uint64_t>(std::count(lines.begin(), lines.end(), '\n'));
+    return true;
 }
 
 // Least recently used files of the mirror at `prefix` go (their `del` lines returned) until it holds at most

@@ -105,7 +105,7 @@ private:
     void set(const std::string& path, Entry e);
     void erase(const std::string& path);
     bool append(const std::string& lines);  // under the store lock and m_
-    void record_lines(const std::string& lines);  // append after a locked catch-up
+    bool record_lines(const std::string& lines);  // append after a locked catch-up; false (errno set) when not
     std::string pending_uses();             // under m_
     std::string evict(std::size_t prefix, std::uint64_t max_bytes, const std::string& keep);  // under both
     void compact(std::unique_lock<std::mutex>& g);  // under both (m_ released meanwhile)

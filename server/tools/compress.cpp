@@ -53,7 +53,7 @@ std::string write_sidecar(const fsys::path& target, const std::string& bytes) {
         fs::write_atomically(target, bytes);
         return {};
     } catch (const std::system_error& e) {
-        return e.code().message();
+        return e.code().message() + fs::advice(e.code().value());
     }
 }
 

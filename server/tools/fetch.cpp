@@ -120,6 +120,8 @@ void download(const std::string& url, const fsys::path& file, std::uint64_t max_
             return download_once(url, file, max_bytes, client);
         } catch (const BodyTooLarge& e) {
             throw FetchError(e.what());
+        } catch (const client::FileError& e) {  // the disk's failure, not the network's: asking again would not help
+            throw FetchError(std::string(e.what()) + fs::advice(e.error), true);
         } catch (const HttpError& e) {
             if (attempt == 3) throw FetchError(std::string(e.what()) + " (after 3 attempts)", true);
             std::this_thread::sleep_for(std::chrono::milliseconds(500 << (attempt - 1)));
@@ -446,6 +448,9 @@ int fetch_command(const std::vector<std::string>& args) {
     try {
         fetch(o);
         return 0;
+    } catch (const std::system_error& e) {  // a file under --root that cannot be made, written, synced or renamed
+        std::fprintf(stderr, "modelhost fetch: %s%s\n", e.what(), fs::advice(e.code().value()).c_str());
+        return 1;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "modelhost fetch: %s\n", e.what());
         return 1;
