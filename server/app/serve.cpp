@@ -156,8 +156,8 @@ int serve(const std::vector<std::string>& args) {
         std::fprintf(stderr, "modelhost: config error: %s\n", e.what());
     } catch (const net::StartupError& e) {
         std::fprintf(stderr, "modelhost: cannot start: %s\n", e.what());
-    } catch (const std::system_error& e) {
-        std::fprintf(stderr, "modelhost: cannot start: %s\n", e.what());
+    } catch (const std::system_error& e) {  // a file the server makes at start (the mirror store's) cannot be
+        std::fprintf(stderr, "modelhost: cannot start: %s%s\n", e.what(), fs::advice(e.code().value()).c_str());
     }
     return 2;
 }

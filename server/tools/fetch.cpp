@@ -52,11 +52,16 @@ std::string origin_of(const std::string& url) {
     return u ? (u->tls ? "https://" : "http://") + to_lower(u->host) + ":" + u->port : std::string();
 }
 
-// A failure that ends the fetch; the message is printed as is. `resumable`: the network failed, the bytes kept so far
-// are still good, so the work folder stays for the next run to continue from.
+// A failure that ends the fetch; the message is printed as is. `resumable`: the network (or the disk) failed, the
+// bytes kept so far are still good, so the work folder stays for the next run to continue from.
 struct FetchError : std::runtime_error {
     explicit FetchError(const std::string& what, bool keep = false) : std::runtime_error(what), resumable(keep) {}
     bool resumable;
+};
+
+// The work folder is another running fetch's: left as it is.
+struct InUse : FetchError {
+    using FetchError::FetchError;
 };
 
 std::string read_text(const fsys::path& p) {
@@ -254,8 +259,9 @@ fsys::path work_folder(const fsys::path& root, const std::string& name) {
 void claim_work_folder(const fsys::path& tmp, const std::string& model_url) {
     fsys::create_directories(tmp);
     int fd = ::open((tmp / ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0 || ::flock(fd, LOCK_EX | LOCK_NB) != 0)
-        throw FetchError(tmp.string() + " is in use by another modelhost fetch of the same name; wait for it to finish");
+    if (fd < 0) throw std::system_error(errno, std::generic_category(), "cannot open " + (tmp / ".lock").string());
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0)
+        throw InUse(tmp.string() + " is in use by another modelhost fetch of the same name; wait for it to finish");
     // The descriptor stays open (and the lock held) for the rest of the process.
     if (read_text(tmp / ".source") == model_url) return;
     for (const auto& e : fsys::directory_iterator(tmp))
@@ -350,9 +356,11 @@ void fetch(const Options& o) {
     if (!fsys::is_directory(root, ec)) throw FetchError("--root \"" + o.root + "\" is not a directory");
     if (fsys::exists(dest) && !o.force) throw FetchError(dest.string() + " already exists; pass --force to replace it");
     const fsys::path tmp = work_folder(root, name);
-    claim_work_folder(tmp, model_url);
     try {
+        claim_work_folder(tmp, model_url);
         download_and_install(o, model_url, tmp, dest);
+    } catch (const InUse&) {
+        throw;
     } catch (const FetchError& e) {
         std::uint64_t kept = e.resumable ? bytes_kept(tmp) : 0;
         if (kept == 0) fsys::remove_all(tmp, ec);
@@ -413,7 +421,7 @@ int fetch_command(const std::vector<std::string>& args) {
                     "retries transient failures, checks every shard against the manifest, and renames the folder into\n"
                     "place only when complete: a failed fetch installs nothing, and an existing model is replaced only\n"
                     "with --force and only by a complete one. HTTPS is verified (system CAs, plus --ca-file).\n\n"
-                    "A fetch cut off by the network, the time limit or a kill keeps what it downloaded in the hidden\n"
+                    "A fetch cut off by the network, the time limit, a kill or a full disk keeps what it downloaded in the hidden\n"
                     "DIR/.fetch-partial-NAME; the same command run again continues from there (Range + If-Range, so a\n"
                     "file that changed meanwhile is fetched whole; a changed model.json starts over). Delete that folder\n"
                     "to start over by hand. Two fetches of one NAME at once are refused.\n\n"
