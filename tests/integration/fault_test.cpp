@@ -385,6 +385,39 @@ TEST_CASE("a mirror fill whose syncs fail with EIO installs nothing and is answe
     CHECK(stored(root) == indexed(root));
 }
 
+TEST_CASE("a mirror whose journal cannot be appended to installs nothing it could not record, and records again after", "[fault][mirror]") {
+    MirrorSetup m({{"small.bin", body_of(1, 20 * 1000)}, {"cold.bin", body_of(2, 100 * 1000)}});
+    const fsys::path root = m.dir.path() / "root";
+    fsys::create_directories(root);
+    Process server(m.serve(root), no_leak_check);
+    auto port = server.wait_for_port();
+    REQUIRE(port != 0);
+    CHECK(m.whole(port, "small.bin"));
+    fsys::path journal;
+    for (const auto& e : fsys::directory_iterator(root / ".mirror"))
+        if (e.path().filename().string().starts_with("journal.")) journal = e.path();
+    REQUIRE(!journal.empty());
+    {  // every write to the journal fails as on a full disk
+        Process strace({"/usr/bin/strace", "-f", "-qq", "-o", (m.dir.path() / "strace.log").string(), "-p", std::to_string(server.pid()),
+                        "-P", journal.string(), "-e", "trace=write,pwrite64,writev", "-e", "inject=write,pwrite64,writev:error=ENOSPC"});
+        for (int i = 0; i < 100 && read_file("/proc/" + std::to_string(server.pid()) + "/status").find("TracerPid:\t0\n") != std::string::npos; ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        CHECK_FALSE(m.whole(port, "cold.bin"));
+        CHECK_FALSE(stored(root).contains("cold.bin"));  // a file no record names would be nobody's
+        CHECK(m.whole(port, "small.bin"));
+        strace.signal(SIGTERM);
+        strace.wait();
+    }
+    CHECK(contains(server.output(), "cannot append to " + journal.string() + ": No space left on device"));
+    std::this_thread::sleep_for(past_failure_memory);
+    CHECK(m.whole(port, "cold.bin"));
+    server.signal(SIGTERM);
+    CHECK(server.wait() == 0);
+    CHECK(stored(root) == indexed(root));
+    CHECK(stored(root).size() == 2);
+}
+
 TEST_CASE("a mirror whose transfer folder turns read-only: cold fills are 502 with a clear log, hits and files are served, and it fills again after", "[fault][mirror]") {
     MirrorSetup m({{"small.bin", body_of(1, 20 * 1000)}, {"cold.bin", body_of(2, 50 * 1000)}});
     const fsys::path root = m.dir.path() / "root";
