@@ -301,7 +301,12 @@ Mirrors::Mirrors(const std::vector<config::MirrorConfig>& rules, const fsys::pat
     state_->store = std::make_unique<Store>(root, std::move(prefixes));
 }
 
-Mirrors::~Mirrors() { close(); }
+// Transfer threads hold the state and may outlive this (and the process's exit): the store's final compaction runs
+// here, on the stopping thread, so it is never cut off by the exit.
+Mirrors::~Mirrors() {
+    close();
+    if (state_->store) state_->store->close();
+}
 
 void Mirrors::close() {
     std::lock_guard g(state_->lock);

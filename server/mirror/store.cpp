@@ -4,6 +4,7 @@
 
 #include "fs/durable.hpp"
 
+#include <stdexcept>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
@@ -149,16 +150,22 @@ Store::Store(fsys::path root, std::vector<std::string> prefixes)
     compact(g);
 }
 
-Store::~Store() {
+void Store::close() {
     try {
         Locked l(*this);
         std::unique_lock g(m_);
+        if (closed_) return;
+        closed_ = true;
         catch_up(true);
         record_lines(pending_uses());
         compact(g);  // the index then lists exactly what is stored
     } catch (const std::exception& e) {
         spdlog::warn("mirror: {}; the journal keeps what the index lacks", e.what());
     }
+}
+
+Store::~Store() {
+    close();
     std::error_code ec;
     fsys::remove_all(dir_ / "tmp" / tmp_name_, ec);
     fsys::remove(dir_ / "tmp" / (tmp_name_ + ".owner"), ec);
@@ -412,6 +419,7 @@ std::vector<std::string> Store::stored_under(const std::string& folder) {
 void Store::install(const std::string& path, const fsys::path& tmp, Entry e, std::uint64_t max_bytes,
                     const std::vector<std::string>& drop) {
     Locked l(*this);
+    if (closed_) throw std::runtime_error("the server is stopping: " + path + " is not installed");
     std::unique_lock g(m_);
     catch_up(true);  // every process's installs and evictions so far
     // The records first, then the files: a crash between leaves a record whose file is gone (dropped at the next

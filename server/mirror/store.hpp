@@ -48,9 +48,13 @@ public:
     // removes the stored files whose size disagrees with their record (left by an unclean stop) and what processes
     // that are gone left in tmp/, and compacts. Throws std::system_error naming the path.
     Store(std::filesystem::path root, std::vector<std::string> prefixes);
-    ~Store();  // compacts (waiting for the store lock), and removes this process's tmp folder
+    ~Store();  // close(), and removes this process's tmp folder
     Store(const Store&) = delete;
     Store& operator=(const Store&) = delete;
+
+    // At a clean stop, on the stopping thread: compacts (waiting for the store lock), so the index lists exactly what
+    // is stored. An install after it fails (a transfer still running then leaves only its tmp file). Idempotent.
+    void close();
 
     // The record of `path`, noting a use; nullopt when none.
     std::optional<Entry> use(const std::string& path);
@@ -116,6 +120,7 @@ private:
     mutable std::mutex m_;          // the members below, and this process's use of the store lock
     std::mutex store_lock_;         // one thread of this process at a time holds the store lock
     int lock_fd_ = -1, journal_fd_ = -1, owner_fd_ = -1;
+    bool closed_ = false;  // under the store lock
     std::uint64_t journal_ = 0, offset_ = 0, lines_ = 0, next_tmp_ = 0, index_inode_ = 0;
     std::string tmp_name_;
     std::map<std::string, Stored, std::less<>> files_;
