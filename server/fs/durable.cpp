@@ -45,7 +45,15 @@ void install(const fsys::path& tmp, const fsys::path& dest) {
     if (tmp.parent_path() != dest.parent_path()) sync_folder(tmp.parent_path());
 }
 
-void write_atomically(const fsys::path& dest, std::string_view bytes) {
+void install_in_work_folder(const fsys::path& tmp, const fsys::path& dest) {
+    sync_path(tmp, false);
+    if (::rename(tmp.c_str(), dest.c_str()) != 0) fail("cannot rename into place", dest, errno);
+}
+
+namespace {
+
+// `bytes` under `dest` through "dest.tmp-PID", synced before the rename; nothing is left under the temporary name.
+void write_and_rename(const fsys::path& dest, std::string_view bytes) {
     fsys::path tmp = dest;
     tmp += ".tmp-" + std::to_string(::getpid());
     int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -67,7 +75,46 @@ void write_atomically(const fsys::path& dest, std::string_view bytes) {
         ::unlink(tmp.c_str());
         fail("cannot rename into place", dest, error);
     }
+}
+
+}  // namespace
+
+void write_in_work_folder(const fsys::path& dest, std::string_view bytes) { write_and_rename(dest, bytes); }
+
+void write_atomically(const fsys::path& dest, std::string_view bytes) {
+    write_and_rename(dest, bytes);
     sync_folder(dest.parent_path());
+}
+
+void FolderSyncs::sync(const fsys::path& folder) {
+    std::unique_lock g(m_);
+    Folder& f = folders_[folder];
+    ++f.users;
+    const std::uint64_t need = f.started + 1;  // one running now began before this call: it may miss its rename
+    while (f.done < need) {
+        if (f.running) {
+            cv_.wait(g);
+            continue;
+        }
+        f.running = true;
+        const std::uint64_t n = ++f.started;
+        g.unlock();
+        std::exception_ptr error;
+        try {
+            sync_(folder);
+        } catch (...) {
+            error = std::current_exception();
+        }
+        g.lock();
+        f.running = false;
+        f.done = n;
+        if (error) f.failed = n, f.error = error;
+        cv_.notify_all();
+    }
+    std::exception_ptr error = f.failed >= need ? f.error : nullptr;
+    if (--f.users == 0) folders_.erase(folder);  // (no other call holds `f`)
+    g.unlock();
+    if (error) std::rethrow_exception(error);
 }
 
 std::string advice(int error) {

@@ -69,8 +69,10 @@ std::string read_text(const fsys::path& p) {
     return {std::istreambuf_iterator<char>(in), {}};
 }
 
-// Partial-download state (the validator to resume by, the source) is installed like the files (fs/durable.hpp).
-void write_text(const fsys::path& p, const std::string& text) { fs::write_atomically(p, text); }
+// Partial-download state (the validator to resume by, the source) is synced before its rename like the files, and
+// the work folder once, when it is installed (fs/durable.hpp): a power loss may lose a name, which costs only the
+// resume, never leaves it torn.
+void write_text(const fsys::path& p, const std::string& text) { fs::write_in_work_folder(p, text); }
 
 // What If-Range may carry for these bytes (RFC 9110 §13.1.5): a strong ETag, else a Last-Modified date at least a
 // second older than the response's Date (a strong validator by §8.8.2.2); "" when neither: the bytes cannot be resumed.
@@ -112,7 +114,7 @@ void download_once(const std::string& url, const fsys::path& file, std::uint64_t
         }
         if (r.status >= 500) throw HttpError(current + ": HTTP " + std::to_string(r.status));
         if (r.status != 200 && r.status != 206) throw FetchError(current + ": HTTP " + std::to_string(r.status));
-        fs::install(part, file);
+        fs::install_in_work_folder(part, file);  // the work folder is synced when it is installed
         fsys::remove(validator);
         return;
     }
@@ -292,7 +294,7 @@ nlohmann::json fetch_manifest(const std::string& model_url, const fsys::path& tm
         for (const auto& e : fsys::directory_iterator(tmp))
             if (e.path() != fresh && e.path().filename() != ".lock" && e.path().filename() != ".source") fsys::remove_all(e.path());
     }
-    fs::install(fresh, kept);
+    fs::install_in_work_folder(fresh, kept);
     auto doc = nlohmann::json::parse(read_text(kept), nullptr, false);
     if (!doc.is_object() || !doc.contains("weightsManifest") || !doc["weightsManifest"].is_array())
         throw FetchError(model_url + ": not a TF.js model.json (no weightsManifest array)");
