@@ -66,6 +66,7 @@ struct Mirrors::State {
     std::map<std::string, std::shared_ptr<Transfer>, std::less<>> transfers;
     std::map<std::string, Failure, std::less<>> failures;
     std::unique_ptr<Store> store;  // what is stored, shared with the other processes using the root
+    fs::FolderSyncs folder_syncs;  // fills landing in one folder at once share its sync
     bool closed = false;  // Mirrors::close(): no waiter runs any more
 
     const config::MirrorConfig* rule_for(std::string_view path) const {
@@ -264,7 +265,7 @@ void Mirrors::State::install(const config::MirrorConfig& r, const std::string& p
     }
     store->install(path, tmp, std::move(e), r.max_bytes, drop);
     try {
-        fs::sync_folder(dest.parent_path());  // the rename on disk before a client is told the file is whole
+        folder_syncs.sync(dest.parent_path());  // the rename on disk before a client is told the file is whole
     } catch (const std::system_error& x) {  // installed and recorded all the same: served, though not yet durable
         spdlog::warn("mirror: {}", x.what());
     }
