@@ -103,7 +103,8 @@ HttpResponse head_of(const bhttp::response<Fields>& m) {
 }
 
 // A 206 must carry exactly the bytes asked for: "bytes HAVE-LAST/TOTAL" (RFC 9110 §14.4), ending within max_bytes.
-void check_content_range(const HttpResponse& r, const HttpUrl& url, const DownloadTarget& target) {
+// Returns the file's size once its body is in (LAST + 1).
+std::uint64_t check_content_range(const HttpResponse& r, const HttpUrl& url, const DownloadTarget& target) {
     auto ranges = r.all("Content-Range");
     std::string shown = ranges.empty() ? "none" : "\"" + ranges[0] + "\"";
     unsigned long long first = 0, last = 0;
@@ -116,6 +117,7 @@ void check_content_range(const HttpResponse& r, const HttpUrl& url, const Downlo
     if (!well_formed || target.have == 0 || first != target.have || last < first || last >= target.max_bytes ||
         (lengths.size() == 1 && lengths[0] != std::to_string(last - first + 1)))
         throw HttpError(url.text + ": asked for bytes " + std::to_string(target.have) + "- and got a 206 with Content-Range " + shown);
+    return last + 1;
 }
 
 // The errors a file body's writes give (the socket's are others: reset, eof, timed out).
@@ -141,20 +143,25 @@ HttpResponse read_to_file(Stream& stream, boost::beast::flat_buffer& buffer, con
     HttpResponse out = head_of(head.get());
     if (out.status != 200 && out.status != 206) return out;  // a redirect or an error: its body is not wanted
     const bool append = out.status == 206;
-    if (append) check_content_range(out, url, target);
+    const std::uint64_t range_end = append ? check_content_range(out, url, target) : 0;
     if (target.on_head) target.on_head(out);
     bhttp::response_parser<bhttp::file_body> parser(std::move(head));  // the same message, now with a file body
-    parser.body_limit(append ? target.max_bytes - target.have : target.max_bytes);  // and a longer body as it arrives
+    // A longer body as it arrives; a 206's (chunked, or up to the close) never past its Content-Range.
+    parser.body_limit(append ? range_end - target.have : target.max_bytes);
     parser.get().body().open(target.path.c_str(), append ? boost::beast::file_mode::append_existing : boost::beast::file_mode::write, ec);
     if (ec) throw FileError(target.path + ": cannot write: " + ec.message(), ec.value());
     read_with_deadline(stream, buffer, parser, url, options, ec, target.on_progress);
     if (local_failure(ec)) throw FileError(target.path + ": cannot write: " + ec.message(), ec.value());
+    const std::string not_range = url.text + ": the 206 body is not the " + std::to_string(range_end - target.have) +
+                                  " bytes its Content-Range declares";
+    if (append && ec == bhttp::error::body_limit) throw HttpError(not_range);
     if (ec == bhttp::error::body_limit)
         throw BodyTooLarge(url.text + ": sends more than the " + std::to_string(target.max_bytes) + " bytes allowed for it");
     if (ec == bhttp::error::partial_message || ec == boost::asio::error::eof)
         throw HttpError(url.text + ": the connection closed before the whole body arrived");
     if (ec == boost::asio::error::timed_out) throw TimedOut(timed_out(url, options, "no byte"));
     if (ec) throw HttpError(url.text + ": " + ec.message());
+    if (append && parser.get().body().file().size(ec) != range_end) throw HttpError(not_range);  // shorter
     return out;
 }
 

@@ -475,6 +475,21 @@ void Http2Session<Stream>::end_stream(std::int32_t id, std::uint32_t error_code)
     if (streams_.empty()) idle_since_ = coarse_now();
 }
 
+template <class Stream>
+typename Http2Session<Stream>::View Http2Session<Stream>::view() const {
+    View v{{}, phase_ < Phase::lingering, writing_, nghttp2_session_want_write(ng_) != 0, out_.capacity};
+    const std::int32_t connection = nghttp2_session_get_remote_window_size(ng_);
+    for (const auto& [id, s] : streams_) {
+        nghttp2_stream* ns = nghttp2_session_find_stream(ng_, id);
+        const auto state = ns ? nghttp2_stream_get_state(ns) : NGHTTP2_STREAM_STATE_CLOSED;
+        v.streams.push_back({id, s->answered(),
+                             state == NGHTTP2_STREAM_STATE_HALF_CLOSED_REMOTE || state == NGHTTP2_STREAM_STATE_CLOSED,
+                             state == NGHTTP2_STREAM_STATE_HALF_CLOSED_LOCAL || state == NGHTTP2_STREAM_STATE_CLOSED,
+                             std::min(connection, nghttp2_session_get_stream_remote_window_size(ng_, id))});
+    }
+    return v;
+}
+
 template class Http2Session<tcp::socket>;
 template class Http2Session<TlsStream>;
 

@@ -39,6 +39,23 @@ public:
     // GOAWAY naming the last stream accepted: the streams already open finish, then the connection closes.
     void drain() override;
 
+    // What the connection holds now, for the fuzz target (tests/fuzz/http2_fuzz.cpp); the server never asks.
+    struct StreamView {
+        std::int32_t id;
+        bool answered;        // an answer is made (or the stream abandoned, or waiting on a mirror)
+        bool request_done;    // the client has ended its side (END_STREAM received)
+        bool response_done;   // ours has ended (the whole answer is out)
+        std::int32_t window;  // what the client lets us send on it now, the connection's window included
+    };
+    struct View {
+        std::vector<StreamView> streams;
+        bool serving;       // open or going away (not lingering, not closed)
+        bool writing;       // a write is in flight
+        bool wants_write;   // nghttp2 has a frame it could send now
+        std::size_t batch_capacity;
+    };
+    View view() const;
+
 private:
     friend struct Http2Glue<Stream>;
     using std::enable_shared_from_this<Http2Session<Stream>>::shared_from_this;
