@@ -136,6 +136,17 @@ void LookupCache::store(std::string_view relative, const Lookup& found, std::uin
     account(found, +1);
 }
 
+void LookupCache::forget(std::string_view relative) {
+    std::unique_lock lock(mutex_);
+    auto it = entries_.find(relative);
+    if (it == entries_.end()) return;
+    const Lookup& l = it->second.lookup;
+    if (l.content) bytes_ -= l.size;
+    else if (l.file) --descriptors_;
+    else --missing_;
+    entries_.erase(it);
+}
+
 // Reads a whole small file; null when it changed size under us.
 static std::shared_ptr<const std::string> read_whole(int fd, std::uint64_t size) {
     auto bytes = std::make_shared<std::string>(static_cast<std::size_t>(size), '\0');

@@ -47,6 +47,8 @@ public:
     std::optional<Lookup> find(int root_fd, std::string_view relative, std::uint64_t pass_began, bool& checked) const;
     // Remembers a lookup (found or not_found; nothing else) as checked at `checked_at` (a number taken before it).
     void store(std::string_view relative, const Lookup& found, std::uint64_t checked_at);
+    // Drops the entry for `relative`, so the next lookup opens the path afresh, even within the pass.
+    void forget(std::string_view relative);
 
 private:
     struct Entry {
@@ -74,6 +76,9 @@ public:
     // `relative` joins decoded, validated path segments ("a/b.json": no ".", "..", NUL, leading '/').
     // Symlinks may not leave the root.
     Lookup open(std::string_view relative) const;
+    // Forgets what was remembered of `relative`: its next lookup opens it afresh, also within the pass (a mirror file
+    // that another process installed again right after this one found it missing).
+    void forget(std::string_view relative) const { cache_.forget(relative); }
 
     // Event-loop passes, one per thread. Once `request_pass_end` is set, a lookup checked by a stat after the calling
     // thread's pass began is trusted without one until that thread calls `end_pass()`. A pass begins at its thread's

@@ -272,8 +272,16 @@ bool Handler::from_mirror(const Policy& policy, const RoutePolicy& route, const 
             serve_static(policy, route, target, req, ex.reply, ex.log.note);
             // Evicted by another process sharing the root between its record and the lookup (also just after the
             // transfer this request waited for): filled again, not 404. Each round costs a whole fill.
-            if (ex.reply.result() == bhttp::status::not_found && mirrors_->vanished(target.path))
-                return from_mirror(policy, route, target, req, true, ex);
+            if (ex.reply.result() == bhttp::status::not_found) {
+                if (mirrors_->vanished(target.path)) return from_mirror(policy, route, target, req, true, ex);
+                // Not found by the lookup, there again now: another process sharing the root evicted and filled it
+                // again in between (or the lookup's "not there" was remembered from earlier in this pass). The
+                // remembered answer is dropped and the file served; never a 404 for a file the upstream has.
+                policy.files.forget(std::string_view(target.path).substr(1));
+                ex.reply = Reply{};
+                ex.log.note = "mirror: installed again by another process";
+                serve_static(policy, route, target, req, ex.reply, ex.log.note);
+            }
             break;
     }
     return false;

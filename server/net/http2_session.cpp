@@ -408,7 +408,12 @@ void Http2Session<Stream>::on_upstream(std::int32_t id, bool draining) {
     if (!s || phase_ >= Phase::lingering) return;
     s->set_waiting(false);
     progress_ = coarse_now();
-    respond(*s, handler_.handle(s->request(), http::ConnectionFacts{true, draining}, false));
+    http::Exchange ex = handler_.handle(s->request(), http::ConnectionFacts{true, draining}, false);
+    if (ex.wait) {  // the file it waited for was evicted at once (or by another process) and is being filled again
+        s->exchange() = std::move(ex);
+        return wait_for_upstream(*s);
+    }
+    respond(*s, std::move(ex));
     flush();
 }
 

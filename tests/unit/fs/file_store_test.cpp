@@ -149,3 +149,22 @@ TEST_CASE("within an event-loop pass a remembered lookup costs no stat, the next
     CHECK(store.open("a.json").result == Lookup::Result::not_found);
     store.end_pass();
 }
+
+TEST_CASE("a forgotten lookup is opened afresh within the pass", "[fs]") {
+    TempDir root;
+    root.write("big.bin", std::string(20000, 'b'));
+    FileStore store(root.path().string(), 16 * 1024);
+    store.set_pass_end([] { return true; });
+    CHECK(store.open("m/shard.bin").result == Lookup::Result::not_found);
+    root.write("m/shard.bin", "installed by another process");
+    CHECK(store.open("m/shard.bin").result == Lookup::Result::not_found);  // remembered for the pass
+    store.forget("m/shard.bin");
+    Lookup l = store.open("m/shard.bin");
+    REQUIRE(l.result == Lookup::Result::found);
+    CHECK(*l.content == "installed by another process");
+    Lookup big = store.open("big.bin");
+    store.forget("big.bin");
+    store.forget("never/looked/up.bin");  // nothing to forget: no effect
+    CHECK(store.open("big.bin").file != big.file);
+    store.end_pass();
+}
