@@ -33,10 +33,9 @@ std::vector<std::string> lines_of(const fsys::path& p) {
     return out;
 }
 
-// For each rename in the trace: its source was synced before it and the destination's folder after it. Returns
-// the renames that break the rule ("" entries: none) and counts those checked. A rename inside fetch's work folder
-// (.fetch-partial-NAME) needs only its source synced: the folder itself is synced before it is renamed into place,
-// which the rule checks for that rename.
+// For each rename in the trace: its source was synced before it and the destination's folder after it (for fetch's
+// work folder, .fetch-partial-NAME, once, just before it is itself renamed into place). Returns the renames that
+// break the rule ("" entries: none) and counts those checked.
 std::vector<std::string> unsynced_renames(const std::vector<std::string>& trace, int& checked) {
     static const std::regex rename_re(R"re(rename(?:at2?)?\((?:[^,]*, )?"([^"]+)", (?:[^,]*, )?"([^"]+)")re");
     // (with threads, strace may split a call: "fsync(5</a> <unfinished ...>", its result on a later line)
@@ -55,7 +54,6 @@ std::vector<std::string> unsynced_renames(const std::vector<std::string>& trace,
             if (j > i && fsys::path(s[1].str()) == to.parent_path()) after = true;
         }
         ++checked;
-        if (to.parent_path().filename().string().starts_with(".fetch-partial-")) after = true;
         if (!before || !after) bad.push_back(trace[i] + (before ? "" : "  [not synced before]") + (after ? "" : "  [folder not synced after]"));
     }
     return bad;
