@@ -111,6 +111,14 @@ std::vector<std::string> leftovers(const fsys::path& dir) {
     return out;
 }
 
+// A model's origin serving version 1 (shards of `shard_bytes`), and an empty root to fetch it into.
+struct FetchSetup {
+    TempDir src, dir;
+    TestServer origin;
+    fsys::path root;
+    explicit FetchSetup(std::size_t shard_bytes) : origin((write_model(src, 1, shard_bytes), src.path())), root(dir.path() / "root") {}
+};
+
 std::vector<std::string> fetch_argv(std::uint16_t port, const fsys::path& root, bool force) {
     std::vector<std::string> argv = {binary, "fetch", "http://127.0.0.1:" + std::to_string(port) + "/m/model.json",
                                      "--root", root.string(), "--name", "m", "--concurrency", "1"};
@@ -129,15 +137,41 @@ std::pair<int, std::string> run_with_fault(const std::vector<std::string>& argv,
     return run_command(traced, no_leak_check);
 }
 
+// strace attached to a running process for this object's lifetime: the system calls `calls` fail with `error`
+// (with `path`, only those on that exact file). Detaches at the end; the process runs on.
+class Injected {
+public:
+    Injected(const Process& target, const std::string& calls, const std::string& error, const TempDir& dir, const std::string& path = "")
+        : strace_(argv(target, calls, error, dir, path)) {
+        const std::string status = "/proc/" + std::to_string(target.pid()) + "/status";
+        for (int i = 0; i < 100 && read_file(status).find("TracerPid:\t0\n") != std::string::npos; ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));  // and its other threads
+    }
+    ~Injected() {
+        strace_.signal(SIGTERM);  // detaches
+        strace_.wait();
+    }
+
+private:
+    static std::vector<std::string> argv(const Process& target, const std::string& calls, const std::string& error, const TempDir& dir,
+                                         const std::string& path) {
+        std::vector<std::string> a = {"/usr/bin/strace", "-f", "-qq", "-o", (dir.path() / "strace-attached.log").string(),
+                                      "-p", std::to_string(target.pid())};
+        if (!path.empty()) a.insert(a.end(), {"-P", path});
+        a.insert(a.end(), {"-e", "trace=" + calls, "-e", "inject=" + calls + ":error=" + error});
+        return a;
+    }
+    Process strace_;
+};
+
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 }  // namespace
 
 TEST_CASE("fetch on a full disk: a clear error, no retry, the old model intact; with space freed it completes", "[fault][fetch]") {
-    TempDir src, dir;
-    write_model(src, 1, 20 * 1000);
-    TestServer origin(src.path());
-    const fsys::path root = dir.path() / "root";
+    FetchSetup setup(20 * 1000);
+    auto& [src, dir, origin, root] = setup;
     Mount disk = Mount::tmpfs(root, 1024 * 1024);
     REQUIRE(run_command(fetch_argv(origin.port(), root, false)).first == 0);
     write_model(src, 2, 300 * 1000);  // the new version needs 600 KB, and 200 KB are left
@@ -161,10 +195,8 @@ TEST_CASE("fetch on a full disk: a clear error, no retry, the old model intact; 
 }
 
 TEST_CASE("fetch into a read-only root: a clear error naming the folder, nothing changed", "[fault][fetch]") {
-    TempDir src, dir;
-    write_model(src, 1, 20 * 1000);
-    TestServer origin(src.path());
-    const fsys::path root = dir.path() / "root";
+    FetchSetup setup(20 * 1000);
+    auto& [src, dir, origin, root] = setup;
     fsys::create_directories(root);
     REQUIRE(run_command(fetch_argv(origin.port(), root, false)).first == 0);
     write_model(src, 2, 20 * 1000);
@@ -182,10 +214,8 @@ TEST_CASE("fetch into a read-only root: a clear error naming the folder, nothing
 }
 
 TEST_CASE("fetch whose syncs fail with EIO: a clear error, nothing installed, nothing left behind", "[fault][fetch]") {
-    TempDir src, dir;
-    write_model(src, 1, 50 * 1000);
-    TestServer origin(src.path());
-    const fsys::path root = dir.path() / "root";
+    FetchSetup setup(50 * 1000);
+    auto& [src, dir, origin, root] = setup;
     fsys::create_directories(root);
     auto [code, out] = run_with_fault(fetch_argv(origin.port(), root, false), "fdatasync,fsync", "EIO", dir);
     INFO(out);
@@ -197,10 +227,8 @@ TEST_CASE("fetch whose syncs fail with EIO: a clear error, nothing installed, no
 }
 
 TEST_CASE("fetch that cannot open its shard's file (EMFILE): a clear error with the limit to raise, nothing installed", "[fault][fetch]") {
-    TempDir src, dir;
-    write_model(src, 1, 50 * 1000);
-    TestServer origin(src.path());
-    const fsys::path root = dir.path() / "root";
+    FetchSetup setup(50 * 1000);
+    auto& [src, dir, origin, root] = setup;
     fsys::create_directories(root);
     const std::string part = (root / ".fetch-partial-m" / "s0.bin.part").string();
     auto [code, out] = run_with_fault(fetch_argv(origin.port(), root, false), "openat", "EMFILE", dir, part);
@@ -380,19 +408,13 @@ TEST_CASE("a mirror fill whose syncs fail with EIO installs nothing and is answe
     auto port = server.wait_for_port();
     REQUIRE(port != 0);
     CHECK(m.whole(port, "small.bin"));
-    {  // strace attached to the running server: from now on every sync in it fails
-        Process strace({"/usr/bin/strace", "-f", "-qq", "-o", (m.dir.path() / "strace.log").string(), "-p", std::to_string(server.pid()),
-                        "-e", "trace=fdatasync,fsync", "-e", "inject=fdatasync,fsync:error=EIO"});
-        for (int i = 0; i < 100 && read_file("/proc/" + std::to_string(server.pid()) + "/status").find("TracerPid:\t0\n") != std::string::npos; ++i)
-            std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        std::this_thread::sleep_for(std::chrono::milliseconds(200));  // and its other threads
+    {
+        Injected eio(server, "fdatasync,fsync", "EIO", m.dir);  // from now on every sync in the server fails
         CHECK_FALSE(m.whole(port, "cold.bin"));
         CHECK_FALSE(stored(root).contains("cold.bin"));
         CHECK(m.whole(port, "small.bin"));
         CHECK(request(port, "GET", "/static.txt").body() == "still here\n");
         CHECK(in_flight(root).empty());
-        strace.signal(SIGTERM);  // detaches
-        strace.wait();
     }
     CHECK(contains(server.output(), "Input/output error"));
     std::this_thread::sleep_for(past_failure_memory);
@@ -414,17 +436,11 @@ TEST_CASE("a mirror whose journal cannot be appended to installs nothing it coul
     for (const auto& e : fsys::directory_iterator(root / ".mirror"))
         if (e.path().filename().string().starts_with("journal.")) journal = e.path();
     REQUIRE(!journal.empty());
-    {  // every write to the journal fails as on a full disk
-        Process strace({"/usr/bin/strace", "-f", "-qq", "-o", (m.dir.path() / "strace.log").string(), "-p", std::to_string(server.pid()),
-                        "-P", journal.string(), "-e", "trace=write,pwrite64,writev", "-e", "inject=write,pwrite64,writev:error=ENOSPC"});
-        for (int i = 0; i < 100 && read_file("/proc/" + std::to_string(server.pid()) + "/status").find("TracerPid:\t0\n") != std::string::npos; ++i)
-            std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    {
+        Injected full(server, "write,pwrite64,writev", "ENOSPC", m.dir, journal.string());  // the journal's writes fail
         CHECK_FALSE(m.whole(port, "cold.bin"));
         CHECK_FALSE(stored(root).contains("cold.bin"));  // a file no record names would be nobody's
         CHECK(m.whole(port, "small.bin"));
-        strace.signal(SIGTERM);
-        strace.wait();
     }
     CHECK(contains(server.output(), "cannot append to " + journal.string() + ": No space left on device"));
     std::this_thread::sleep_for(past_failure_memory);
