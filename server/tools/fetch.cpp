@@ -235,13 +235,24 @@ void download_shards(const Options& o, const ClientOptions& client, const std::s
 }
 
 // Moves the verified folder into place; with --force the old model is replaced only now, when the new one is whole.
+// Its subfolders (shard paths may have them) are synced first, so the names renamed into them are on disk too;
+// fs::install syncs the folder itself.
 void install(const fsys::path& tmp, const fsys::path& dest, bool force) {
+    for (const auto& e : fsys::recursive_directory_iterator(tmp))
+        if (e.is_directory()) fs::sync_folder(e.path());
     fsys::create_directories(dest.parent_path());
     if (fsys::exists(dest)) {
         if (!force) throw FetchError(dest.string() + " already exists; pass --force to replace it");
         fsys::path old = dest.parent_path() / ("." + dest.filename().string() + ".replaced-" + std::to_string(::getpid()));
         fsys::rename(dest, old);
-        fs::install(tmp, dest);
+        try {
+            fs::install(tmp, dest);
+        } catch (...) {  // not renamed into place (a sync failed): the old model goes back, never lost
+            std::error_code ec;
+            if (!fsys::exists(dest, ec)) fsys::rename(old, dest, ec);
+            fsys::remove_all(old, ec);
+            throw;
+        }
         fsys::remove_all(old);
         return;
     }
@@ -257,13 +268,15 @@ fsys::path work_folder(const fsys::path& root, const std::string& name) {
 }
 
 // Takes the work folder for this process (an exclusive flock held until exit: two fetches of one name at once would
-// write the same files) and empties it unless what it holds came from `model_url`.
-void claim_work_folder(const fsys::path& tmp, const std::string& model_url) {
+// write the same files) and empties it unless what it holds came from `model_url`. `locked` is set once the lock is
+// held: only then may a failure remove the folder.
+void claim_work_folder(const fsys::path& tmp, const std::string& model_url, bool& locked) {
     fsys::create_directories(tmp);
     int fd = ::open((tmp / ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) throw std::system_error(errno, std::generic_category(), "cannot open " + (tmp / ".lock").string());
     if (::flock(fd, LOCK_EX | LOCK_NB) != 0)
         throw InUse(tmp.string() + " is in use by another modelhost fetch of the same name; wait for it to finish");
+    locked = true;
     // The descriptor stays open (and the lock held) for the rest of the process.
     if (read_text(tmp / ".source") == model_url) return;
     for (const auto& e : fsys::directory_iterator(tmp))
@@ -358,19 +371,30 @@ void fetch(const Options& o) {
     if (!fsys::is_directory(root, ec)) throw FetchError("--root \"" + o.root + "\" is not a directory");
     if (fsys::exists(dest) && !o.force) throw FetchError(dest.string() + " already exists; pass --force to replace it");
     const fsys::path tmp = work_folder(root, name);
+    bool locked = false;  // the folder is this process's: a failure may remove it
+    // What a failure leaves: the bytes kept for the next run when `resumable` and there are any, else nothing.
+    auto fail = [&](const std::string& what, bool resumable) {
+        if (!locked) throw FetchError(what);
+        const std::uint64_t kept = resumable ? bytes_kept(tmp) : 0;
+        if (kept == 0) {
+            fsys::remove_all(tmp, ec);
+            throw FetchError(what);
+        }
+        throw FetchError(what + "\nthe " + std::to_string(kept) + " bytes downloaded so far are kept in " + tmp.string() +
+                         ": run the same command again to continue (or delete that folder to start over)");
+    };
     try {
-        claim_work_folder(tmp, model_url);
+        claim_work_folder(tmp, model_url, locked);
         download_and_install(o, model_url, tmp, dest);
     } catch (const InUse&) {
         throw;
     } catch (const FetchError& e) {
-        std::uint64_t kept = e.resumable ? bytes_kept(tmp) : 0;
-        if (kept == 0) fsys::remove_all(tmp, ec);
-        if (kept == 0) throw;
-        throw FetchError(std::string(e.what()) + "\nthe " + std::to_string(kept) + " bytes downloaded so far are kept in " +
-                         tmp.string() + ": run the same command again to continue (or delete that folder to start over)");
+        fail(e.what(), e.resumable);
+    } catch (const std::system_error& e) {  // a file in the work folder that cannot be written, synced or renamed
+        const int error = e.code().value();  // a full disk keeps what it has; an I/O error leaves nothing it may have hit
+        fail(e.what() + fs::advice(error), error == ENOSPC || error == EDQUOT);
     } catch (...) {
-        fsys::remove_all(tmp, ec);
+        if (locked) fsys::remove_all(tmp, ec);
         throw;
     }
 }

@@ -60,7 +60,7 @@ std::vector<std::string> unsynced_renames(const std::vector<std::string>& trace,
 }
 
 const std::string manifest =
-    R"({"format":"graph-model","modelTopology":{"node":[]},"weightsManifest":[{"paths":["group1-shard1of2.bin","group1-shard2of2.bin"],"weights":[{"name":"w","shape":[300],"dtype":"float32"}]}]})";
+    R"({"format":"graph-model","modelTopology":{"node":[]},"weightsManifest":[{"paths":["group1-shard1of2.bin","w/group1-shard2of2.bin"],"weights":[{"name":"w","shape":[300],"dtype":"float32"}]}]})";
 
 }  // namespace
 
@@ -68,7 +68,7 @@ TEST_CASE("fetch syncs each file before its rename and the folder after", "[fetc
     TempDir src;
     src.write("m/model.json", manifest);
     src.write("m/group1-shard1of2.bin", std::string(1000, '\x01'));
-    src.write("m/group1-shard2of2.bin", std::string(200, '\x02'));
+    src.write("m/w/group1-shard2of2.bin", std::string(200, '\x02'));  // in a subfolder: synced too
     TestServer origin(src.path());
     TempDir dest;
     const auto trace = dest.path() / "trace.txt";
@@ -86,6 +86,7 @@ TEST_CASE("fetch syncs each file before its rename and the folder after", "[fetc
     CHECK(bad.empty());
     CHECK(checked >= 4);  // model.json, two shards, the model folder (and the resume state)
     CHECK(fsys::file_size(dest.path() / "root/m/group1-shard1of2.bin") == 1000);
+    CHECK(fsys::file_size(dest.path() / "root/m/w/group1-shard2of2.bin") == 200);
 }
 
 TEST_CASE("a mirror fill syncs the file before its rename and the folder after, and its index likewise", "[mirror][durable]") {

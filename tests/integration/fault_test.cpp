@@ -226,6 +226,21 @@ TEST_CASE("fetch whose syncs fail with EIO: a clear error, nothing installed, no
     CHECK(leftovers(root).empty());
 }
 
+TEST_CASE("fetch --force whose model folder cannot be synced (EIO): the old model is put back, never lost", "[fault][fetch]") {
+    FetchSetup setup(20 * 1000);
+    auto& [src, dir, origin, root] = setup;
+    fsys::create_directories(root);
+    REQUIRE(run_command(fetch_argv(origin.port(), root, false)).first == 0);
+    write_model(src, 2, 20 * 1000);
+    auto [code, out] = run_with_fault(fetch_argv(origin.port(), root, true), "fsync", "EIO", dir, (root / ".fetch-partial-m").string());
+    INFO(out);
+    CHECK(code == 1);
+    CHECK(contains(out, "cannot sync " + (root / ".fetch-partial-m").string() + ": Input/output error"));  // at the install
+    CHECK(model_is(root / "m", 1, 20 * 1000));
+    CHECK(leftovers(root).empty());
+    for (const auto& e : fsys::directory_iterator(root)) CHECK(e.path().filename() == "m");  // no .m.replaced-PID
+}
+
 TEST_CASE("fetch that cannot open its shard's file (EMFILE): a clear error with the limit to raise, nothing installed", "[fault][fetch]") {
     FetchSetup setup(50 * 1000);
     auto& [src, dir, origin, root] = setup;
