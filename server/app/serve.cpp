@@ -114,6 +114,7 @@ public:
         try {  // whole or not there: `modelhost reload` never reads an empty or torn file (fs/durable.hpp)
             fs::write_atomically(path_, std::to_string(::getpid()) + "\n");
         } catch (const std::system_error& e) {
+            std::remove(path_.c_str());  // in place when only the folder's sync failed: no file of a server that is not running
             throw net::StartupError("server.pid_file: cannot write \"" + path_ + "\": " + e.code().message() +
                                     fs::advice(e.code().value()));
         }

@@ -108,10 +108,11 @@ void FolderSyncs::sync(const fsys::path& folder) {
         g.lock();
         f.running = false;
         f.done = n;
-        if (error) f.failed = n, f.error = error;
+        if (error) f.error = error;
+        else f.succeeded = n;
         cv_.notify_all();
     }
-    std::exception_ptr error = f.failed >= need ? f.error : nullptr;
+    std::exception_ptr error = f.succeeded >= need ? nullptr : f.error;
     if (--f.users == 0) folders_.erase(folder);  // (no other call holds `f`)
     g.unlock();
     if (error) std::rethrow_exception(error);

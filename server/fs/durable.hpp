@@ -46,8 +46,8 @@ void write_atomically(const std::filesystem::path& dest, std::string_view bytes)
 
 // Folder syncs asked for by several threads at once, coalesced (a group commit): a call returns once a sync of the
 // folder that started after the call has finished, so it covers every rename made before the call, and concurrent
-// fills landing in one folder (a model's shards) share one fsync instead of one each. Throws as sync_folder when the
-// sync covering the call failed. `sync` is what syncs a folder (sync_folder; a test gives its own).
+// fills landing in one folder (a model's shards) share one fsync instead of one each. Throws as sync_folder when no
+// sync that began after the call succeeded. `sync` is what syncs a folder (sync_folder; a test gives its own).
 class FolderSyncs {
 public:
     explicit FolderSyncs(std::function<void(const std::filesystem::path&)> sync = sync_folder) : sync_(std::move(sync)) {}
@@ -56,8 +56,8 @@ public:
 private:
     struct Folder {
         std::uint64_t started = 0, done = 0;  // numbers of the syncs begun and finished
-        std::uint64_t failed = 0;             // the last that failed, with its error
-        std::exception_ptr error;
+        std::uint64_t succeeded = 0;          // the last that succeeded
+        std::exception_ptr error;             // the last failure's
         bool running = false;
         int users = 0;
     };

@@ -219,7 +219,7 @@ void Mirrors::State::run(const config::MirrorConfig& r, std::string path, std::s
         }
     } catch (const client::TimedOut& e) {
         failed = failure(504, std::string("mirror: ") + e.what(), failure_memory);
-    } catch (const client::FileError& e) {  // the disk's failure: the next request tries again
+    } catch (const client::FileError& e) {  // the disk's failure: remembered a second like any, then tried again
         failed = failure(502, std::string("mirror: ") + e.what() + fs::advice(e.error), failure_memory);
     } catch (const std::system_error& e) {  // a store file that cannot be made, synced, renamed or recorded
         failed = failure(502, std::string("mirror: ") + e.what() + fs::advice(e.code().value()), failure_memory);
