@@ -169,7 +169,7 @@ bool contains(const std::string& text, const std::string& part) { return text.fi
 
 }  // namespace
 
-TEST_CASE("fetch on a full disk: a clear error, no retry, the old model intact; with space freed it completes", "[fault][fetch]") {
+TEST_CASE("fetch on a full disk: a clear error, no retry, the old model intact, and with space freed it completes", "[fault][fetch]") {
     FetchSetup setup(20 * 1000);
     auto& [src, dir, origin, root] = setup;
     Mount disk = Mount::tmpfs(root, 1024 * 1024);
@@ -414,7 +414,7 @@ TEST_CASE("a clean stop right after a fill leaves an index that lists it (the fi
     }
 }
 
-TEST_CASE("a mirror fill whose syncs fail with EIO installs nothing and is answered 502; the server goes on serving", "[fault][mirror]") {
+TEST_CASE("a mirror fill whose syncs fail with EIO installs nothing and is answered 502, and the server goes on serving", "[fault][mirror]") {
     MirrorSetup m({{"small.bin", body_of(1, 20 * 1000)}, {"cold.bin", body_of(2, 200 * 1000)}});
     const fsys::path root = m.dir.path() / "root";
     fsys::create_directories(root);
