@@ -349,10 +349,13 @@ void download_and_install(const Options& o, const std::string& model_url, const 
     auto doc = fetch_manifest(model_url, tmp, client);
     download_shards(o, client, model_url, tmp, shards_of(doc["weightsManifest"], model_url));
     fsys::remove(tmp / ".source");
-    fsys::remove(tmp / ".lock");  // still held through the open descriptor
     models::ModelEntry check = models::check_model(tmp, "model.json");
     if (!check.ok()) throw FetchError("the downloaded model is broken, nothing installed: " + check.problems.front());
     install(tmp, dest, o.force);
+    // The lock goes with the folder, held until it is in place: another fetch of the name never takes the folder
+    // while it is checked and installed. (Hidden, so never served, should a crash leave it there.)
+    std::error_code ec;
+    fsys::remove(dest / ".lock", ec);
     std::printf("installed %s: %zu files, %ju bytes -> %s\n", dest.lexically_relative(o.root).c_str(), check.files.size(),
                 static_cast<std::uintmax_t>(check.total_bytes), (dest / "model.json").c_str());
 }

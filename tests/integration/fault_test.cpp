@@ -105,7 +105,7 @@ std::vector<std::string> leftovers(const fsys::path& dir) {
     std::vector<std::string> out;
     for (const auto& e : fsys::recursive_directory_iterator(dir)) {
         const std::string name = e.path().filename().string();
-        if (name.find(".tmp-") != std::string::npos || name.starts_with(".fetch-partial-") || name.ends_with(".part"))
+        if (name.find(".tmp-") != std::string::npos || name.starts_with(".fetch-partial-") || name.ends_with(".part") || name == ".lock")
             out.push_back(e.path().string());
     }
     return out;
