@@ -249,8 +249,8 @@ void install(const fsys::path& tmp, const fsys::path& dest, bool force) {
             fs::install(tmp, dest);
         } catch (...) {  // not renamed into place (a sync failed): the old model goes back, never lost
             std::error_code ec;
-            if (!fsys::exists(dest, ec)) fsys::rename(old, dest, ec);
-            fsys::remove_all(old, ec);
+            if (!fsys::exists(dest, ec)) fsys::rename(old, dest, ec);  // (failing that, it stays under its hidden name)
+            else fsys::remove_all(old, ec);                              // the new one is in place, not yet durable
             throw;
         }
         fsys::remove_all(old);
