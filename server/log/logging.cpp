@@ -1,8 +1,6 @@
 // Access lines as text or JSON on stdout, next to the server's own log lines.
 #include "log/logging.hpp"
 
-#include "http/message.hpp"
-
 #include <fmt/format.h>
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
@@ -103,7 +101,7 @@ void reconfigure(const config::LogConfig& cfg) {
 
 void access(const AccessRecord& rec) {
     if (!access_enabled.load(std::memory_order_relaxed) || !access_logger) return;
-    const auto& f = rec.facts;
+    const auto& f = rec;
     fmt::memory_buffer line;
     auto out = std::back_inserter(line);
     if (access_json.load(std::memory_order_relaxed)) {
@@ -119,7 +117,7 @@ void access(const AccessRecord& rec) {
         line.push_back('}');
     } else {
         fmt::format_to(out, "{} ", rec.remote);
-        std::string request = f.method;
+        std::string request(f.method);
         request.append(" ").append(f.target).append(" ").append(rec.protocol);
         append_quoted(line, request);
         fmt::format_to(out, " {} {} {:.3f}ms origin=", rec.status, rec.bytes, rec.ms);

@@ -6,10 +6,6 @@
 #include <cstdint>
 #include <string_view>
 
-namespace modelhost::http {
-struct LogFacts;
-}
-
 namespace modelhost::log {
 
 // Configures the default logger (level, pattern) and the access log from `log.*`.
@@ -18,11 +14,14 @@ void setup(const config::LogConfig& cfg);
 // Applies a reloaded `log.*` (level, format, access log) to the loggers `setup` made; lines being written finish.
 void reconfigure(const config::LogConfig& cfg);
 
-// Everything one access-log line reports.
+// Everything one access-log line reports, as plain values (the logger sits below the pipeline that makes them).
 struct AccessRecord {
     std::string_view remote;
     std::string_view protocol;  // "HTTP/1.1", "HTTP/1.0", "HTTP/2"
-    const http::LogFacts& facts;
+    std::string_view method;
+    std::string_view target;
+    std::string_view origin;    // empty when the request had none
+    std::string_view note;      // why a request was refused, or empty
     unsigned status;
     std::uint64_t bytes;
     double ms;

@@ -45,7 +45,8 @@ std::string prepare_socket(boost::asio::ip::tcp::socket& socket, bool tls) {
 void record_exchange(std::string_view remote, std::string_view protocol, const http::Exchange& ex,
                      std::uint64_t content_bytes, Clock::time_point start) {
     auto ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-    log::access({remote, protocol, ex.log, ex.reply.result_int(), content_bytes, ms});
+    const auto& f = ex.log;
+    log::access({remote, protocol, f.method, f.target, f.origin, f.note, ex.reply.result_int(), content_bytes, ms});
     metrics::count_response(ex.method_index, ex.reply.result_int(), ex.route_index, content_bytes, ms / 1000);
 }
 
