@@ -29,7 +29,8 @@ void print_serve_help() {
     std::printf(
         "Usage: modelhost serve [--config FILE] [--root DIR] [--host H] [--port N] [--threads N]\n"
         "                       [--allow-origin ORIGIN]... [--log-level LEVEL]\n\n"
-        "Serves the model folder DIR over HTTP/1.1 with the configured CORS and caching headers.\n\n"
+        "Serves the model folder DIR over HTTP/1.1 and HTTP/2 (h2 over TLS; h2c with http2.cleartext) with the\n"
+        "configured CORS and caching headers.\n\n"
         "Options (each overrides the config file and the environment):\n"
         "  --config FILE         JSON config file (see config/modelhost.json); also MODELHOST_CONFIG\n"
         "  --root DIR            folder to serve (server.root, default \"models\")\n"
@@ -41,7 +42,8 @@ void print_serve_help() {
         "  -h, --help            show this help\n\n"
         "Environment (between the config file and the flags in precedence):\n");
     std::printf("  %-40s %s\n", "MODELHOST_CONFIG", "the config file (like --config)");
-    for (const auto& s : config::settings()) std::printf("  %-40s %s (%s)\n", s.env, s.key, s.kind);
+    for (const auto& s : config::settings())
+        if (s.env) std::printf("  %-40s %s (%s)\n", s.env, s.key, s.kind);
     std::printf("\nLists in the environment are comma separated: MODELHOST_ALLOW_ORIGINS=https://a.com,https://b.com\n"
                 "\nSignals: SIGTERM or SIGINT drain and exit (a second one exits at once); SIGHUP reloads the config file\n"
                 "and environment without dropping connections. A changed tls.cert_file/key_file is loaded by itself.\n");
@@ -74,11 +76,12 @@ void log_startup(const config::Config& cfg, std::uint16_t port) {
                  version, ec ? cfg.server.root : root.string(), cfg.tls.enabled() ? "https" : "http", v6 ? "[" : "",
                  cfg.server.host, v6 ? "]" : "", port,
                  threads, origins, cfg.cors.allow_credentials ? "on" : "off", cfg.routes.size());
-    std::map<std::string, std::string> by_source;  // one line per file, env var or flag
-    for (const auto& [key, source] : cfg.sources) {
-        static const std::set<std::string> sections{"server", "limits", "cors", "compression", "health", "log"};
-        if (!sections.contains(key)) by_source[source] += (by_source[source].empty() ? "" : ", ") + key;  // grouped by source
-    }
+    // One line per file, env var or flag, naming only what it set away from the default.
+    std::map<std::string, std::vector<std::string>> set_by;
+    for (const auto& [key, source] : cfg.sources) set_by[source].push_back(key);
+    std::map<std::string, std::string> by_source;
+    for (const auto& [source, keys] : set_by)
+        if (auto changed = config::not_default(cfg, keys); !changed.empty()) by_source[source] = join(changed, ", ");
     for (const auto& [source, keys] : by_source) spdlog::info("settings from {}: {}", source, keys);
     for (const auto& w : cfg.warnings) spdlog::warn("{}", w);
 }

@@ -58,6 +58,8 @@ struct CorsConfig {
     bool allow_private_network = false;
     std::string key = "cors";  // where the section sits ("routes[1].cors"), for messages
     std::string origins_source;  // the layer that set allow_origins (file, env var, flag), "" for the built-in
+
+    bool operator==(const CorsConfig&) const = default;
 };
 
 // A path glob with the policy that replaces the top-level one for matching paths.
@@ -65,12 +67,16 @@ struct RouteConfig {
     std::string path;
     std::optional<CorsConfig> cors;
     std::optional<HeaderList> headers;
+
+    bool operator==(const RouteConfig&) const = default;
 };
 
 // One `cache_control` rule: a path glob ("/v1/**"), or a file-name glob when it has no '/' ("*.json").
 struct CacheControlRule {
     std::string path;
     std::string value;
+
+    bool operator==(const CacheControlRule&) const = default;
 };
 
 // Precompressed sidecars and on-the-fly gzip.

@@ -3,6 +3,7 @@
 
 #include "base/text.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -16,47 +17,117 @@ namespace modelhost::config {
 
 using json = nlohmann::json;
 
+namespace {
+
+// The value of one setting: Section is a member of Config, Member one of that section (or absent for a top-level one).
+template <auto Section, auto Member>
+bool same(const Config& a, const Config& b) {
+    return a.*Section.*Member == b.*Section.*Member;
+}
+template <auto Top>
+bool same(const Config& a, const Config& b) {
+    return a.*Top == b.*Top;
+}
+// Port 0 in a reload means "any": the running port is kept without a warning.
+bool same_port(const Config& now, const Config& next) {
+    return now.server.port == next.server.port || next.server.port == 0;
+}
+// The certificate and key are reloaded by themselves; TLS on or off needs a new listener.
+bool same_tls_on(const Config& now, const Config& next) {
+    return now.tls.enabled() == next.tls.enabled();
+}
+
+using C = Config;
+using Srv = ServerConfig;
+using Lim = LimitsConfig;
+using Cors = CorsConfig;
+using Comp = CompressionConfig;
+
+}  // namespace
+
 const std::vector<Setting>& settings() {
     static const std::vector<Setting> table{
-        {"server.host", "MODELHOST_HOST", "--host", "string"},
-        {"server.ipv6_only", "MODELHOST_IPV6_ONLY", nullptr, "boolean"},
-        {"server.port", "MODELHOST_PORT", "--port", "integer"},
-        {"server.root", "MODELHOST_ROOT", "--root", "string"},
-        {"server.threads", "MODELHOST_THREADS", "--threads", "integer"},
-        {"server.shutdown_timeout", "MODELHOST_SHUTDOWN_TIMEOUT", nullptr, "number"},
-        {"server.sendfile_min_bytes", "MODELHOST_SENDFILE_MIN_BYTES", nullptr, "integer"},
-        {"server.pid_file", "MODELHOST_PID_FILE", nullptr, "string"},
-        {"limits.max_header_bytes", "MODELHOST_MAX_HEADER_BYTES", nullptr, "integer"},
-        {"limits.max_body_bytes", "MODELHOST_MAX_BODY_BYTES", nullptr, "integer"},
-        {"limits.header_timeout", "MODELHOST_HEADER_TIMEOUT", nullptr, "number"},
-        {"limits.keepalive_timeout", "MODELHOST_KEEPALIVE_TIMEOUT", nullptr, "number"},
-        {"limits.send_timeout", "MODELHOST_SEND_TIMEOUT", nullptr, "number"},
-        {"limits.max_connections", "MODELHOST_MAX_CONNECTIONS", nullptr, "integer"},
-        {"limits.max_requests_per_connection", "MODELHOST_MAX_REQUESTS_PER_CONNECTION", nullptr, "integer"},
-        {"cors.allow_origins", "MODELHOST_ALLOW_ORIGINS", "--allow-origin", "list"},
-        {"cors.allow_credentials", "MODELHOST_ALLOW_CREDENTIALS", nullptr, "boolean"},
-        {"cors.allow_methods", "MODELHOST_ALLOW_METHODS", nullptr, "list"},
-        {"cors.allow_headers", "MODELHOST_ALLOW_HEADERS", nullptr, "list"},
-        {"cors.expose_headers", "MODELHOST_EXPOSE_HEADERS", nullptr, "list"},
-        {"cors.max_age", "MODELHOST_MAX_AGE", nullptr, "integer"},
-        {"cors.allow_private_network", "MODELHOST_ALLOW_PRIVATE_NETWORK", nullptr, "boolean"},
-        {"server.etag", "MODELHOST_ETAG", nullptr, "string"},
-        {"compression.precompressed", "MODELHOST_PRECOMPRESSED", nullptr, "boolean"},
-        {"compression.gzip", "MODELHOST_GZIP", nullptr, "boolean"},
-        {"compression.gzip_max_bytes", "MODELHOST_GZIP_MAX_BYTES", nullptr, "integer"},
-        {"compression.gzip_cache_bytes", "MODELHOST_GZIP_CACHE_BYTES", nullptr, "integer"},
-        {"health.prefix", "MODELHOST_HEALTH_PREFIX", nullptr, "string"},
-        {"tls.cert_file", "MODELHOST_TLS_CERT_FILE", nullptr, "string"},
-        {"tls.key_file", "MODELHOST_TLS_KEY_FILE", nullptr, "string"},
-        {"tls.ticket_key_rotation", "MODELHOST_TLS_TICKET_KEY_ROTATION", nullptr, "number"},
-        {"http2.enabled", "MODELHOST_HTTP2", nullptr, "boolean"},
-        {"http2.cleartext", "MODELHOST_HTTP2_CLEARTEXT", nullptr, "boolean"},
-        {"http2.max_concurrent_streams", "MODELHOST_HTTP2_MAX_CONCURRENT_STREAMS", nullptr, "integer"},
-        {"log.level", "MODELHOST_LOG_LEVEL", "--log-level", "string"},
-        {"log.format", "MODELHOST_LOG_FORMAT", nullptr, "string"},
-        {"log.access_log", "MODELHOST_ACCESS_LOG", nullptr, "boolean"},
+        {"server.host", "MODELHOST_HOST", "--host", "string", same<&C::server, &Srv::host>, same<&C::server, &Srv::host>},
+        {"server.ipv6_only", "MODELHOST_IPV6_ONLY", nullptr, "boolean", same<&C::server, &Srv::ipv6_only>,
+         same<&C::server, &Srv::ipv6_only>},
+        {"server.port", "MODELHOST_PORT", "--port", "integer", same<&C::server, &Srv::port>, same_port},
+        {"server.root", "MODELHOST_ROOT", "--root", "string", same<&C::server, &Srv::root>},
+        {"server.threads", "MODELHOST_THREADS", "--threads", "integer", same<&C::server, &Srv::threads>,
+         same<&C::server, &Srv::threads>},
+        {"server.shutdown_timeout", "MODELHOST_SHUTDOWN_TIMEOUT", nullptr, "number",
+         same<&C::server, &Srv::shutdown_timeout>, same<&C::server, &Srv::shutdown_timeout>},
+        {"server.sendfile_min_bytes", "MODELHOST_SENDFILE_MIN_BYTES", nullptr, "integer",
+         same<&C::server, &Srv::sendfile_min_bytes>, same<&C::server, &Srv::sendfile_min_bytes>},
+        {"server.pid_file", "MODELHOST_PID_FILE", nullptr, "string", same<&C::server, &Srv::pid_file>,
+         same<&C::server, &Srv::pid_file>},
+        {"limits.max_header_bytes", "MODELHOST_MAX_HEADER_BYTES", nullptr, "integer",
+         same<&C::limits, &Lim::max_header_bytes>, same<&C::limits, &Lim::max_header_bytes>},
+        {"limits.max_body_bytes", "MODELHOST_MAX_BODY_BYTES", nullptr, "integer", same<&C::limits, &Lim::max_body_bytes>,
+         same<&C::limits, &Lim::max_body_bytes>},
+        {"limits.header_timeout", "MODELHOST_HEADER_TIMEOUT", nullptr, "number", same<&C::limits, &Lim::header_timeout>,
+         same<&C::limits, &Lim::header_timeout>},
+        {"limits.keepalive_timeout", "MODELHOST_KEEPALIVE_TIMEOUT", nullptr, "number",
+         same<&C::limits, &Lim::keepalive_timeout>, same<&C::limits, &Lim::keepalive_timeout>},
+        {"limits.send_timeout", "MODELHOST_SEND_TIMEOUT", nullptr, "number", same<&C::limits, &Lim::send_timeout>,
+         same<&C::limits, &Lim::send_timeout>},
+        {"limits.max_connections", "MODELHOST_MAX_CONNECTIONS", nullptr, "integer",
+         same<&C::limits, &Lim::max_connections>, same<&C::limits, &Lim::max_connections>},
+        {"limits.max_requests_per_connection", "MODELHOST_MAX_REQUESTS_PER_CONNECTION", nullptr, "integer",
+         same<&C::limits, &Lim::max_requests_per_connection>, same<&C::limits, &Lim::max_requests_per_connection>},
+        {"cors.allow_origins", "MODELHOST_ALLOW_ORIGINS", "--allow-origin", "list", same<&C::cors, &Cors::allow_origins>},
+        {"cors.allow_credentials", "MODELHOST_ALLOW_CREDENTIALS", nullptr, "boolean",
+         same<&C::cors, &Cors::allow_credentials>},
+        {"cors.allow_methods", "MODELHOST_ALLOW_METHODS", nullptr, "list", same<&C::cors, &Cors::allow_methods>},
+        {"cors.allow_headers", "MODELHOST_ALLOW_HEADERS", nullptr, "list", same<&C::cors, &Cors::allow_headers>},
+        {"cors.expose_headers", "MODELHOST_EXPOSE_HEADERS", nullptr, "list", same<&C::cors, &Cors::expose_headers>},
+        {"cors.max_age", "MODELHOST_MAX_AGE", nullptr, "integer", same<&C::cors, &Cors::max_age>},
+        {"cors.allow_private_network", "MODELHOST_ALLOW_PRIVATE_NETWORK", nullptr, "boolean",
+         same<&C::cors, &Cors::allow_private_network>},
+        {"server.etag", "MODELHOST_ETAG", nullptr, "string", same<&C::server, &Srv::etag>},
+        {"compression.precompressed", "MODELHOST_PRECOMPRESSED", nullptr, "boolean",
+         same<&C::compression, &Comp::precompressed>},
+        {"compression.gzip", "MODELHOST_GZIP", nullptr, "boolean", same<&C::compression, &Comp::gzip>},
+        {"compression.gzip_max_bytes", "MODELHOST_GZIP_MAX_BYTES", nullptr, "integer",
+         same<&C::compression, &Comp::gzip_max_bytes>},
+        {"compression.gzip_cache_bytes", "MODELHOST_GZIP_CACHE_BYTES", nullptr, "integer",
+         same<&C::compression, &Comp::gzip_cache_bytes>},
+        {"health.prefix", "MODELHOST_HEALTH_PREFIX", nullptr, "string", same<&C::health, &HealthConfig::prefix>},
+        {"tls.cert_file", "MODELHOST_TLS_CERT_FILE", nullptr, "string", same<&C::tls, &TlsConfig::cert_file>, same_tls_on},
+        {"tls.key_file", "MODELHOST_TLS_KEY_FILE", nullptr, "string", same<&C::tls, &TlsConfig::key_file>},
+        {"tls.ticket_key_rotation", "MODELHOST_TLS_TICKET_KEY_ROTATION", nullptr, "number",
+         same<&C::tls, &TlsConfig::ticket_key_rotation>},
+        {"http2.enabled", "MODELHOST_HTTP2", nullptr, "boolean", same<&C::http2, &Http2Config::enabled>,
+         same<&C::http2, &Http2Config::enabled>},
+        {"http2.cleartext", "MODELHOST_HTTP2_CLEARTEXT", nullptr, "boolean", same<&C::http2, &Http2Config::cleartext>,
+         same<&C::http2, &Http2Config::cleartext>},
+        {"http2.max_concurrent_streams", "MODELHOST_HTTP2_MAX_CONCURRENT_STREAMS", nullptr, "integer",
+         same<&C::http2, &Http2Config::max_concurrent_streams>, same<&C::http2, &Http2Config::max_concurrent_streams>},
+        {"log.level", "MODELHOST_LOG_LEVEL", "--log-level", "string", same<&C::log, &LogConfig::level>},
+        {"log.format", "MODELHOST_LOG_FORMAT", nullptr, "string", same<&C::log, &LogConfig::format>},
+        {"log.access_log", "MODELHOST_ACCESS_LOG", nullptr, "boolean", same<&C::log, &LogConfig::access_log>},
+        {"headers", nullptr, nullptr, "object", same<&C::headers>},
+        {"routes", nullptr, nullptr, "array", same<&C::routes>},
+        {"cache_control", nullptr, nullptr, "array", same<&C::cache_control>},
+        {"mirrors", nullptr, nullptr, "array", same<&C::mirrors>, same<&C::mirrors>},
     };
     return table;
+}
+
+std::vector<std::string> needs_restart(const Config& now, const Config& next) {
+    std::vector<std::string> keys;
+    for (const auto& s : settings())
+        if (s.kept_until_restart && !s.kept_until_restart(now, next)) keys.emplace_back(s.key);
+    return keys;
+}
+
+std::vector<std::string> not_default(const Config& cfg, const std::vector<std::string>& keys) {
+    static const Config defaults;
+    std::vector<std::string> out;
+    for (const auto& key : keys) {
+        auto row = std::find_if(settings().begin(), settings().end(), [&](const Setting& s) { return key == s.key; });
+        if (row != settings().end() && !row->same(cfg, defaults)) out.push_back(key);  // (no row: a section)
+    }
+    return out;
 }
 
 void use_process_environment(LoadInput& in) {
@@ -191,7 +262,7 @@ Layered layer(const LoadInput& in) {
             out.warnings.push_back(name + " is not a modelhost setting and is ignored; see `modelhost serve --help`");
     }
     for (const auto& s : settings()) {
-        auto raw = in.getenv ? in.getenv(s.env) : std::nullopt;
+        auto raw = in.getenv && s.env ? in.getenv(s.env) : std::nullopt;
         if (!raw) continue;
         set_at(out.doc, s.key, typed(s, s.env, *raw));
         out.sources[s.key] = s.env;

@@ -34,15 +34,30 @@ struct LoadInput {
     bool check_files = true;
 };
 
-// One setting reachable from env vars and flags; the table behind --help and the README.
+// Compares one setting of two configurations: true when they agree.
+using SameSetting = bool (*)(const Config&, const Config&);
+
+// Every key of the configuration, one row each: the table behind the env vars, the flags, --help, the start-up
+// "settings from" line and what a reload can change (tests/unit/config/config_test.cpp checks that every key
+// validate() accepts has its row).
 struct Setting {
     const char* key;   // "server.port"
-    const char* env;   // "MODELHOST_PORT"
+    const char* env;   // "MODELHOST_PORT", or nullptr (a key only a config file sets: headers, routes, ...)
     const char* flag;  // "--port", or nullptr
-    const char* kind;  // "string", "integer", "number", "boolean", "list"
+    const char* kind;  // "string", "integer", "number", "boolean", "list", "object", "array"
+    SameSetting same;  // the values agree (used to tell a setting at its default)
+    // nullptr: a reload applies a change. Else the running process keeps its value, and a reload that changes it
+    // (this returns false) says it takes effect at the next restart.
+    SameSetting kept_until_restart = nullptr;
 };
 
 const std::vector<Setting>& settings();
+
+// The restart-only settings whose value differs between the running and the reloaded configuration.
+std::vector<std::string> needs_restart(const Config& now, const Config& next);
+
+// The settings among `keys` whose value in `cfg` differs from the built-in default (sections are left out).
+std::vector<std::string> not_default(const Config& cfg, const std::vector<std::string>& keys);
 
 // Reads the process environment into LoadInput::getenv/env_names.
 void use_process_environment(LoadInput& in);

@@ -4,6 +4,7 @@
 #include "base/text.hpp"
 
 #include "config/config.hpp"
+#include "config/load.hpp"
 #include "log/logging.hpp"
 #include "metrics/metrics.hpp"
 #include "net/connection.hpp"
@@ -209,28 +210,11 @@ void Server::Impl::wait_signal() {
 
 namespace {
 
-// Settings the running process cannot change: each differing one is named and kept.
+// Settings the running process cannot change (config::settings(), the column `kept_until_restart`): each
+// differing one is named and kept.
 void warn_restart_only(const config::Config& now, const config::Config& next) {
-    auto differs = [](const char* key, bool changed) {
-        if (changed) spdlog::warn("reload: {} changed; it takes effect at the next restart (kept as it was)", key);
-    };
-    differs("server.host", now.server.host != next.server.host);
-    differs("server.port", now.server.port != next.server.port && next.server.port != 0);
-    differs("server.ipv6_only", now.server.ipv6_only != next.server.ipv6_only);
-    differs("server.threads", now.server.threads != next.server.threads);
-    differs("server.sendfile_min_bytes", now.server.sendfile_min_bytes != next.server.sendfile_min_bytes);
-    differs("server.shutdown_timeout", now.server.shutdown_timeout != next.server.shutdown_timeout);
-    differs("server.pid_file", now.server.pid_file != next.server.pid_file);
-    const auto& a = now.limits;
-    const auto& b = next.limits;
-    differs("limits", a.max_header_bytes != b.max_header_bytes || a.max_body_bytes != b.max_body_bytes ||
-                          a.header_timeout != b.header_timeout || a.keepalive_timeout != b.keepalive_timeout ||
-                          a.send_timeout != b.send_timeout || a.max_connections != b.max_connections ||
-                          a.max_requests_per_connection != b.max_requests_per_connection);
-    differs("tls (on or off)", now.tls.enabled() != next.tls.enabled());
-    differs("http2", now.http2.enabled != next.http2.enabled || now.http2.cleartext != next.http2.cleartext ||
-                         now.http2.max_concurrent_streams != next.http2.max_concurrent_streams);
-    differs("mirrors", now.mirrors != next.mirrors);
+    for (const auto& key : config::needs_restart(now, next))
+        spdlog::warn("reload: {} changed; it takes effect at the next restart (kept as it was)", key);
 }
 
 }  // namespace

@@ -296,7 +296,7 @@ TEST_CASE("a reload changes what can change and names what needs a restart", "[p
     CHECK(request(port, "GET", "/a.json")["X-Edition"] == "two");
     std::string out = server.output();
     CHECK_THAT(out, Catch::Contains("server.threads changed; it takes effect at the next restart"));
-    CHECK_THAT(out, Catch::Contains("limits changed; it takes effect at the next restart"));
+    CHECK_THAT(out, Catch::Contains("limits.header_timeout changed; it takes effect at the next restart"));
     CHECK_THAT(out, Catch::Contains(R"("msg":"reloaded the configuration (generation 2))"));  // log.format applied
     server.signal(SIGTERM);
     CHECK(server.wait() == std::optional<int>(0));

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <fstream>
 #include <map>
+#include <set>
 #include <nlohmann/json.hpp>
 
 using namespace modelhost::config;
@@ -106,6 +107,74 @@ TEST_CASE("an unknown key is an error naming the key and the valid ones", "[conf
     CHECK_THAT(l.error(R"({"routes": [{"path": "/a/**", "cros": {}}]})"), Catch::Contains("routes[0].cros: unknown key"));
 }
 
+namespace {
+
+// The valid keys an "unknown key" error lists ("...; valid keys here: a, b, c").
+std::vector<std::string> valid_keys(Loader& l, const std::string& file_json) {
+    std::string e = l.error(file_json);
+    auto at = e.find("valid keys here: ");
+    REQUIRE(at != std::string::npos);
+    std::vector<std::string> keys;
+    std::string rest = e.substr(at + 17);
+    rest = rest.substr(0, rest.find(" ("));  // " (set in FILE)"
+    for (std::size_t from = 0; from < rest.size();) {
+        auto comma = rest.find(", ", from);
+        keys.push_back(rest.substr(from, comma == std::string::npos ? std::string::npos : comma - from));
+        from = comma == std::string::npos ? rest.size() : comma + 2;
+    }
+    return keys;
+}
+
+const Setting* row(const std::string& key) {
+    for (const auto& s : settings())
+        if (key == s.key) return &s;
+    return nullptr;
+}
+
+}  // namespace
+
+TEST_CASE("every key the validation accepts has its row in the settings table, and every row is a valid key",
+          "[config]") {
+    Loader l;
+    std::set<std::string> accepted;
+    for (const auto& section : valid_keys(l, R"({"zz": 1})")) {
+        if (l.error("{\"" + section + "\": {\"zz\": 1}}").find("valid keys here") == std::string::npos) {
+            accepted.insert(section);  // not a section of keys: headers (any name), routes, cache_control, mirrors
+            continue;
+        }
+        for (const auto& key : valid_keys(l, "{\"" + section + "\": {\"zz\": 1}}")) accepted.insert(section + "." + key);
+    }
+    REQUIRE(accepted.size() > 30);
+    for (const auto& key : accepted) {
+        INFO(key);
+        CHECK(row(key) != nullptr);
+    }
+    for (const auto& s : settings()) {
+        INFO(s.key);
+        CHECK(accepted.contains(s.key));
+    }
+}
+
+TEST_CASE("a reload names each restart-only setting it changed, and nothing for the settings it applies",
+          "[config]") {
+    Loader l;
+    Config now = l.load();
+    Config next = l.load(R"({"server": {"threads": 3}, "limits": {"header_timeout": 3}, "cors": {"max_age": 5},
+                             "headers": {"X-A": "b"}, "mirrors": [{"path": "/m/", "upstream": "https://example.com/"}]})");
+    CHECK(needs_restart(now, next) == std::vector<std::string>{"server.threads", "limits.header_timeout", "mirrors"});
+    CHECK(needs_restart(now, now).empty());
+    Config any_port = l.load(R"({"server": {"port": 0}})");
+    CHECK(needs_restart(now, any_port).empty());  // port 0: keep the bound one
+}
+
+TEST_CASE("the settings away from their default are told apart from those set to it", "[config]") {
+    Loader l;
+    Config c = l.load(R"({"server": {"port": 8080, "threads": 2}, "cors": {"max_age": 7200}, "log": {"level": "debug"},
+                          "cache_control": [{"path": "*.json", "value": "no-cache"}, {"path": "**", "value": "public, max-age=86400"}]})");
+    CHECK(not_default(c, {"server", "server.port", "server.threads", "cors.max_age", "log.level", "cache_control"}) ==
+          std::vector<std::string>{"server.threads", "log.level"});
+}
+
 TEST_CASE("wrong types and out-of-range values name the key and what is valid", "[config]") {
     Loader l;
     CHECK_THAT(l.error(R"({"server": {"port": "80"}})"), Catch::Contains("server.port: must be an integer from 0 to 65535"));
@@ -156,6 +225,7 @@ TEST_CASE("a missing root, bad JSON and bad env values are errors naming their s
 
 TEST_CASE("every env setting and flag in the table maps to a real config key", "[config]") {
     for (const auto& s : settings()) {
+        if (!s.env) continue;  // a key only a config file sets
         INFO(s.key);
         CHECK(std::string(s.env).starts_with("MODELHOST_"));
         Loader l;
