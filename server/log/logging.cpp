@@ -99,12 +99,11 @@ void reconfigure(const config::LogConfig& cfg) {
     access_enabled = cfg.access_log && main->level() != spdlog::level::off;
 }
 
-void access(const AccessRecord& rec) {
-    if (!access_enabled.load(std::memory_order_relaxed) || !access_logger) return;
+std::string access_line(const AccessRecord& rec, bool json) {
     const auto& f = rec;
     fmt::memory_buffer line;
     auto out = std::back_inserter(line);
-    if (access_json.load(std::memory_order_relaxed)) {
+    if (json) {
         fmt::format_to(out, R"({{"type":"access","remote":"{}","method":)", rec.remote);
         append_quoted(line, f.method);
         fmt::format_to(out, R"(,"target":)");
@@ -128,7 +127,12 @@ void access(const AccessRecord& rec) {
             append_quoted(line, f.note);
         }
     }
-    access_logger->info(std::string_view(line.data(), line.size()));
+    return fmt::to_string(line);
+}
+
+void access(const AccessRecord& rec) {
+    if (!access_enabled.load(std::memory_order_relaxed) || !access_logger) return;
+    access_logger->info(access_line(rec, access_json.load(std::memory_order_relaxed)));
 }
 
 void flush() {

@@ -4,6 +4,7 @@
 #include "config/config.hpp"
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace modelhost::log {
@@ -28,6 +29,10 @@ struct AccessRecord {
 };
 
 void access(const AccessRecord& rec);
+
+// The line `access` writes (after the time stamp, in text): text, or one JSON object (log.format json). Every byte a
+// client sent is quoted, so the line stays one line, and valid JSON.
+std::string access_line(const AccessRecord& rec, bool json);
 
 // Writes out buffered log lines (at shutdown).
 void flush();
