@@ -33,10 +33,9 @@ Clock::time_point coarse_now();
 Clock::duration tick_period(const config::LimitsConfig& l);
 
 // No delay; for a plain connection a small TCP_NOTSENT_LOWAT (each write or sendfile goes out at once from this thread
-// instead of being pushed later by the peer's ACKs; on loopback this tripled large-file throughput). A TLS connection
-// keeps the kernel's default: with a mark (4 KiB to 2 MiB tried), HTTPS 4 MB on loopback settled per run in one of
-// two states, 340-360 or 210-250 req/s, against a steady 280-300 without it (docs/BENCHMARKS.md). Returns the peer
-// as "address:port", or "-".
+// instead of being pushed later by the peer's ACKs). A TLS connection keeps the kernel's default: with a mark, HTTPS
+// throughput was bistable from run to run (the figures for both: docs/BENCHMARKS.md, "TCP_NOTSENT_LOWAT"). Returns
+// the peer as "address:port", or "-".
 std::string prepare_socket(boost::asio::ip::tcp::socket& socket, bool tls);
 
 // One answered request: the access-log line and the response metrics.
