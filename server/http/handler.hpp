@@ -1,7 +1,7 @@
 // The request pipeline: a function from (request, immutable policy) to a finalised response. The steps, numbered
-// as in docs/ARCHITECTURE.md: 1 target, 2 route, 3 CORS decision, 4 method gate, 5 health, refusals and preflights,
-// 6 built-in endpoints, 7 the file (static_file.hpp), 8 finalise (finalise.hpp). The connection reads the request
-// before (net/request_reader.hpp) and sends and logs the response after.
+// as in docs/ARCHITECTURE.md: 1 target, 2 route, 3 CORS decision, 4 method gate, 5 built-in endpoints
+// (endpoints.hpp), 6 refusals and preflights, 7 the file (static_file.hpp), 8 finalise (finalise.hpp). The
+// connection reads the request before (net/request_reader.hpp) and sends and logs the response after.
 #pragma once
 
 #include "http/message.hpp"
@@ -23,7 +23,9 @@ class Mirrors;
 
 namespace modelhost::http {
 
-struct Policy;  // compiled from Config once; defined in policy.hpp
+struct Policy;     // the rules, compiled from Config once; defined in policy.hpp
+struct Resources;  // the files, caches and catalog they work on; resources.hpp
+struct InForce;    // one Policy with its Resources, swapped together (handler.cpp)
 struct RoutePolicy;
 struct Target;
 
@@ -60,23 +62,29 @@ public:
     void end_pass() const;
 
     // Swaps in the policy `cfg` compiles to (CORS, routes, headers, cache rules, compression, health prefix, access
-    // log), for every request from now on; replies already made keep theirs alive (Reply::keep). Throws
-    // config::ConfigError or std::system_error, and then the running policy stays. Any thread.
+    // log), for every request from now on; replies already made keep theirs alive (Reply::keep). The file store,
+    // the caches and the catalog are kept unless a setting each depends on changed (resources.hpp), so a reload
+    // that leaves server.root alone starts no new scan. Throws config::ConfigError or std::system_error, and then
+    // the running policy stays. Any thread.
     void reload(const config::Config& cfg);
 
 private:
-    bool from_mirror(const Policy& policy, const RoutePolicy& route, const Target& target, const Request& req,
+    // Step 7: the file ("/": the root's index.html), through the mirror covering its path; true when a mirror's
+    // transfer must be waited for (nothing to send yet).
+    bool serve_file(const InForce& now, const RoutePolicy& route, const Target& target, const Request& req,
+                    bool may_wait, Exchange& ex) const;
+    bool from_mirror(const InForce& now, const RoutePolicy& route, const Target& target, const Request& req,
                      bool may_wait, Exchange& ex) const;
     // An error status for a request that ends its connection.
     Exchange reject(bhttp::status status, const Request& partial, const std::string& note) const;
 
     // The policy in force for this thread's request (see handler.cpp).
-    const std::shared_ptr<Policy>& current_policy() const;
+    const std::shared_ptr<const InForce>& current() const;
 
-    std::atomic<std::shared_ptr<Policy>> policy_;  // replaced whole by reload
-    std::atomic<std::uint64_t> generation_;       // changes with policy_, after it; unique in the process
+    std::atomic<std::shared_ptr<const InForce>> now_;  // replaced whole by reload
+    std::atomic<std::uint64_t> generation_;       // changes with now_, after it; unique in the process
     std::atomic<bool> access_log_;                 // log facts are copied only for an access log
-    std::function<bool()> request_pass_end_;       // set before serving; given to every policy
+    std::function<bool()> request_pass_end_;       // set before serving; given to every new file store
     std::unique_ptr<mirror::Mirrors> mirrors_;     // null without mirrors; restart-only (its state outlives reloads)
 };
 

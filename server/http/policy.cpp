@@ -31,20 +31,10 @@ bool RoutePolicy::configures(std::string_view lower_name) const {
 }
 
 Policy::Policy(const config::Config& cfg)
-    : files(cfg.server.root, cfg.server.sendfile_min_bytes),
-      cache_control(cfg.cache_control),
+    : cache_control(cfg.cache_control),
       compression(cfg.compression),
       etag(cfg.server.etag),
-      gzip(std::make_unique<GzipCache>(cfg.compression.gzip_max_bytes, cfg.compression.gzip_cache_bytes)),
-      heads(std::make_unique<HeadCache>()),
-      catalog(std::make_unique<models::CatalogService>(cfg.server.root)),
-      healthz(cfg.health.prefix + "/healthz"),
-      readyz(cfg.health.prefix + "/readyz"),
-      metrics(cfg.health.prefix + "/metrics"),
-      status(cfg.health.prefix + "/"),
-      allow_origins(cfg.cors.allow_origins),
-      credentials(cfg.cors.allow_credentials),
-      tls(cfg.tls.enabled()),
+      endpoints(cfg),
       top{CorsPolicy(cfg.cors), cfg.headers} {
     for (const auto& r : cfg.routes) {
         routes.emplace_back(r.path, RoutePolicy{r.cors ? CorsPolicy(*r.cors) : top.cors, r.headers ? *r.headers : cfg.headers});

@@ -1,15 +1,12 @@
-// Everything the pipeline consults, compiled once from the validated config and never changed afterwards.
+// The rules the pipeline follows, compiled once from the validated config and never changed afterwards (a reload
+// compiles a new Policy). The state they work on (files, caches, the catalog) is apart, in resources.hpp.
 #pragma once
 
 #include "config/config.hpp"
-#include "fs/file_store.hpp"
 #include "http/cache_control.hpp"
 #include "http/cors.hpp"
-#include "http/gzip_cache.hpp"
-#include "http/head_cache.hpp"
-#include "models/service.hpp"
+#include "http/endpoints.hpp"
 
-#include <memory>
 #include <string>
 #include <vector>
 
@@ -39,18 +36,10 @@ struct Policy {
     // First matching route wins; paths that match none (or could not be parsed) get the top-level policy.
     const RoutePolicy& route_for(std::string_view path) const;
 
-    fs::FileStore files;
     CacheControl cache_control;
     config::CompressionConfig compression;
     config::ServerConfig::Etag etag;  // how ETags are made (size + mtime, or the content's hash)
-    std::unique_ptr<GzipCache> gzip;  // caches: mutable, invisible in responses
-    std::unique_ptr<HeadCache> heads;
-    std::unique_ptr<models::CatalogService> catalog;
-    std::string healthz, readyz, metrics, status;  // full paths of the health, metrics and status endpoints
-    // What the status page tells (the top level's CORS as configured; the scheme of the snippets' URLs).
-    std::vector<std::string> allow_origins;
-    bool credentials = false;
-    bool tls = false;
+    Endpoints endpoints;              // health, metrics, the status page, /v1/models
     RoutePolicy top;
     std::vector<std::pair<std::string, RoutePolicy>> routes;  // glob -> policy
 };

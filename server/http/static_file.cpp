@@ -14,6 +14,7 @@
 #include "http/head_cache.hpp"
 #include "http/mime.hpp"
 #include "http/range.hpp"
+#include "http/resources.hpp"
 #include "http/vary.hpp"
 
 #include <openssl/evp.h>
@@ -90,12 +91,13 @@ std::string version_of(const fs::Lookup& f) {
 }
 
 // The headers describing `f` (the file whose version they follow) in `coding`; 200, 206 and 304 all carry them.
-// Built once per file version (a path has one route, so the cache needs no route in its key) and reused until the
-// file changes. A header the route configures is left out: the route's lines carry it.
-std::shared_ptr<const RepresentationHead> head_for(const Policy& p, const RoutePolicy& route, std::string_view relative,
-                                                   HeadCache::Slot slot, const fs::Lookup& f, Coding coding,
-                                                   std::string_view type, std::string_view path) {
-    if (auto cached = p.heads->find(relative, slot, f)) return cached;
+// Built once per file version (a path has one route, so the cache needs no route in its key; a reload that changes
+// the routes, headers, cache rules or ETag mode starts a new cache, resources.cpp) and reused until the file
+// changes. A header the route configures is left out: the route's lines carry it.
+std::shared_ptr<const RepresentationHead> head_for(const Policy& p, const Resources& r, const RoutePolicy& route,
+                                                   std::string_view relative, HeadCache::Slot slot, const fs::Lookup& f,
+                                                   Coding coding, std::string_view type, std::string_view path) {
+    if (auto cached = r.heads->find(relative, slot, f)) return cached;
     auto h = std::make_shared<RepresentationHead>();
     auto put = [&](std::string_view name, std::string_view lower, std::string_view value) {
         if (!route.configures(lower)) append_header_line(h->lines, name, value);
@@ -112,15 +114,15 @@ std::shared_ptr<const RepresentationHead> head_for(const Policy& p, const RouteP
     put("Content-Type", "content-type", type);
     put("Accept-Ranges", "accept-ranges", "bytes");
     if (coding != Coding::identity) put("Content-Encoding", "content-encoding", coding_token(coding));
-    p.heads->store(relative, slot, f, h);
+    r.heads->store(relative, slot, f, h);
     return h;
 }
 
 // A sidecar counts only when it is a regular file at least as new as the file it compresses.
-fs::Lookup sidecar(const Policy& p, std::string_view relative, const char* ext, const fs::Lookup& identity) {
+fs::Lookup sidecar(const Resources& r, std::string_view relative, const char* ext, const fs::Lookup& identity) {
     thread_local std::string name;  // reused: no allocation per request
     name.assign(relative).append(ext);
-    fs::Lookup s = p.files.open(name);
+    fs::Lookup s = r.files->open(name);
     if (s.result != fs::Lookup::Result::found || s.mtime.tv_sec < identity.mtime.tv_sec) s = fs::Lookup{};
     return s;
 }
@@ -154,12 +156,12 @@ struct Offer {
     bool gz_on_the_fly = false;
 };
 
-Offer offer_of(const Policy& p, std::string_view relative, const fs::Lookup& identity, std::string_view type, const Ask& ask) {
+Offer offer_of(const Policy& p, const Resources& r, std::string_view relative, const fs::Lookup& identity, std::string_view type, const Ask& ask) {
     Offer o;
     if (!ask.any_coding) return o;
     const auto& z = p.compression;
-    if (z.precompressed && accepts(ask.accept, Coding::br)) o.br = sidecar(p, relative, ".br", identity);
-    if (z.precompressed && accepts(ask.accept, Coding::gzip)) o.gz = sidecar(p, relative, ".gz", identity);
+    if (z.precompressed && accepts(ask.accept, Coding::br)) o.br = sidecar(r, relative, ".br", identity);
+    if (z.precompressed && accepts(ask.accept, Coding::gzip)) o.gz = sidecar(r, relative, ".gz", identity);
     o.gz_on_the_fly = !found(o.gz) && z.gzip && compressible(type) && identity.size > 0 && identity.size <= z.gzip_max_bytes;
     return o;
 }
@@ -167,10 +169,10 @@ Offer offer_of(const Policy& p, std::string_view relative, const fs::Lookup& ide
 // The representation, decided once: one choice of coding over what is offered, then its bytes and headers.
 // When the on-the-fly gzip cannot be had right now (it would not shrink, or another request is compressing this
 // version) the identity bytes are sent.
-Representation choose(const Policy& p, const RoutePolicy& route, std::string_view relative, std::string_view path,
-                      fs::Lookup identity, std::string_view type, const Ask& ask) {
+Representation choose(const Policy& p, const Resources& res, const RoutePolicy& route, std::string_view relative,
+                      std::string_view path, fs::Lookup identity, std::string_view type, const Ask& ask) {
     using Slot = HeadCache::Slot;
-    Offer offer = offer_of(p, relative, identity, type, ask);
+    Offer offer = offer_of(p, res, relative, identity, type, ask);
     Representation r;
     r.negotiable = (p.compression.precompressed || p.compression.gzip) && compressible(type);
     r.coding = ask.any_coding ? choose_coding(ask.accept, found(offer.br), found(offer.gz) || offer.gz_on_the_fly)
@@ -184,7 +186,7 @@ Representation choose(const Policy& p, const RoutePolicy& route, std::string_vie
         slot = Slot::gzip_file;
     } else {
         if (r.coding == Coding::gzip) {
-            r.gz = p.gzip->get(std::string(relative), version_of(identity), identity);
+            r.gz = res.gzip->get(std::string(relative), version_of(identity), identity);
             if (r.gz) slot = Slot::gzip_memory;
             else r.coding = Coding::identity;
         }
@@ -192,7 +194,7 @@ Representation choose(const Policy& p, const RoutePolicy& route, std::string_vie
     }
     r.negotiable = r.negotiable || r.coding != Coding::identity;
     // Sidecars have versions of their own; the identity and in-memory gzip follow the identity file's.
-    r.head = head_for(p, route, relative, slot, r.file, r.coding, type, path);
+    r.head = head_for(p, res, route, relative, slot, r.file, r.coding, type, path);
     return r;
 }
 
@@ -259,8 +261,8 @@ std::optional<Reply> apply_range(Reply& res, const Ask& ask, const Representatio
 
 }  // namespace
 
-void serve_static(const Policy& p, const RoutePolicy& route, const Target& target, const Request& req, Reply& res,
-                  std::string& note) {
+void serve_static(const Policy& p, const Resources& r, const RoutePolicy& route, const Target& target, const Request& req,
+                  Reply& res, std::string& note) {
     const unsigned version = req.version();
     res.version(version);
     if (target.path.ends_with('/')) {
@@ -269,14 +271,14 @@ void serve_static(const Policy& p, const RoutePolicy& route, const Target& targe
         return;
     }
     const std::string_view relative = std::string_view(target.path).substr(1);
-    fs::Lookup identity = p.files.open(relative);  // 7a. facts
+    fs::Lookup identity = r.files->open(relative);  // 7a. facts
     if (auto failed = lookup_failure(identity, version, note)) {
         res = std::move(*failed);
         return;
     }
     const Ask ask = ask_of(req);
     const std::string_view type = mime_type(target.last_segment());
-    Representation rep = choose(p, route, relative, target.path, std::move(identity), type, ask);  // 7b, 7c
+    Representation rep = choose(p, r, route, relative, target.path, std::move(identity), type, ask);  // 7b, 7c
     const Validators v{rep.head->etag, rep.head->last_modified};
 
     switch (evaluate_preconditions(req, req.method(), v, std::time(nullptr))) {  // 7d

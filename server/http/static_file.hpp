@@ -4,6 +4,7 @@
 
 #include "http/message.hpp"
 #include "http/policy.hpp"
+#include "http/resources.hpp"
 #include "http/target.hpp"
 
 #include <ctime>
@@ -14,9 +15,9 @@ namespace modelhost::http {
 
 // A 200, 206, 304, 404, 412, 416 or 5xx for the file named by `target`, made in `res` (a Reply as default-constructed:
 // no fields, no content); `note` explains refusals for the log. `route` is the path's route (its configured headers
-// are left out of the representation lines).
-void serve_static(const Policy& policy, const RoutePolicy& route, const Target& target, const Request& req, Reply& res,
-                  std::string& note);
+// are left out of the representation lines); `resources` the files and caches the policy's rules work on.
+void serve_static(const Policy& policy, const Resources& resources, const RoutePolicy& route, const Target& target,
+                  const Request& req, Reply& res, std::string& note);
 
 // A 200 for a file a mirror is still fetching: the length its upstream promised, the bytes sent as they arrive; no
 // ranges, codings or conditionals (the stored file answers those once it is whole). ETag and Last-Modified only when

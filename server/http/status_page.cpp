@@ -1,7 +1,7 @@
-// Built from the catalog's JSON per request (the page is for people, not for load).
+// Built per request from the catalog's summary, a bounded number of rows: cheap enough for an I/O thread.
 #include "http/status_page.hpp"
 
-#include <nlohmann/json.hpp>
+#include "http/endpoint_paths.hpp"
 
 namespace modelhost::http {
 
@@ -52,19 +52,32 @@ std::string snippet(const std::string& name, const std::string& format, const st
                "  { runtime: 'tfjs', " + std::string(detector ? "detectorModelUrl" : "landmarkModelUrl") + ": '" + u + "' });";
 }
 
-std::string model_row(const nlohmann::json& m, const StatusFacts& f) {
-    std::string name = m.value("name", ""), format = m.value("format", ""), path = m.value("url", "");
-    std::string url = f.base_url + path;
-    bool ok = m.value("status", "") == "ok";
-    std::string out = "<section><h2>" + html_escape(name) + " <span class=\"" + (ok ? "ok\">ok" : "bad\">broken") +
-                      "</span></h2>\n<p>" + html_escape(format) + ", " + std::to_string(m.value("total_bytes", 0ull)) +
-                      " bytes &middot; <a href=\"" + html_escape(path) + "\">" + html_escape(url) + "</a></p>\n";
-    if (m.contains("problems") && m["problems"].is_array() && !m["problems"].empty()) {
+std::string model_row(const models::SummaryRow& m, const StatusFacts& f) {
+    std::string url = f.base_url + m.url;
+    std::string out = "<section><h2>" + html_escape(m.name) + " <span class=\"" + (m.ok ? "ok\">ok" : "bad\">broken") +
+                      "</span></h2>\n<p>" + html_escape(m.format) + ", " + std::to_string(m.total_bytes) +
+                      " bytes &middot; <a href=\"" + html_escape(m.url) + "\">" + html_escape(url) + "</a></p>\n";
+    if (!m.problems.empty()) {
         out += "<ul class=\"problems\">";
-        for (const auto& p : m["problems"]) out += "<li>" + html_escape(p.is_string() ? p.get<std::string>() : p.dump()) + "</li>";
+        for (const auto& p : m.problems) out += "<li>" + html_escape(p) + "</li>";
         out += "</ul>\n";
     }
-    return out + "<pre><code>" + html_escape(snippet(name, format, url)) + "</code></pre></section>\n";
+    return out + "<pre><code>" + html_escape(snippet(m.name, m.format, url)) + "</code></pre></section>\n";
+}
+
+// The models section: a note while there is no catalog or no model, else the count and the rows kept.
+std::string models_section(const models::CatalogSummary* c, const StatusFacts& f) {
+    if (!c) return "<p>The model catalog is being built; reload this page in a moment.</p>\n";
+    if (c->models() == 0)
+        return "<p>No TF.js model here yet. Put each model in its own folder under the served root, or mirror one with "
+               "<code>modelhost fetch URL</code>.</p>\n";
+    const std::string json_link = "<a href=\"" + std::string(models_path) + "\">" + std::string(models_path) + "</a>";
+    std::string out = "<p>" + std::to_string(c->models()) + " model(s); the same list as JSON: " + json_link + ".</p>\n";
+    for (const auto& m : c->rows) out += model_row(m, f);
+    if (c->models() > c->rows.size())
+        out += "<p>And " + std::to_string(c->models() - c->rows.size()) + " more model(s), not shown here; every model is in " +
+               json_link + ".</p>\n";
+    return out;
 }
 
 std::string cors_section(const StatusFacts& f) {
@@ -79,7 +92,7 @@ std::string cors_section(const StatusFacts& f) {
 
 }  // namespace
 
-std::string status_page(const std::string* catalog_json, const StatusFacts& f) {
+std::string status_page(const models::CatalogSummary* catalog, const StatusFacts& f) {
     std::string out =
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>modelhost</title>\n"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<style>"
@@ -87,17 +100,7 @@ std::string status_page(const std::string* catalog_json, const StatusFacts& f) {
         "pre{background:#f4f4f4;padding:.75rem;overflow-x:auto}h2{font-size:1.1rem;margin-bottom:.25rem}"
         ".ok{color:#1a7f37;font-size:.8rem}.bad{color:#b00;font-size:.8rem}.problems{color:#b00}"
         "</style></head><body>\n<h1>modelhost " + html_escape(f.version) + "</h1>\n";
-    auto doc = catalog_json ? nlohmann::json::parse(*catalog_json, nullptr, false) : nlohmann::json();
-    if (!doc.is_object() || !doc.contains("models") || !doc["models"].is_array()) {
-        out += "<p>The model catalog is being built; reload this page in a moment.</p>\n";
-    } else if (doc["models"].empty()) {
-        out += "<p>No TF.js model here yet. Put each model in its own folder under the served root, or mirror one with "
-               "<code>modelhost fetch URL</code>.</p>\n";
-    } else {
-        out += "<p>" + std::to_string(doc["models"].size()) + " model(s); the same list as JSON: <a href=\"/v1/models\">/v1/models</a>.</p>\n";
-        for (const auto& m : doc["models"]) out += model_row(m, f);
-    }
-    return out + cors_section(f) + "</body></html>\n";
+    return out + models_section(catalog, f) + cors_section(f) + "</body></html>\n";
 }
 
 }  // namespace modelhost::http

@@ -1,7 +1,10 @@
 // The page a developer sees at "/" (and <health.prefix>/) when the root has no index.html: every model the catalog
 // lists, its URL and a loader snippet to copy, and the CORS policy in force. Self-contained (inline styles only, no
-// script; sent with its own Content-Security-Policy); every name from the file system is escaped.
+// script; sent with its own Content-Security-Policy); every name from the file system is escaped. Beyond
+// models::CatalogSummary::max_rows models the page lists the first ones and points at /v1/models for the rest.
 #pragma once
+
+#include "models/summary.hpp"
 
 #include <string>
 #include <vector>
@@ -16,8 +19,8 @@ struct StatusFacts {
     std::string version;
 };
 
-// `catalog_json` is GET /v1/models' body (null before the first scan).
-std::string status_page(const std::string* catalog_json, const StatusFacts& facts);
+// `catalog` is the catalog service's last summary (null before the first scan).
+std::string status_page(const models::CatalogSummary* catalog, const StatusFacts& facts);
 
 // Text made safe for HTML element content and quoted attribute values.
 std::string html_escape(std::string_view text);

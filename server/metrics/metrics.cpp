@@ -142,6 +142,10 @@ void events(std::string& out) {
     header(out, "modelhost_reloads_total", "counter", "Configuration reloads, by result.");
     line(out, "modelhost_reloads_total{result=\"success\"}", at(Event::reload_ok));
     line(out, "modelhost_reloads_total{result=\"failure\"}", at(Event::reload_failed));
+    header(out, "modelhost_catalog_scans_total", "counter",
+           "Scans of the root by the model catalog: a new catalog's first (every file hashed), or a later refresh.");
+    line(out, "modelhost_catalog_scans_total{scan=\"first\"}", at(Event::catalog_first_scan));
+    line(out, "modelhost_catalog_scans_total{scan=\"refresh\"}", at(Event::catalog_refresh_scan));
     header(out, "modelhost_cache_lookups_total", "counter", "Cache lookups on the request path, by cache and result.");
     line(out, "modelhost_cache_lookups_total{cache=\"file\",result=\"remembered\"}", at(Event::file_remembered));
     line(out, "modelhost_cache_lookups_total{cache=\"file\",result=\"checked\"}", at(Event::file_checked));

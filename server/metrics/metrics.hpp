@@ -28,6 +28,8 @@ enum class Event : std::size_t {
     head_miss,        // ... built
     gzip_hit,         // an on-the-fly gzip result reused
     gzip_miss,        // ... compressed now (or identity sent because another compression of it runs)
+    catalog_first_scan,    // a new catalog's scan of the root, every file hashed (start, a changed server.root)
+    catalog_refresh_scan,  // a later scan of the same catalog, only changed files hashed
     count_
 };
 

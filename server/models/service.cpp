@@ -5,6 +5,8 @@
 #include <openssl/evp.h>
 
 #include <fstream>
+#include <optional>
+#include <utility>
 #include <sys/stat.h>
 #include <vector>
 
@@ -59,7 +61,8 @@ std::string CatalogService::sha256_of(const std::string& relative) {
     return slot.second;
 }
 
-CatalogService::CatalogService(std::filesystem::path root) : root_(std::move(root)), worker_([this] { run(); }) {}
+CatalogService::CatalogService(std::filesystem::path root, ScanHook scanned)
+    : root_(std::move(root)), scanned_(std::move(scanned)), worker_([this] { run(); }) {}
 
 CatalogService::~CatalogService() {
     {
@@ -70,17 +73,28 @@ CatalogService::~CatalogService() {
     worker_.join();
 }
 
-std::shared_ptr<const std::string> CatalogService::models_json() {
-    std::lock_guard lock(mutex_);
+void CatalogService::ask_if_stale() {
     if (!building_ && !wanted_ && std::chrono::steady_clock::now() - built_ >= std::chrono::seconds(1)) {
         wanted_ = true;
         wake_.notify_one();
     }
+}
+
+std::shared_ptr<const std::string> CatalogService::models_json() {
+    std::lock_guard lock(mutex_);
+    ask_if_stale();
     return json_;
+}
+
+std::shared_ptr<const CatalogSummary> CatalogService::summary() {
+    std::lock_guard lock(mutex_);
+    ask_if_stale();
+    return summary_;
 }
 
 // The build thread: one build at a time (single flight), each when asked for.
 void CatalogService::run() {
+    bool first = true;
     std::unique_lock lock(mutex_);
     for (;;) {
         wake_.wait(lock, [this] { return wanted_ || stopping_; });
@@ -88,21 +102,55 @@ void CatalogService::run() {
         wanted_ = false;
         building_ = true;
         lock.unlock();
-        std::string json;
+        std::optional<Build> b;
         try {
-            json = build();
+            b = build();
         } catch (const std::exception&) {
             // The tree changed under the scan in a way nothing foresaw: keep the last catalog, try again later.
-            json.clear();
+            b.reset();
         }
+        if (scanned_) scanned_(std::exchange(first, false));
         lock.lock();
         building_ = false;
         built_ = std::chrono::steady_clock::now();
-        if (!json.empty()) json_ = std::make_shared<const std::string>(std::move(json));
+        if (b) {
+            json_ = std::make_shared<const std::string>(std::move(b->json));
+            summary_ = std::make_shared<const CatalogSummary>(std::move(b->summary));
+        }
     }
 }
 
-std::string CatalogService::build() {
+namespace {
+
+// `text` with each invalid UTF-8 sequence replaced as /v1/models' JSON replaces it (U+FFFD), so the status page
+// shows a name as the JSON does.
+std::string as_in_json(const std::string& text) {
+    auto dumped = nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    return nlohmann::json::parse(dumped).get<std::string>();
+}
+
+SummaryRow row_of(const ModelEntry& m) {
+    SummaryRow r{as_in_json(m.name), url_of(m.manifest), as_in_json(m.format), m.total_bytes, m.ok(), {}};
+    for (const auto& p : m.problems) r.problems.push_back(as_in_json(p));
+    return r;
+}
+
+// The counts over every model, and the first rows.
+CatalogSummary summarise(const Catalog& c) {
+    CatalogSummary s;
+    s.assets = c.assets.size();
+    for (const auto& m : c.models) {
+        (m.ok() ? s.models_ok : s.models_broken) += 1;
+        s.total_bytes += m.total_bytes;
+        if (s.rows.size() < CatalogSummary::max_rows)
+            s.rows.push_back(row_of(m));
+    }
+    return s;
+}
+
+}  // namespace
+
+CatalogService::Build CatalogService::build() {
     Catalog c = scan(root_);
     nlohmann::json out = {{"models", nlohmann::json::array()}, {"assets", nlohmann::json::array()}};
     for (const auto& m : c.models) {
@@ -114,7 +162,7 @@ std::string CatalogService::build() {
                                  {"problems", m.problems}});
     }
     for (const auto& a : c.assets) out["assets"].push_back({{"path", a}, {"url", url_of(a)}});
-    return out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    return {out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n", summarise(c)};
 }
 
 }  // namespace modelhost::models

@@ -5,6 +5,7 @@
 #include "base/args.hpp"
 #include "config/load.hpp"
 #include "client/http_client.hpp"
+#include "http/endpoint_paths.hpp"
 
 #include <chrono>
 #include <cstdio>
@@ -74,7 +75,7 @@ int health_command(const std::vector<std::string>& args) {
     try {
         config::Config cfg = configured_server(parsed.value("--config"));
         options.trusted_cert = cfg.tls.cert_file;
-        if (!url && !(url = parse_http_url(local_base_url(cfg) + cfg.health.prefix + "/healthz"))) {
+        if (!url && !(url = parse_http_url(local_base_url(cfg) + http::endpoint_paths(cfg.health.prefix).healthz))) {
             std::fprintf(stderr, "modelhost health: server.host \"%s\" gives no URL to probe; pass --url\n", cfg.server.host.c_str());
             return 2;
         }

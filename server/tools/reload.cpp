@@ -5,6 +5,7 @@
 #include "config/load.hpp"
 #include "tools/health.hpp"
 #include "client/http_client.hpp"
+#include "http/endpoint_paths.hpp"
 
 #include <cerrno>
 #include <chrono>
@@ -30,7 +31,7 @@ double sample(const std::string& exposition, const std::string& name_and_labels)
 }
 
 Counts read_counts(const config::Config& cfg) {
-    auto url = parse_http_url(local_base_url(cfg) + cfg.health.prefix + "/metrics");
+    auto url = parse_http_url(local_base_url(cfg) + http::endpoint_paths(cfg.health.prefix).metrics);
     if (!url) return {};
     ClientOptions options;
     options.idle_seconds = 3;
