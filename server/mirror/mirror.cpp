@@ -8,17 +8,15 @@
 #include "client/http_client.hpp"
 #include "fs/durable.hpp"
 #include "base/http_date.hpp"
-#include "models/catalog.hpp"
+#include "models/manifest.hpp"
 
 #include <boost/url/encode.hpp>
 #include <boost/url/rfc/pchars.hpp>
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <fstream>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -34,7 +32,6 @@ using Clock = std::chrono::system_clock;
 namespace {
 
 constexpr std::size_t max_transfers = 32;                  // under way at once, all mirrors together
-constexpr std::uint64_t max_manifest_bytes = 64u << 20;    // a file matching `revalidate` (model.json)
 constexpr auto failure_memory = std::chrono::seconds(1);   // what answers the requests that waited for a failed transfer
 constexpr std::size_t max_failures = 10000;                // remembered at once (a client asking for many missing files)
 
@@ -98,23 +95,20 @@ struct Mirrors::State {
 // anything else max_file_bytes.
 std::uint64_t Mirrors::State::limit_for(const config::MirrorConfig& r, const std::string& path, bool& exact) const {
     exact = false;
-    if (revalidates(r, path)) return std::min(r.max_file_bytes, max_manifest_bytes);
+    if (revalidates(r, path)) return std::min(r.max_file_bytes, models::max_manifest_bytes);
     for (auto dir = path.substr(0, path.rfind('/')); dir.size() + 1 > r.path.size(); dir = dir.substr(0, dir.rfind('/'))) {
-        std::ifstream in(file_of(dir + "/model.json"));
-        if (!in) continue;
-        auto doc = nlohmann::json::parse(in, nullptr, false);
-        if (!doc.is_object() || !doc.contains("weightsManifest") || !doc["weightsManifest"].is_array()) return r.max_file_bytes;
-        for (const auto& g : doc["weightsManifest"]) {
-            if (!g.is_object() || !g.contains("paths") || !g["paths"].is_array()) continue;
-            for (const auto& p : g["paths"]) {
-                if (!p.is_string() || dir + "/" + p.get<std::string>() != path) continue;
-                auto declared = g.contains("weights") ? models::declared_bytes(g["weights"]) : std::nullopt;
-                if (!declared) return r.max_file_bytes;
-                exact = g["paths"].size() == 1;
-                return std::min(*declared, r.max_file_bytes);
+        auto text = models::manifest_file_text(file_of(dir + "/model.json"));
+        if (!text) continue;
+        const models::Manifest doc = models::read_manifest(*text);
+        for (const auto& g : doc.groups) {
+            for (const auto& p : g.paths) {
+                if (!p.is_string || dir + "/" + p.path != path) continue;
+                if (!g.declared_bytes) return r.max_file_bytes;
+                exact = g.paths.size() == 1;
+                return std::min(*g.declared_bytes, r.max_file_bytes);
             }
         }
-        return r.max_file_bytes;  // the nearest model.json does not list it
+        return r.max_file_bytes;  // the nearest model.json does not list it (or cannot be read)
     }
     return r.max_file_bytes;
 }

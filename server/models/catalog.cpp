@@ -1,8 +1,7 @@
 // Manifest arithmetic: a group's shards, concatenated, hold exactly Σ product(shape) × dtype size bytes
 // (quantized weights use the quantized dtype; string weights are read: uint32 length + bytes per element).
 #include "models/catalog.hpp"
-
-#include <nlohmann/json.hpp>
+#include "models/manifest.hpp"
 
 #include <algorithm>
 #include <fstream>
@@ -12,17 +11,8 @@
 namespace modelhost::models {
 
 namespace fsys = std::filesystem;
-using json = nlohmann::json;
 
 namespace {
-
-std::uint64_t dtype_bytes(const std::string& dtype) {
-    if (dtype == "float32" || dtype == "int32" || dtype == "uint32") return 4;
-    if (dtype == "float16" || dtype == "uint16" || dtype == "int16") return 2;
-    if (dtype == "uint8" || dtype == "int8" || dtype == "bool") return 1;
-    if (dtype == "complex64" || dtype == "float64" || dtype == "int64") return 8;
-    return 0;
-}
 
 // The shards of one group as one byte sequence, read forward only (string weights' length prefixes).
 struct GroupBytes {
@@ -65,50 +55,15 @@ private:
     std::size_t open_ = 0;
 };
 
-// product(shape) or nothing when a dimension is not a non-negative integer or the product overflows.
-std::optional<std::uint64_t> element_count(const json& shape) {
-    std::uint64_t count = 1;
-    for (const auto& d : shape) {
-        if (!d.is_number_integer() || (!d.is_number_unsigned() && d.get<std::int64_t>() < 0)) return std::nullopt;
-        auto dim = d.get<std::uint64_t>();
-        if (dim != 0 && count > std::numeric_limits<std::uint64_t>::max() / dim) return std::nullopt;
-        count *= dim;
-    }
-    return count;
-}
-
-std::string string_or(const json& obj, const char* key, std::string fallback) {
-    if (!obj.is_object() || !obj.contains(key) || !obj[key].is_string()) return fallback;
-    return obj[key].get<std::string>();
-}
-
-// One weightsManifest weight as the byte arithmetic reads it, whatever JSON it was.
-struct Weight {
-    std::string name;
-    bool has_shape = false;               // "shape" is an array
-    std::optional<std::uint64_t> count;   // product(shape), unless a size is not a count or it overflows
-    std::string dtype;                    // the stored dtype: the quantized one when quantized
-};
-
-Weight read_weight(const json& w) {
-    Weight out{string_or(w, "name", "?"), false, std::nullopt, string_or(w, "dtype", "")};
-    if (!w.is_object()) return out;
-    if (w.contains("quantization") && w["quantization"].is_object()) out.dtype = string_or(w["quantization"], "dtype", out.dtype);
-    out.has_shape = w.contains("shape") && w["shape"].is_array();
-    if (out.has_shape) out.count = element_count(w["shape"]);
-    return out;
-}
-
 // Bytes the group's weights need; a string weight's size comes from the data itself. Problems go to `problems`.
-std::uint64_t needed_bytes(const json& weights, GroupBytes& data, const std::string& where,
+std::uint64_t needed_bytes(const std::vector<Weight>& weights, GroupBytes& data, const std::string& where,
                            std::vector<std::string>& problems) {
     std::uint64_t need = 0;
     const std::uint64_t have = data.total();
-    for (const auto& entry : weights) {
-        const Weight w = read_weight(entry);
+    for (const Weight& w : weights) {
         const std::string& name = w.name;
         const std::string& dtype = w.dtype;
-        const auto& count = w.count;
+        const auto& count = w.elements;
         if (!w.has_shape) {
             problems.push_back(where + " weight " + name + ": no shape");
             continue;
@@ -189,70 +144,51 @@ std::uint64_t size_or_zero(const fsys::path& p) {
     return ec ? 0 : size;
 }
 
+// One group's shards against the bytes its weights need; the problems name the group ("group 1 shard x.bin").
+void check_group(const fsys::path& root, const fsys::path& model_dir, const WeightGroup& g, const std::string& where,
+                 ModelEntry& m) {
+    GroupBytes data;
+    std::vector<std::string> names;
+    bool complete = true;
+    for (const ShardPath& p : g.paths) {
+        const std::string& rel = p.path;  // "" when not a string: leaves the root
+        fsys::path shard = inside(root, model_dir, rel);
+        std::error_code ec;
+        if (shard.empty()) {
+            m.problems.push_back(where + " shard \"" + rel + "\": path leaves the served root");
+            complete = false;
+        } else if (!fsys::is_regular_file(shard, ec)) {
+            m.problems.push_back(where + " shard " + rel + ": missing");
+            complete = false;
+        } else {
+            std::uint64_t size = size_or_zero(shard);
+            data.shards.emplace_back(shard, size);
+            names.push_back(rel);
+            m.files.push_back({shard.lexically_relative(root).string(), size});
+        }
+    }
+    std::uint64_t need = needed_bytes(g.weights, data, where, m.problems);
+    if (complete) check_shard_sizes(data, names, need, where, m.problems);
+}
+
 // check_model's work; may throw on input nobody foresaw (the caller turns that into a problem).
 void check_manifest(const fsys::path& root, const fsys::path& file, ModelEntry& m) {
-    json doc = json::parse(std::ifstream(file, std::ios::binary), nullptr, false);
-    if (doc.is_discarded()) {
-        m.problems.push_back(m.manifest + ": not valid JSON");
+    const Manifest doc = read_manifest(manifest_file_text(file).value_or(""));
+    m.format = doc.format;
+    for (const auto& p : doc.problems) m.problems.push_back(m.manifest + ": " + p);
+    if (!doc.ok()) {
+        m.problems.push_back(m.manifest + ": " + doc.error);
         return;
     }
-    if (!doc.is_object()) {
-        m.problems.push_back(m.manifest + ": not a JSON object");
-        return;
-    }
-    bool graph = doc.contains("modelTopology") && doc["modelTopology"].is_object() && doc["modelTopology"].contains("node");
-    m.format = string_or(doc, "format", graph ? "graph-model" : "unknown");
-    if (doc.contains("format") && !doc["format"].is_string()) m.problems.push_back(m.manifest + ": \"format\" is not a string");
-    if (!doc.contains("weightsManifest") || !doc["weightsManifest"].is_array()) {
-        m.problems.push_back(m.manifest + ": no weightsManifest array");
-        return;
-    }
-    const auto& groups = doc["weightsManifest"];
-    for (std::size_t gi = 0; gi < groups.size(); ++gi) {
+    for (std::size_t gi = 0; gi < doc.groups.size(); ++gi) {
+        const WeightGroup& g = doc.groups[gi];
         std::string where = "group " + std::to_string(gi);
-        const json& g = groups[gi];
-        if (!g.is_object() || !g.contains("paths") || !g["paths"].is_array() || !g.contains("weights") || !g["weights"].is_array()) {
-            m.problems.push_back(where + ": needs \"paths\" and \"weights\" arrays");
-            continue;
-        }
-        GroupBytes data;
-        std::vector<std::string> names;
-        bool complete = true;
-        for (const auto& p : g["paths"]) {
-            std::string rel = p.is_string() ? p.get<std::string>() : "";
-            fsys::path shard = inside(root, file.parent_path(), rel);
-            std::error_code ec;
-            if (shard.empty()) {
-                m.problems.push_back(where + " shard \"" + rel + "\": path leaves the served root");
-                complete = false;
-            } else if (!fsys::is_regular_file(shard, ec)) {
-                m.problems.push_back(where + " shard " + rel + ": missing");
-                complete = false;
-            } else {
-                std::uint64_t size = size_or_zero(shard);
-                data.shards.emplace_back(shard, size);
-                names.push_back(rel);
-                m.files.push_back({shard.lexically_relative(root).string(), size});
-            }
-        }
-        std::uint64_t need = needed_bytes(g["weights"], data, where, m.problems);
-        if (complete) check_shard_sizes(data, names, need, where, m.problems);
+        if (!g.has_paths || !g.has_weights) m.problems.push_back(where + ": needs \"paths\" and \"weights\" arrays");
+        else check_group(root, file.parent_path(), g, where, m);
     }
 }
 
 }  // namespace
-
-std::optional<std::uint64_t> declared_bytes(const json& weights) {
-    if (!weights.is_array()) return std::nullopt;
-    std::uint64_t total = 0;
-    for (const auto& entry : weights) {
-        const Weight w = read_weight(entry);
-        const std::uint64_t size = dtype_bytes(w.dtype);
-        if (!w.count || size == 0 || *w.count > (std::numeric_limits<std::uint64_t>::max() - total) / size) return std::nullopt;
-        total += *w.count * size;
-    }
-    return total;
-}
 
 ModelEntry check_model(const fsys::path& root, const std::string& manifest) {
     ModelEntry m;
@@ -283,11 +219,11 @@ bool served_file(const fsys::directory_entry& e, const fsys::path& real_root) {
     return !rel.empty() && *rel.begin() != "..";
 }
 
-// A JSON file that looks like a TF.js model (parsed without exceptions; at most 64 MiB).
+// A JSON file that looks like a TF.js model (read only up to the manifest bound).
 bool looks_like_model(const fsys::path& p) {
-    if (size_or_zero(p) > (64u << 20)) return false;
-    json doc = json::parse(std::ifstream(p, std::ios::binary), nullptr, false);
-    return doc.is_object() && (doc.contains("weightsManifest") || doc.contains("modelTopology"));
+    if (size_or_zero(p) > max_manifest_bytes) return false;
+    auto text = manifest_file_text(p);
+    return text && read_manifest(*text).is_tfjs;
 }
 
 }  // namespace

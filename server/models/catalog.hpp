@@ -3,8 +3,6 @@
 
 #include <cstdint>
 #include <filesystem>
-#include <nlohmann/json_fwd.hpp>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,14 +31,11 @@ struct Catalog {
     std::vector<std::string> assets;  // MediaPipe files (.task, .tflite, .binarypb, .wasm), relative paths
 };
 
-// The bytes a group's weights declare (Σ product(shape) × dtype size, quantized dtypes included), or nothing when
-// the manifest cannot tell (string weights, unknown dtypes, a malformed entry, an overflow).
-std::optional<std::uint64_t> declared_bytes(const nlohmann::json& weights);
-
-// Checks one model.json (given relative to `root`): parse, paths inside the root, bytes per group.
+// Checks one model.json (given relative to `root`) as models::read_manifest reads it: paths inside the root,
+// bytes per group.
 ModelEntry check_model(const std::filesystem::path& root, const std::string& manifest);
 
-// Every TF.js model under `root` (JSON files with a weightsManifest or modelTopology), hidden paths skipped.
+// Every TF.js model under `root` (the JSON files models::read_manifest calls TF.js), hidden paths skipped.
 Catalog scan(const std::filesystem::path& root);
 
 }  // namespace modelhost::models

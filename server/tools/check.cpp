@@ -17,10 +17,10 @@ namespace {
 void print_help() {
     std::printf(
         "Usage: modelhost check DIR [--json]\n\n"
-        "Finds every TF.js model (graph or layers model.json) under DIR and checks that each weightsManifest\n"
-        "path exists inside DIR and that each group's shards hold exactly the bytes its weights declare\n"
-        "(product of shape x dtype size, quantized dtypes and string weights included). MediaPipe assets\n"
-        "(.task, .tflite, .binarypb) are listed.\n\n"
+        "Finds every TF.js model (graph or layers model.json) under DIR and checks that each shard path its\n"
+        "manifest lists exists inside DIR and that each group's shards hold exactly the bytes its weights\n"
+        "declare (product of shape x dtype size, quantized dtypes and string weights included). MediaPipe\n"
+        "assets (.task, .tflite, .binarypb) are listed.\n\n"
         "  --json   one JSON document instead of the table\n\n"
         "Exit codes: 0 every model is valid, 1 a model is broken (or none was found), 2 bad usage.\n");
 }

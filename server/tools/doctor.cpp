@@ -6,6 +6,7 @@
 #include "base/args.hpp"
 #include "base/text.hpp"
 #include "http/origin.hpp"
+#include "models/manifest.hpp"
 #include "tools/diagnosis.hpp"
 #include "client/http_client.hpp"
 
@@ -72,14 +73,12 @@ HttpResponse get_file(std::string url_text, const Options& o, Verdict& v, bool w
 std::vector<FileResult> check_round(const Options& o) {
     std::vector<FileResult> out{{o.url, {}}};
     HttpResponse model = get_file(o.url, o, out[0].verdict, true);
-    auto doc = nlohmann::json::parse(model.body, nullptr, false);
-    if (!out[0].verdict.pass() || !doc.is_object() || !doc.contains("weightsManifest") || !doc["weightsManifest"].is_array())
-        return out;
+    if (!out[0].verdict.pass()) return out;
+    const models::Manifest doc = models::read_manifest(model.body);  // not a TF.js model: no groups
     std::string query = o.url.find('?') == std::string::npos ? "" : o.url.substr(o.url.find('?'));
-    for (const auto& group : doc["weightsManifest"]) {
-        if (!group.is_object() || !group.contains("paths") || !group["paths"].is_array()) continue;
-        for (const auto& p : group["paths"]) {
-            auto shard = p.is_string() ? resolve_url(o.url, p.get<std::string>()) : std::nullopt;
+    for (const auto& group : doc.groups) {
+        for (const auto& p : group.paths) {
+            auto shard = p.is_string ? resolve_url(o.url, p.path) : std::nullopt;
             if (!shard) continue;
             FileResult r{shard->substr(0, shard->find('?')) + query, {}};
             get_file(r.url, o, r.verdict, false);

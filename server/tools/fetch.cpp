@@ -9,10 +9,10 @@
 #include "http/mime.hpp"
 #include "base/text.hpp"
 #include "models/catalog.hpp"
+#include "models/manifest.hpp"
 #include "client/http_client.hpp"
 
 #include <boost/url/pct_string_view.hpp>
-#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -42,7 +42,6 @@ struct Options {
     double timeout = 1800;  // seconds for the whole fetch (--timeout); each socket wait is bounded by 15 s besides
 };
 
-constexpr std::uint64_t max_manifest_bytes = 64u << 20;
 // A shard whose size the manifest cannot bound (string weights, unknown dtypes) may still not exceed this.
 constexpr std::uint64_t max_unbounded_shard_bytes = 4ull << 30;
 
@@ -298,41 +297,33 @@ std::uint64_t bytes_kept(const fsys::path& tmp) {
 }
 
 // Fetches model.json afresh each run: the bytes kept from an earlier run are used only when it is unchanged.
-nlohmann::json fetch_manifest(const std::string& model_url, const fsys::path& tmp, const ClientOptions& client) {
+models::Manifest fetch_manifest(const std::string& model_url, const fsys::path& tmp, const ClientOptions& client) {
     const fsys::path fresh = tmp / ".model.json.new", kept = tmp / "model.json";
     fsys::remove(fresh);
-    download(model_url, fresh, max_manifest_bytes, client);
+    download(model_url, fresh, models::max_manifest_bytes, client);
     if (fsys::exists(kept) && read_text(kept) != read_text(fresh)) {
         std::printf("the manifest changed since the interrupted fetch; starting over\n");
         for (const auto& e : fsys::directory_iterator(tmp))
             if (e.path() != fresh && e.path().filename() != ".lock" && e.path().filename() != ".source") fsys::remove_all(e.path());
     }
     fs::install_in_work_folder(fresh, kept);
-    auto doc = nlohmann::json::parse(read_text(kept), nullptr, false);
-    if (!doc.is_object() || !doc.contains("weightsManifest") || !doc["weightsManifest"].is_array())
-        throw FetchError(model_url + ": not a TF.js model.json (no weightsManifest array)");
+    auto doc = models::read_manifest(read_text(kept));
+    if (!doc.ok()) throw FetchError(model_url + ": not a TF.js model.json (" + doc.error + ")");
     return doc;
 }
 
 // The shards a manifest names, each checked before anything is opened, with the bytes its group declares.
-std::vector<Shard> shards_of(const nlohmann::json& groups, const std::string& model_url) {
+std::vector<Shard> shards_of(const models::Manifest& doc, const std::string& model_url) {
     std::vector<Shard> out;
-    for (const auto& g : groups) {
-        if (!g.is_object() || !g.contains("paths") || !g["paths"].is_array())
-            throw FetchError(model_url + ": a weightsManifest group has no \"paths\" array");
-        auto declared = g.contains("weights") ? models::declared_bytes(g["weights"]) : std::nullopt;
-        for (const auto& p : g["paths"]) {
-            if (!p.is_string()) {
-                std::string shown = p.dump();  // hostile: shown in part
-                if (shown.size() > 60) shown = shown.substr(0, 57) + "...";
-                throw FetchError(model_url + ": a shard path is not a string: " + shown);
-            }
-            const std::string path = p.get<std::string>();
-            if (auto why = unsafe_shard_path(path); !why.empty())
-                throw FetchError(model_url + ": refusing shard path \"" + path + "\": " + why + "; nothing was written");
-            if (std::any_of(out.begin(), out.end(), [&](const Shard& s) { return s.path == path; }))
-                throw FetchError(model_url + ": shard path \"" + path + "\" is listed twice");
-            out.push_back({path, declared.value_or(max_unbounded_shard_bytes)});
+    for (const auto& g : doc.groups) {
+        if (!g.has_paths) throw FetchError(model_url + ": " + g.entry + ": has no \"paths\" array");
+        for (const auto& p : g.paths) {
+            if (!p.is_string) throw FetchError(model_url + ": " + p.entry + ": a shard path is not a string: " + p.shown);
+            if (auto why = unsafe_shard_path(p.path); !why.empty())
+                throw FetchError(model_url + ": " + p.entry + ": refusing shard path \"" + p.path + "\": " + why +
+                                 "; nothing was written");
+            if (p.repeated) throw FetchError(model_url + ": " + p.entry + ": shard path \"" + p.path + "\" is listed twice");
+            out.push_back({p.path, g.declared_bytes.value_or(max_unbounded_shard_bytes)});
         }
     }
     return out;
@@ -347,7 +338,7 @@ void download_and_install(const Options& o, const std::string& model_url, const 
                       std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(o.timeout));
     std::printf("fetching %s\n", model_url.c_str());
     auto doc = fetch_manifest(model_url, tmp, client);
-    download_shards(o, client, model_url, tmp, shards_of(doc["weightsManifest"], model_url));
+    download_shards(o, client, model_url, tmp, shards_of(doc, model_url));
     fsys::remove(tmp / ".source");
     models::ModelEntry check = models::check_model(tmp, "model.json");
     if (!check.ok()) throw FetchError("the downloaded model is broken, nothing installed: " + check.problems.front());
@@ -405,27 +396,8 @@ void fetch(const Options& o) {
 }  // namespace
 
 std::string unsafe_shard_path(std::string_view raw) {
-    if (raw.empty()) return "empty";
-    if (raw.find_first_of("?#") != std::string_view::npos) return "has a query or fragment";
-    auto encoded = boost::urls::make_pct_string_view(raw);  // the decoding the server applies to targets
-    if (!encoded) return "has a malformed percent-escape";
-    const std::string path = encoded->decode();
-    // Checked after decoding too: the server decodes once, so "%2e%2e" would be ".." when served.
-    for (const std::string_view form : {raw, std::string_view(path)}) {
-        if (form.starts_with('/')) return "is absolute";
-        if (std::any_of(form.begin(), form.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }))
-            return "has a control character or NUL";
-        if (form.find('\\') != std::string_view::npos) return "has a backslash";
-        if (form.find(':') != std::string_view::npos) return "has a colon (a URL scheme or drive letter)";
-        for (std::size_t pos = 0; pos <= form.size();) {
-            auto slash = std::min(form.find('/', pos), form.size());
-            auto seg = form.substr(pos, slash - pos);
-            if (seg.empty() || seg == "." || seg == "..") return "has an empty, \".\" or \"..\" segment";
-            if (seg.front() == '.') return "has a hidden segment";
-            pos = slash + 1;
-        }
-    }
-    auto type = http::mime_type(path);
+    if (auto why = models::unsafe_shard_path(raw); !why.empty()) return why;
+    auto type = http::mime_type(boost::urls::make_pct_string_view(raw)->decode());  // well-formed: checked above
     if (http::is_active_content(type)) return "would be served as active content (" + std::string(type) + ")";
     return {};
 }

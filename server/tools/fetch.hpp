@@ -16,9 +16,10 @@ std::string model_json_url(const std::string& url);
 // follow it kept (".../face_mesh/v3/model.json" -> "face_mesh/v3", tfhub's ".../face_mesh/1" -> "face_mesh/1").
 std::string default_name(const std::string& model_url);
 
-// Why a weightsManifest path must not be downloaded ("" when it may): it must be relative, without empty, ".", ".."
-// or hidden segments, backslashes, colons, control characters or NUL, before and after percent-decoding, and must
-// not name a file served as active content (HTML, SVG, JavaScript, XML).
+// Why a manifest's shard path must not be downloaded ("" when it may): the manifest reader's rules
+// (models::unsafe_shard_path: relative, no empty, ".", ".." or hidden segments, backslashes, colons, control
+// characters or NUL, before and after percent-decoding), and it must not name a file served as active content
+// (HTML, SVG, JavaScript, XML).
 std::string unsafe_shard_path(std::string_view path);
 
 }  // namespace modelhost::tools

@@ -1,9 +1,8 @@
-// Manifest JSON -> catalog entry: any model.json costs only its own model (a verdict, never an exception), and
-// every file it lists lies inside the root.
+// Manifest JSON -> the reader's facts and the catalog entry: any model.json costs only its own model (a verdict,
+// never an exception), and every file it lists lies inside the root.
 #include "fuzz_check.hpp"
 #include "models/catalog.hpp"
-
-#include <nlohmann/json.hpp>
+#include "models/manifest.hpp"
 
 #include <cstdint>
 #include <filesystem>
@@ -31,7 +30,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     auto entry = modelhost::models::check_model(root, "m/model.json");
     FUZZ_CHECK(!entry.files.empty() && entry.files[0].path == "m/model.json");
     for (const auto& f : entry.files) FUZZ_CHECK(!f.path.starts_with("..") && !f.path.starts_with('/'));
-    auto doc = nlohmann::json::parse(data, data + size, nullptr, false);
-    if (!doc.is_discarded()) (void)modelhost::models::declared_bytes(doc);
+    const auto doc = modelhost::models::read_manifest({reinterpret_cast<const char*>(data), size});
+    FUZZ_CHECK(doc.ok() || doc.groups.empty());
+    for (const auto& g : doc.groups)
+        for (const auto& p : g.paths) FUZZ_CHECK(p.unsafe.empty() || !p.repeated);
     return 0;
 }
