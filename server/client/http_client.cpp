@@ -340,4 +340,52 @@ HttpResponse http_download(const HttpUrl& url, const DownloadTarget& target, con
     return connect_and_exchange(url, "GET", headers, true, options, &target);
 }
 
+NextHop next_hop(const HttpResponse& r, const std::string& current, int followed, const RedirectRule& rule) {
+    auto next = redirect_target(r, current);
+    if (!next) return {};
+    if (followed >= rule.max_redirects)
+        return {NextHop::Kind::refused, {}, current + ": more than " + std::to_string(rule.max_redirects) + " redirects"};
+    if (!rule.allow_downgrade && current.starts_with("https:") && !next->starts_with("https:"))
+        return {NextHop::Kind::refused, {}, current + ": redirects to " + *next + ", from https to plain http; refused"};
+    if (!parse_http_url(*next)) return {NextHop::Kind::refused, {}, *next + ": not an http:// or https:// URL"};
+    return {NextHop::Kind::follow, std::move(*next), {}};
+}
+
+HttpResponse follow_redirects(const std::string& url, const SendHop& send, const RedirectRule& rule, const OnHop& on_hop) {
+    auto current = parse_http_url(url);
+    if (!current) throw RedirectRefused(url + ": not an http:// or https:// URL");
+    for (int followed = 0;; ++followed) {
+        HttpResponse r = send(*current);
+        if (on_hop && !on_hop(*current, r)) return r;
+        NextHop step = next_hop(r, current->text, followed, rule);
+        if (step.kind == NextHop::Kind::done) return r;
+        if (step.kind == NextHop::Kind::refused) throw RedirectRefused(step.error);
+        current = parse_http_url(step.url);  // (next_hop checked that it parses)
+    }
+}
+
+HttpResponse get_following_redirects(const std::string& url, const DownloadTarget& target, const ClientOptions& options,
+                                     const RedirectRule& rule) {
+    return follow_redirects(url, [&](const HttpUrl& u) { return http_download(u, target, options); }, rule);
+}
+
+std::string origin_of(const std::string& url) {
+    auto u = parse_http_url(url);
+    return u ? (u->tls ? "https://" : "http://") + to_lower(u->host) + ":" + u->port : std::string();
+}
+
+std::optional<std::string> shard_url(const std::string& model_url, const std::string& path, bool to_any_origin) {
+    auto resolved = resolve_url(model_url, path);
+    if (!resolved) return std::nullopt;
+    const std::string bare = resolved->substr(0, resolved->find('?'));
+    const auto q = model_url.find('?');
+    if (q == std::string::npos || (!to_any_origin && origin_of(bare) != origin_of(model_url))) return bare;
+    return bare + model_url.substr(q);
+}
+
+std::chrono::steady_clock::time_point deadline_after(double seconds) {
+    return std::chrono::steady_clock::now() +
+           std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(seconds));
+}
+
 }  // namespace modelhost::client

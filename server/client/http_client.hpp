@@ -1,4 +1,5 @@
-// A small blocking HTTP/1.1 client for the tools (doctor, fetch): one request per connection, every header kept.
+// A small blocking HTTP/1.1 client for the tools (doctor, fetch) and the mirrors: one request per connection, every
+// header kept; the one redirect rule, the shard-URL query rule and the time bounds they all follow.
 #pragma once
 
 #include <chrono>
@@ -95,6 +96,13 @@ public:
     int error;
 };
 
+// A redirect chain the rule refuses (too many hops, https to http, not an http(s) URL): the answer would be the same
+// next time, so it is never retried.
+class RedirectRefused : public HttpError {
+public:
+    using HttpError::HttpError;
+};
+
 // The peer was too slow: a socket wait or the whole exchange's deadline ran out.
 class TimedOut : public HttpError {
 public:
@@ -106,5 +114,51 @@ class BodyTooLarge : public std::runtime_error {
 public:
     using std::runtime_error::runtime_error;
 };
+
+// How a chain of redirects is followed: at most `max_redirects` hops, only to http(s) URLs, and never from https to
+// http (a man in the middle could then answer) unless `allow_downgrade`: doctor follows what a browser may follow,
+// and judges each hop itself.
+struct RedirectRule {
+    int max_redirects = 10;
+    bool allow_downgrade = false;
+};
+
+// What to do after one response of a chain.
+struct NextHop {
+    enum class Kind { done, follow, refused } kind = Kind::done;
+    std::string url;    // follow: the absolute URL to ask next
+    std::string error;  // refused: why, naming the URL ("https://a/m.json: more than 10 redirects")
+};
+
+// The rule, pure: given the response to `current` after `followed` redirects, the next step. Throws HttpError only for
+// a Location that cannot be resolved (as redirect_target: a server's fault that may pass).
+NextHop next_hop(const HttpResponse& r, const std::string& current, int followed, const RedirectRule& rule = {});
+
+// One request of a chain, made as the caller makes it (a download into a file, a GET with Origin after a preflight).
+using SendHop = std::function<HttpResponse(const HttpUrl& url)>;
+// Called with each hop's URL and response before the rule is applied; returning false ends the chain there.
+using OnHop = std::function<bool(const HttpUrl& url, const HttpResponse& r)>;
+
+// Asks `url` through `send` and follows its redirects by `rule`; returns the last response. Throws RedirectRefused
+// (also when `url` is not http(s)), and what `send` and next_hop throw.
+HttpResponse follow_redirects(const std::string& url, const SendHop& send, const RedirectRule& rule = {},
+                              const OnHop& on_hop = {});
+
+// A GET of `url` into `target` (http_download) through follow_redirects.
+HttpResponse get_following_redirects(const std::string& url, const DownloadTarget& target, const ClientOptions& options,
+                                     const RedirectRule& rule = {});
+
+// The scheme, lowercased host and port of an absolute URL ("https://a.example:443"), for same-origin decisions; ""
+// when it is not an http(s) URL.
+std::string origin_of(const std::string& url);
+
+// The URL a shard of the model at `model_url` is asked at: `path` resolved against it, its own query replaced by the
+// model URL's (TF.js appends it to every shard). The model's query may carry a token, so it goes only to a shard on
+// the model's own origin unless `to_any_origin` (doctor does exactly what TF.js does). Nothing when `path` cannot be
+// resolved.
+std::optional<std::string> shard_url(const std::string& model_url, const std::string& path, bool to_any_origin = false);
+
+// The deadline for a whole exchange of at most `seconds` (ClientOptions::deadline).
+std::chrono::steady_clock::time_point deadline_after(double seconds);
 
 }  // namespace modelhost::client

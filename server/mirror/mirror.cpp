@@ -120,21 +120,6 @@ Failure failure(unsigned status, std::string note, Clock::duration memory) {
     return {status, std::move(note), memory, {}};
 }
 
-// One GET of `url` into `tmp`, following up to 10 redirects (never from https to http). Returns the last response.
-client::HttpResponse get(std::string url, const client::DownloadTarget& target, const client::ClientOptions& options) {
-    for (int hop = 0;; ++hop) {
-        auto parsed = client::parse_http_url(url);
-        if (!parsed) throw client::HttpError(url + ": not an http:// or https:// URL");
-        client::HttpResponse r = client::http_download(*parsed, target, options);
-        auto next = client::redirect_target(r, url);
-        if (!next) return r;
-        if (hop == 10) throw client::HttpError(url + ": more than 10 redirects");
-        if (url.starts_with("https:") && !next->starts_with("https:"))
-            throw client::HttpError(url + ": redirects to " + *next + ", from https to plain http; refused");
-        url = *next;
-    }
-}
-
 }  // namespace
 
 // The upstream request (conditional when `stored`) into `tmp`. Once a cold file's length is known, `growing` is
@@ -145,8 +130,7 @@ client::HttpResponse Mirrors::State::request(const config::MirrorConfig& r, cons
     client::ClientOptions options;
     options.ca_file = r.ca_file;
     options.user_agent = "modelhost-mirror";
-    options.deadline = std::chrono::steady_clock::now() +
-                       std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(r.timeout));
+    options.deadline = client::deadline_after(r.timeout);
     bool fixed = false;
     client::DownloadTarget target{tmp.string(), limit_for(r, path, fixed), 0, {}, {}, {}};
     if (fixed) exact = target.max_bytes;
@@ -174,7 +158,7 @@ client::HttpResponse Mirrors::State::request(const config::MirrorConfig& r, cons
         if (!growing || growing->size() == 0 || ::fstat(growing->file()->fd(), &st) != 0) return;
         growing->grew(std::min(static_cast<std::uint64_t>(st.st_size), growing->size() - 1));
     };
-    return get(url, target, options);
+    return client::get_following_redirects(url, target, options);  // the client's redirect rule
 }
 
 // The transfer's thread: fetch (or revalidate `stored`), install or remember the failure, wake the waiters.
@@ -185,8 +169,7 @@ void Mirrors::State::run(const config::MirrorConfig& r, std::string path, std::s
     std::shared_ptr<fs::GrowingFile> growing;  // the file as it arrives, for the requests streaming it
     try {
         // Single flight across the processes sharing the root: the one that fills, the others wait for it.
-        const auto deadline = std::chrono::steady_clock::now() +
-                              std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(r.timeout));
+        const auto deadline = client::deadline_after(r.timeout);
         auto fill = store->lock_fill(path, deadline);
         if (!fill) throw client::TimedOut("another modelhost process sharing the root is still filling " + path);
         if (stored && !fsys::is_regular_file(file_of(path))) stored.reset();  // evicted meanwhile: a cold fill, not a 304

@@ -39,30 +39,35 @@ struct FileResult {
     Verdict verdict;
 };
 
-// The GET a page makes for `url_text` (after its preflight, when its headers need one), following up to 10
-// redirects, each hop judged as the browser judges it. Returns the last response (empty when none arrived).
-HttpResponse get_file(std::string url_text, const Options& o, Verdict& v, bool want_body) {
+// The preflight a page's request for `url` needs when its headers are not safelisted; judged into `v`. True when the
+// GET may follow (no preflight needed, or it passed).
+bool preflight(const HttpUrl& url, const Options& o, Verdict& v) {
+    if (o.page.headers.empty()) return true;
+    std::string requested;
+    for (const auto& h : o.page.headers) requested.append(requested.empty() ? "" : ",").append(to_lower(h));
+    diagnose_preflight(http_request(url, "OPTIONS", {{"Origin", o.page.origin}, {"Access-Control-Request-Method", "GET"},
+                                                     {"Access-Control-Request-Headers", requested}}, false, o.client),
+                       o.page, v);
+    return v.pass();
+}
+
+// The GET a page makes for `url_text` (after its preflight, when its headers need one), through every redirect
+// (the client's rule, except that https to http is followed: the browser may, and each hop is judged as the browser
+// judges it). Returns the last response (empty when none arrived).
+HttpResponse get_file(const std::string& url_text, const Options& o, Verdict& v, bool want_body) {
+    auto send = [&](const HttpUrl& url) {
+        if (!preflight(url, o, v)) return HttpResponse{};
+        HeaderPairs h{{"Origin", o.page.origin}};
+        for (const auto& name : o.page.headers) h.emplace_back(name, "1");
+        return http_request(url, "GET", h, want_body, o.client);
+    };
+    auto judge = [&](const HttpUrl& url, const HttpResponse& r) {
+        if (!v.pass()) return false;  // its preflight failed: no GET was made
+        diagnose_response(r, url.target.substr(0, url.target.find('?')), o.page, v);
+        return v.pass();
+    };
     try {
-        for (int hop = 0;; ++hop) {
-            auto url = parse_http_url(url_text);
-            if (!url) throw HttpError(url_text + ": not an http:// or https:// URL");
-            if (!o.page.headers.empty()) {
-                std::string requested;
-                for (const auto& h : o.page.headers) requested.append(requested.empty() ? "" : ",").append(to_lower(h));
-                diagnose_preflight(http_request(*url, "OPTIONS", {{"Origin", o.page.origin}, {"Access-Control-Request-Method", "GET"},
-                                                                  {"Access-Control-Request-Headers", requested}}, false, o.client),
-                                   o.page, v);
-                if (!v.pass()) return {};
-            }
-            HeaderPairs h{{"Origin", o.page.origin}};
-            for (const auto& name : o.page.headers) h.emplace_back(name, "1");
-            HttpResponse r = http_request(*url, "GET", h, want_body, o.client);
-            diagnose_response(r, url->target.substr(0, url->target.find('?')), o.page, v);
-            auto next = v.pass() ? redirect_target(r, url_text) : std::nullopt;
-            if (!next) return r;
-            if (hop == 10) throw HttpError(url_text + ": more than 10 redirects");
-            url_text = *next;
-        }
+        return follow_redirects(url_text, send, RedirectRule{.max_redirects = 10, .allow_downgrade = true}, judge);
     } catch (const HttpError& e) {
         v.failures.push_back(unreachable(e.what()));
         return {};
@@ -75,12 +80,11 @@ std::vector<FileResult> check_round(const Options& o) {
     HttpResponse model = get_file(o.url, o, out[0].verdict, true);
     if (!out[0].verdict.pass()) return out;
     const models::Manifest doc = models::read_manifest(model.body);  // not a TF.js model: no groups
-    std::string query = o.url.find('?') == std::string::npos ? "" : o.url.substr(o.url.find('?'));
     for (const auto& group : doc.groups) {
         for (const auto& p : group.paths) {
-            auto shard = p.is_string ? resolve_url(o.url, p.path) : std::nullopt;
+            auto shard = p.is_string ? shard_url(o.url, p.path, true) : std::nullopt;  // the query anywhere, as TF.js
             if (!shard) continue;
-            FileResult r{shard->substr(0, shard->find('?')) + query, {}};
+            FileResult r{*shard, {}};
             get_file(r.url, o, r.verdict, false);
             out.push_back(std::move(r));
         }

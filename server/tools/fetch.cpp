@@ -7,7 +7,6 @@
 #include "base/http_date.hpp"
 #include "fs/durable.hpp"
 #include "http/mime.hpp"
-#include "base/text.hpp"
 #include "models/catalog.hpp"
 #include "models/manifest.hpp"
 #include "client/http_client.hpp"
@@ -45,12 +44,6 @@ struct Options {
 // A shard whose size the manifest cannot bound (string weights, unknown dtypes) may still not exceed this.
 constexpr std::uint64_t max_unbounded_shard_bytes = 4ull << 30;
 
-// The scheme, host and port of an absolute URL ("https://a.example:443"), for same-origin decisions.
-std::string origin_of(const std::string& url) {
-    auto u = parse_http_url(url);
-    return u ? (u->tls ? "https://" : "http://") + to_lower(u->host) + ":" + u->port : std::string();
-}
-
 // A failure that ends the fetch; the message is printed as is. `resumable`: the network (or the disk) failed, the
 // bytes kept so far are still good, so the work folder stays for the next run to continue from.
 struct FetchError : std::runtime_error {
@@ -84,39 +77,33 @@ std::string range_validator(const HttpResponse& r) {
     return m && d && *d - *m >= 1 ? modified[0] : std::string();
 }
 
-// One GET into `file` (at most `max_bytes`) through `file`.part, following up to 10 redirects (never from https to
-// http). Bytes an earlier attempt or run kept in the .part file are not asked for again: the rest is requested with
-// Range and If-Range (the validator kept beside them), and a 200 instead of a 206 (the file changed) starts over.
-// The .part file becomes `file` only when whole.
+// One GET into `file` (at most `max_bytes`) through `file`.part, following redirects by the client's rule. Bytes an
+// earlier attempt or run kept in the .part file are not asked for again: the rest is requested with Range and
+// If-Range (the validator kept beside them), and a 200 instead of a 206 (the file changed) starts over. The .part
+// file becomes `file` only when whole.
 void download_once(const std::string& url, const fsys::path& file, std::uint64_t max_bytes, const ClientOptions& client) {
     const fsys::path part = file.string() + ".part", validator = file.string() + ".part-validator";
-    std::string current = url;
-    for (int hop = 0;; ++hop) {
-        auto parsed = parse_http_url(current);
-        if (!parsed) throw FetchError(current + ": not an http:// or https:// URL");
+    std::string current = url;  // the URL the last response came from
+    std::uint64_t resumed = 0;  // the bytes it was asked to continue from
+    auto send = [&](const HttpUrl& u) {
+        current = u.text;
         std::error_code ec;
         DownloadTarget target{part.string(), max_bytes, 0, read_text(validator), {}, {}};
         if (auto size = fsys::file_size(part, ec); !ec && !target.if_range.empty()) target.have = size;
         target.on_head = [&](const HttpResponse& head) { write_text(validator, range_validator(head)); };
         if (target.have > 0) std::printf("resuming %s at byte %ju\n", current.c_str(), static_cast<std::uintmax_t>(target.have));
-        HttpResponse r = http_download(*parsed, target, client);
-        if (auto next = redirect_target(r, current)) {
-            if (hop == 10) throw FetchError(url + ": more than 10 redirects");
-            if (current.starts_with("https:") && !next->starts_with("https:"))
-                throw FetchError(current + ": redirects to " + *next + ", from https to plain http; refused");
-            current = *next;
-            continue;
-        }
-        if (r.status == 416 && target.have > 0 && hop < 10) {  // the kept bytes reach its end (whole, or it shrank)
-            fsys::remove(part);
-            continue;
-        }
-        if (r.status >= 500) throw HttpError(current + ": HTTP " + std::to_string(r.status));
-        if (r.status != 200 && r.status != 206) throw FetchError(current + ": HTTP " + std::to_string(r.status));
-        fs::install_in_work_folder(part, file);  // the work folder is synced when it is installed
-        fsys::remove(validator);
-        return;
+        resumed = target.have;
+        return http_download(u, target, client);
+    };
+    HttpResponse r = follow_redirects(url, send);
+    if (r.status == 416 && resumed > 0) {  // the kept bytes reach its end (whole, or it shrank): asked again, whole
+        fsys::remove(part);
+        r = follow_redirects(current, send);
     }
+    if (r.status >= 500) throw HttpError(current + ": HTTP " + std::to_string(r.status));
+    if (r.status != 200 && r.status != 206) throw FetchError(current + ": HTTP " + std::to_string(r.status));
+    fs::install_in_work_folder(part, file);  // the work folder is synced when it is installed
+    fsys::remove(validator);
 }
 
 // download_once, retrying transient failures (network, 5xx) with backoff; each retry continues from the bytes kept.
@@ -125,6 +112,8 @@ void download(const std::string& url, const fsys::path& file, std::uint64_t max_
         try {
             return download_once(url, file, max_bytes, client);
         } catch (const BodyTooLarge& e) {
+            throw FetchError(e.what());
+        } catch (const RedirectRefused& e) {  // the same redirects next time
             throw FetchError(e.what());
         } catch (const client::FileError& e) {  // the disk's failure, not the network's: asking again would not help
             throw FetchError(std::string(e.what()) + fs::advice(e.error), true);
@@ -187,8 +176,6 @@ struct Shard {
 // The model URL's query (it may carry a token) goes only to shards on the model's own origin.
 void download_shards(const Options& o, const ClientOptions& client, const std::string& model_url, const fsys::path& tmp,
                      const std::vector<Shard>& shards) {
-    std::string query = model_url.find('?') == std::string::npos ? "" : model_url.substr(model_url.find('?'));
-    const std::string model_origin = origin_of(model_url);
     std::atomic<std::size_t> next{0}, done{0};
     std::atomic<std::uint64_t> bytes{0};
     std::mutex lock;
@@ -199,7 +186,7 @@ void download_shards(const Options& o, const ClientOptions& client, const std::s
         for (std::size_t i; (i = next++) < shards.size();) {
             try {
                 const std::string& path = shards[i].path;
-                auto url = resolve_url(model_url, path);
+                auto url = shard_url(model_url, path);  // the model's query only to its own origin
                 if (!url) throw FetchError(path + ": cannot be resolved against " + model_url);
                 fsys::path file = tmp / path;
                 fsys::create_directories(file.parent_path());
@@ -208,8 +195,7 @@ void download_shards(const Options& o, const ClientOptions& client, const std::s
                     ++done;
                     continue;
                 }
-                std::string bare = url->substr(0, url->find('?'));
-                download(origin_of(bare) == model_origin ? bare + query : bare, file, shards[i].max_bytes, client);
+                download(*url, file, shards[i].max_bytes, client);
                 bytes += fsys::file_size(file);
                 std::lock_guard g(lock);
                 double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -334,8 +320,7 @@ void download_and_install(const Options& o, const std::string& model_url, const 
     ClientOptions client;
     client.ca_file = o.ca_file;
     client.user_agent = "modelhost-fetch";
-    client.deadline = std::chrono::steady_clock::now() +
-                      std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(o.timeout));
+    client.deadline = deadline_after(o.timeout);
     std::printf("fetching %s\n", model_url.c_str());
     auto doc = fetch_manifest(model_url, tmp, client);
     download_shards(o, client, model_url, tmp, shards_of(doc, model_url));
