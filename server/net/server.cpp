@@ -208,19 +208,9 @@ void Server::Impl::wait_signal() {
     });
 }
 
-namespace {
-
-// Settings the running process cannot change (config::settings(), the column `kept_until_restart`): each
-// differing one is named and kept.
-void warn_restart_only(const config::Config& now, const config::Config& next) {
-    for (const auto& key : config::needs_restart(now, next))
-        spdlog::warn("reload: {} changed; it takes effect at the next restart (kept as it was)", key);
-}
-
-}  // namespace
-
 // Reads the configuration again and swaps in what can change: the request policy, the TLS certificate and key, the
-// log settings. Anything invalid refuses the whole reload, and the running configuration stays.
+// log settings. Anything invalid refuses the whole reload, and the running configuration stays. A setting the running
+// process cannot change (config::settings(), the column `kept_until_restart`) is named when it differs, and kept.
 bool Server::Impl::reload() {
     std::lock_guard lock(reloading);
     if (!load_again) {
@@ -231,6 +221,9 @@ bool Server::Impl::reload() {
         config::Config next = load_again();
         std::shared_ptr<asio::ssl::context> next_tls;
         if (cfg.tls.enabled() && next.tls.enabled()) next_tls = make_tls_context(next.tls, cfg.http2.enabled);
+        const std::vector<std::string> restart_only = config::needs_restart(cfg, next);
+        // The file store caches below the sessions' sendfile threshold, which they keep until a restart: so does it.
+        next.server.sendfile_min_bytes = cfg.server.sendfile_min_bytes;
         handler.reload(next);
         if (next_tls) {
             install_tls(std::move(next_tls));  // (tls_files: the rotation period may change too)
@@ -238,7 +231,8 @@ bool Server::Impl::reload() {
             tls_seen = tls_files_stamp(tls_files);
         }
         log::reconfigure(next.log);
-        warn_restart_only(cfg, next);
+        for (const auto& key : restart_only)
+            spdlog::warn("reload: {} changed; it takes effect at the next restart (kept as it was)", key);
         for (const auto& w : next.warnings) spdlog::warn("{}", w);
         metrics::count(metrics::Event::reload_ok);
         metrics::set_generation(generation + 1);
