@@ -1,0 +1,32 @@
+// One file of a fetch: downloaded through a .part file beside it, resumed from the bytes an earlier attempt or run
+// kept (Range with If-Range, RFC 9110 §14.2 and §13.1.5), retried with backoff when the network fails, installed into
+// the work folder only when whole. The model-level fetch (work folder, manifest, shards, install) is fetch.cpp.
+#pragma once
+
+#include "client/http_client.hpp"
+
+#include <cstdint>
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+
+namespace modelhost::tools {
+
+// A failure that ends the fetch; the message is printed as is. `resumable`: the network (or the disk) failed, the
+// bytes kept so far are still good, so the work folder stays for the next run to continue from.
+struct FetchError : std::runtime_error {
+    explicit FetchError(const std::string& what, bool keep = false) : std::runtime_error(what), resumable(keep) {}
+    bool resumable;
+};
+
+// A work-folder file's text ("" when absent), and a write of one synced before its rename (fs/durable.hpp).
+std::string read_text(const std::filesystem::path& p);
+void write_text(const std::filesystem::path& p, const std::string& text);
+
+// GETs `url` into `file` (at most `max_bytes`) by the client's redirect rule, continuing from the bytes kept in
+// `file`.part; three attempts for a network failure or a 5xx. Throws FetchError (resumable when the bytes kept are
+// still good: the network or the disk failed).
+void download(const std::string& url, const std::filesystem::path& file, std::uint64_t max_bytes,
+              const client::ClientOptions& client);
+
+}  // namespace modelhost::tools
