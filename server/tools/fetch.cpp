@@ -153,7 +153,9 @@ void install(const fsys::path& tmp, const fsys::path& dest, bool force) {
     fsys::create_directories(dest.parent_path());
     if (fsys::exists(dest)) {
         if (!force) throw FetchError(dest.string() + " already exists; pass --force to replace it");
-        fsys::path old = dest.parent_path() / ("." + dest.filename().string() + ".replaced-" + std::to_string(::getpid()));
+        std::string hidden(1, '.');  // appended piece by piece: "." + string is GCC 12's -Wrestrict false positive at -O3
+        hidden.append(dest.filename().string()).append(".replaced-").append(std::to_string(::getpid()));
+        fsys::path old = dest.parent_path() / hidden;
         fsys::rename(dest, old);
         try {
             fs::install(tmp, dest);
