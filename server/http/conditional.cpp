@@ -51,7 +51,7 @@ Precondition evaluate_preconditions(const bhttp::fields& req, bhttp::verb method
         if (!etag_list_matches(header(req, bhttp::field::if_match), v.etag, false)) return Precondition::failed;
     } else if (req.find(bhttp::field::if_unmodified_since) != req.end()) {
         auto date = parse_http_date(header(req, bhttp::field::if_unmodified_since));
-        if (date && v.last_modified > *date) return Precondition::failed;
+        if (date && v.last_modified && *v.last_modified > *date) return Precondition::failed;
     }
     // 3. If-None-Match (weak), else 4. If-Modified-Since (GET/HEAD only; future dates are invalid)
     if (req.find(bhttp::field::if_none_match) != req.end()) {
@@ -59,7 +59,7 @@ Precondition evaluate_preconditions(const bhttp::fields& req, bhttp::verb method
             return get_or_head ? Precondition::not_modified : Precondition::failed;
     } else if (get_or_head && req.find(bhttp::field::if_modified_since) != req.end()) {
         auto date = parse_http_date(header(req, bhttp::field::if_modified_since));
-        if (date && *date <= now && v.last_modified <= *date) return Precondition::not_modified;
+        if (date && v.last_modified && *date <= now && *v.last_modified <= *date) return Precondition::not_modified;
     }
     return Precondition::proceed;
 }
@@ -67,9 +67,9 @@ Precondition evaluate_preconditions(const bhttp::fields& req, bhttp::verb method
 bool if_range_allows(std::string_view if_range, const Validators& v) {
     if_range = trim_ows(if_range);
     if (if_range.starts_with("W/")) return false;  // a weak tag never allows a range
-    if (if_range.starts_with('"')) return if_range == v.etag;
+    if (if_range.starts_with('"')) return !v.etag.empty() && if_range == v.etag;
     auto date = parse_http_date(if_range);
-    return date && *date == v.last_modified;
+    return date && v.last_modified && *date == *v.last_modified;
 }
 
 }  // namespace modelhost::http

@@ -11,10 +11,13 @@
 
 namespace modelhost::http {
 
-// The validators of the selected representation.
+// The validators of the selected representation; either may be unknown (a file a mirror is still fetching has no
+// content ETag yet, nor a Last-Modified when its upstream sent none). A condition on an unknown validator is the one
+// RFC 9110 §13.1 gives for "no such validator": If-Match and If-None-Match still see that a representation exists
+// ("*"), date conditions and a date If-Range are ignored.
 struct Validators {
-    std::string_view etag;     // strong, quoted: "\"1a-2b-3c\""
-    std::time_t last_modified;  // seconds
+    std::string_view etag;                     // strong, quoted: "\"1a-2b-3c\""; empty when unknown
+    std::optional<std::time_t> last_modified;  // seconds
 };
 
 enum class Precondition { proceed, not_modified, failed };

@@ -212,7 +212,10 @@ bool Handler::from_mirror(const InForce& now, const RoutePolicy& route, const Ta
     switch (d.kind) {
         case mirror::Decision::Kind::wait: ex.wait = std::move(d.join); return true;
         case mirror::Decision::Kind::fail: ex.reply = error_reply(static_cast<bhttp::status>(d.status), req.version()); break;
-        case mirror::Decision::Kind::stream: ex.reply = serve_growing(policy, route, target, req, d.growing, d.last_modified); break;
+        case mirror::Decision::Kind::stream:
+            ex.reply = Reply{};  // a 404 when asked again after the stored file vanished
+            serve_growing(policy, route, target, req, d.growing, d.last_modified, ex.reply, ex.log.note);
+            break;
         case mirror::Decision::Kind::serve:
             serve_static(policy, now.resources, route, target, req, ex.reply, ex.log.note);
             // Evicted by another process sharing the root between its record and the lookup (also just after the

@@ -47,10 +47,11 @@ struct ReplyBody {
 
 // The headers that describe one version of a file in one content-coding, serialised once and shared by every
 // response that sends it: "ETag", "Last-Modified", "Cache-Control" lines (what a 304 repeats), then
-// "Content-Type", "Accept-Ranges", "Content-Encoding" lines. Each line ends in CRLF.
+// "Content-Type", "Accept-Ranges", "Content-Encoding" lines. Each line ends in CRLF. A file a mirror is still
+// fetching may not know its validators yet: no ETag line while `etag` is empty, no Last-Modified without a date.
 struct RepresentationHead {
-    std::string etag;  // strong, quoted
-    std::time_t last_modified = 0;
+    std::string etag;  // strong, quoted; empty when not known yet
+    std::optional<std::time_t> last_modified;
     std::string lines;
     std::size_t validators_end = 0;  // lines[0, validators_end) are the validator and caching lines
 };

@@ -5,6 +5,9 @@
 //       coding, server.etag "content"); Last-Modified
 //   7d. preconditions (RFC 9110 §13.2.2) -> 412 / 304
 //   7e. range (RFC 9110 §14) -> 206 / 416; several ranges -> the whole representation (200)
+// A file a mirror is still fetching (7′) skips 7a-7b: its identity bytes are the representation, its validators those
+// the stored file will have, as far as they are known yet. Its head is written by the same function (head_of) and
+// 7d-7e are the same step (answer).
 #include "http/static_file.hpp"
 
 #include "http/conditional.hpp"
@@ -35,9 +38,16 @@ struct Representation {
     fs::Lookup file;                        // identity or sidecar file (descriptor or cached bytes)
     std::shared_ptr<const std::string> gz;  // on-the-fly gzip, when chosen
     Coding coding = Coding::identity;
+    std::shared_ptr<const fs::GrowingFile> growing;  // set when the bytes are still arriving (`file` is its file)
     std::shared_ptr<const RepresentationHead> head;
     bool negotiable = false;  // the coding depends on Accept-Encoding: Vary it
 };
+
+// Whether a file of this type may be sent in another coding than identity, so that its answers Vary on
+// Accept-Encoding (even an identity one: another client may be sent gzip).
+bool negotiable(const Policy& p, std::string_view type) {
+    return (p.compression.precompressed || p.compression.gzip) && compressible(type);
+}
 
 // The strong ETag of a file version in one coding: its size and nanosecond mtime (and the coding). No inode or
 // device: two origins serving the same file (copied with its mtime: rsync -t, cp -p, tar, docker COPY, a shared
@@ -90,32 +100,64 @@ std::string version_of(const fs::Lookup& f) {
     return std::string(buf, static_cast<std::size_t>(n));
 }
 
-// The headers describing `f` (the file whose version they follow) in `coding`; 200, 206 and 304 all carry them.
-// Built once per file version (a path has one route, so the cache needs no route in its key; a reload that changes
-// the routes, headers, cache rules or ETag mode starts a new cache, resources.cpp) and reused until the file
-// changes. A header the route configures is left out: the route's lines carry it.
-std::shared_ptr<const RepresentationHead> head_for(const Policy& p, const Resources& r, const RoutePolicy& route,
-                                                   std::string_view relative, HeadCache::Slot slot, const fs::Lookup& f,
-                                                   Coding coding, std::string_view type, std::string_view path) {
-    if (auto cached = r.heads->find(relative, slot, f)) return cached;
+// What a representation's head says, from whichever bytes answer: a stored file's lookup, or what is known of a file
+// a mirror is still fetching.
+struct HeadFacts {
+    std::string etag;                          // strong, quoted; empty while not known
+    std::optional<std::time_t> last_modified;  // none while not known
+    std::string_view type;
+    Coding coding = Coding::identity;
+};
+
+// The one place a file's head is written: 200, 206 and 304 all carry it (a 304 its validator and caching lines). A
+// header the route configures is left out: the route's lines carry it.
+std::shared_ptr<RepresentationHead> head_of(const Policy& p, const RoutePolicy& route, std::string_view path, HeadFacts facts) {
     auto h = std::make_shared<RepresentationHead>();
     auto put = [&](std::string_view name, std::string_view lower, std::string_view value) {
         if (!route.configures(lower)) append_header_line(h->lines, name, value);
     };
+    h->etag = std::move(facts.etag);
+    h->last_modified = facts.last_modified;
+    if (!h->etag.empty()) put("ETag", "etag", h->etag);
+    if (h->last_modified) put("Last-Modified", "last-modified", format_http_date(*h->last_modified));
+    if (auto cc = p.cache_control.value_for(path); !cc.empty()) put("Cache-Control", "cache-control", cc);
+    h->validators_end = h->lines.size();
+    put("Content-Type", "content-type", facts.type);
+    put("Accept-Ranges", "accept-ranges", "bytes");
+    if (facts.coding != Coding::identity) put("Content-Encoding", "content-encoding", coding_token(facts.coding));
+    return h;
+}
+
+// The head of `f` (the file whose version it follows) in `coding`. Built once per file version (a path has one route,
+// so the cache needs no route in its key; a reload that changes the routes, headers, cache rules or ETag mode starts
+// a new cache, resources.cpp) and reused until the file changes.
+std::shared_ptr<const RepresentationHead> head_for(const Policy& p, const Resources& r, const RoutePolicy& route,
+                                                   std::string_view relative, HeadCache::Slot slot, const fs::Lookup& f,
+                                                   Coding coding, std::string_view type, std::string_view path) {
+    if (auto cached = r.heads->find(relative, slot, f)) return cached;
     const std::string_view suffix = slot == HeadCache::Slot::gzip_memory ? "gz" : coding_token(coding);
     std::optional<std::string> by_content;
     if (p.etag == config::ServerConfig::Etag::content) by_content = content_etag_of(f, suffix);
-    h->etag = by_content ? std::move(*by_content) : etag_of(f, suffix);
-    h->last_modified = f.mtime.tv_sec;
-    put("ETag", "etag", h->etag);
-    put("Last-Modified", "last-modified", format_http_date(h->last_modified));
-    if (auto cc = p.cache_control.value_for(path); !cc.empty()) put("Cache-Control", "cache-control", cc);
-    h->validators_end = h->lines.size();
-    put("Content-Type", "content-type", type);
-    put("Accept-Ranges", "accept-ranges", "bytes");
-    if (coding != Coding::identity) put("Content-Encoding", "content-encoding", coding_token(coding));
+    auto h = head_of(p, route, path, {by_content ? std::move(*by_content) : etag_of(f, suffix), f.mtime.tv_sec, type, coding});
     r.heads->store(relative, slot, f, h);
     return h;
+}
+
+// The head of a file a mirror is still fetching, in identity: the validators the stored file will have, as far as
+// they are known now. Its mtime will be the upstream's Last-Modified (mirror.cpp, install), so that date is its
+// Last-Modified and, with the length promised, its "mtime" ETag; a "content" ETag needs the bytes, which are not all
+// there yet.
+std::shared_ptr<const RepresentationHead> growing_head(const Policy& p, const RoutePolicy& route, std::string_view path,
+                                                       std::uint64_t size, std::time_t last_modified, std::string_view type) {
+    HeadFacts facts{{}, std::nullopt, type, Coding::identity};
+    if (last_modified > 0) {
+        facts.last_modified = last_modified;
+        fs::Lookup stored;  // the stored file's facts once installed: this size, that mtime
+        stored.size = size;
+        stored.mtime.tv_sec = last_modified;
+        if (p.etag == config::ServerConfig::Etag::mtime) facts.etag = etag_of(stored, {});
+    }
+    return head_of(p, route, path, std::move(facts));
 }
 
 // A sidecar counts only when it is a regular file at least as new as the file it compresses.
@@ -174,7 +216,7 @@ Representation choose(const Policy& p, const Resources& res, const RoutePolicy& 
     using Slot = HeadCache::Slot;
     Offer offer = offer_of(p, res, relative, identity, type, ask);
     Representation r;
-    r.negotiable = (p.compression.precompressed || p.compression.gzip) && compressible(type);
+    r.negotiable = negotiable(p, type);
     r.coding = ask.any_coding ? choose_coding(ask.accept, found(offer.br), found(offer.gz) || offer.gz_on_the_fly)
                               : Coding::identity;
     Slot slot = Slot::identity;
@@ -232,6 +274,7 @@ void set_content(Reply& res, Representation& rep) {
     body.blob = std::move(rep.file.content);  // small files come from memory, the rest from the open file
     if (!body.blob) body.file = std::move(rep.file.file);
     body.length = rep.file.size;
+    body.growing = std::move(rep.growing);
 }
 
 // Step 7e (RFC 9110 §14): a single satisfiable range -> 206; unsatisfiable -> 416; several -> the whole (200).
@@ -259,6 +302,30 @@ std::optional<Reply> apply_range(Reply& res, const Ask& ask, const Representatio
     return std::nullopt;
 }
 
+// Steps 7d-7e on the representation chosen, whatever its bytes: preconditions (412 / 304), then its content and any
+// range (206 / 416).
+void answer(Reply& res, Representation& rep, const Ask& ask, const Request& req, std::string& note) {
+    const Validators v{rep.head->etag, rep.head->last_modified};
+    switch (evaluate_preconditions(req, req.method(), v, std::time(nullptr))) {  // 7d
+        case Precondition::failed:
+            note = "precondition failed";
+            res = error_reply(bhttp::status::precondition_failed, req.version());
+            return;
+        case Precondition::not_modified:
+            res.result(bhttp::status::not_modified);
+            describe(res, rep);
+            return;
+        case Precondition::proceed: break;
+    }
+    res.result(bhttp::status::ok);
+    set_content(res, rep);
+    if (auto refused = apply_range(res, ask, rep, v, req, note)) {  // 7e
+        res = std::move(*refused);
+        return;
+    }
+    describe(res, rep);
+}
+
 }  // namespace
 
 void serve_static(const Policy& p, const Resources& r, const RoutePolicy& route, const Target& target, const Request& req,
@@ -279,48 +346,21 @@ void serve_static(const Policy& p, const Resources& r, const RoutePolicy& route,
     const Ask ask = ask_of(req);
     const std::string_view type = mime_type(target.last_segment());
     Representation rep = choose(p, r, route, relative, target.path, std::move(identity), type, ask);  // 7b, 7c
-    const Validators v{rep.head->etag, rep.head->last_modified};
-
-    switch (evaluate_preconditions(req, req.method(), v, std::time(nullptr))) {  // 7d
-        case Precondition::failed:
-            note = "precondition failed";
-            res = error_reply(bhttp::status::precondition_failed, version);
-            return;
-        case Precondition::not_modified:
-            res.result(bhttp::status::not_modified);
-            describe(res, rep);
-            return;
-        case Precondition::proceed: break;
-    }
-    res.result(bhttp::status::ok);
-    set_content(res, rep);
-    if (auto refused = apply_range(res, ask, rep, v, req, note)) {  // 7e
-        res = std::move(*refused);
-        return;
-    }
-    describe(res, rep);
+    answer(res, rep, ask, req, note);
 }
 
-Reply serve_growing(const Policy& p, const RoutePolicy& route, const Target& target, const Request& req,
-                    std::shared_ptr<const fs::GrowingFile> growing, std::time_t last_modified) {
-    Reply res{bhttp::status::ok, req.version()};
-    auto put = [&](bhttp::field name, std::string_view lower, std::string_view value) {
-        if (!route.configures(lower)) res.set(name, value);
-    };
-    if (last_modified > 0 && p.etag == config::ServerConfig::Etag::mtime) {
-        fs::Lookup facts;  // the stored file's facts once installed: this size, that mtime
-        facts.size = growing->size();
-        facts.mtime.tv_sec = last_modified;
-        put(bhttp::field::etag, "etag", etag_of(facts, {}));
-        put(bhttp::field::last_modified, "last-modified", format_http_date(last_modified));
-    }
-    if (auto cc = p.cache_control.value_for(target.path); !cc.empty()) put(bhttp::field::cache_control, "cache-control", cc);
-    put(bhttp::field::content_type, "content-type", mime_type(target.last_segment()));
-    auto& body = res.body();
-    body.file = growing->file();
-    body.length = growing->size();
-    body.growing = std::move(growing);
-    return res;
+void serve_growing(const Policy& p, const RoutePolicy& route, const Target& target, const Request& req,
+                   std::shared_ptr<const fs::GrowingFile> growing, std::time_t last_modified, Reply& res, std::string& note) {
+    res.version(req.version());
+    const std::string_view type = mime_type(target.last_segment());
+    Representation rep;  // identity: the bytes as they arrive
+    rep.file.result = fs::Lookup::Result::found;
+    rep.file.size = growing->size();
+    rep.file.file = growing->file();
+    rep.growing = std::move(growing);
+    rep.negotiable = negotiable(p, type);
+    rep.head = growing_head(p, route, target.path, rep.file.size, last_modified, type);
+    answer(res, rep, ask_of(req), req, note);
 }
 
 }  // namespace modelhost::http

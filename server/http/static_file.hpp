@@ -19,11 +19,12 @@ namespace modelhost::http {
 void serve_static(const Policy& policy, const Resources& resources, const RoutePolicy& route, const Target& target,
                   const Request& req, Reply& res, std::string& note);
 
-// A 200 for a file a mirror is still fetching: the length its upstream promised, the bytes sent as they arrive; no
-// ranges, codings or conditionals (the stored file answers those once it is whole). ETag and Last-Modified only when
-// they will be the stored file's: server.etag "mtime" and an upstream Last-Modified (`last_modified` > 0), which
-// becomes the stored file's mtime.
-Reply serve_growing(const Policy& policy, const RoutePolicy& route, const Target& target, const Request& req,
-                    std::shared_ptr<const fs::GrowingFile> growing, std::time_t last_modified);
+// The same for a file a mirror is still fetching (`growing`, its identity bytes sent as they arrive), made in `res`
+// likewise: preconditions and ranges as for any file, against the validators the stored file will have as far as
+// they are known now. Its Last-Modified is the upstream's (`last_modified`, 0 when none), which becomes the stored
+// file's mtime; its ETag is known now only with server.etag "mtime" and that date (size and mtime). Codings wait
+// for the stored file.
+void serve_growing(const Policy& policy, const RoutePolicy& route, const Target& target, const Request& req,
+                   std::shared_ptr<const fs::GrowingFile> growing, std::time_t last_modified, Reply& res, std::string& note);
 
 }  // namespace modelhost::http

@@ -314,6 +314,74 @@ TEST_CASE("the first clients get a cold file's bytes while they arrive, over HTT
     CHECK(up.server.heads().size() == 4);
 }
 
+// A file still arriving is answered as the stored file will be: the same validators (as far as they are known yet),
+// Accept-Ranges, and preconditions and ranges applied to it (RFC 9110 §13, §14), not a bare 200.
+TEST_CASE("a file still arriving answers ranges and conditionals with the validators the stored file will have", "[mirror][http2]") {
+    Upstream up, up_content;  // (one each: a canned upstream answers one connection at a time)
+    std::string body(400000, '\0');
+    for (std::size_t i = 0; i < body.size(); ++i) body[i] = static_cast<char>(i * 11 + 3);
+    const std::string date = "Sun, 06 Nov 1994 08:49:37 GMT";  // 784111777
+    const std::string head = "HTTP/1.1 200 OK\r\nContent-Length: 400000\r\nLast-Modified: " + date + "\r\n\r\n";
+    up.set("/m/a.bin", canned_slow(head, body, 4, 800));  // 3.2 s in all, the last quarter at the end
+    up_content.set("/m/c.bin", canned_slow(head, body, 4, 800));
+    TempDir root, content_root;
+    auto mirrors = [](const Upstream& u) { return R"("mirrors": [{"path": "/hub/", "upstream": ")" + u.server.base() + "/\"}]"; };
+    TestServer server(root.path(), R"({"http2": {"cleartext": true}, )" + mirrors(up) + "}");
+    TestServer by_content(content_root.path(), R"({"server": {"etag": "content"}, )" + mirrors(up_content) + "}");
+    const std::string etag = "\"61a80-" + [] { char b[32]; std::snprintf(b, sizeof b, "%llx", 784111777ull * 1000000000ull); return std::string(b); }() + "\"";
+
+    // The first clients start both transfers and get the whole files as they arrive.
+    std::pair<int, std::string> first, first_content;
+    const fsys::path got = root.path() / "got.bin", got_content = root.path() / "got_c.bin";
+    std::thread a([&] { first = run_command({"/usr/bin/curl", "-s", "-o", got.string(), "-D", "-", "http://127.0.0.1:" + std::to_string(server.port()) + "/hub/m/a.bin"}); });
+    std::thread c([&] { first_content = run_command({"/usr/bin/curl", "-s", "-o", got_content.string(), "-D", "-", "http://127.0.0.1:" + std::to_string(by_content.port()) + "/hub/m/c.bin"}); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    const auto start = std::chrono::steady_clock::now();
+
+    auto not_modified = request(server.port(), "GET", "/hub/m/a.bin", "If-None-Match: " + etag + "\r\n");
+    CHECK(not_modified.result_int() == 304);
+    CHECK(header(not_modified, "ETag") == etag);
+    CHECK(header(not_modified, "Last-Modified") == date);
+    CHECK(request(server.port(), "GET", "/hub/m/a.bin", "If-Match: \"other\"\r\n").result_int() == 412);
+    CHECK(request(server.port(), "GET", "/hub/m/a.bin", "Range: bytes=400000-\r\n").result_int() == 416);
+    // A "content" ETag needs every byte: while they arrive only the date is a validator.
+    auto by_date = request(by_content.port(), "GET", "/hub/m/c.bin", "If-Modified-Since: " + date + "\r\n");
+    CHECK(by_date.result_int() == 304);
+    CHECK(header(by_date, "ETag").empty());
+    CHECK(header(by_date, "Last-Modified") == date);
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::milliseconds(1500));  // answered while arriving
+
+    // Ranges of what is there (HTTP/2) and of what is still to come (HTTP/1.1, waits for the last quarter).
+    auto [code, h2] = run_command({"/usr/bin/curl", "-s", "--http2-prior-knowledge", "-r", "1000-1999", "-D", "-", "-o",
+                                   (root.path() / "range.bin").string(), "http://127.0.0.1:" + std::to_string(server.port()) + "/hub/m/a.bin"});
+    INFO(h2);
+    CHECK(code == 0);
+    CHECK_THAT(h2, Catch::Contains("HTTP/2 206") && Catch::Contains("content-range: bytes 1000-1999/400000") &&
+                       Catch::Contains("etag: " + etag) && Catch::Contains("accept-ranges: bytes"));
+    CHECK(read_file(root.path() / "range.bin") == body.substr(1000, 1000));
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::milliseconds(2000));  // with the first quarter
+    auto tail = request(server.port(), "GET", "/hub/m/a.bin", "Range: bytes=300000-300099\r\n");
+    CHECK(tail.result_int() == 206);
+    CHECK(header(tail, "Content-Range") == "bytes 300000-300099/400000");
+    CHECK(tail.body() == body.substr(300000, 100));
+
+    a.join();
+    c.join();
+    INFO(first.second);
+    CHECK(read_file(got) == body);
+    CHECK(read_file(got_content) == body);
+    CHECK_THAT(first.second, Catch::Contains("Accept-Ranges: bytes") && Catch::Contains("ETag: " + etag) &&
+                                 Catch::Contains("Last-Modified: " + date));
+    CHECK_THAT(first_content.second, Catch::Contains("Accept-Ranges: bytes") && !Catch::Contains("ETag:"));
+    CHECK(up.asked("GET /m/a.bin") == 1);  // every answer above came from the one transfer
+    CHECK(up_content.asked("GET /m/c.bin") == 1);
+    // Stored whole: the same validators, and the content ETag now that every byte is known.
+    CHECK(header(request(server.port(), "GET", "/hub/m/a.bin"), "ETag") == etag);
+    auto stored = request(by_content.port(), "GET", "/hub/m/c.bin");
+    CHECK(header(stored, "Last-Modified") == date);
+    CHECK(header(stored, "ETag").size() == 34);  // 128 bits in hex, quoted
+}
+
 TEST_CASE("an https upstream is verified (a private CA only with ca_file), and never redirects to plain http", "[mirror][tls][hardening]") {
     TestPki pki;
     auto ctx = pki.server_context();
