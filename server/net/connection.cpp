@@ -33,6 +33,9 @@ Clock::duration tick_period(const config::LimitsConfig& l) {
     return seconds(std::clamp(shortest / 4, 0.005, 1.0));
 }
 
+Ticker::Ticker(const boost::asio::any_io_executor& executor, const config::LimitsConfig& limits)
+    : timer_(executor), period_(tick_period(limits)) {}
+
 std::string prepare_socket(boost::asio::ip::tcp::socket& socket, bool tls) {
     boost::system::error_code ec;
     socket.set_option(boost::asio::ip::tcp::no_delay(true), ec);

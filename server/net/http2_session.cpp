@@ -1,7 +1,9 @@
-// HTTP/2 connection I/O: reading into nghttp2, its callbacks, writing its frames, deadlines and the connection's
-// phases. Every status and header comes from http::Handler; the stream-level rules (the request's shape, the
-// response's fields, content frame by frame) are in net/http2_stream.cpp.
+// HTTP/2 connection I/O: reading into nghttp2, writing its frames, deadlines and the connection's phases. Every
+// status and header comes from http::Handler; nghttp2's callbacks are in net/http2_glue.cpp, the stream-level rules
+// (the request's shape, the response's fields, content frame by frame) in net/http2_stream.cpp.
 #include "net/http2_session.hpp"
+
+#include "net/http2_glue.hpp"
 
 #include "config/config.hpp"
 #include "net/tracker.hpp"
@@ -17,124 +19,11 @@ namespace modelhost::net {
 
 namespace {
 
-constexpr std::size_t read_size = 16 * 1024;     // bytes asked of the socket per read
-constexpr std::size_t write_batch = 64 * 1024;  // frames gathered before one write
+constexpr std::size_t read_size = 16 * 1024;  // bytes asked of the socket per read
 // Request bodies are never used (GET, HEAD, OPTIONS): a small window keeps what a client can push unasked small.
 constexpr std::int32_t request_window = 64 * 1024;
-// RST_STREAM from the client: a burst, then this many per second; past that GOAWAY (CVE-2023-44487, rapid reset).
-constexpr std::uint64_t reset_burst = 200, reset_rate = 33;
-constexpr std::size_t max_continuations = 8;  // CONTINUATION frames after one HEADERS (CVE-2024-28182)
-constexpr std::size_t max_outbound_ack = 1000;  // SETTINGS and PING acknowledgements queued unsent (floods)
-constexpr std::size_t max_settings = 32;        // entries in one SETTINGS frame
 
 }  // namespace
-
-// nghttp2's callbacks: `user_data` is the session, `source->ptr` the stream being sent.
-template <class Stream>
-struct Http2Glue {
-    using Session = Http2Session<Stream>;
-    static Session& of(void* user_data) { return *static_cast<Session*>(user_data); }
-
-    static int on_begin_headers(nghttp2_session*, const nghttp2_frame* frame, void* ud) {
-        if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST)
-            of(ud).begin_stream(frame->hd.stream_id);
-        else if (auto* s = of(ud).find(frame->hd.stream_id))
-            s->begin_trailers();
-        return 0;
-    }
-
-    static int on_header(nghttp2_session*, const nghttp2_frame* frame, const uint8_t* name, size_t namelen,
-                         const uint8_t* value, size_t valuelen, uint8_t, void* ud) {
-        if (Http2Stream* s = of(ud).find(frame->hd.stream_id))
-            s->add_field({reinterpret_cast<const char*>(name), namelen}, {reinterpret_cast<const char*>(value), valuelen},
-                         of(ud).limits_.max_header_bytes);
-        return 0;
-    }
-
-    static int on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void* ud) {
-        const bool ends = (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
-        if (frame->hd.type == NGHTTP2_HEADERS)
-            if (Http2Stream* s = of(ud).find(frame->hd.stream_id)) s->end_headers();
-        if ((frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) && ends)
-            if (Http2Stream* s = of(ud).find(frame->hd.stream_id); s && !s->answered()) of(ud).answer(*s);
-        return 0;
-    }
-
-    static int on_data_chunk(nghttp2_session*, uint8_t, int32_t stream_id, const uint8_t*, size_t len, void* ud) {
-        Http2Stream* s = of(ud).find(stream_id);
-        if (!s) return 0;
-        s->add_body(len);
-        if (!s->answered() && s->body_bytes() > of(ud).limits_.max_body_bytes) of(ud).answer(*s);  // 413 now
-        return 0;
-    }
-
-    static int on_stream_close(nghttp2_session*, int32_t stream_id, uint32_t error_code, void* ud) {
-        of(ud).end_stream(stream_id, error_code);
-        return 0;
-    }
-
-    // How much of the content goes in the next DATA frame; the bytes themselves are copied once, straight into the
-    // write batch, by send_data (NGHTTP2_DATA_FLAG_NO_COPY).
-    static ssize_t read_body(nghttp2_session*, int32_t, uint8_t*, size_t length, uint32_t* flags,
-                             nghttp2_data_source* source, void* ud) {
-        bool last = false;
-        auto* stream = static_cast<Http2Stream*>(source->ptr);
-        std::size_t n = stream->next_frame(length, last);
-        if (n == 0 && !last && stream->growing()) {  // a file a mirror is still fetching: nothing ready yet
-            if (stream->growing()->failed()) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;  // resets this stream
-            of(ud).wait_for_content(*stream);
-            return NGHTTP2_ERR_DEFERRED;
-        }
-        *flags |= NGHTTP2_DATA_FLAG_NO_COPY;
-        if (last) *flags |= NGHTTP2_DATA_FLAG_EOF;
-        return static_cast<ssize_t>(n);
-    }
-
-    // One DATA frame: its 9-byte header, then `length` content bytes read from memory or the file into the batch.
-    static int send_data(nghttp2_session*, nghttp2_frame*, const uint8_t* framehd, size_t length,
-                         nghttp2_data_source* source, void* ud) {
-        Session& self = of(ud);
-        if (self.out_.size >= write_batch) return NGHTTP2_ERR_WOULDBLOCK;
-        char* to = self.out_.extend(9 + length);
-        std::memcpy(to, framehd, 9);
-        // The file shrank or failed under us: the connection ends rather than send a frame it cannot fill (its header
-        // is already in the batch).
-        if (!static_cast<Http2Stream*>(source->ptr)->copy_content(to + 9, length)) return NGHTTP2_ERR_CALLBACK_FAILURE;
-        return 0;
-    }
-
-    // Every other frame (headers, settings, acknowledgements, window updates, GOAWAY) is copied into the batch.
-    static ssize_t send_frame(nghttp2_session*, const uint8_t* data, size_t length, int, void* ud) {
-        Session& self = of(ud);
-        if (self.out_.size >= write_batch) return NGHTTP2_ERR_WOULDBLOCK;
-        std::memcpy(self.out_.extend(length), data, length);
-        return static_cast<ssize_t>(length);
-    }
-
-    static nghttp2_session* make_session(Session* self) {
-        nghttp2_session_callbacks* cb = nullptr;
-        nghttp2_session_callbacks_new(&cb);
-        nghttp2_session_callbacks_set_on_begin_headers_callback(cb, on_begin_headers);
-        nghttp2_session_callbacks_set_on_header_callback(cb, on_header);
-        nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame_recv);
-        nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data_chunk);
-        nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);
-        nghttp2_session_callbacks_set_send_callback(cb, send_frame);
-        nghttp2_session_callbacks_set_send_data_callback(cb, send_data);
-        nghttp2_option* opt = nullptr;
-        nghttp2_option_new(&opt);
-        nghttp2_option_set_stream_reset_rate_limit(opt, reset_burst, reset_rate);
-        nghttp2_option_set_max_continuations(opt, max_continuations);
-        nghttp2_option_set_max_outbound_ack(opt, max_outbound_ack);
-        nghttp2_option_set_max_settings(opt, max_settings);
-        nghttp2_session* ng = nullptr;
-        int rv = nghttp2_session_server_new2(&ng, cb, self, opt);
-        nghttp2_option_del(opt);
-        nghttp2_session_callbacks_del(cb);
-        if (rv != 0) throw std::bad_alloc();
-        return ng;
-    }
-};
 
 template <class Stream>
 Http2Session<Stream>::Http2Session(Stream stream, const http::Handler& handler, const config::LimitsConfig& limits,
@@ -148,8 +37,7 @@ Http2Session<Stream>::Http2Session(Stream stream, const http::Handler& handler, 
       remote_(std::move(remote)),
       received_(std::move(received)),
       ng_(Http2Glue<Stream>::make_session(this)),
-      tick_(socket().get_executor()),
-      tick_period_(tick_period(limits)),
+      tick_(socket().get_executor(), limits),
       idle_since_(Clock::now()) {}
 
 template <class Stream>
@@ -237,7 +125,8 @@ void Http2Session<Stream>::feed(const char* data, std::size_t n) {
     }
 }
 
-// Writes what nghttp2 has to send, a batch of about write_batch bytes at a time; closes when it wants neither to read nor to write.
+// Writes what nghttp2 has to send, a batch of about Http2Glue::write_batch bytes at a time; closes when it wants
+// neither to read nor to write.
 template <class Stream>
 void Http2Session<Stream>::flush() {
     if (writing_ || phase_ >= Phase::lingering) return;
@@ -276,15 +165,12 @@ void Http2Session<Stream>::on_written(beast::error_code ec) {
 
 template <class Stream>
 void Http2Session<Stream>::start_ticking() {
-    if (ticking_ || phase_ == Phase::closed) return;
-    ticking_ = true;
-    tick_.expires_after(tick_period_);
-    tick_.async_wait([self = shared_from_this()](beast::error_code ec) { self->on_tick(ec); });
+    if (phase_ == Phase::closed) return;
+    tick_.arm([self = shared_from_this()](beast::error_code ec) { self->on_tick(ec); });
 }
 
 template <class Stream>
 void Http2Session<Stream>::on_tick(beast::error_code ec) {
-    ticking_ = false;
     if (ec || phase_ == Phase::closed) return;
     check_deadlines(coarse_now());
     if (phase_ != Phase::closed) start_ticking();

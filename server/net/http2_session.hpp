@@ -24,7 +24,7 @@ struct Http2Config;
 namespace modelhost::net {
 
 template <class Stream>
-struct Http2Glue;  // nghttp2's callbacks, in http2_session.cpp
+struct Http2Glue;  // nghttp2's callbacks, net/http2_glue.hpp
 
 template <class Stream>
 class Http2Session : public SessionBase, public std::enable_shared_from_this<Http2Session<Stream>> {
@@ -100,8 +100,7 @@ private:
     std::unique_ptr<char[]> read_buf_;
     WriteBatch out_;
     FieldText field_text_;    // scratch: what an answer's fields point into until it is submitted
-    asio::steady_timer tick_;
-    const Clock::duration tick_period_;
+    Ticker tick_;
     Clock::time_point idle_since_, write_deadline_{}, linger_deadline_{};
     Clock::time_point progress_{};  // the last answer made or write completed (a shut window stalls answers)
     std::size_t served_ = 0;
@@ -114,7 +113,7 @@ private:
     //              header block stayed open past header_timeout; from any phase)
     enum class Phase { open, going_away, lingering, closed };
     Phase phase_ = Phase::open;
-    bool reading_ = false, writing_ = false, ticking_ = false;  // an operation of that kind is pending
+    bool reading_ = false, writing_ = false;  // an operation of that kind is pending
 };
 
 }  // namespace modelhost::net

@@ -2,12 +2,12 @@
 #pragma once
 
 #include "http/handler.hpp"
+#include "net/connection.hpp"
 #include "net/outgoing.hpp"
 #include "net/request_reader.hpp"
 #include "net/tls_socket.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/stream_traits.hpp>
 
@@ -125,8 +125,7 @@ private:
     beast::flat_buffer buffer_;
     RequestReader reader_;  // the request being read: parser, limits, framing screen
     std::optional<http::Request> upstream_request_;  // the request waiting for a mirror's transfer (Read::upstream)
-    asio::steady_timer tick_;
-    const clock::duration tick_period_;
+    Ticker tick_;
     clock::time_point read_deadline_{}, write_deadline_{}, linger_deadline_{};
     struct Pending {
         http::Exchange ex;
@@ -163,7 +162,6 @@ private:
     Link link_ = Link::open;
     bool read_pending_ = false;  // an async read (or handshake, or a posted parse) has not completed yet
     bool writing_ = false;       // a response is being written
-    bool ticking_ = false;       // the deadline timer is armed
     bool draining_ = false;      // the server is shutting down: finish what was received, then close
     std::array<char, 4096> linger_buf_{};
 };
