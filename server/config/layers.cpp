@@ -32,6 +32,11 @@ bool same(const Config& a, const Config& b) {
 bool same_port(const Config& now, const Config& next) {
     return now.server.port == next.server.port || next.server.port == 0;
 }
+// The mirrors (restart-only) store their files and their index under the root they started with; with mirrors the
+// root is kept too, or the files would be looked for where the mirrors never write.
+bool same_root_under_mirrors(const Config& now, const Config& next) {
+    return now.mirrors.empty() || now.server.root == next.server.root;
+}
 // The certificate and key are reloaded by themselves; TLS on or off needs a new listener.
 bool same_tls_on(const Config& now, const Config& next) {
     return now.tls.enabled() == next.tls.enabled();
@@ -49,7 +54,7 @@ const std::vector<Setting> table{
     {"server.ipv6_only", "MODELHOST_IPV6_ONLY", nullptr, "boolean", same<&C::server, &Srv::ipv6_only>,
      same<&C::server, &Srv::ipv6_only>},
     {"server.port", "MODELHOST_PORT", "--port", "integer", same<&C::server, &Srv::port>, same_port},
-    {"server.root", "MODELHOST_ROOT", "--root", "string", same<&C::server, &Srv::root>},
+    {"server.root", "MODELHOST_ROOT", "--root", "string", same<&C::server, &Srv::root>, same_root_under_mirrors},
     {"server.threads", "MODELHOST_THREADS", "--threads", "integer", same<&C::server, &Srv::threads>,
      same<&C::server, &Srv::threads>},
     {"server.shutdown_timeout", "MODELHOST_SHUTDOWN_TIMEOUT", nullptr, "number",

@@ -47,7 +47,8 @@ struct Setting {
     const char* kind;  // "string", "integer", "number", "boolean", "list", "object", "array"
     SameSetting same;  // the values agree (used to tell a setting at its default)
     // nullptr: a reload applies a change. Else the running process keeps its value, and a reload that changes it
-    // (this returns false) says it takes effect at the next restart.
+    // (this returns false) says it takes effect at the next restart. (server.root is restart-only while there are
+    // mirrors, and reloadable without.)
     SameSetting kept_until_restart = nullptr;
 };
 

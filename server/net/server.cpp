@@ -224,6 +224,8 @@ bool Server::Impl::reload() {
         const std::vector<std::string> restart_only = config::needs_restart(cfg, next);
         // The file store caches below the sessions' sendfile threshold, which they keep until a restart: so does it.
         next.server.sendfile_min_bytes = cfg.server.sendfile_min_bytes;
+        // The mirrors keep their root (config/layers.cpp, same_root_under_mirrors): so do the files served.
+        if (!cfg.mirrors.empty()) next.server.root = cfg.server.root;
         handler.reload(next);
         if (next_tls) {
             install_tls(std::move(next_tls));  // (tls_files: the rotation period may change too)

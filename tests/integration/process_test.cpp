@@ -1,6 +1,7 @@
 // The real binary: exit codes for bad config, graceful SIGTERM during a download, memory while streaming 1 GiB.
 #include "catch.hpp"
 
+#include "canned_server.hpp"
 #include "http_client.hpp"
 #include "process.hpp"
 
@@ -298,6 +299,37 @@ TEST_CASE("a reload changes what can change and names what needs a restart", "[p
     CHECK_THAT(out, Catch::Contains("server.threads changed; it takes effect at the next restart"));
     CHECK_THAT(out, Catch::Contains("limits.header_timeout changed; it takes effect at the next restart"));
     CHECK_THAT(out, Catch::Contains(R"("msg":"reloaded the configuration (generation 2))"));  // log.format applied
+    server.signal(SIGTERM);
+    CHECK(server.wait() == std::optional<int>(0));
+}
+
+// The mirrors store under the root they started with (restart-only): a reload naming another root keeps it, or every
+// mirrored file would be looked for where the mirror never wrote it (404 for a file the upstream has).
+TEST_CASE("with mirrors, a reload keeps server.root until the next restart and the mirrored files stay served", "[process][reload][mirror]") {
+    CannedServer upstream({{"/m/a.bin", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello"}},
+                          "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    TempDir dir, other;
+    dir.write("a.json", "{}");
+    auto config = [&](const TempDir& root) {
+        return R"({"server": {"root": ")" + root.path().string() + R"("}, "mirrors": [{"path": "/hub/", "upstream": ")" +
+               upstream.base() + R"(/"}]})";
+    };
+    dir.write("c.json", config(dir));
+    Process server({binary, "--config", (dir.path() / "c.json").string(), "--port", "0"});
+    auto port = server.wait_for_port();
+    REQUIRE(port != 0);
+    CHECK(request(port, "GET", "/hub/m/a.bin").body() == "hello");
+    dir.write("c.json", config(other));
+    server.signal(SIGHUP);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    std::string out = server.output();
+    CHECK_THAT(out, Catch::Contains("server.root changed; it takes effect at the next restart"));
+    CHECK_THAT(out, Catch::Contains("reloaded the configuration (generation 2)"));
+    auto stored = request(port, "GET", "/hub/m/a.bin");
+    CHECK(stored.result_int() == 200);
+    CHECK(stored.body() == "hello");
+    CHECK(request(port, "GET", "/a.json").result_int() == 200);  // the files outside the mirror: the same root
+    CHECK(upstream.targets().size() == 1);                         // served as stored, not fetched again
     server.signal(SIGTERM);
     CHECK(server.wait() == std::optional<int>(0));
 }

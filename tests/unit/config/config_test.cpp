@@ -165,6 +165,15 @@ TEST_CASE("a reload names each restart-only setting it changed, and nothing for 
     CHECK(needs_restart(now, now).empty());
     Config any_port = l.load(R"({"server": {"port": 0}})");
     CHECK(needs_restart(now, any_port).empty());  // port 0: keep the bound one
+    // server.root: reloadable, unless mirrors store under it.
+    const std::string other = R"("server": {"root": ")" + (l.dir.path() / "other").string() + R"("})";
+    std::filesystem::create_directory(l.dir.path() / "other");
+    Config other_root = l.load("{" + other + "}");
+    CHECK(needs_restart(now, other_root).empty());
+    const std::string mirror = R"("mirrors": [{"path": "/m/", "upstream": "https://example.com/"}])";
+    Config mirrored = l.load("{" + mirror + "}");
+    Config mirrored_elsewhere = l.load("{" + other + ", " + mirror + "}");
+    CHECK(needs_restart(mirrored, mirrored_elsewhere) == std::vector<std::string>{"server.root"});
 }
 
 TEST_CASE("the settings away from their default are told apart from those set to it", "[config]") {
