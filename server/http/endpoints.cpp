@@ -96,17 +96,27 @@ Reply Endpoints::metrics_reply(const Resources& r, unsigned version) const {
     return res;
 }
 
-// The status page (http/status_page.hpp): HTML with its own CSP, always revalidated.
+// The status page (http/status_page.hpp): HTML with its own CSP, always revalidated. Made again only when the
+// catalog's summary or the base URL differs from the last page's.
 Reply Endpoints::status_reply(const Request& req, const Resources& r) const {
-    StatusFacts f = status_;
+    std::string base_url;
     auto host = req[bhttp::field::host];  // checked by the framing step (RFC 9112 §3.2)
-    if (!host.empty()) f.base_url = std::string(tls_ ? "https://" : "http://").append(host.data(), host.size());
+    if (!host.empty()) base_url = std::string(tls_ ? "https://" : "http://").append(host.data(), host.size());
     auto summary = r.catalog->summary();
+    auto made = last_page_.load(std::memory_order_acquire);
+    if (!made || made->summary != summary || made->base_url != base_url) {
+        StatusFacts f = status_;
+        f.base_url = base_url;
+        auto html = std::make_shared<const std::string>(status_page(summary.get(), f));
+        made = std::make_shared<const MadePage>(MadePage{std::move(summary), std::move(base_url), std::move(html)});
+        last_page_.store(made, std::memory_order_release);
+    }
     Reply res{bhttp::status::ok, req.version()};
     res.set(bhttp::field::content_type, "text/html; charset=utf-8");
     res.set(bhttp::field::cache_control, always_revalidate);
     res.set("Content-Security-Policy", status_page_csp);
-    res.body().text = status_page(summary.get(), f);
+    res.body().blob = made->html;
+    res.body().length = made->html->size();
     return res;
 }
 

@@ -8,6 +8,8 @@
 #include "http/message.hpp"
 #include "http/status_page.hpp"
 
+#include <atomic>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -35,6 +37,15 @@ private:
     std::vector<std::string> route_labels_;  // "top level", then each route's glob: the metrics' route label values
     StatusFacts status_;                     // all but base_url, which comes from each request's Host
     bool tls_ = false;                       // the scheme of the status page's URLs
+    // The last status page made, with what it was made from: the next request with the same catalog summary and
+    // base URL is sent the same bytes (a page loop costs a send each, not a page each). One entry: a new Host
+    // replaces it, so a client varying Host costs what it did before, never memory.
+    struct MadePage {
+        std::shared_ptr<const models::CatalogSummary> summary;
+        std::string base_url;
+        std::shared_ptr<const std::string> html;
+    };
+    mutable std::atomic<std::shared_ptr<const MadePage>> last_page_;
 };
 
 }  // namespace modelhost::http

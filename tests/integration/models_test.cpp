@@ -178,8 +178,20 @@ TEST_CASE("the status page at / and <prefix>/ lists the models with snippets, es
     CHECK_THAT(r.body(), Catch::Contains("<code>https://app.example</code>"));
     CHECK(request(s.port(), "GET", "/.modelhost/").body() == r.body());
     CHECK(request(s.port(), "HEAD", "/").result_int() == 200);
+    // The page is made again when the Host or the catalog differs from the last page's: never another's URLs, never
+    // an old catalog.
+    Client other(s.port());
+    other.send("GET / HTTP/1.1\r\nHost: models.example:8080\r\nConnection: close\r\n\r\n");
+    CHECK_THAT(other.read().body(), Catch::Contains("tf.loadGraphModel(&#39;http://models.example:8080/face_mesh/1/model.json&#39;)"));
+    CHECK(request(s.port(), "GET", "/").body() == r.body());
+    root.write("blazeface/model.json", R"({"format":"graph-model","modelTopology":{},"weightsManifest":[]})");
+    for (int i = 0; i < 100 && body.find("3 model(s)") == std::string::npos; ++i) {  // the next scan, a second later
+        body = request(s.port(), "GET", "/").body();
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    CHECK_THAT(body, Catch::Contains(base + "/blazeface/model.json"));
     root.write("index.html", "<p>my own page</p>");
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     CHECK(request(s.port(), "GET", "/").body() == "<p>my own page</p>");
-    CHECK_THAT(request(s.port(), "GET", "/.modelhost/").body(), Catch::Contains("2 model(s)"));  // always there
+    CHECK_THAT(request(s.port(), "GET", "/.modelhost/").body(), Catch::Contains("3 model(s)"));  // always there
 }
