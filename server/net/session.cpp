@@ -259,8 +259,9 @@ void Session<Stream>::start_ticking() {
     tick_.arm([self = shared_from_this()](beast::error_code ec) { self->on_tick(ec); });
 }
 
-// The deadlines, on each tick of the connection's timer (net/connection.hpp, Ticker): a stalled write is cut; a request's deadline holds while an earlier response is still being written; the idle
-// time between requests only runs while nothing is being written.
+// The deadlines, on each tick of the connection's timer (net/connection.hpp, Ticker): a stalled write is cut; a
+// request's deadline holds while an earlier response is still being written; the idle time between requests only
+// runs while nothing is being written.
 template <class Stream>
 void Session<Stream>::on_tick(beast::error_code ec) {
     if (ec || link_ == Link::closed) return;
