@@ -20,6 +20,10 @@ namespace modelhost::net {
 namespace {
 
 constexpr std::size_t read_size = 16 * 1024;  // bytes asked of the socket per read
+// The first read of a request, when nothing of it is buffered: a request's head usually fits (nginx's
+// client_header_buffer_size is 1 KiB), and an idle connection holds no more; a longer one reads on in read_size.
+constexpr std::size_t first_read_size = 2048;
+constexpr std::size_t linger_size = 4096;     // bytes a lingering connection discards per read
 
 // The client connection preface of HTTP/2 (RFC 9113 §3.4): what an h2c client with prior knowledge sends first.
 constexpr std::string_view h2_preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
@@ -119,17 +123,20 @@ void Session<Stream>::do_wait() {
         if (!writing_ && queue_.empty()) do_close();
         return;
     }
+    // Idle until the next request: no parser, and no more read buffer than its first read needs.
+    reader_.reset();
+    if (buffer_.capacity() > first_read_size) buffer_.shrink_to_fit();
     read_deadline_ = coarse_now() + seconds(served_ == 0 ? limits_.header_timeout : limits_.keepalive_timeout);
-    do_read();
+    do_read(first_read_size);
 }
 
 // One read into the buffer. Reading (rather than waiting for readability) lets a request that is already there
 // complete at once.
 template <class Stream>
-void Session<Stream>::do_read() {
+void Session<Stream>::do_read(std::size_t size) {
     read_pending_ = true;
     start_ticking();
-    stream_.async_read_some(buffer_.prepare(read_size), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+    stream_.async_read_some(buffer_.prepare(size), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
         self->buffer_.commit(n);
         self->on_read(ec);
     });
@@ -150,7 +157,7 @@ void Session<Stream>::on_read(beast::error_code ec) {
         // h2c with prior knowledge: the first bytes are the HTTP/2 preface rather than a request line.
         auto preface = match_preface(buffer_);
         if (preface == Preface::whole) return hand_over_to_http2(false);
-        if (preface == Preface::partial) return do_read();
+        if (preface == Preface::partial) return do_read(read_size);
     }
     if (read_ == Read::idle) start_request();
     parse();
@@ -187,7 +194,7 @@ void Session<Stream>::parse() {
     const auto step = reader_.feed(buffer_, handler_);
     if (reader_.in_body()) read_ = Read::body;
     switch (step) {
-        case RequestReader::Step::need_more: return do_read();
+        case RequestReader::Step::need_more: return do_read(read_size);
         case RequestReader::Step::complete: return on_request();
         case RequestReader::Step::refused:
             read_ = Read::stopped;
@@ -323,7 +330,8 @@ void Session<Stream>::start_linger() {
     if (ec) return finish();
     linger_deadline_ = clock::now() + linger_time;
     start_ticking();
-    socket().async_read_some(asio::buffer(linger_buf_),
+    linger_buf_ = std::make_unique_for_overwrite<char[]>(linger_size);
+    socket().async_read_some(asio::buffer(linger_buf_.get(), linger_size),
                             [self = shared_from_this()](beast::error_code e, std::size_t) { self->on_linger(e); });
 }
 
@@ -331,7 +339,7 @@ template <class Stream>
 void Session<Stream>::on_linger(beast::error_code ec) {
     if (link_ == Link::closed) return;
     if (ec) return finish();
-    socket().async_read_some(asio::buffer(linger_buf_),
+    socket().async_read_some(asio::buffer(linger_buf_.get(), linger_size),
                             [self = shared_from_this()](beast::error_code e, std::size_t) { self->on_linger(e); });
 }
 

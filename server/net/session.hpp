@@ -89,7 +89,7 @@ private:
 
     void on_handshake(beast::error_code ec, bool refuse);
     void do_wait();
-    void do_read();
+    void do_read(std::size_t size);
     void on_read(beast::error_code ec);
     void hand_over_to_http2(bool refuse);
     void start_request();
@@ -133,23 +133,27 @@ private:
     };
     // Responses in request order, each made where it waits (the handler fills a fresh element: nothing is moved).
     // Fixed capacity, so elements never move while written: reading pauses at max_pipelined, one rejection may follow.
+    // A slot's storage is allocated the first time it is used and kept: a connection that never pipelines holds one
+    // (about 500 bytes) instead of all nine inline (about 4.4 KB each connection), and no request allocates one.
     class Queue {
     public:
         bool empty() const { return size_ == 0; }
         std::size_t size() const { return size_; }
-        Pending& front() { return *slots_[first_]; }
+        Pending& front() { return **slots_[first_]; }
         Pending& emplace_back() {
             assert(size_ < slots_.size());
-            return slots_[(first_ + size_++) % slots_.size()].emplace();
+            auto& slot = slots_[(first_ + size_++) % slots_.size()];
+            if (!slot) slot = std::make_unique<std::optional<Pending>>();
+            return slot->emplace();
         }
         void pop_front() {
-            slots_[first_].reset();
+            slots_[first_]->reset();
             first_ = --size_ == 0 ? 0 : (first_ + 1) % slots_.size();  // the first slot again: it is in the cache
         }
-        void pop_back() { slots_[(first_ + --size_) % slots_.size()].reset(); }
+        void pop_back() { slots_[(first_ + --size_) % slots_.size()]->reset(); }
 
     private:
-        std::array<std::optional<Pending>, max_pipelined + 1> slots_;
+        std::array<std::unique_ptr<std::optional<Pending>>, max_pipelined + 1> slots_;
         std::size_t first_ = 0, size_ = 0;
     };
     Queue queue_;
@@ -163,7 +167,7 @@ private:
     bool read_pending_ = false;  // an async read (or handshake, or a posted parse) has not completed yet
     bool writing_ = false;       // a response is being written
     bool draining_ = false;      // the server is shutting down: finish what was received, then close
-    std::array<char, 4096> linger_buf_{};
+    std::unique_ptr<char[]> linger_buf_;  // what a lingering connection discards into; made when it starts lingering
 };
 
 }  // namespace modelhost::net
