@@ -1,6 +1,8 @@
 // Validated configuration: plain values, checked once at load time (see load.hpp).
 #pragma once
 
+#include "base/assets.hpp"
+
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -21,7 +23,10 @@ struct ServerConfig {
     std::string host = "127.0.0.1";
     bool ipv6_only = false;  // an IPv6 listener ("::") takes IPv6 only; false: IPv4 too (IPv4-mapped), dual-stack
     std::uint16_t port = 8080;
-    std::string root = "models";
+    std::string root = "models";  // "" serves no folder at "/" (only the embedding API allows it: mounts instead)
+    // Folders and compiled-in files on path prefixes, searched in order before `root` (the embedding API's
+    // Server::mount; never read from a config file). Restart-only.
+    std::vector<Mount> mounts;
     unsigned threads = 0;  // 0 = one per core
     // The worker threads that run: `threads`, or one per core when 0.
     unsigned worker_threads() const { return threads ? threads : std::max(1u, std::thread::hardware_concurrency()); }

@@ -210,6 +210,16 @@ json read_file(const std::string& file) {
     }
 }
 
+json parse_document(const std::string& name, const std::string& text) {
+    try {
+        json doc = json::parse(text, nullptr, true, false);
+        if (!doc.is_object()) throw ConfigError(name + ": the config must be a JSON object ({...})");
+        return doc;
+    } catch (const json::parse_error& e) {
+        throw ConfigError(name + ": not valid JSON: " + e.what());
+    }
+}
+
 // Paths written in a config file mean the same wherever the server is started: relative ones are taken from the
 // file's folder (flags and env vars stay relative to the working directory, as a shell user expects).
 void resolve_paths_against(json& doc, const std::filesystem::path& folder) {
@@ -255,12 +265,17 @@ json typed(const Setting& s, const std::string& name, const std::string& raw) {
 }  // namespace
 
 Layered layer(const LoadInput& in) {
-    Layered out{json::object(), {}, {}, in.check_files};
+    Layered out{json::object(), {}, {}, in.check_files, in.root_optional};
     if (in.file) {
         out.doc = read_file(*in.file);
         std::error_code ec;
         resolve_paths_against(out.doc, std::filesystem::absolute(*in.file, ec).parent_path());
         record_sources(out.doc, "", *in.file, out.sources);
+    }
+    for (const auto& [name, text] : in.documents) {
+        json doc = parse_document(name, text);
+        record_sources(doc, "", name, out.sources);
+        out.doc.merge_patch(doc);
     }
 
     // Not an error: orchestrators inject their own MODELHOST_* variables (Kubernetes service links, for one).

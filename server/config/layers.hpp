@@ -15,6 +15,7 @@ struct Layered {
     std::map<std::string, std::string> sources;  // "server.port" -> "MODELHOST_PORT"
     std::vector<std::string> warnings;           // logged at start-up
     bool check_files = true;                     // LoadInput::check_files
+    bool root_optional = false;                  // LoadInput::root_optional
 };
 
 // Throws ConfigError for unreadable/invalid JSON, unknown flags or env names, and untyped values.

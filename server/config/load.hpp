@@ -32,6 +32,11 @@ struct LoadInput {
     std::vector<FlagValue> flags;
     // false: server.root and the TLS files are not looked at (`modelhost health` runs where only the config is).
     bool check_files = true;
+    // JSON documents given as text, each layered over the file (and under the environment and flags) in order:
+    // {name for messages, text}. The embedding API's Options arrive this way.
+    std::vector<std::pair<std::string, std::string>> documents;
+    // true: server.root may be "" (no folder at "/"; the embedding API's mounts serve instead).
+    bool root_optional = false;
 };
 
 // Compares one setting of two configurations: true when they agree.

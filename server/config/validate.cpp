@@ -196,7 +196,7 @@ CorsConfig read_cors(const Checker& c, const json& obj, const std::string& path,
     return cors;
 }
 
-void read_server(const Checker& c, const json& obj, ServerConfig& s, bool check_files) {
+void read_server(const Checker& c, const json& obj, ServerConfig& s, bool check_files, bool root_optional) {
     c.keys(obj, "server", {"host", "ipv6_only", "port", "root", "threads", "shutdown_timeout", "sendfile_min_bytes", "pid_file", "etag"});
     c.get(obj, "server", "host", s.host);
     c.get(obj, "server", "ipv6_only", s.ipv6_only);
@@ -212,7 +212,7 @@ void read_server(const Checker& c, const json& obj, ServerConfig& s, bool check_
     if (etag != "mtime" && etag != "content") c.fail("server.etag", "must be \"mtime\" or \"content\"; got \"" + etag + "\"");
     s.etag = etag == "content" ? ServerConfig::Etag::content : ServerConfig::Etag::mtime;
     std::error_code ec;
-    if (check_files && !std::filesystem::is_directory(s.root, ec))
+    if (check_files && !(root_optional && s.root.empty()) && !std::filesystem::is_directory(s.root, ec))
         c.fail("server.root", "\"" + s.root + "\" is not a readable directory; pass --root DIR or set server.root");
 }
 
@@ -364,13 +364,15 @@ Config validate(const Layered& raw) {
     Config cfg;
     static const json empty = json::object();
     auto section = [&](const char* name) -> const json& { return doc.contains(name) ? doc.at(name) : empty; };
-    read_server(c, section("server"), cfg.server, raw.check_files);
+    read_server(c, section("server"), cfg.server, raw.check_files, raw.root_optional);
     read_limits(c, section("limits"), cfg.limits);
     if (doc.contains("cors")) cfg.cors = read_cors(c, doc.at("cors"), "cors", CorsConfig{});
     if (doc.contains("headers")) cfg.headers = read_headers(c, doc.at("headers"), "headers");
     if (doc.contains("routes")) cfg.routes = read_routes(c, doc.at("routes"), cfg, cfg.warnings);
     if (doc.contains("cache_control")) cfg.cache_control = read_cache_control(c, doc.at("cache_control"));
     if (doc.contains("mirrors")) cfg.mirrors = read_mirrors(c, doc.at("mirrors"), raw.check_files);
+    if (!cfg.mirrors.empty() && cfg.server.root.empty())
+        c.fail("server.root", "must be set when there are mirrors: they store what they fetch there");
     read_compression(c, section("compression"), cfg.compression);
     c.keys(section("health"), "health", {"prefix"});
     c.get(section("health"), "health", "prefix", cfg.health.prefix);

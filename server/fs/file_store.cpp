@@ -21,12 +21,32 @@ OpenFile::~OpenFile() {
 }
 
 FileStore::FileStore(const std::string& root, std::uint64_t cache_below)
-    : root_(root), cache_below_(std::min(cache_below, LookupCache::largest_file + 1)) {
-    root_fd_ = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (root_fd_ < 0) throw std::system_error(errno, std::generic_category(), "cannot open root \"" + root + "\"");
+    : FileStore(std::vector<Mount>{{"/", root, nullptr}}, cache_below) {}
+
+FileStore::FileStore(const std::vector<Mount>& mounts, std::uint64_t cache_below)
+    : cache_below_(std::min(cache_below, LookupCache::largest_file + 1)) {
+    for (const auto& m : mounts) {
+        Mounted& to = mounts_.emplace_back();
+        to.prefix = m.prefix.substr(1);  // "/models/" -> "models/"
+        to.files = m.files;
+        if (m.files) continue;
+        to.folder = std::make_unique<Folder>();
+        to.folder->path = m.folder;
+        to.folder->fd = ::open(m.folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (to.folder->fd < 0) {
+            const int error = errno;
+            mounts_.pop_back();
+            for (auto& done : mounts_)
+                if (done.folder) ::close(done.folder->fd);
+            throw std::system_error(error, std::generic_category(), "cannot open root \"" + m.folder + "\"");
+        }
+    }
 }
 
-FileStore::~FileStore() { ::close(root_fd_); }
+FileStore::~FileStore() {
+    for (auto& m : mounts_)
+        if (m.folder) ::close(m.folder->fd);
+}
 
 namespace {
 
@@ -52,9 +72,7 @@ int open_no_symlinks(int root_fd, const std::string& relative) {
     }
 }
 
-}  // namespace
-
-int FileStore::open_beneath(const std::string& relative) const {
+int open_beneath(int root_fd, const std::string& relative) {
     static std::atomic<bool> have_openat2{true};
     if (have_openat2.load(std::memory_order_relaxed)) {
         open_how how{};
@@ -62,13 +80,15 @@ int FileStore::open_beneath(const std::string& relative) const {
         how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
         long fd;
         do {
-            fd = ::syscall(SYS_openat2, root_fd_, relative.c_str(), &how, sizeof how);
+            fd = ::syscall(SYS_openat2, root_fd, relative.c_str(), &how, sizeof how);
         } while (fd < 0 && errno == EAGAIN);
         if (fd >= 0 || (errno != ENOSYS && errno != EPERM)) return static_cast<int>(fd);
         have_openat2.store(false, std::memory_order_relaxed);  // seccomp or an old kernel: every later lookup uses the walk
     }
-    return open_no_symlinks(root_fd_, relative);
+    return open_no_symlinks(root_fd, relative);
 }
+
+}  // namespace
 
 // Following symlinks here is safe: only the very inode that was opened beneath the root can match a found entry,
 // and an entry that was not there is looked up afresh (beneath the root) as soon as a regular file answers.
@@ -148,7 +168,7 @@ void LookupCache::forget(std::string_view relative) {
 }
 
 // Reads a whole small file; null when it changed size under us.
-static std::shared_ptr<const std::string> read_whole(int fd, std::uint64_t size) {
+static Bytes read_whole(int fd, std::uint64_t size) {
     auto bytes = std::make_shared<std::string>(static_cast<std::size_t>(size), '\0');
     std::size_t got = 0;
     while (got < bytes->size()) {
@@ -156,12 +176,12 @@ static std::shared_ptr<const std::string> read_whole(int fd, std::uint64_t size)
         if (n <= 0) return nullptr;
         got += static_cast<std::size_t>(n);
     }
-    return bytes;
+    return bytes_of(std::move(bytes));
 }
 
-Lookup FileStore::open_afresh(std::string_view relative) const {
+Lookup FileStore::open_afresh(const Folder& folder, std::string_view relative) const {
     Lookup out;
-    int fd = open_beneath(std::string(relative));
+    int fd = open_beneath(folder.fd, std::string(relative));
     if (fd < 0) {
         if (errno == EMFILE || errno == ENFILE || errno == ENOMEM) out.result = Lookup::Result::unavailable;
         else if (errno == EIO) out.result = Lookup::Result::error;
@@ -184,20 +204,58 @@ Lookup FileStore::open_afresh(std::string_view relative) const {
     return out;
 }
 
+namespace {
+
+// A compiled-in file's facts: its bytes in place, its build-time mtime and hash. Its "inode" is its address, so the
+// caches that key a version on the inode (heads, gzip) tell two tables' files apart.
+Lookup embedded(const EmbeddedFile& f) {
+    Lookup out;
+    out.result = Lookup::Result::found;
+    out.content = bytes_of_static(f.bytes);
+    out.sha256 = f.sha256;
+    out.size = f.bytes.size();
+    out.mtime.tv_sec = static_cast<std::time_t>(f.mtime);
+    out.inode = reinterpret_cast<std::uintptr_t>(&f);
+    out.device = ~std::uint64_t{0};
+    return out;
+}
+
+}  // namespace
+
 Lookup FileStore::open(std::string_view relative) const {
     if (relative.empty()) return Lookup{};
+    Lookup out;
+    for (const auto& m : mounts_) {
+        if (!relative.starts_with(m.prefix) || relative.size() == m.prefix.size()) continue;
+        const std::string_view rest = relative.substr(m.prefix.size());
+        if (m.files) {
+            if (const EmbeddedFile* f = m.files->find(rest)) return embedded(*f);
+            continue;
+        }
+        out = open_in(*m.folder, rest);
+        if (out.result != Lookup::Result::not_found) return out;  // found, or a failure that answers (503, 500)
+    }
+    return out;
+}
+
+void FileStore::forget(std::string_view relative) const {
+    for (const auto& m : mounts_)
+        if (m.folder && relative.starts_with(m.prefix)) m.folder->cache.forget(relative.substr(m.prefix.size()));
+}
+
+Lookup FileStore::open_in(const Folder& folder, std::string_view relative) const {
     bool checked = false;
-    if (auto cached = cache_.find(root_fd_, relative, pass_began(), checked)) {
+    if (auto cached = folder.cache.find(folder.fd, relative, pass_began(), checked)) {
         metrics::count(checked ? metrics::Event::file_checked : metrics::Event::file_remembered);
         return std::move(*cached);
     }
     metrics::count(metrics::Event::file_opened);
     const std::uint64_t opened_at = next_moment();
-    Lookup out = open_afresh(relative);
+    Lookup out = open_afresh(folder, relative);
     // A small file that changed size while it was read is served from its descriptor this once, never remembered.
     const bool torn = out.result == Lookup::Result::found && !out.content && out.size < cache_below_;
     if ((out.result == Lookup::Result::found && !torn) || out.result == Lookup::Result::not_found) {
-        cache_.store(relative, out, opened_at);
+        folder.cache.store(relative, out, opened_at);
     }
     return out;
 }

@@ -1,6 +1,7 @@
 // The served folder: opens files strictly beneath the root and reports their facts.
 #pragma once
 
+#include "base/assets.hpp"
 #include "base/text.hpp"
 #include "fs/open_file.hpp"
 
@@ -22,8 +23,9 @@ namespace modelhost::fs {
 struct Lookup {
     enum class Result { found, not_found, unavailable, error };
     Result result = Result::not_found;
-    std::shared_ptr<const OpenFile> file;          // null when served from the small-file cache
-    std::shared_ptr<const std::string> content;    // the whole file, for small files (cached)
+    std::shared_ptr<const OpenFile> file;  // null when served from memory
+    Bytes content;                         // the whole file (`size` bytes): a small file's (cached), a compiled-in one's
+    std::string_view sha256;               // a compiled-in file's (hex, computed when it was built), else empty
     std::uint64_t size = 0;
     std::timespec mtime{};
     std::uint64_t inode = 0;
@@ -64,21 +66,24 @@ private:
     std::size_t descriptors_ = 0, missing_ = 0;
 };
 
+// The files served: the folders and compiled-in tables mounted on path prefixes, searched in order; the first that
+// holds a path answers for it. The binary mounts one folder, server.root, at "/".
 class FileStore {
 public:
-    // Opens the root directory once; throws std::system_error naming the path. Files smaller than
-    // `cache_below` (at most SmallFileCache::largest_file) are kept in memory; larger ones are sent from disk.
+    // Opens each folder once; throws std::system_error naming the path. Files smaller than `cache_below` (at most
+    // LookupCache::largest_file) are kept in memory; larger ones are sent from disk.
     FileStore(const std::string& root, std::uint64_t cache_below);
+    FileStore(const std::vector<Mount>& mounts, std::uint64_t cache_below);
     ~FileStore();
     FileStore(const FileStore&) = delete;
     FileStore& operator=(const FileStore&) = delete;
 
     // `relative` joins decoded, validated path segments ("a/b.json": no ".", "..", NUL, leading '/').
-    // Symlinks may not leave the root.
+    // Symlinks may not leave the folder they are in.
     Lookup open(std::string_view relative) const;
     // Forgets what was remembered of `relative`: its next lookup opens it afresh, also within the pass (a mirror file
     // that another process installed again right after this one found it missing).
-    void forget(std::string_view relative) const { cache_.forget(relative); }
+    void forget(std::string_view relative) const;
 
     // Event-loop passes, one per thread. Once `request_pass_end` is set, a lookup checked by a stat after the calling
     // thread's pass began is trusted without one until that thread calls `end_pass()`. A pass begins at its thread's
@@ -90,17 +95,23 @@ public:
     void set_pass_end(std::function<bool()> request_pass_end);
     void end_pass() const;
 
-    const std::string& root() const { return root_; }
-
 private:
-    int open_beneath(const std::string& relative) const;
-    Lookup open_afresh(std::string_view relative) const;
+    struct Folder {
+        std::string path;
+        int fd = -1;
+        mutable LookupCache cache;
+    };
+    struct Mounted {
+        std::string prefix;  // relative: "" or "models/"
+        std::unique_ptr<Folder> folder;
+        std::shared_ptr<const EmbeddedFiles> files;
+    };
+    Lookup open_in(const Folder& folder, std::string_view relative) const;
+    Lookup open_afresh(const Folder& folder, std::string_view relative) const;
     std::uint64_t pass_began() const;
 
-    std::string root_;
-    int root_fd_;
+    std::vector<Mounted> mounts_;
     std::uint64_t cache_below_;
-    mutable LookupCache cache_;
     std::function<bool()> request_pass_end_;
 };
 

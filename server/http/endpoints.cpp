@@ -39,7 +39,7 @@ Reply models_reply(const std::shared_ptr<const std::string>& json, unsigned vers
     Reply res{bhttp::status::ok, version};
     res.set(bhttp::field::content_type, json_type);
     res.set(bhttp::field::cache_control, always_revalidate);
-    res.body().blob = json;
+    res.body().blob = fs::bytes_of(json);
     res.body().length = json->size();
     return res;
 }
@@ -115,7 +115,7 @@ Reply Endpoints::status_reply(const Request& req, const Resources& r) const {
     res.set(bhttp::field::content_type, "text/html; charset=utf-8");
     res.set(bhttp::field::cache_control, always_revalidate);
     res.set("Content-Security-Policy", status_page_csp);
-    res.body().blob = made->html;
+    res.body().blob = fs::bytes_of(made->html);
     res.body().length = made->html->size();
     return res;
 }

@@ -47,7 +47,7 @@ std::shared_ptr<const std::string> GzipCache::get(const std::string& path, const
     } done{*this, key};
     std::string raw(static_cast<std::size_t>(size), '\0');
     if (file.content) {
-        raw = *file.content;
+        raw.assign(file.content.get(), static_cast<std::size_t>(size));
     } else {
         for (std::size_t got = 0; got < raw.size();) {
             ssize_t n = ::pread(file.file->fd(), raw.data() + got, raw.size() - got, static_cast<off_t>(got));

@@ -25,7 +25,7 @@ namespace bhttp = boost::beast::http;
 struct ReplyBody {
     struct value_type {
         std::string text;
-        std::shared_ptr<const std::string> blob;   // shared in-memory bytes (cached file or gzip): [offset, offset + length)
+        fs::Bytes blob;  // bytes in memory (a cached or compiled-in file, a gzip, a made body): [offset, offset + length)
         std::shared_ptr<const fs::OpenFile> file;  // an open file: bytes [offset, offset + length)
         // Set when `file` is still being written (a mirror's transfer): send what is there, wait for the rest.
         std::shared_ptr<const fs::GrowingFile> growing;
@@ -36,7 +36,7 @@ struct ReplyBody {
         std::uint64_t declared_size() const { return file || blob ? length : text.size(); }
         // The content when it is in memory (text or blob), else empty.
         std::string_view in_memory() const {
-            if (blob) return {blob->data() + offset, static_cast<std::size_t>(length)};
+            if (blob) return {blob.get() + offset, static_cast<std::size_t>(length)};
             return text;
         }
     };

@@ -46,16 +46,27 @@ void count_scan(bool first) {
     metrics::count(first ? metrics::Event::catalog_first_scan : metrics::Event::catalog_refresh_scan);
 }
 
+// What the file store serves: the mounts in order (a table of compiled-in files by its address), then server.root.
+std::vector<Mount> mounts_of(const config::Config& cfg) {
+    std::vector<Mount> all = cfg.server.mounts;
+    if (!cfg.server.root.empty()) all.push_back({"/", cfg.server.root, nullptr});
+    return all;
+}
+
 }  // namespace
 
 Resources::Keys resource_keys(const config::Config& cfg) {
     Resources::Keys k;
+    for (const auto& m : cfg.server.mounts) {
+        add(k.files, m.prefix);
+        add(k.files, m.files ? std::to_string(reinterpret_cast<std::uintptr_t>(m.files.get())) : m.folder);
+    }
     add(k.files, cfg.server.root);
     add(k.files, std::to_string(cfg.server.sendfile_min_bytes));
-    add(k.gzip, cfg.server.root);
+    k.gzip = k.files;
     add(k.gzip, std::to_string(cfg.compression.gzip_max_bytes));
     add(k.gzip, std::to_string(cfg.compression.gzip_cache_bytes));
-    k.heads = heads_key(cfg);
+    k.heads = heads_key(cfg) + k.files;
     add(k.catalog, cfg.server.root);
     return k;
 }
@@ -66,7 +77,7 @@ Resources::Resources(const config::Config& cfg, const Resources* running, const 
     if (has && running->keys.files == keys.files) {
         files = running->files;
     } else {
-        files = std::make_shared<fs::FileStore>(cfg.server.root, cfg.server.sendfile_min_bytes);
+        files = std::make_shared<fs::FileStore>(mounts_of(cfg), cfg.server.sendfile_min_bytes);
         if (pass_end) files->set_pass_end(pass_end);
     }
     gzip = has && running->keys.gzip == keys.gzip

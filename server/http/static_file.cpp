@@ -61,14 +61,23 @@ std::string etag_of(const fs::Lookup& f, std::string_view suffix) {
     return std::string(buf, static_cast<std::size_t>(n));
 }
 
-// The strong ETag of a file version from its bytes (server.etag "content"): the first 128 bits of their SHA-256, and
-// the coding. Read once per version (the head cache keeps it), so origins serving the same bytes agree whatever
-// their mtimes. nullopt when the file cannot be read (the mtime form is used then).
+// A content ETag from the hex SHA-256 of the bytes: its first 128 bits, and the coding. A compiled-in file's comes
+// from its build (base/assets.hpp), so it equals the one a disk copy of the same bytes gets with server.etag "content".
+std::string quoted_digest(std::string_view hex, std::string_view suffix) {
+    std::string out(1, '"');
+    out.append(hex.substr(0, 32));
+    if (!suffix.empty()) out.append(1, '-').append(suffix);
+    return out.append(1, '"');
+}
+
+// The strong ETag of a file version from its bytes (server.etag "content"). Read once per version (the head cache keeps
+// it), so origins serving the same bytes agree whatever their mtimes. nullopt when the file cannot be read (the
+// mtime form is used then).
 std::optional<std::string> content_etag_of(const fs::Lookup& f, std::string_view suffix) {
     std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
     if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) return std::nullopt;
     if (f.content) {
-        EVP_DigestUpdate(ctx.get(), f.content->data(), f.content->size());
+        EVP_DigestUpdate(ctx.get(), f.content.get(), static_cast<std::size_t>(f.size));
     } else if (f.file) {
         std::vector<char> buf(256 * 1024);
         for (std::uint64_t at = 0; at < f.size;) {
@@ -84,10 +93,9 @@ std::optional<std::string> content_etag_of(const fs::Lookup& f, std::string_view
     unsigned int length = 0;
     if (EVP_DigestFinal_ex(ctx.get(), digest, &length) != 1) return std::nullopt;
     static constexpr char hex[] = "0123456789abcdef";
-    std::string out(1, '"');
-    for (unsigned i = 0; i < 16; ++i) out += {hex[digest[i] >> 4], hex[digest[i] & 15]};
-    if (!suffix.empty()) out.append(1, '-').append(suffix);
-    return out.append(1, '"');
+    std::string digits;
+    for (unsigned i = 0; i < 16; ++i) digits += {hex[digest[i] >> 4], hex[digest[i] & 15]};
+    return quoted_digest(digits, suffix);
 }
 
 // What the gzip cache keys a version on: the ETag's facts plus the inode, so a file replaced by another of the same
@@ -137,7 +145,8 @@ std::shared_ptr<const RepresentationHead> head_for(const Policy& p, const Resour
     if (auto cached = r.heads->find(relative, slot, f)) return cached;
     const std::string_view suffix = slot == HeadCache::Slot::gzip_memory ? "gz" : coding_token(coding);
     std::optional<std::string> by_content;
-    if (p.etag == config::ServerConfig::Etag::content) by_content = content_etag_of(f, suffix);
+    if (!f.sha256.empty()) by_content = quoted_digest(f.sha256, suffix);  // a compiled-in file's, from its build
+    else if (p.etag == config::ServerConfig::Etag::content) by_content = content_etag_of(f, suffix);
     auto h = head_of(p, route, path, {by_content ? std::move(*by_content) : etag_of(f, suffix), f.mtime.tv_sec, type, coding});
     r.heads->store(relative, slot, f, h);
     return h;
@@ -267,7 +276,7 @@ std::optional<Reply> lookup_failure(const fs::Lookup& identity, unsigned version
 void set_content(Reply& res, Representation& rep) {
     auto& body = res.body();
     if (rep.gz) {
-        body.blob = rep.gz;
+        body.blob = fs::bytes_of(rep.gz);
         body.length = rep.gz->size();
         return;
     }
