@@ -14,6 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <cstring>
 #include <cerrno>
@@ -106,6 +107,15 @@ void log_catalog(const config::Config& cfg) {
                      "rename that folder or file");
 }
 
+// The soft descriptor limit up to the hard one: a server holds one per connection (net::Server warns when
+// limits.max_connections still cannot fit).
+void raise_descriptor_limit() {
+    rlimit lim{};
+    if (::getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur >= lim.rlim_max) return;
+    rlimit raised{lim.rlim_max, lim.rlim_max};
+    ::setrlimit(RLIMIT_NOFILE, &raised);
+}
+
 }  // namespace
 
 // server.pid_file for the server's lifetime: written once the listeners are bound (through a temporary name, so a
@@ -147,6 +157,7 @@ int serve(const std::vector<std::string>& args) {
     try {
         config::Config cfg = config::load(in);
         log::setup(cfg.log);
+        raise_descriptor_limit();
         net::Server server(cfg);
         server.on_reload([in] { return config::load(in); });  // SIGHUP: the same file, environment and flags
         server.catch_signals();

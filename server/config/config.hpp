@@ -102,10 +102,12 @@ struct HealthConfig {
 struct TlsConfig {
     std::string cert_file;  // PEM certificate chain
     std::string key_file;   // PEM private key
+    // Or the PEM text itself (the embedding API's Options::tls; never read from a config file, never watched).
+    std::string cert_pem, key_pem;
     // Seconds one set of session-ticket keys is used: the context is then made afresh from the same files, with new
     // keys (tickets from before get a full handshake).
     double ticket_key_rotation = 12 * 3600;
-    bool enabled() const { return !cert_file.empty(); }
+    bool enabled() const { return !cert_file.empty() || !cert_pem.empty(); }
 };
 
 // HTTP/2 (RFC 9113): negotiated by ALPN over TLS; cleartext h2c only with prior knowledge (no Upgrade), for

@@ -220,8 +220,8 @@ json parse_document(const std::string& name, const std::string& text) {
     }
 }
 
-// Paths written in a config file mean the same wherever the server is started: relative ones are taken from the
-// file's folder (flags and env vars stay relative to the working directory, as a shell user expects).
+}  // namespace
+
 void resolve_paths_against(json& doc, const std::filesystem::path& folder) {
     static const std::pair<const char*, const char*> path_keys[] = {{"server", "root"}, {"server", "pid_file"}, {"tls", "cert_file"}, {"tls", "key_file"}};
     for (const auto& [section, key] : path_keys) {
@@ -238,6 +238,8 @@ void resolve_paths_against(json& doc, const std::filesystem::path& folder) {
         if (p.is_relative()) m["ca_file"] = (folder / p).lexically_normal().string();
     }
 }
+
+namespace {
 
 const Setting* find_setting(const std::string& name, bool by_flag) {
     for (const auto& s : settings()) {
@@ -266,8 +268,11 @@ json typed(const Setting& s, const std::string& name, const std::string& raw) {
 
 Layered layer(const LoadInput& in) {
     Layered out{json::object(), {}, {}, in.check_files, in.root_optional};
+    if (!in.defaults.empty()) out.doc = parse_document("defaults", in.defaults);
     if (in.file) {
-        out.doc = read_file(*in.file);
+        json file = read_file(*in.file);
+        if (out.doc.empty()) out.doc = std::move(file);  // (a merge would drop the nulls that validation reports)
+        else out.doc.merge_patch(file);
         std::error_code ec;
         resolve_paths_against(out.doc, std::filesystem::absolute(*in.file, ec).parent_path());
         record_sources(out.doc, "", *in.file, out.sources);

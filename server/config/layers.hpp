@@ -3,6 +3,7 @@
 
 #include "config/load.hpp"
 
+#include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -17,6 +18,10 @@ struct Layered {
     bool check_files = true;                     // LoadInput::check_files
     bool root_optional = false;                  // LoadInput::root_optional
 };
+
+// Paths written in a config file mean the same wherever the server is started: relative ones are taken from the
+// file's folder (flags and env vars stay relative to the working directory, as a shell user expects).
+void resolve_paths_against(nlohmann::json& doc, const std::filesystem::path& folder);
 
 // Throws ConfigError for unreadable/invalid JSON, unknown flags or env names, and untyped values.
 Layered layer(const LoadInput& in);

@@ -35,6 +35,9 @@ struct LoadInput {
     // JSON documents given as text, each layered over the file (and under the environment and flags) in order:
     // {name for messages, text}. The embedding API's Options arrive this way.
     std::vector<std::pair<std::string, std::string>> documents;
+    // A JSON document beneath everything else, as built-in defaults are (the embedding API's own: no folder at "/",
+    // a free port, one thread); it names no source.
+    std::string defaults;
     // true: server.root may be "" (no folder at "/"; the embedding API's mounts serve instead).
     bool root_optional = false;
 };

@@ -9,14 +9,11 @@
 #include <atomic>
 #include <memory>
 #include <string_view>
+#include <utility>
 
 namespace modelhost::log {
 
 namespace {
-
-std::atomic<bool> access_enabled{true};
-std::atomic<bool> access_json{false};
-std::shared_ptr<spdlog::logger> access_logger;
 
 // Appends `s` as a JSON string literal; control, quote, backslash and non-ASCII bytes are escaped, so a line
 // stays valid JSON (and one line) whatever bytes a client sent.
@@ -70,34 +67,49 @@ std::unique_ptr<spdlog::formatter> main_formatter(config::LogFormat format) {
 
 }  // namespace
 
+namespace {
+
+std::shared_ptr<Context> process_context;          // set once by setup(), before any other thread logs
+thread_local std::shared_ptr<Context> this_thread_context;
+
+void apply(Context& c, const config::LogConfig& cfg) {
+    if (c.main) {
+        c.main->set_formatter(main_formatter(cfg.format));
+        c.main->set_level(spdlog::level::from_str(cfg.level));
+    }
+    if (c.access)
+        c.access->set_pattern(cfg.format == config::LogFormat::json ? "%v" : "%Y-%m-%dT%H:%M:%S.%e%z access %v");
+    c.access_json = cfg.format == config::LogFormat::json;
+    c.access_enabled = cfg.access_log && cfg.level != "off" && (c.access || c.on_access);
+}
+
+}  // namespace
+
 void setup(const config::LogConfig& cfg) {
     // Separate sinks so each logger keeps its own pattern; stdout sinks share one console mutex.
-    auto main = std::make_shared<spdlog::logger>("modelhost", std::make_shared<spdlog::sinks::stdout_sink_mt>());
-    main->set_formatter(main_formatter(cfg.format));
-    main->set_level(spdlog::level::from_str(cfg.level));
-    main->flush_on(spdlog::level::trace);
-    spdlog::set_default_logger(main);
-
-    access_logger = std::make_shared<spdlog::logger>("access", std::make_shared<spdlog::sinks::stdout_sink_mt>());
-    access_logger->set_pattern(cfg.format == config::LogFormat::json ? "%v" : "%Y-%m-%dT%H:%M:%S.%e%z access %v");
-    access_logger->set_level(spdlog::level::info);
+    auto c = std::make_shared<Context>();
+    c->main = std::make_shared<spdlog::logger>("modelhost", std::make_shared<spdlog::sinks::stdout_sink_mt>());
+    c->main->flush_on(spdlog::level::trace);
+    c->access = std::make_shared<spdlog::logger>("access", std::make_shared<spdlog::sinks::stdout_sink_mt>());
+    c->access->set_level(spdlog::level::info);
+    apply(*c, cfg);
+    spdlog::set_default_logger(c->main);
     // Access lines are buffered and flushed every second (and at exit): a flush per request costs a syscall.
     spdlog::drop("access");
-    spdlog::register_logger(access_logger);
+    spdlog::register_logger(c->access);
     spdlog::flush_every(std::chrono::seconds(1));
-    access_enabled = cfg.access_log && main->level() != spdlog::level::off;
-    access_json = cfg.format == config::LogFormat::json;
+    process_context = std::move(c);
 }
 
 void reconfigure(const config::LogConfig& cfg) {
-    auto main = spdlog::default_logger();
-    main->set_formatter(main_formatter(cfg.format));
-    main->set_level(spdlog::level::from_str(cfg.level));
-    if (access_logger)
-        access_logger->set_pattern(cfg.format == config::LogFormat::json ? "%v" : "%Y-%m-%dT%H:%M:%S.%e%z access %v");
-    access_json = cfg.format == config::LogFormat::json;
-    access_enabled = cfg.access_log && main->level() != spdlog::level::off;
+    if (const auto& c = current(); c && c->main) apply(*c, cfg);
 }
+
+const std::shared_ptr<Context>& current() { return this_thread_context ? this_thread_context : process_context; }
+
+Use::Use(std::shared_ptr<Context> context) : previous_(std::exchange(this_thread_context, std::move(context))) {}
+
+Use::~Use() { this_thread_context = std::move(previous_); }
 
 std::string access_line(const AccessRecord& rec, bool json) {
     const auto& f = rec;
@@ -131,13 +143,17 @@ std::string access_line(const AccessRecord& rec, bool json) {
 }
 
 void access(const AccessRecord& rec) {
-    if (!access_enabled.load(std::memory_order_relaxed) || !access_logger) return;
-    access_logger->info(access_line(rec, access_json.load(std::memory_order_relaxed)));
+    const auto& c = current();
+    if (!c || !c->access_enabled.load(std::memory_order_relaxed)) return;
+    if (c->on_access) return c->on_access(rec);
+    if (c->access) c->access->info(access_line(rec, c->access_json.load(std::memory_order_relaxed)));
 }
 
 void flush() {
-    if (auto main = spdlog::default_logger()) main->flush();
-    if (access_logger) access_logger->flush();
+    const auto& c = current();
+    if (!c) return;
+    if (c->main) c->main->flush();
+    if (c->access) c->access->flush();
 }
 
 }  // namespace modelhost::log

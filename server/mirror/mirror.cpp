@@ -8,11 +8,11 @@
 #include "client/http_client.hpp"
 #include "fs/durable.hpp"
 #include "base/http_date.hpp"
+#include "log/logging.hpp"
 #include "models/manifest.hpp"
 
 #include <boost/url/encode.hpp>
 #include <boost/url/rfc/pchars.hpp>
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <atomic>
@@ -206,7 +206,7 @@ void Mirrors::State::run(const config::MirrorConfig& r, std::string path, std::s
     std::error_code ec;
     fsys::remove(tmp, ec);  // (already renamed when installed)
     const bool gone = failed.has_value();
-    if (failed) spdlog::warn("{} for {}", failed->note, path);
+    if (failed) log::warn("{} for {}", failed->note, path);
     finish(path, std::move(failed));
     // Only now do the requests streaming it end their connections (or streams): a request made after one of them saw
     // the cut finds the failure remembered and nothing left behind.
@@ -244,7 +244,7 @@ void Mirrors::State::install(const config::MirrorConfig& r, const std::string& p
     try {
         folder_syncs.sync(dest.parent_path());  // the rename on disk before a client is told the file is whole
     } catch (const std::system_error& x) {  // installed and recorded all the same: served, though not yet durable
-        spdlog::warn("mirror: {}", x.what());
+        log::warn("mirror: {}", x.what());
     }
 }
 
@@ -330,7 +330,9 @@ Decision Mirrors::decide(std::string_view path, std::string_view query, bool may
             return {Decision::Kind::fail, 503, "mirror: too many upstream transfers under way", {}};
         }
         running = s.transfers.emplace(std::string(path), std::make_shared<Transfer>()).first;
-        std::thread([state = state_, &r, p = std::string(path), q = std::string(query), conditional = stored, t = running->second] {
+        std::thread([state = state_, &r, p = std::string(path), q = std::string(query), conditional = stored, t = running->second,
+                     logs = log::current()] {
+            log::Use use(logs);  // the lines of the server whose request started it
             state->run(r, p, q, conditional, t);
         }).detach();
     }

@@ -5,11 +5,11 @@
 #include "mirror/store.hpp"
 
 #include "fs/durable.hpp"
+#include "log/logging.hpp"
 #include "mirror/store_records.hpp"
 
 #include <stdexcept>
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cstring>
@@ -67,7 +67,7 @@ public:
         if (errno != EINVAL && errno != ENOLCK && errno != EOPNOTSUPP) fail("cannot lock", s_.dir_ / "lock");
         static std::once_flag said;  // a file system without byte-range locks: one process per root is safe there
         std::call_once(said, [&] {
-            spdlog::warn("mirror: {} cannot be locked ({}); only one modelhost process may use this root",
+            log::warn("mirror: {} cannot be locked ({}); only one modelhost process may use this root",
                          (s_.dir_ / "lock").string(), std::strerror(errno));
         });
     }
@@ -96,7 +96,7 @@ Store::Store(fsys::path root, std::vector<std::string> prefixes)
     owner_fd_ = ::open((dir_ / "tmp" / (tmp_name_ + ".owner")).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (owner_fd_ < 0) fail("cannot make", dir_ / "tmp" / (tmp_name_ + ".owner"));
     if (!lock_byte(owner_fd_, 0, false))
-        spdlog::warn("mirror: cannot lock {} ({}); only one modelhost process may use this root", (dir_ / "tmp").string(),
+        log::warn("mirror: cannot lock {} ({}); only one modelhost process may use this root", (dir_ / "tmp").string(),
                      std::strerror(errno));
     fsys::create_directories(dir_ / "tmp" / tmp_name_);
     std::unique_lock g(m_);
@@ -109,7 +109,7 @@ Store::Store(fsys::path root, std::vector<std::string> prefixes)
         ++it;
         if (::stat(file_of(path).c_str(), &st) == 0 && static_cast<std::uint64_t>(st.st_size) == size) continue;
         if (::unlink(file_of(path).c_str()) == 0)
-            spdlog::warn("mirror: removed {}: it holds {} bytes, its record {}", path, st.st_size, size);
+            log::warn("mirror: removed {}: it holds {} bytes, its record {}", path, st.st_size, size);
         erase(path);
     }
     clear_dead_transfers();
@@ -126,7 +126,7 @@ void Store::close() {
         record_lines(pending_uses());
         compact(g);  // the index then lists exactly what is stored
     } catch (const std::exception& e) {
-        spdlog::warn("mirror: {}; the journal keeps what the index lacks", e.what());
+        log::warn("mirror: {}; the journal keeps what the index lacks", e.what());
     }
 }
 
@@ -218,7 +218,7 @@ std::optional<Store::FillLock> Store::lock_fill(const std::string& path, std::ch
     for (;;) {
         if (lock_byte(fd, at, false)) break;
         if (errno != EAGAIN && errno != EACCES) {  // a file system without byte-range locks: single flight per process
-            spdlog::warn("mirror: cannot lock {} ({}); fills are single-flight only within this process",
+            log::warn("mirror: cannot lock {} ({}); fills are single-flight only within this process",
                          (dir_ / "lock").string(), std::strerror(errno));
             break;
         }
@@ -286,7 +286,7 @@ void Store::install(const std::string& path, const fsys::path& tmp, Entry e, std
     try {
         compact(g);
     } catch (const std::exception& x) {  // the file is installed and recorded: only the snapshot waits
-        spdlog::warn("mirror: {}; the journal keeps growing until a compaction succeeds", x.what());
+        log::warn("mirror: {}; the journal keeps growing until a compaction succeeds", x.what());
     }
 }
 
@@ -312,7 +312,7 @@ std::string Store::evict(std::size_t prefix, std::uint64_t max_bytes, const std:
         ::unlink(file_of(victim).c_str());
         erase(victim);
         lines += nlohmann::json{{"del", victim}}.dump() + "\n";
-        spdlog::info("mirror: evicted {} ({} over max_bytes)", victim, prefixes_[prefix]);
+        log::info("mirror: evicted {} ({} over max_bytes)", victim, prefixes_[prefix]);
     }
     return lines;
 }

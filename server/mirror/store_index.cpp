@@ -4,10 +4,10 @@
 #include "mirror/store.hpp"
 
 #include "fs/durable.hpp"
+#include "log/logging.hpp"
 #include "mirror/store_records.hpp"
 
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -101,7 +101,7 @@ void Store::catch_up(bool locked) {
     }
     if (end != std::string::npos) offset_ += end + 1;
     if (locked && offset_ < static_cast<std::uint64_t>(st.st_size) && ::ftruncate(journal_fd_, static_cast<off_t>(offset_)) == 0)
-        spdlog::warn("mirror: cut a torn line off the end of {}", (dir_ / ("journal." + std::to_string(journal_))).string());
+        log::warn("mirror: cut a torn line off the end of {}", (dir_ / ("journal." + std::to_string(journal_))).string());
 }
 
 void Store::apply(const std::string& line) {
@@ -138,7 +138,7 @@ bool Store::append(const std::string& lines) {
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) {
             const int error = n < 0 ? errno : ENOSPC;
-            spdlog::warn("mirror: cannot append to {}: {}{}", (dir_ / ("journal." + std::to_string(journal_))).string(),
+            log::warn("mirror: cannot append to {}: {}{}", (dir_ / ("journal." + std::to_string(journal_))).string(),
                          std::strerror(error), fs::advice(error));
             if (::ftruncate(journal_fd_, st.st_size) != 0) {}  // best effort: a torn line is skipped anyway
             errno = error;

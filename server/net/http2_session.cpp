@@ -6,11 +6,11 @@
 #include "net/http2_glue.hpp"
 
 #include "config/config.hpp"
+#include "log/logging.hpp"
 #include "net/tracker.hpp"
 
 #include <boost/asio/dispatch.hpp>
 #include <nghttp2/nghttp2.h>
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cstring>
@@ -116,7 +116,7 @@ template <class Stream>
 void Http2Session<Stream>::feed(const char* data, std::size_t n) {
     auto rv = nghttp2_session_mem_recv(ng_, reinterpret_cast<const uint8_t*>(data), n);
     if (rv < 0) {
-        spdlog::debug("http2 {}: {}; closing the connection", remote_, nghttp2_strerror(static_cast<int>(rv)));
+        log::debug("http2 {}: {}; closing the connection", remote_, nghttp2_strerror(static_cast<int>(rv)));
         if (rv == NGHTTP2_ERR_BAD_CLIENT_MAGIC) return finish();
         const bool flood = rv == NGHTTP2_ERR_FLOODED || rv == NGHTTP2_ERR_TOO_MANY_CONTINUATIONS ||
                            rv == NGHTTP2_ERR_TOO_MANY_SETTINGS;

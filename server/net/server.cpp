@@ -20,7 +20,6 @@
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <atomic>
@@ -30,6 +29,8 @@
 #include <mutex>
 #include <thread>
 #include <vector>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/resource.h>
 
 namespace modelhost::net {
@@ -39,20 +40,17 @@ namespace {
 // The event loop the calling thread runs (null on threads that run none: mirror transfers, tests).
 thread_local boost::asio::io_context* this_thread_loop = nullptr;
 
-// Raises the soft descriptor limit to the hard one; warns when max_connections (plus refusals, listeners and logs)
-// cannot fit, since accept would then fail with EMFILE (logged, retried) before the limit is reached.
-void raise_descriptor_limit(std::size_t max_connections, unsigned threads) {
+// Warns when max_connections (plus refusals, listeners and logs) cannot fit under the descriptor limit, since accept
+// would then fail with EMFILE (logged, retried) before the limit is reached. (Raising the limit is the process's
+// business: the binary does, app/serve.cpp; a library leaves it to its app.)
+void warn_if_few_descriptors(std::size_t max_connections, unsigned threads) {
     rlimit lim{};
     if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) return;
-    if (lim.rlim_cur < lim.rlim_max) {
-        rlimit raised{lim.rlim_max, lim.rlim_max};
-        if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) lim = raised;
-    }
     // Each connection holds its socket (and, while it sends a large file, that file); refusals and listeners add some,
     // and each worker's event loop three (its epoll instance, wake-up eventfd and timerfd).
     const auto need = static_cast<rlim_t>(max_connections + 128 + 3 * std::size_t{threads});
     if (lim.rlim_cur != RLIM_INFINITY && lim.rlim_cur < need)
-        spdlog::warn("limits.max_connections {} with server.threads {} needs about {} descriptors but RLIMIT_NOFILE is {}; "
+        log::warn("limits.max_connections {} with server.threads {} needs about {} descriptors but RLIMIT_NOFILE is {}; "
                      "raise it (ulimit -n, LimitNOFILE=) or lower limits.max_connections", max_connections, threads, need,
                      lim.rlim_cur);
 }
@@ -80,7 +78,7 @@ struct Server::Impl {
             tls_files = c.tls;
             tls_seen = tls_files_stamp(tls_files);
         }
-        raise_descriptor_limit(c.limits.max_connections, threads);  // (before the loops' descriptors are made)
+        warn_if_few_descriptors(c.limits.max_connections, threads);
         for (unsigned i = 1; i < threads; ++i) workers.push_back(std::make_unique<asio::io_context>(1));
         // A file lookup trusted for the rest of this thread's pass: the pass ends once the handlers already queued on
         // the thread's loop have run (a thread without a loop has no passes).
@@ -105,8 +103,10 @@ struct Server::Impl {
     void do_accept(tcp::acceptor& a);
     void on_accept(tcp::acceptor& a, beast::error_code ec, tcp::socket socket);
     void wait_signal();
-    void begin_shutdown(const char* why);
+    void begin_shutdown(const char* why, double grace);
+    void arm_shutdown_timer(std::chrono::steady_clock::time_point deadline);
     bool reload();
+    bool apply(config::Config next, std::string& error);
 
     config::Config cfg;
     unsigned threads;
@@ -129,6 +129,7 @@ struct Server::Impl {
     unsigned generation = 1;
     std::atomic<bool> stopping{false};
     std::uint16_t port = 0;
+    std::shared_ptr<log::Context> logs = log::current();  // where this server's lines go, on each of its threads
 };
 
 void Server::Impl::bind() {
@@ -170,7 +171,7 @@ void Server::Impl::on_accept(tcp::acceptor& a, beast::error_code ec, tcp::socket
     if (!a.is_open() || ec == asio::error::operation_aborted) return;
     if (ec) {
         // Out of descriptors or a transient failure: the server stays up and keeps accepting.
-        spdlog::warn("accept failed: {}", ec.message());
+        log::warn("accept failed: {}", ec.message());
         auto pause = std::make_shared<asio::steady_timer>(ioc, std::chrono::milliseconds(50));
         pause->async_wait([this, &a, pause](beast::error_code) {
             if (a.is_open()) do_accept(a);
@@ -186,7 +187,7 @@ void Server::Impl::on_accept(tcp::acceptor& a, beast::error_code ec, tcp::socket
                                                          cfg.server.sendfile_min_bytes, tracker);
     auto admission = tracker.add(session);
     if (admission == Tracker::Admission::refuse)
-        spdlog::warn("connection limit {} reached: refusing a connection (503; GOAWAY over HTTP/2)", cfg.limits.max_connections);
+        log::warn("connection limit {} reached: refusing a connection (503; GOAWAY over HTTP/2)", cfg.limits.max_connections);
     if (admission != Tracker::Admission::drop) session->run(admission == Tracker::Admission::refuse);
     do_accept(a);  // a dropped connection closes as `session` goes out of scope
 }
@@ -199,26 +200,36 @@ void Server::Impl::wait_signal() {
             return wait_signal();
         }
         if (stopping.load()) {
-            spdlog::warn("second signal ({}): exiting now", signo);
+            log::warn("second signal ({}): exiting now", signo);
             log::flush();
             std::_Exit(128 + signo);
         }
-        begin_shutdown(signo == SIGINT ? "SIGINT" : "SIGTERM");
+        begin_shutdown(signo == SIGINT ? "SIGINT" : "SIGTERM", cfg.server.shutdown_timeout);
         wait_signal();
     });
 }
 
-// Reads the configuration again and swaps in what can change: the request policy, the TLS certificate and key, the
-// log settings. Anything invalid refuses the whole reload, and the running configuration stays. A setting the running
-// process cannot change (config::settings(), the column `kept_until_restart`) is named when it differs, and kept.
 bool Server::Impl::reload() {
-    std::lock_guard lock(reloading);
     if (!load_again) {
-        spdlog::warn("reload requested, but this server was started without a way to read its configuration again");
+        log::warn("reload requested, but this server was started without a way to read its configuration again");
         return false;
     }
+    std::string error;
     try {
-        config::Config next = load_again();
+        return apply(load_again(), error);
+    } catch (const std::exception& e) {
+        metrics::count(metrics::Event::reload_failed);
+        log::error("reload refused, still serving the previous configuration: {}", e.what());
+        return false;
+    }
+}
+
+// Swaps in what can change: the request policy, the TLS certificate and key, the log settings. Anything invalid
+// refuses the whole reload (`error` says why), and the running configuration stays. A setting the running process
+// cannot change (config::settings(), the column `kept_until_restart`) is named when it differs, and kept.
+bool Server::Impl::apply(config::Config next, std::string& error) {
+    std::lock_guard lock(reloading);
+    try {
         std::shared_ptr<asio::ssl::context> next_tls;
         if (cfg.tls.enabled() && next.tls.enabled()) next_tls = make_tls_context(next.tls, cfg.http2.enabled);
         const std::vector<std::string> restart_only = config::needs_restart(cfg, next);
@@ -234,16 +245,17 @@ bool Server::Impl::reload() {
         }
         log::reconfigure(next.log);
         for (const auto& key : restart_only)
-            spdlog::warn("reload: {} changed; it takes effect at the next restart (kept as it was)", key);
-        for (const auto& w : next.warnings) spdlog::warn("{}", w);
+            log::warn("reload: {} changed; it takes effect at the next restart (kept as it was)", key);
+        for (const auto& w : next.warnings) log::warn("{}", w);
         metrics::count(metrics::Event::reload_ok);
         metrics::set_generation(generation + 1);
-        spdlog::info("reloaded the configuration (generation {}): CORS allow_origins=[{}], {} route(s){}", ++generation,
+        log::info("reloaded the configuration (generation {}): CORS allow_origins=[{}], {} route(s){}", ++generation,
                      join(next.cors.allow_origins), next.routes.size(), next_tls ? ", TLS certificate and key" : "");
         return true;
     } catch (const std::exception& e) {
         metrics::count(metrics::Event::reload_failed);
-        spdlog::error("reload refused, still serving the previous configuration: {}", e.what());
+        log::error("reload refused, still serving the previous configuration: {}", e.what());
+        error = e.what();
         return false;
     }
 }
@@ -264,13 +276,13 @@ void Server::Impl::watch_tls_files() {
         if (changed || old) {
             try {
                 install_tls(make_tls_context(tls_files, cfg.http2.enabled));
-                if (changed) spdlog::info("tls: {} changed on disk; new connections use it", tls_files.cert_file);
-                else spdlog::info("tls: session ticket keys rotated");
+                if (changed) log::info("tls: {} changed on disk; new connections use it", tls_files.cert_file);
+                else log::info("tls: session ticket keys rotated");
                 if (changed) tls_seen = now;
             } catch (const std::exception& e) {
                 if (changed) tls_failed = now;
                 else tls_made = std::chrono::steady_clock::now();  // (the files changed meanwhile: the next look loads them)
-                spdlog::error("tls: the certificate or key changed on disk but does not load (still using the previous "
+                log::error("tls: the certificate or key changed on disk but does not load (still using the previous "
                               "one; tried again when they change): {}", e.what());
             }
         }
@@ -278,35 +290,38 @@ void Server::Impl::watch_tls_files() {
     });
 }
 
-void Server::Impl::begin_shutdown(const char* why) {
-    if (stopping.exchange(true)) return;
+void Server::Impl::begin_shutdown(const char* why, double grace) {
+    const auto deadline = std::chrono::steady_clock::now() +
+                          std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(grace));
+    if (stopping.exchange(true)) {  // already draining: a shorter grace moves the deadline nearer
+        if (deadline < shutdown_timer.expiry()) arm_shutdown_timer(deadline);
+        return;
+    }
     tls_watch.cancel();
     for (auto& a : acceptors) {
         beast::error_code ec;
         a.close(ec);
     }
-    spdlog::info("{}: no longer accepting; finishing {} connection(s) for up to {}s", why, tracker.size(),
-                 cfg.server.shutdown_timeout);
-    shutdown_timer.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-        std::chrono::duration<double>(cfg.server.shutdown_timeout)));
-    shutdown_timer.async_wait([this](beast::error_code ec) {
-        if (ec) return;
-        spdlog::warn("shutdown timeout: closing {} unfinished connection(s)", tracker.size());
-        stop_loops();
-    });
+    log::info("{}: no longer accepting; finishing {} connection(s) for up to {}s", why, tracker.size(), grace);
+    arm_shutdown_timer(deadline);
     tracker.drain_all([this] {
         asio::post(ioc, [this] {
-            spdlog::info("all connections finished; exiting");
+            log::info("all connections finished; exiting");
             stop_loops();
         });
     });
 }
 
-Server::Server(const config::Config& cfg) : impl_(std::make_unique<Impl>(cfg)) {
-    // sendfile(2) to a peer that has gone raises SIGPIPE (Asio's own sends use MSG_NOSIGNAL): an EPIPE is enough.
-    std::signal(SIGPIPE, SIG_IGN);
-    impl_->bind();
+void Server::Impl::arm_shutdown_timer(std::chrono::steady_clock::time_point deadline) {
+    shutdown_timer.expires_at(deadline);
+    shutdown_timer.async_wait([this](beast::error_code ec) {
+        if (ec) return;
+        log::warn("shutdown timeout: closing {} unfinished connection(s)", tracker.size());
+        stop_loops();
+    });
 }
+
+Server::Server(const config::Config& cfg) : impl_(std::make_unique<Impl>(cfg)) { impl_->bind(); }
 
 Server::~Server() = default;
 
@@ -319,13 +334,50 @@ void Server::catch_signals() {
     impl_->wait_signal();
 }
 
+namespace {
+
+// sendfile(2) to a peer that has gone raises SIGPIPE (Asio's own sends use MSG_NOSIGNAL), which kills a process that
+// has not ignored it. The server's threads block it instead, for as long as they serve, leaving the process's
+// disposition alone: the threads they start inherit the mask, a SIGPIPE raised on them stays pending (an EPIPE tells
+// the writer), and is taken off the calling thread before its own mask comes back.
+class SigpipeBlocked {
+public:
+    SigpipeBlocked() {
+        sigset_t pipe;
+        sigemptyset(&pipe);
+        sigaddset(&pipe, SIGPIPE);
+        pthread_sigmask(SIG_BLOCK, &pipe, &before_);
+    }
+    ~SigpipeBlocked() {
+        sigset_t pipe, pending;
+        sigemptyset(&pipe);
+        sigaddset(&pipe, SIGPIPE);
+        if (sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1 && sigismember(&before_, SIGPIPE) == 0) {
+            const timespec now{0, 0};
+            while (sigtimedwait(&pipe, nullptr, &now) == SIGPIPE) {
+            }
+        }
+        pthread_sigmask(SIG_SETMASK, &before_, nullptr);
+    }
+    SigpipeBlocked(const SigpipeBlocked&) = delete;
+    SigpipeBlocked& operator=(const SigpipeBlocked&) = delete;
+
+private:
+    sigset_t before_;
+};
+
+}  // namespace
+
 void Server::run() {
     auto& im = *impl_;
+    SigpipeBlocked no_sigpipe;
+    log::Use logs(im.logs);
     for (auto& a : im.acceptors) im.do_accept(a);
     if (im.tls.load()) im.watch_tls_files();
     std::vector<std::thread> pool;
     for (unsigned i = 1; i < im.threads; ++i)
         pool.emplace_back([&im, i] {
+            log::Use worker_logs(im.logs);
             this_thread_loop = &im.loop(i);
             auto busy = asio::make_work_guard(*this_thread_loop);  // runs until stopped, with or without connections
             this_thread_loop->run();
@@ -341,8 +393,12 @@ void Server::run() {
 
 void Server::on_reload(std::function<config::Config()> load_again) { impl_->load_again = std::move(load_again); }
 
-void Server::stop() {
-    asio::post(impl_->ioc, [im = impl_.get()] { im->begin_shutdown("stop requested"); });
+void Server::stop(std::optional<double> grace) {
+    asio::post(impl_->ioc, [im = impl_.get(), grace] {
+        im->begin_shutdown("stop requested", grace.value_or(im->cfg.server.shutdown_timeout));
+    });
 }
+
+bool Server::reload(const config::Config& next, std::string& error) { return impl_->apply(next, error); }
 
 }  // namespace modelhost::net

@@ -4,7 +4,9 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <stdexcept>
+#include <string>
 
 namespace modelhost::config {
 struct Config;
@@ -31,11 +33,18 @@ public:
     // Call it before announcing the server, so a signal right after the announcement is never fatal.
     void catch_signals();
 
-    // Serves until stop(), or a caught signal and the drain that follows.
+    // Serves until stop(), or a caught signal and the drain that follows, on the calling thread (loop 0) and
+    // server.threads - 1 more, which it joins before returning. Lines go to the log context current at construction
+    // (log::Use). SIGPIPE is blocked on these threads while they serve, never ignored process-wide.
     void run();
 
-    // Starts a graceful shutdown from any thread.
-    void stop();
+    // Starts a graceful shutdown from any thread: no new connections; those open finish for up to `grace` seconds
+    // (server.shutdown_timeout when not given), then close.
+    void stop(std::optional<double> grace = std::nullopt);
+
+    // Swaps in `next` as SIGHUP would (the policy, the TLS context, the log settings; restart-only settings are
+    // kept and named), from any thread. False, with `error` saying why, when it is refused: the running one stays.
+    bool reload(const config::Config& next, std::string& error);
 
     // How SIGHUP reloads: `load_again` reads the configuration afresh (file and environment, as at start-up; it
     // throws config::ConfigError). Without it SIGHUP is logged and ignored. Set before run().

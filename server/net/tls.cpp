@@ -61,6 +61,13 @@ std::shared_ptr<boost::asio::ssl::context> make_tls_context(const config::TlsCon
                                     SSL_OP_PRIORITIZE_CHACHA);
     SSL_CTX_set_alpn_select_cb(native, select_alpn, const_cast<AlpnList*>(http2 ? &offer_h2 : &offer_http1));
     boost::system::error_code ec;
+    if (!t.cert_pem.empty()) {
+        ctx->use_certificate_chain(boost::asio::buffer(t.cert_pem), ec);
+        if (ec) throw StartupError("tls.cert_pem: cannot load the certificate chain: " + ec.message());
+        ctx->use_private_key(boost::asio::buffer(t.key_pem), ssl::context::pem, ec);
+        if (ec) throw StartupError("tls.key_pem: cannot load the private key: " + ec.message());
+        return ctx;
+    }
     ctx->use_certificate_chain_file(t.cert_file, ec);
     if (ec) throw StartupError("tls.cert_file: cannot load \"" + t.cert_file + "\": " + ec.message());
     ctx->use_private_key_file(t.key_file, ssl::context::pem, ec);
@@ -69,6 +76,7 @@ std::shared_ptr<boost::asio::ssl::context> make_tls_context(const config::TlsCon
 }
 
 std::string tls_files_stamp(const config::TlsConfig& t) {
+    if (!t.cert_pem.empty()) return "pem";  // text given in memory: nothing on disk to follow
     std::string out;
     for (const auto& path : {t.cert_file, t.key_file}) {
         struct stat st {};
