@@ -182,7 +182,7 @@ std::shared_ptr<const EmbeddedFiles> table_of(const Assets& assets) {
 // spdlog lines to the app's on_log, unformatted (the app has its own format).
 class CallbackSink : public spdlog::sinks::base_sink<std::mutex> {
 public:
-    explicit CallbackSink(std::function<void(LogLevel, std::string_view)> sink) : sink_(std::move(sink)) {}
+    explicit CallbackSink(std::function<void(LogLevel, std::string_view)> to) : sink_(std::move(to)) {}
 
 protected:
     void sink_it_(const spdlog::details::log_msg& msg) override {
@@ -228,7 +228,7 @@ Options Options::from_file(const std::string& path) {
 
 // The state behind a Server. `mutex` guards every member but `runner` (join_mutex), and is never held while the
 // server runs code that may log (a callback may call back into the Server: stop(), port(), url()).
-struct Server::Impl {
+struct __attribute__((visibility("hidden"))) Server::Impl {
     enum class State { idle, starting, running, stopped };
 
     std::mutex mutex;

@@ -1,15 +1,10 @@
-// Blocking test client and the in-process server fixture.
+// The blocking test client (Boost only: the API tests use it beside the library, without the server's internals).
 #include "http_client.hpp"
-
-#include "config/load.hpp"
-#include "log/logging.hpp"
-#include "net/server.hpp"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/read.hpp>
-#include <nlohmann/json.hpp>
 #include <sys/socket.h>
 #include <sys/time.h>
 
@@ -75,32 +70,6 @@ Response request(std::uint16_t port, const std::string& method, const std::strin
     Client c(port);
     c.send(method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" + extra_headers + "\r\n");
     return c.read(method == "HEAD");
-}
-
-TestServer::TestServer(const std::filesystem::path& root, const std::string& config_json) {
-    auto doc = nlohmann::json::parse(config_json);
-    auto& server = doc["server"];
-    if (!server.contains("root")) server["root"] = root.string();
-    if (!server.contains("host")) server["host"] = "127.0.0.1";
-    if (!server.contains("port")) server["port"] = 0;
-    if (!server.contains("threads")) server["threads"] = 2;
-    if (!doc.contains("log")) doc["log"] = {{"level", "warn"}, {"access_log", false}};
-    auto file = config_dir_.write("modelhost.json", doc.dump(2));
-
-    config::LoadInput in;
-    in.file = file.string();
-    auto cfg = config::load(in);
-    log::setup(cfg.log);
-    server_ = std::make_unique<net::Server>(cfg);
-    port_ = server_->port();
-    thread_ = std::thread([this] { server_->run(); });
-}
-
-void TestServer::begin_shutdown() { server_->stop(); }
-
-TestServer::~TestServer() {
-    server_->stop();
-    thread_.join();
 }
 
 }  // namespace modelhost::test
