@@ -438,9 +438,12 @@ void Server::reload(const Options& options) {
     }
     std::lock_guard lock(im.mutex);
     const Options previous = std::exchange(im.options, options);
-    if (im.state != Impl::State::idle) {  // the listener stays as it was: url() goes on naming it
+    if (im.state != Impl::State::idle) {  // what a running server keeps (the log names it): url() names its listener
         im.options.host = previous.host;
         im.options.port = previous.port;
+        im.options.threads = previous.threads;
+        im.options.shutdown_timeout = previous.shutdown_timeout;
+        im.options.http2 = previous.http2;
     }
 }
 
