@@ -38,9 +38,13 @@ namespace modelhost_assets {
 const modelhost::Assets& ${name}();
 }
 " @ONLY)
+  # The list of files, rewritten only when it changes: an added file regenerates the table even when its mtime is
+  # older than the table's (cp -p, tar, a checkout).
+  string(REPLACE ";" "\n" listed "${files}")
+  file(CONFIGURE OUTPUT "${out}/${name}.files" CONTENT "${listed}\n" @ONLY)
   add_custom_command(OUTPUT "${out}/${name}.cpp"
     COMMAND ${CMAKE_COMMAND} -DNAME=${name} -DDIRECTORY=${dir} -DOUTPUT=${out}/${name}.cpp -P ${generator}
-    DEPENDS ${files} ${generator}
+    DEPENDS ${files} "${out}/${name}.files" ${generator}
     COMMENT "modelhost: embedding ${dir} as modelhost_assets::${name}()"
     VERBATIM)
   target_sources(${target} PRIVATE "${out}/${name}.cpp")

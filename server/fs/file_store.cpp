@@ -5,11 +5,16 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <map>
 #include <mutex>
 #include <cerrno>
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <system_error>
 #include <unistd.h>
@@ -29,7 +34,10 @@ FileStore::FileStore(const std::vector<Mount>& mounts, std::uint64_t cache_below
         Mounted& to = mounts_.emplace_back();
         to.prefix = m.prefix.substr(1);  // "/models/" -> "models/"
         to.files = m.files;
-        if (m.files) continue;
+        if (m.files) {
+            find_backing(to);
+            continue;
+        }
         to.folder = std::make_unique<Folder>();
         to.folder->path = m.folder;
         to.folder->fd = ::open(m.folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -206,12 +214,98 @@ Lookup FileStore::open_afresh(const Folder& folder, std::string_view relative) c
 
 namespace {
 
-// A compiled-in file's facts: its bytes in place, its build-time mtime and hash. Its "inode" is its address, so the
-// caches that key a version on the inode (heads, gzip) tell two tables' files apart.
-Lookup embedded(const EmbeddedFile& f) {
+// One file-backed, readable mapping of /proc/self/maps.
+struct Mapping {
+    std::uintptr_t start = 0, end = 0;
+    std::uint64_t offset = 0;
+    unsigned major = 0, minor = 0;
+    std::uint64_t inode = 0;
+    std::string path;
+};
+
+std::vector<Mapping> file_mappings() {
+    std::vector<Mapping> out;
+    std::ifstream maps("/proc/self/maps");
+    std::string line;
+    while (std::getline(maps, line)) {
+        Mapping m;
+        char perms[5] = {};
+        unsigned long long start = 0, end = 0, offset = 0, inode = 0;
+        int path_at = 0;
+        if (std::sscanf(line.c_str(), "%llx-%llx %4s %llx %x:%x %llu %n", &start, &end, perms, &offset, &m.major,
+                        &m.minor, &inode, &path_at) < 7 || perms[0] != 'r' || inode == 0 || path_at <= 0)
+            continue;
+        m.path = line.substr(static_cast<std::size_t>(path_at));
+        if (m.path.empty() || m.path.front() != '/' || m.path.ends_with(" (deleted)")) continue;  // not a file to open
+        m.start = static_cast<std::uintptr_t>(start);
+        m.end = static_cast<std::uintptr_t>(end);
+        m.offset = offset;
+        m.inode = inode;
+        out.push_back(std::move(m));
+    }
+    return out;
+}
+
+// The mapped file itself, when it is still the one mapped (same device and inode).
+std::shared_ptr<const OpenFile> open_mapped(const Mapping& m) {
+    int fd = ::open(m.path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return nullptr;
+    auto file = std::make_shared<const OpenFile>(fd);
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || static_cast<std::uint64_t>(st.st_ino) != m.inode || st.st_dev != makedev(m.major, m.minor))
+        return nullptr;
+    return file;
+}
+
+// Whether the file holds `bytes` at `offset` (their first and last bytes: the mapping says it does; this checks it).
+bool holds(const OpenFile& file, std::uint64_t offset, std::string_view bytes) {
+    const std::size_t n = std::min<std::size_t>(bytes.size(), 256);
+    std::string buf(n, '\0');
+    for (std::uint64_t at : {offset, offset + bytes.size() - n}) {
+        if (::pread(file.fd(), buf.data(), n, static_cast<off_t>(at)) != static_cast<ssize_t>(n)) return false;
+        if (std::memcmp(buf.data(), bytes.data() + (at - offset), n) != 0) return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+// Large compiled-in files go by sendfile(2) from the file the program maps them from, as disk files do: its page-cache
+// pages are the very ones mapped, so nothing is copied. A file not found in a file-backed mapping (a packed or deleted
+// executable) is sent from memory.
+void FileStore::find_backing(Mounted& m) const {
+    const auto& files = m.files->files();
+    if (std::none_of(files.begin(), files.end(), [&](const auto& f) { return f.bytes.size() >= cache_below_; })) return;
+    const std::vector<Mapping> mappings = file_mappings();
+    std::map<std::string, std::shared_ptr<const OpenFile>> opened;
+    for (const auto& f : files) {
+        if (f.bytes.size() < cache_below_ || f.bytes.empty()) continue;
+        const auto first = reinterpret_cast<std::uintptr_t>(f.bytes.data());
+        auto in = std::find_if(mappings.begin(), mappings.end(), [&](const Mapping& map) {
+            return map.start <= first && first + f.bytes.size() <= map.end;
+        });
+        if (in == mappings.end()) continue;
+        auto [at, added] = opened.try_emplace(in->path);
+        if (added) at->second = open_mapped(*in);
+        const std::uint64_t offset = in->offset + (first - in->start);
+        if (at->second && holds(*at->second, offset, f.bytes)) m.backed[&f] = {at->second, offset};
+    }
+}
+
+namespace {
+
+// A compiled-in file's facts: its bytes in place (or where they are in the program's file), its build-time mtime and
+// hash. Its "inode" is its address, so the caches that key a version on the inode (heads, gzip) tell two tables'
+// files apart.
+Lookup embedded(const EmbeddedFile& f, const std::unordered_map<const EmbeddedFile*, FileStore::Backing>& backed) {
     Lookup out;
     out.result = Lookup::Result::found;
-    out.content = bytes_of_static(f.bytes);
+    if (auto b = backed.find(&f); b != backed.end()) {
+        out.file = b->second.file;
+        out.file_offset = b->second.offset;
+    } else {
+        out.content = bytes_of_static(f.bytes);
+    }
     out.sha256 = f.sha256;
     out.size = f.bytes.size();
     out.mtime.tv_sec = static_cast<std::time_t>(f.mtime);
@@ -229,7 +323,7 @@ Lookup FileStore::open(std::string_view relative) const {
         if (!relative.starts_with(m.prefix) || relative.size() == m.prefix.size()) continue;
         const std::string_view rest = relative.substr(m.prefix.size());
         if (m.files) {
-            if (const EmbeddedFile* f = m.files->find(rest)) return embedded(*f);
+            if (const EmbeddedFile* f = m.files->find(rest)) return embedded(*f, m.backed);
             continue;
         }
         out = open_in(*m.folder, rest);

@@ -24,6 +24,7 @@ struct Lookup {
     enum class Result { found, not_found, unavailable, error };
     Result result = Result::not_found;
     std::shared_ptr<const OpenFile> file;  // null when served from memory
+    std::uint64_t file_offset = 0;         // where its bytes begin in `file` (a compiled-in file: in the program's file)
     Bytes content;                         // the whole file (`size` bytes): a small file's (cached), a compiled-in one's
     std::string_view sha256;               // a compiled-in file's (hex, computed when it was built), else empty
     std::uint64_t size = 0;
@@ -95,6 +96,13 @@ public:
     void set_pass_end(std::function<bool()> request_pass_end);
     void end_pass() const;
 
+    // A compiled-in file large enough to go by sendfile(2), as a disk file would: where its bytes are in the file the
+    // program maps them from (its executable or library), whose page-cache pages they are.
+    struct Backing {
+        std::shared_ptr<const OpenFile> file;
+        std::uint64_t offset = 0;
+    };
+
 private:
     struct Folder {
         std::string path;
@@ -105,7 +113,9 @@ private:
         std::string prefix;  // relative: "" or "models/"
         std::unique_ptr<Folder> folder;
         std::shared_ptr<const EmbeddedFiles> files;
+        std::unordered_map<const EmbeddedFile*, Backing> backed;
     };
+    void find_backing(Mounted& m) const;
     Lookup open_in(const Folder& folder, std::string_view relative) const;
     Lookup open_afresh(const Folder& folder, std::string_view relative) const;
     std::uint64_t pass_began() const;

@@ -50,7 +50,7 @@ std::shared_ptr<const std::string> GzipCache::get(const std::string& path, const
         raw.assign(file.content.get(), static_cast<std::size_t>(size));
     } else {
         for (std::size_t got = 0; got < raw.size();) {
-            ssize_t n = ::pread(file.file->fd(), raw.data() + got, raw.size() - got, static_cast<off_t>(got));
+            ssize_t n = ::pread(file.file->fd(), raw.data() + got, raw.size() - got, static_cast<off_t>(file.file_offset + got));
             if (n <= 0) return nullptr;  // changed under us: serve identity this time
             got += static_cast<std::size_t>(n);
         }

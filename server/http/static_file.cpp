@@ -81,7 +81,8 @@ std::optional<std::string> content_etag_of(const fs::Lookup& f, std::string_view
     } else if (f.file) {
         std::vector<char> buf(256 * 1024);
         for (std::uint64_t at = 0; at < f.size;) {
-            ssize_t n = ::pread(f.file->fd(), buf.data(), std::min<std::uint64_t>(buf.size(), f.size - at), static_cast<off_t>(at));
+            ssize_t n = ::pread(f.file->fd(), buf.data(), std::min<std::uint64_t>(buf.size(), f.size - at),
+                                static_cast<off_t>(f.file_offset + at));
             if (n <= 0) return std::nullopt;  // shrank or failed under us
             EVP_DigestUpdate(ctx.get(), buf.data(), static_cast<std::size_t>(n));
             at += static_cast<std::uint64_t>(n);
@@ -281,7 +282,10 @@ void set_content(Reply& res, Representation& rep) {
         return;
     }
     body.blob = std::move(rep.file.content);  // small files come from memory, the rest from the open file
-    if (!body.blob) body.file = std::move(rep.file.file);
+    if (!body.blob) {
+        body.file = std::move(rep.file.file);
+        body.offset = rep.file.file_offset;
+    }
     body.length = rep.file.size;
     body.growing = std::move(rep.growing);
 }
@@ -303,7 +307,7 @@ std::optional<Reply> apply_range(Reply& res, const Ask& ask, const Representatio
     }
     if (range.kind == RangeRequest::Kind::single) {
         res.result(bhttp::status::partial_content);
-        res.body().offset = range.first;
+        res.body().offset += range.first;  // (after where the bytes begin in their file)
         res.body().length = range.length;
         res.set(bhttp::field::content_range, "bytes " + std::to_string(range.first) + "-" +
                                                  std::to_string(range.first + range.length - 1) + "/" + std::to_string(size));

@@ -246,6 +246,9 @@ TEST_CASE("api: an embedded asset answers 200, 304, 206, 416, 404 and its gzip t
     CHECK(both("GET", "nested/weights.bin", "Range: bytes=5000-\r\n").result_int() == 416);
     CHECK(both("GET", "nested/weights.bin", "If-Range: " + etag + "\r\nRange: bytes=0-0\r\n").result_int() == 200);
     CHECK(both("HEAD", "nested/weights.bin", origin).result_int() == 200);
+    CHECK(both("GET", "nested/large.bin", origin).result_int() == 200);  // large: by sendfile from the program's file
+    auto large_part = both("GET", "nested/large.bin", "Range: bytes=70000-70009\r\n");
+    CHECK(large_part.body() == slurp(dir.path() / "nested/large.bin").substr(70000, 10));
     auto gz = both("GET", "data.json", "Accept-Encoding: gzip\r\n");
     CHECK(gz["Content-Encoding"] == "gzip");
     CHECK(gz.body() == slurp(dir.path() / "data.json.gz"));  // the twin, not a gzip made on the fly
@@ -266,6 +269,10 @@ TEST_CASE("api: embedded assets over HTTP/2 (h2c) answer ranges from memory") {
     REQUIRE(std::system(cmd.c_str()) == 0);
     CHECK(slurp(out.path() / "status") == "2 206");
     CHECK(slurp(out.path() / "part") == slurp(fsys::path(MODELHOST_API_FIXTURE) / "nested/weights.bin").substr(100, 1000));
+    const std::string large = "curl -s --http2-prior-knowledge -o " + (out.path() / "large").string() + " -H 'Range: bytes=65536-' " +
+                              s.url() + "nested/large.bin";
+    REQUIRE(std::system(large.c_str()) == 0);
+    CHECK(slurp(out.path() / "large") == slurp(fsys::path(MODELHOST_API_FIXTURE) / "nested/large.bin").substr(65536));
 }
 
 TEST_CASE("api: reload under load swaps CORS with no failed request") {

@@ -4,6 +4,7 @@
 #include "fs/file_store.hpp"
 #include "temp_dir.hpp"
 
+#include <array>
 #include <filesystem>
 #include <thread>
 #include <unistd.h>
@@ -170,4 +171,54 @@ TEST_CASE("a forgotten lookup is opened afresh within the pass", "[fs]") {
     store.forget("never/looked/up.bin");  // nothing to forget: no effect
     CHECK(store.open("big.bin").file != big.file);
     store.end_pass();
+}
+
+namespace {
+// 64 KiB in this program's read-only data (file-backed), and a heap copy of it (not).
+constexpr std::size_t rodata_size = 64 * 1024;
+const std::array<char, rodata_size> rodata_bytes = [] {
+    std::array<char, rodata_size> a{};
+    for (std::size_t i = 0; i < a.size(); ++i) a[i] = static_cast<char>('a' + i % 23);
+    return a;
+}();
+}  // namespace
+
+TEST_CASE("a large compiled-in file is found in the program's own file, a small one and a heap one are served from memory") {
+    const std::string_view program(rodata_bytes.data(), rodata_bytes.size());
+    static const std::string heap(program);
+    const std::string digest(64, 'a');
+    auto table = std::make_shared<const modelhost::EmbeddedFiles>(std::vector<modelhost::EmbeddedFile>{
+        {"big.bin", program, digest, 1700000000}, {"small.bin", program.substr(0, 100), digest, 1700000000},
+        {"heap.bin", heap, digest, 1700000000}});
+    FileStore store(std::vector<modelhost::Mount>{{"/m/", "", table}}, 16 * 1024);
+    Lookup big = store.open("m/big.bin");
+    REQUIRE(big.result == Lookup::Result::found);
+    REQUIRE(big.file);
+    CHECK_FALSE(big.content);
+    std::string read(rodata_size, '\0');
+    CHECK(::pread(big.file->fd(), read.data(), read.size(), static_cast<off_t>(big.file_offset)) == static_cast<ssize_t>(rodata_size));
+    CHECK(read == program);
+    CHECK(big.sha256 == digest);
+    CHECK(big.mtime.tv_sec == 1700000000);
+    Lookup small = store.open("m/small.bin");
+    REQUIRE(small.content);
+    CHECK(text(small) == program.substr(0, 100));
+    Lookup on_heap = store.open("m/heap.bin");
+    CHECK_FALSE(on_heap.file);
+    CHECK(text(on_heap) == heap);
+    CHECK(store.open("m/none.bin").result == Lookup::Result::not_found);
+    CHECK(store.open("big.bin").result == Lookup::Result::not_found);  // only under its prefix
+}
+
+TEST_CASE("mounts on one prefix answer in order, and a folder answers what a table lacks") {
+    TempDir dir;
+    dir.write("a.json", "disk a");
+    dir.write("b.json", "disk b");
+    auto table = std::make_shared<const modelhost::EmbeddedFiles>(
+        std::vector<modelhost::EmbeddedFile>{{"a.json", "memory a", std::string_view(), 1}});
+    FileStore store(std::vector<modelhost::Mount>{{"/", "", table}, {"/", dir.path().string(), nullptr}}, 16 * 1024);
+    CHECK(text(store.open("a.json")) == "memory a");
+    CHECK(text(store.open("b.json")) == "disk b");
+    FileStore reversed(std::vector<modelhost::Mount>{{"/", dir.path().string(), nullptr}, {"/", "", table}}, 16 * 1024);
+    CHECK(text(reversed.open("a.json")) == "disk a");
 }
