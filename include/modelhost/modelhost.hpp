@@ -134,8 +134,9 @@ public:
     // prefix overlay in the order they were made: the first that holds a path answers for it, then server.root.
     // Before start(); throws Error for a prefix that is not a path.
     Server& mount(std::string prefix, std::string directory);
-    // The same for compiled-in files: answered as files are (CORS, ETag, 304, ranges, HTTP/2, precompressed twins),
-    // sent from memory.
+    // The same for compiled-in files: answered as files are (CORS, ETag, 304, ranges, HTTP/2, precompressed twins).
+    // Never copied: small ones are sent from memory, large ones by sendfile(2) from the program's own file (the
+    // pages it maps them from), or from memory when that file cannot be opened.
     Server& mount(std::string prefix, const Assets& assets);
 
     // The server's own lines (start-up problems, reloads, shutdown), at Options::log_level and above. Before start().
