@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -34,6 +35,7 @@ namespace {
 constexpr std::size_t max_transfers = 32;                  // under way at once, all mirrors together
 constexpr auto failure_memory = std::chrono::seconds(1);   // what answers the requests that waited for a failed transfer
 constexpr std::size_t max_failures = 10000;                // remembered at once (a client asking for many missing files)
+constexpr auto transfer_stop_wait = std::chrono::seconds(16);  // a stopping server waits for its transfers (one socket wait: 15 s)
 
 // The decoded path as it goes into the upstream URL: path characters and '/' kept, the rest percent-encoded.
 std::string encode_path(std::string_view decoded) {
@@ -65,6 +67,9 @@ struct Mirrors::State {
     std::unique_ptr<Store> store;  // what is stored, shared with the other processes using the root
     fs::FolderSyncs folder_syncs;  // fills landing in one folder at once share its sync
     bool closed = false;  // Mirrors::close(): no waiter runs any more
+    std::atomic<bool> ending{false};  // ~Mirrors: transfers under way stop at their next bytes
+    unsigned threads = 0;             // transfer threads running (under `lock`)
+    std::condition_variable threads_done;
 
     const config::MirrorConfig* rule_for(std::string_view path) const {
         for (const auto& r : rules)
@@ -154,6 +159,7 @@ client::HttpResponse Mirrors::State::request(const config::MirrorConfig& r, cons
     // The last byte is held back until the file is installed: a client that has the whole file can count on the next
     // request (for a shard its model.json bounds, say) finding it stored.
     target.on_progress = [&] {
+        if (ending.load(std::memory_order_relaxed)) throw client::HttpError("the server is stopping");
         struct stat st {};
         if (!growing || growing->size() == 0 || ::fstat(growing->file()->fd(), &st) != 0) return;
         growing->grew(std::min(static_cast<std::uint64_t>(st.st_size), growing->size() - 1));
@@ -279,10 +285,17 @@ Mirrors::Mirrors(const std::vector<config::MirrorConfig>& rules, const fsys::pat
     state_->store = std::make_unique<Store>(root, std::move(prefixes));
 }
 
-// Transfer threads hold the state and may outlive this (and the process's exit): the store's final compaction runs
-// here, on the stopping thread, so it is never cut off by the exit.
+// Transfers under way stop at their next bytes, and are waited for up to `transfer_stop_wait` (an upstream that
+// sends nothing holds its thread until the client's socket wait ends): no thread of a stopped server is left behind,
+// in an app that embeds it. One still waiting then holds the state until it ends. The store's final compaction runs
+// here, on the stopping thread, so it is never cut off by the process's exit.
 Mirrors::~Mirrors() {
     close();
+    state_->ending = true;
+    {
+        std::unique_lock g(state_->lock);
+        state_->threads_done.wait_for(g, transfer_stop_wait, [&] { return state_->threads == 0; });
+    }
     if (state_->store) state_->store->close();
 }
 
@@ -330,10 +343,15 @@ Decision Mirrors::decide(std::string_view path, std::string_view query, bool may
             return {Decision::Kind::fail, 503, "mirror: too many upstream transfers under way", {}};
         }
         running = s.transfers.emplace(std::string(path), std::make_shared<Transfer>()).first;
+        ++s.threads;
         std::thread([state = state_, &r, p = std::string(path), q = std::string(query), conditional = stored, t = running->second,
                      logs = log::current()] {
-            log::Use use(logs);  // the lines of the server whose request started it
-            state->run(r, p, q, conditional, t);
+            {
+                log::Use use(logs);  // the lines of the server whose request started it
+                state->run(r, p, q, conditional, t);
+            }
+            std::lock_guard done(state->lock);
+            if (--state->threads == 0) state->threads_done.notify_all();
         }).detach();
     }
     std::weak_ptr<State> weak = state_;

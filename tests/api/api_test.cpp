@@ -9,6 +9,8 @@
 #include <modelhost_assets/demo.hpp>
 #include <modelhost_assets/fixture.hpp>
 
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
@@ -406,4 +408,46 @@ TEST_CASE("api: TLS from PEM text serves HTTPS with HTTP/2, and the log callback
     half.tls.cert_pem = o.tls.cert_pem;
     modelhost::Server h(half);
     CHECK_THROWS_WITH(h.start(), Catch::Contains("cert_pem and key_pem"));
+}
+
+TEST_CASE("api: a server stopped during a mirror's upstream transfer leaves no thread behind") {
+    // An upstream that trickles a 1 MB file, 1 KB every 20 ms, on one connection.
+    boost::asio::io_context ioc;
+    boost::asio::ip::tcp::acceptor upstream(ioc, {boost::asio::ip::make_address("127.0.0.1"), 0});
+    std::atomic<bool> done{false};
+    std::thread trickle([&] {
+        boost::system::error_code ec;
+        auto peer = upstream.accept(ec);
+        if (ec) return;
+        char request[4096];
+        peer.read_some(boost::asio::buffer(request), ec);
+        const std::string head = "HTTP/1.1 200 OK\r\nContent-Length: 1048576\r\nContent-Type: application/octet-stream\r\n\r\n";
+        boost::asio::write(peer, boost::asio::buffer(head), ec);
+        const std::string kilo(1024, 'u');
+        while (!ec && !done) {
+            boost::asio::write(peer, boost::asio::buffer(kilo), ec);
+            std::this_thread::sleep_for(20ms);
+        }
+    });
+    const std::size_t threads = count_entries("/proc/self/task");
+    {
+        TempDir root;
+        modelhost::Options o;
+        o.root = root.path().string();
+        o.config_json = R"({"mirrors": [{"path": "/hub/", "upstream": "http://127.0.0.1:)" +
+                        std::to_string(upstream.local_endpoint().port()) + R"(/"}]})";
+        modelhost::Server s(o);
+        s.start();
+        Client c(s.port());
+        c.send("GET /hub/big.bin HTTP/1.1\r\nHost: x\r\n\r\n");
+        std::this_thread::sleep_for(300ms);  // the transfer is under way, streaming to the client
+        CHECK(count_entries("/proc/self/task") > threads + 1);
+        const auto asked = std::chrono::steady_clock::now();
+        s.stop(0ms);
+        s.wait();
+        CHECK(std::chrono::steady_clock::now() - asked < 3s);
+    }
+    CHECK(count_entries("/proc/self/task") == threads);  // (the trickling upstream is counted in both)
+    done = true;
+    trickle.join();
 }
