@@ -16,8 +16,10 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY CMakeLists.txt CMakePresets.json ./
+COPY cmake cmake
+COPY include include
 COPY server server
-RUN cmake --preset release && cmake --build --preset release && strip build/release/server/modelhost
+RUN cmake --preset release && cmake --build --preset release --target modelhost && strip build/release/server/modelhost
 COPY docker/runtime-rootfs.sh /usr/local/bin/
 COPY config/docker.json /rootfs/etc/modelhost/docker.json
 RUN runtime-rootfs.sh build/release/server/modelhost /rootfs

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 
 extern char** environ;
@@ -198,17 +199,7 @@ void record_sources(const json& doc, const std::string& path, const std::string&
     }
 }
 
-json read_file(const std::string& file) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) throw ConfigError(file + ": cannot read config file: " + std::strerror(errno));
-    try {
-        json doc = json::parse(in, nullptr, true, false);
-        if (!doc.is_object()) throw ConfigError(file + ": the config must be a JSON object ({...})");
-        return doc;
-    } catch (const json::parse_error& e) {
-        throw ConfigError(file + ": not valid JSON: " + e.what());
-    }
-}
+}  // namespace
 
 json parse_document(const std::string& name, const std::string& text) {
     try {
@@ -218,6 +209,14 @@ json parse_document(const std::string& name, const std::string& text) {
     } catch (const json::parse_error& e) {
         throw ConfigError(name + ": not valid JSON: " + e.what());
     }
+}
+
+namespace {
+
+json read_file(const std::string& file) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) throw ConfigError(file + ": cannot read config file: " + std::strerror(errno));
+    return parse_document(file, std::string(std::istreambuf_iterator<char>(in), {}));
 }
 
 }  // namespace

@@ -19,6 +19,9 @@ struct Layered {
     bool root_optional = false;                  // LoadInput::root_optional
 };
 
+// A config document given as text: a JSON object, or a ConfigError naming `name` ("not valid JSON: ...").
+nlohmann::json parse_document(const std::string& name, const std::string& text);
+
 // Paths written in a config file mean the same wherever the server is started: relative ones are taken from the
 // file's folder (flags and env vars stay relative to the working directory, as a shell user expects).
 void resolve_paths_against(nlohmann::json& doc, const std::filesystem::path& folder);

@@ -32,11 +32,9 @@ constexpr const char* library_defaults = R"({"server": {"root": "", "port": 0, "
 
 json parse_object(std::string_view text, std::string_view name) {
     try {
-        json doc = text.empty() ? json::object() : json::parse(text, nullptr, true, false);
-        if (!doc.is_object()) throw Error(std::string(name) + ": the config must be a JSON object ({...})");
-        return doc;
-    } catch (const json::parse_error& e) {
-        throw Error(std::string(name) + ": not valid JSON: " + e.what());
+        return text.empty() ? json::object() : config::parse_document(std::string(name), std::string(text));
+    } catch (const config::ConfigError& e) {
+        throw Error(e.what());
     }
 }
 
@@ -196,6 +194,20 @@ protected:
 private:
     std::function<void(LogLevel, std::string_view)> sink_;
 };
+
+// The non-throwing twins: true, or false with `error` saying why.
+template <class Call>
+bool without_throwing(Call call, const char* what, std::string& error) noexcept {
+    try {
+        call();
+        return true;
+    } catch (const std::exception& e) {
+        error = e.what();
+    } catch (...) {
+        error = std::string(what) + ": unknown failure";
+    }
+    return false;
+}
 
 }  // namespace
 
@@ -357,15 +369,7 @@ void Server::start() {
 }
 
 bool Server::start(std::string& error) noexcept {
-    try {
-        start();
-        return true;
-    } catch (const std::exception& e) {
-        error = e.what();
-    } catch (...) {
-        error = "start: unknown failure";
-    }
-    return false;
+    return without_throwing([this] { start(); }, "start", error);
 }
 
 std::uint16_t Server::port() const {
@@ -448,15 +452,7 @@ void Server::reload(const Options& options) {
 }
 
 bool Server::reload(const Options& options, std::string& error) noexcept {
-    try {
-        reload(options);
-        return true;
-    } catch (const std::exception& e) {
-        error = e.what();
-    } catch (...) {
-        error = "reload: unknown failure";
-    }
-    return false;
+    return without_throwing([&] { reload(options); }, "reload", error);
 }
 
 }  // namespace MODELHOST_ABI_NAMESPACE
