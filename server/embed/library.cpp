@@ -38,38 +38,40 @@ json parse_object(std::string_view text, std::string_view name) {
     }
 }
 
+// A section of config_json that the typed fields write into (made when absent).
+json& section(json& doc, const char* name) {
+    json& s = doc[name];
+    if (s.is_null()) s = json::object();
+    if (!s.is_object()) throw Error(std::string("Options::config_json: ") + name + " must be a JSON object, got " + s.dump());
+    return s;
+}
+
 // The config document the typed fields make, over `config_json` (a key with a field is the field's).
 std::string document_of(const Options& o) {
     json doc = parse_object(o.config_json, "Options::config_json");
-    json& server = doc["server"];
-    if (!server.is_object()) server = json::object();
+    json& server = section(doc, "server");
     server["host"] = o.host;
     server["port"] = o.port;
     server["threads"] = o.threads;
     server["root"] = o.root;
     server["etag"] = o.etag;
     server["shutdown_timeout"] = o.shutdown_timeout;
-    json& cors = doc["cors"];
-    if (!cors.is_object()) cors = json::object();
+    json& cors = section(doc, "cors");
     cors["allow_origins"] = o.allow_origins;
     cors["allow_credentials"] = o.allow_credentials;
     doc["cache_control"] = json::array();
     for (const auto& rule : o.cache_control) doc["cache_control"].push_back({{"path", rule.path}, {"value", rule.value}});
     doc["headers"] = json::object();
     for (const auto& h : o.headers) doc["headers"][h.name] = h.value;
-    json& compression = doc["compression"];
-    if (!compression.is_object()) compression = json::object();
+    json& compression = section(doc, "compression");
     compression["gzip"] = o.gzip;
     compression["precompressed"] = o.precompressed;
-    json& http2 = doc["http2"];
-    if (!http2.is_object()) http2 = json::object();
+    json& http2 = section(doc, "http2");
     http2["enabled"] = o.http2;
-    json& tls = doc["tls"];
-    if (!tls.is_object()) tls = json::object();
+    json& tls = section(doc, "tls");
     tls["cert_file"] = o.tls.cert_file;
     tls["key_file"] = o.tls.key_file;
-    json& log = doc["log"];
-    if (!log.is_object()) log = json::object();
+    json& log = section(doc, "log");
     log["level"] = o.log_level;
     log["access_log"] = o.access_log;
     return doc.dump();

@@ -9,7 +9,8 @@ for view in "$layers"/*/; do
     name="$(basename "$view")"
     for folder in "$server"/*/; do
         folder="$(basename "$folder")"
-        header="$(cd "$server/$folder" && ls ./*.hpp | head -1)"
+        header="$(cd "$server/$folder" && ls ./*.hpp 2>/dev/null | head -1 || true)"
+        [[ -n "$header" ]] || continue  # no header to include (embed/: the library's source, not a layer)
         header="$folder/${header#./}"
         if echo "#include \"$header\"" | "$cxx" -std=c++20 -E -I "$view" -I "$layers/../server/generated" -x c++ - -o /dev/null 2>/dev/null; then
             reached=yes
