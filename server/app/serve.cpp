@@ -13,7 +13,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <csignal>
 #include <cstdio>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
 #include <cstring>
@@ -116,6 +119,44 @@ void raise_descriptor_limit() {
     ::setrlimit(RLIMIT_NOFILE, &raised);
 }
 
+// SIGINT and SIGTERM drain the server (a second one exits at once), SIGHUP reloads it. The signals are blocked on
+// every thread from construction on (so before the server's threads start: they inherit the mask), and taken by a
+// thread of the binary's own: the server itself handles none (net/server.hpp), as a library must not.
+class Signals {
+public:
+    Signals() {
+        sigemptyset(&set_);
+        for (int s : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&set_, s);
+        pthread_sigmask(SIG_BLOCK, &set_, nullptr);
+    }
+    // Takes the signals for `server` until the returned thread is destroyed (before the server: declare it after).
+    // A signal that came before is taken now.
+    std::jthread watch(net::Server& server) {
+        return std::jthread([this, &server](std::stop_token stop) { take(server, stop); });
+    }
+
+private:
+    void take(net::Server& server, const std::stop_token& stop) const {
+        const timespec tick{0, 100'000'000};  // how soon the thread sees `stop`
+        while (!stop.stop_requested()) {
+            const int signo = sigtimedwait(&set_, nullptr, &tick);
+            if (signo < 0) continue;  // the tick (EAGAIN), or EINTR
+            if (signo == SIGHUP) {  // reload; never stops the node, whatever the new configuration says
+                if (!server.stopping()) server.reload();
+                continue;
+            }
+            if (server.stopping()) {
+                spdlog::warn("second signal ({}): exiting now", signo);
+                log::flush();
+                std::_Exit(128 + signo);
+            }
+            server.stop(std::nullopt, signo == SIGINT ? "SIGINT" : "SIGTERM");
+        }
+    }
+
+    sigset_t set_;
+};
+
 }  // namespace
 
 // server.pid_file for the server's lifetime: written once the listeners are bound (through a temporary name, so a
@@ -155,12 +196,13 @@ int serve(const std::vector<std::string>& args) {
         if (auto env_file = in.getenv("MODELHOST_CONFIG")) in.file = *env_file;
     }
     try {
+        Signals signals;  // before any thread starts (spdlog's flusher, the catalog's, the server's): they inherit it
         config::Config cfg = config::load(in);
         log::setup(cfg.log);
         raise_descriptor_limit();
         net::Server server(cfg);
         server.on_reload([in] { return config::load(in); });  // SIGHUP: the same file, environment and flags
-        server.catch_signals();
+        std::jthread taking_signals = signals.watch(server);  // before the server is announced: a signal is never fatal
         PidFile pid_file(cfg.server.pid_file);
         log_catalog(cfg);
         log_startup(cfg, server.port());

@@ -1,4 +1,5 @@
-// Acceptors feed sessions; signals start a drain bounded by server.shutdown_timeout.
+// Acceptors feed sessions; stop() starts a drain bounded by its grace (server.shutdown_timeout). Signals are the
+// process's business: the binary maps them onto stop() and reload() (app/serve.cpp).
 #include "net/server.hpp"
 
 #include "base/text.hpp"
@@ -16,14 +17,12 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <atomic>
-#include <csignal>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -59,7 +58,7 @@ void warn_if_few_descriptors(std::size_t max_connections, unsigned threads) {
 
 // One event loop per worker thread, as nginx's workers and h2o's threads: a connection lives on one loop for its
 // whole life, so its handlers never run concurrently (no strand) and the loops share no scheduler or epoll instance.
-// Loop 0 also accepts (handing each connection to the next loop in turn), and takes signals and timers.
+// Loop 0 also accepts (handing each connection to the next loop in turn), and runs the timers.
 struct Server::Impl {
     // The event loop (and the connections on it) goes before the handler: the mirrors let go of them first.
     ~Impl() { handler.close_mirrors(); }
@@ -70,7 +69,6 @@ struct Server::Impl {
           handler(c),
           tracker(c.limits.max_connections),
           ioc(1),  // each loop is run by one thread
-          signals(ioc),
           shutdown_timer(ioc),
           tls_watch(ioc) {
         if (c.tls.enabled()) {
@@ -102,7 +100,6 @@ struct Server::Impl {
     void bind();
     void do_accept(tcp::acceptor& a);
     void on_accept(tcp::acceptor& a, beast::error_code ec, tcp::socket socket);
-    void wait_signal();
     void begin_shutdown(const char* why, double grace);
     void arm_shutdown_timer(std::chrono::steady_clock::time_point deadline);
     bool reload();
@@ -116,7 +113,6 @@ struct Server::Impl {
     std::vector<std::unique_ptr<asio::io_context>> workers;  // loops 1 .. threads - 1
     unsigned next_loop = 0;  // the loop the next accepted connection goes to (touched on loop 0 only)
     std::list<tcp::acceptor> acceptors;
-    asio::signal_set signals;
     asio::steady_timer shutdown_timer;
     // New connections take the current context; a TLS session keeps its SSL_CTX alive itself (OpenSSL counts it).
     std::atomic<std::shared_ptr<asio::ssl::context>> tls;
@@ -190,23 +186,6 @@ void Server::Impl::on_accept(tcp::acceptor& a, beast::error_code ec, tcp::socket
         log::warn("connection limit {} reached: refusing a connection (503; GOAWAY over HTTP/2)", cfg.limits.max_connections);
     if (admission != Tracker::Admission::drop) session->run(admission == Tracker::Admission::refuse);
     do_accept(a);  // a dropped connection closes as `session` goes out of scope
-}
-
-void Server::Impl::wait_signal() {
-    signals.async_wait([this](beast::error_code ec, int signo) {
-        if (ec) return;
-        if (signo == SIGHUP) {  // reload; never stops the node, whatever the new configuration says
-            if (!stopping.load()) reload();
-            return wait_signal();
-        }
-        if (stopping.load()) {
-            log::warn("second signal ({}): exiting now", signo);
-            log::flush();
-            std::_Exit(128 + signo);
-        }
-        begin_shutdown(signo == SIGINT ? "SIGINT" : "SIGTERM", cfg.server.shutdown_timeout);
-        wait_signal();
-    });
 }
 
 bool Server::Impl::reload() {
@@ -327,13 +306,6 @@ Server::~Server() = default;
 
 std::uint16_t Server::port() const { return impl_->port; }
 
-void Server::catch_signals() {
-    impl_->signals.add(SIGINT);
-    impl_->signals.add(SIGTERM);
-    impl_->signals.add(SIGHUP);
-    impl_->wait_signal();
-}
-
 namespace {
 
 // sendfile(2) to a peer that has gone raises SIGPIPE (Asio's own sends use MSG_NOSIGNAL), which kills a process that
@@ -393,11 +365,15 @@ void Server::run() {
 
 void Server::on_reload(std::function<config::Config()> load_again) { impl_->load_again = std::move(load_again); }
 
-void Server::stop(std::optional<double> grace) {
-    asio::post(impl_->ioc, [im = impl_.get(), grace] {
-        im->begin_shutdown("stop requested", grace.value_or(im->cfg.server.shutdown_timeout));
+void Server::stop(std::optional<double> grace, std::string why) {
+    asio::post(impl_->ioc, [im = impl_.get(), grace, why = std::move(why)] {
+        im->begin_shutdown(why.c_str(), grace.value_or(im->cfg.server.shutdown_timeout));
     });
 }
+
+bool Server::reload() { return !impl_->stopping.load() && impl_->reload(); }
+
+bool Server::stopping() const { return impl_->stopping.load(); }
 
 bool Server::reload(const config::Config& next, std::string& error) { return impl_->apply(next, error); }
 
