@@ -11,6 +11,7 @@
 #include <boost/asio/post.hpp>
 
 #include <algorithm>
+#include <type_traits>
 #include <memory>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -126,6 +127,7 @@ void Session<Stream>::do_wait() {
     // Idle until the next request: no parser, and no more read buffer than its first read needs.
     reader_.reset();
     if (buffer_.capacity() > first_read_size) buffer_.shrink_to_fit();
+    if constexpr (std::is_same_v<Stream, TlsStream>) stream_.release_idle_buffers();
     read_deadline_ = coarse_now() + seconds(served_ == 0 ? limits_.header_timeout : limits_.keepalive_timeout);
     do_read(first_read_size);
 }

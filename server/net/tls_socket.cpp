@@ -117,17 +117,43 @@ error_code TlsSocket::ssl_error(int result) {
 
 // Room for the next socket read, after the bytes OpenSSL has not taken yet (normally none: it asked for more because it
 // took them all).
+// A connection back from idling reads into a small buffer; one with more to come (a partial record, a read that
+// filled the buffer) into a whole record's room.
 asio::mutable_buffer TlsSocket::receive_buffer() {
     auto& w = wire_;
-    if (!w.in) w.in = std::make_unique_for_overwrite<char[]>(recv_size);
     const std::size_t left = w.in_end - w.in_begin;
-    if (left > 0 && w.in_begin > 0) std::memmove(w.in.get(), w.in.get() + w.in_begin, left);
+    const std::size_t want = w.in && (left > 0 || w.filled) ? recv_size : std::max(w.in_size, idle_recv_size);
+    if (w.in_size < want) {
+        auto larger = std::make_unique_for_overwrite<char[]>(want);
+        if (left > 0) std::memcpy(larger.get(), w.in.get() + w.in_begin, left);
+        w.in = std::move(larger);
+        w.in_size = want;
+    } else if (left > 0 && w.in_begin > 0) {
+        std::memmove(w.in.get(), w.in.get() + w.in_begin, left);
+    }
     w.in_begin = 0;
     w.in_end = left;
-    return asio::buffer(w.in.get() + left, recv_size - left);
+    return asio::buffer(w.in.get() + left, w.in_size - left);
 }
 
-void TlsSocket::received(std::size_t n) { wire_.in_end += n; }
+void TlsSocket::received(std::size_t n) {
+    wire_.in_end += n;
+    wire_.filled = wire_.in_end == wire_.in_size;
+}
+
+void TlsSocket::release_idle_buffers() {
+    auto& w = wire_;
+    if (w.in_begin == w.in_end && w.in_size > idle_recv_size) {
+        w.in.reset();
+        w.in_size = 0;
+        w.in_begin = w.in_end = 0;
+        w.filled = false;
+    }
+    if (w.sent == w.out.size() && w.out.capacity() > 0) {
+        std::vector<char>().swap(w.out);
+        w.sent = 0;
+    }
+}
 
 // Whether SSL_read could give anything without a socket read: bytes received and not yet taken, or a record OpenSSL
 // holds. (Without this, every request would cost an SSL_read that fails before the socket is read.)

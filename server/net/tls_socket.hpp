@@ -129,7 +129,14 @@ public:
         std::size_t sent = 0;
         std::unique_ptr<char[]> in;  // one socket read; OpenSSL has not yet taken [in_begin, in_end)
         std::size_t in_begin = 0, in_end = 0;
+        std::size_t in_size = 0;     // idle_recv_size or recv_size
+        bool filled = false;         // the last read filled `in`: more may be waiting
     };
+
+    // Lets go of what an idle connection need not hold: the output once sent, and the input beyond a small first
+    // read (a request's record fits in it; a larger one grows it). The HTTP/1.1 session calls it as it waits for the
+    // next request.
+    void release_idle_buffers();
 
 private:
     void handshake(Done done);
@@ -185,6 +192,7 @@ private:
     bool sending_ = false;             // a send waits for writability (it will send whatever the output holds)
     static constexpr std::size_t record_size = 16 * 1024;  // TLS plaintext per record
     static constexpr std::size_t recv_size = 16 * 1024 + 512;  // one socket read: a TLS record and some
+    static constexpr std::size_t idle_recv_size = 2048;        // the first read after idling
 };
 
 }  // namespace modelhost::net
