@@ -138,18 +138,20 @@ public:
 private:
     void take(net::Server& server, const std::stop_token& stop) const {
         const timespec tick{0, 100'000'000};  // how soon the thread sees `stop`
+        bool draining = false;  // (server.stopping() turns true only once loop 0 has run the stop)
         while (!stop.stop_requested()) {
             const int signo = sigtimedwait(&set_, nullptr, &tick);
             if (signo < 0) continue;  // the tick (EAGAIN), or EINTR
             if (signo == SIGHUP) {  // reload; never stops the node, whatever the new configuration says
-                if (!server.stopping()) server.reload();
+                if (!draining) server.reload();
                 continue;
             }
-            if (server.stopping()) {
+            if (draining) {
                 spdlog::warn("second signal ({}): exiting now", signo);
                 log::flush();
                 std::_Exit(128 + signo);
             }
+            draining = true;
             server.stop(std::nullopt, signo == SIGINT ? "SIGINT" : "SIGTERM");
         }
     }
