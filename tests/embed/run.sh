@@ -86,8 +86,8 @@ wait "$app_pid"; rc=$?
 [[ $rc == 0 ]] || fail "the app exited $rc after SIGTERM: $(cat "$work/app.err")"
 echo "embed: the app exited 0 on SIGTERM"
 
-# 3. As a subproject.
-build "$work/sub" -DMODELHOST_SOURCE="$repo" || fail "the example does not build with modelhost as a subproject"
+# 3. As a subproject (Debug: the quickest compile of the library's layers; what is checked is what gets built and installed).
+build "$work/sub" -DMODELHOST_SOURCE="$repo" -DCMAKE_BUILD_TYPE=Debug || fail "the example does not build with modelhost as a subproject"
 [[ -x "$work/sub/app" ]] || fail "no app in the subproject build"
 [[ -z "$(find "$work/sub" -name 'unit_tests' -o -name 'integration_tests' -o -name 'api_tests')" ]] || fail "the subproject built modelhost's tests"
 [[ ! -e "$work/sub/modelhost/server/modelhost" ]] || fail "the subproject built the modelhost binary"
