@@ -213,14 +213,8 @@ json parse_document(const std::string& name, const std::string& text) {
 
 namespace {
 
-json read_file(const std::string& file) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) throw ConfigError(file + ": cannot read config file: " + std::strerror(errno));
-    return parse_document(file, std::string(std::istreambuf_iterator<char>(in), {}));
-}
-
-}  // namespace
-
+// Paths written in a config file mean the same wherever the server is started: relative ones are taken from the
+// file's folder (flags and env vars stay relative to the working directory, as a shell user expects).
 void resolve_paths_against(json& doc, const std::filesystem::path& folder) {
     static const std::pair<const char*, const char*> path_keys[] = {{"server", "root"}, {"server", "pid_file"}, {"tls", "cert_file"}, {"tls", "key_file"}};
     for (const auto& [section, key] : path_keys) {
@@ -236,6 +230,17 @@ void resolve_paths_against(json& doc, const std::filesystem::path& folder) {
         std::filesystem::path p(m["ca_file"].get<std::string>());
         if (p.is_relative()) m["ca_file"] = (folder / p).lexically_normal().string();
     }
+}
+
+}  // namespace
+
+json read_config_file(const std::string& file) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) throw ConfigError(file + ": cannot read config file: " + std::strerror(errno));
+    json doc = parse_document(file, std::string(std::istreambuf_iterator<char>(in), {}));
+    std::error_code ec;
+    resolve_paths_against(doc, std::filesystem::absolute(file, ec).parent_path());
+    return doc;
 }
 
 namespace {
@@ -269,12 +274,10 @@ Layered layer(const LoadInput& in) {
     Layered out{json::object(), {}, {}, in.check_files, in.root_optional};
     if (!in.defaults.empty()) out.doc = parse_document("defaults", in.defaults);
     if (in.file) {
-        json file = read_file(*in.file);
+        json file = read_config_file(*in.file);
+        record_sources(file, "", *in.file, out.sources);
         if (out.doc.empty()) out.doc = std::move(file);  // (a merge would drop the nulls that validation reports)
         else out.doc.merge_patch(file);
-        std::error_code ec;
-        resolve_paths_against(out.doc, std::filesystem::absolute(*in.file, ec).parent_path());
-        record_sources(out.doc, "", *in.file, out.sources);
     }
     for (const auto& [name, text] : in.documents) {
         json doc = parse_document(name, text);

@@ -22,9 +22,9 @@ struct Layered {
 // A config document given as text: a JSON object, or a ConfigError naming `name` ("not valid JSON: ...").
 nlohmann::json parse_document(const std::string& name, const std::string& text);
 
-// Paths written in a config file mean the same wherever the server is started: relative ones are taken from the
-// file's folder (flags and env vars stay relative to the working directory, as a shell user expects).
-void resolve_paths_against(nlohmann::json& doc, const std::filesystem::path& folder);
+// A config file's document, its relative paths taken from the file's folder (flags and env vars stay relative to the
+// working directory, as a shell user expects); a ConfigError naming the file when it cannot be read or parsed.
+nlohmann::json read_config_file(const std::string& file);
 
 // Throws ConfigError for unreadable/invalid JSON, unknown flags or env names, and untyped values.
 Layered layer(const LoadInput& in);

@@ -13,10 +13,8 @@
 #include <spdlog/sinks/base_sink.h>
 
 #include <deque>
-#include <fstream>
 #include <mutex>
 #include <optional>
-#include <sstream>
 #include <system_error>
 #include <thread>
 
@@ -161,11 +159,14 @@ std::shared_ptr<const EmbeddedFiles> table_of(const Assets& assets) {
         EmbeddedFiles files;
         std::deque<std::string> digests;
     };
+    if (assets.count > 0 && !assets.items) throw Error("mount: the assets table has " + std::to_string(assets.count) + " items and no array");
     auto owned = std::make_shared<Owned>();
     std::vector<EmbeddedFile> files;
     for (std::size_t i = 0; i < assets.count; ++i) {
         const Asset& a = assets.items[i];
         const std::string_view path = a.path ? a.path : "";
+        if (a.size > 0 && !a.data)
+            throw Error("mount: asset \"" + std::string(path) + "\" has " + std::to_string(a.size) + " bytes and no data");
         if (!plain_relative(path))
             throw Error("mount: asset " + std::to_string(i) + " has the path \"" + std::string(path) +
                         "\"; paths are relative, '/'-separated, with no empty, \".\" or \"..\" segments");
@@ -214,7 +215,6 @@ bool without_throwing(Call call, const char* what, std::string& error) noexcept 
 }  // namespace
 
 Options Options::from_json(std::string_view text, std::string_view name) {
-    parse_object(text, name);  // (the loader's own message for text that is not a JSON object)
     config::LoadInput in;
     in.defaults = library_defaults;
     in.documents.emplace_back(std::string(name), std::string(text));
@@ -230,14 +230,11 @@ Options Options::from_json(std::string_view text, std::string_view name) {
 }
 
 Options Options::from_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw Error(path + ": cannot read config file: " + std::system_category().message(errno));
-    std::stringstream text;
-    text << in.rdbuf();
-    json doc = parse_object(text.str(), path);
-    std::error_code ec;
-    config::resolve_paths_against(doc, std::filesystem::absolute(path, ec).parent_path());
-    return from_json(doc.dump(), path);
+    try {
+        return from_json(config::read_config_file(path).dump(), path);  // (its relative paths made absolute)
+    } catch (const config::ConfigError& e) {
+        throw Error(e.what());
+    }
 }
 
 // The state behind a Server. `mutex` guards every member but `runner` (join_mutex), and is never held while the
@@ -269,16 +266,13 @@ struct __attribute__((visibility("hidden"))) Server::Impl {
 
 std::shared_ptr<log::Context> Server::Impl::make_logs(const config::LogConfig& cfg) const {
     auto c = std::make_shared<log::Context>();
-    if (on_log) {
-        c->main = std::make_shared<spdlog::logger>("modelhost", std::make_shared<CallbackSink>(on_log));
-        c->main->set_level(spdlog::level::from_str(cfg.level));
-    }
+    if (on_log) c->main = std::make_shared<spdlog::logger>("modelhost", std::make_shared<CallbackSink>(on_log));
     if (on_access) {
         c->on_access = [sink = on_access](const log::AccessRecord& r) {
             sink(AccessRecord{r.remote, r.protocol, r.method, r.target, r.origin, r.note, r.status, r.bytes, r.ms});
         };
     }
-    c->access_enabled = on_access && cfg.access_log && cfg.level != "off";
+    log::configure(*c, cfg);
     return c;
 }
 
@@ -439,8 +433,8 @@ void Server::reload(const Options& options) {
     if (running) {
         log::Use use(logs);
         std::string error;
+        // (its log settings are applied to `logs` by the server, as the binary's are: log::reconfigure)
         if (!running->reload(next, error)) throw Error("reload refused, still serving the previous options: " + error);
-        logs->access_enabled = logs->on_access && next.log.access_log && next.log.level != "off";
     }
     std::lock_guard lock(im.mutex);
     const Options previous = std::exchange(im.options, options);

@@ -38,23 +38,13 @@ FileStore::FileStore(const std::vector<Mount>& mounts, std::uint64_t cache_below
             find_backing(to);
             continue;
         }
-        to.folder = std::make_unique<Folder>();
-        to.folder->path = m.folder;
-        to.folder->fd = ::open(m.folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (to.folder->fd < 0) {
-            const int error = errno;
-            mounts_.pop_back();
-            for (auto& done : mounts_)
-                if (done.folder) ::close(done.folder->fd);
-            throw std::system_error(error, std::generic_category(), "cannot open root \"" + m.folder + "\"");
-        }
+        const int fd = ::open(m.folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0) throw std::system_error(errno, std::generic_category(), "cannot open root \"" + m.folder + "\"");
+        to.folder = std::make_unique<Folder>(fd);  // (the folders opened before close with mounts_ if a later one throws)
     }
 }
 
-FileStore::~FileStore() {
-    for (auto& m : mounts_)
-        if (m.folder) ::close(m.folder->fd);
-}
+FileStore::~FileStore() = default;
 
 namespace {
 
@@ -189,7 +179,7 @@ static Bytes read_whole(int fd, std::uint64_t size) {
 
 Lookup FileStore::open_afresh(const Folder& folder, std::string_view relative) const {
     Lookup out;
-    int fd = open_beneath(folder.fd, std::string(relative));
+    int fd = open_beneath(folder.dir.fd(), std::string(relative));
     if (fd < 0) {
         if (errno == EMFILE || errno == ENFILE || errno == ENOMEM) out.result = Lookup::Result::unavailable;
         else if (errno == EIO) out.result = Lookup::Result::error;
@@ -339,7 +329,7 @@ void FileStore::forget(std::string_view relative) const {
 
 Lookup FileStore::open_in(const Folder& folder, std::string_view relative) const {
     bool checked = false;
-    if (auto cached = folder.cache.find(folder.fd, relative, pass_began(), checked)) {
+    if (auto cached = folder.cache.find(folder.dir.fd(), relative, pass_began(), checked)) {
         metrics::count(checked ? metrics::Event::file_checked : metrics::Event::file_remembered);
         return std::move(*cached);
     }

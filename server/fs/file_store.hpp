@@ -105,8 +105,8 @@ public:
 
 private:
     struct Folder {
-        std::string path;
-        int fd = -1;
+        explicit Folder(int fd) : dir(fd) {}
+        OpenFile dir;  // the folder's descriptor, closed with it
         mutable LookupCache cache;
     };
     struct Mounted {

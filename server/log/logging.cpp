@@ -72,7 +72,9 @@ namespace {
 std::shared_ptr<Context> process_context;          // set once by setup(), before any other thread logs
 thread_local std::shared_ptr<Context> this_thread_context;
 
-void apply(Context& c, const config::LogConfig& cfg) {
+}  // namespace
+
+void configure(Context& c, const config::LogConfig& cfg) {
     if (c.main) {
         c.main->set_formatter(main_formatter(cfg.format));
         c.main->set_level(spdlog::level::from_str(cfg.level));
@@ -83,8 +85,6 @@ void apply(Context& c, const config::LogConfig& cfg) {
     c.access_enabled = cfg.access_log && cfg.level != "off" && (c.access || c.on_access);
 }
 
-}  // namespace
-
 void setup(const config::LogConfig& cfg) {
     // Separate sinks so each logger keeps its own pattern; stdout sinks share one console mutex.
     auto c = std::make_shared<Context>();
@@ -92,7 +92,7 @@ void setup(const config::LogConfig& cfg) {
     c->main->flush_on(spdlog::level::trace);
     c->access = std::make_shared<spdlog::logger>("access", std::make_shared<spdlog::sinks::stdout_sink_mt>());
     c->access->set_level(spdlog::level::info);
-    apply(*c, cfg);
+    configure(*c, cfg);
     spdlog::set_default_logger(c->main);
     // Access lines are buffered and flushed every second (and at exit): a flush per request costs a syscall.
     spdlog::drop("access");
@@ -102,7 +102,7 @@ void setup(const config::LogConfig& cfg) {
 }
 
 void reconfigure(const config::LogConfig& cfg) {
-    if (const auto& c = current(); c && c->main) apply(*c, cfg);
+    if (const auto& c = current()) configure(*c, cfg);
 }
 
 const std::shared_ptr<Context>& current() { return this_thread_context ? this_thread_context : process_context; }

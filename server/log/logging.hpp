@@ -33,6 +33,9 @@ struct Context {
 // it) and spdlog's default logger (the start-up lines). Lines are flushed every second and at exit.
 void setup(const config::LogConfig& cfg);
 
+// Sets a context's loggers from `log.*`: the level and format of its lines, whether and how access records go out.
+void configure(Context& c, const config::LogConfig& cfg);
+
 // Applies a reloaded `log.*` (level, format, access log) to the calling thread's context; lines being written finish.
 void reconfigure(const config::LogConfig& cfg);
 
