@@ -13,7 +13,6 @@
 #include <nghttp2/nghttp2.h>
 
 #include <algorithm>
-#include <type_traits>
 #include <cstring>
 
 namespace modelhost::net {
@@ -21,7 +20,6 @@ namespace modelhost::net {
 namespace {
 
 constexpr std::size_t read_size = 16 * 1024;  // bytes asked of the socket per read
-constexpr std::size_t idle_read_size = 2048;  // ... while no stream is open: a request's HEADERS fit
 // Request bodies are never used (GET, HEAD, OPTIONS): a small window keeps what a client can push unasked small.
 constexpr std::int32_t request_window = 64 * 1024;
 
@@ -93,26 +91,16 @@ template <class Stream>
 void Http2Session<Stream>::do_read() {
     if (reading_ || phase_ == Phase::closed) return;
     if (phase_ != Phase::lingering && !nghttp2_session_want_read(ng_)) return;
-    // Idle (no stream, nothing being written): wait with a small buffer, and let the TLS socket drop its larger ones.
-    // Busy, the buffer grows once a read fills it.
-    const bool idle = streams_.empty() && !writing_;
-    const std::size_t want = idle ? idle_read_size : read_filled_ ? read_size : std::max(read_buf_size_, idle_read_size);
-    if (read_buf_size_ != want) {
-        read_buf_ = std::make_unique_for_overwrite<char[]>(want);
-        read_buf_size_ = want;
-    }
-    if constexpr (std::is_same_v<Stream, TlsStream>)
-        if (idle) stream_.release_idle_buffers();
+    if (!read_buf_) read_buf_ = std::make_unique_for_overwrite<char[]>(read_size);
     reading_ = true;
     start_ticking();
-    stream_.async_read_some(asio::buffer(read_buf_.get(), read_buf_size_),
+    stream_.async_read_some(asio::buffer(read_buf_.get(), read_size),
                             [self = shared_from_this()](beast::error_code ec, std::size_t n) { self->on_read(ec, n); });
 }
 
 template <class Stream>
 void Http2Session<Stream>::on_read(beast::error_code ec, std::size_t n) {
     reading_ = false;
-    read_filled_ = n == read_buf_size_;
     if (phase_ == Phase::closed) return;
     if (ec) return finish();  // the client closed or the socket failed: open streams end with it
     if (phase_ == Phase::lingering) return do_read();  // discard

@@ -98,8 +98,6 @@ private:
     std::unordered_map<std::int32_t, std::unique_ptr<Http2Stream>> streams_;
     Http2Stream* last_found_ = nullptr;  // the stream find() gave last (a request's fields come one callback each)
     std::unique_ptr<char[]> read_buf_;
-    std::size_t read_buf_size_ = 0;
-    bool read_filled_ = false;  // the last read filled read_buf_: the next gets read_size
     WriteBatch out_;
     FieldText field_text_;    // scratch: what an answer's fields point into until it is submitted
     Ticker tick_;
