@@ -58,7 +58,9 @@ struct CorsConfig {
     bool allow_credentials = false;
     std::vector<std::string> allow_methods{"GET", "HEAD"};
     std::vector<std::string> allow_headers{"Range", "If-None-Match", "If-Modified-Since"};
-    std::vector<std::string> expose_headers{"Content-Length", "Content-Range", "ETag", "Accept-Ranges"};
+    std::vector<std::string> expose_headers{"Content-Length", "Content-Range", "ETag", "Accept-Ranges", "Link",
+                                            "X-Repo-Commit", "X-Linked-Size", "X-Linked-Etag", "X-Error-Code",
+                                            "X-Error-Message"};
     long max_age = 7200;
     bool allow_private_network = false;
     std::string key = "cors";  // where the section sits ("routes[1].cors"), for messages
@@ -90,6 +92,15 @@ struct CompressionConfig {
     bool gzip = true;           // gzip compressible files on the fly (cached in memory per file version)
     std::uint64_t gzip_max_bytes = 8 * 1024 * 1024;
     std::uint64_t gzip_cache_bytes = 64 * 1024 * 1024;
+};
+
+// The Hugging Face layout over the root's folders (/{model}/resolve/{revision}/{path}) and the hub's model API
+// (/api/models/...), docs/HUGGINGFACE.md.
+struct HuggingFaceConfig {
+    bool enabled = true;
+    // Compress files under the layout as the compression section says. Off: identity, as the hub sends them, so a
+    // loader's progress (Content-Length) counts the bytes it gets.
+    bool compress = false;
 };
 
 // Liveness and readiness endpoints. The default prefix is a dot-folder, which is never served as files,
@@ -155,6 +166,7 @@ struct Config {
     std::vector<CacheControlRule> cache_control{{"*.json", "no-cache"}, {"**", "public, max-age=86400"}};
     std::vector<MirrorConfig> mirrors;
     CompressionConfig compression;
+    HuggingFaceConfig huggingface;
     HealthConfig health;
     TlsConfig tls;
     Http2Config http2;

@@ -360,7 +360,8 @@ void read_compression(const Checker& c, const json& obj, CompressionConfig& z) {
 Config validate(const Layered& raw) {
     Checker c(raw);
     const json& doc = raw.doc;
-    c.keys(doc, "", {"server", "limits", "cors", "headers", "routes", "cache_control", "mirrors", "compression", "health", "tls", "http2", "log"});
+    c.keys(doc, "", {"server", "limits", "cors", "headers", "routes", "cache_control", "mirrors", "compression",
+                     "huggingface", "health", "tls", "http2", "log"});
     Config cfg;
     static const json empty = json::object();
     auto section = [&](const char* name) -> const json& { return doc.contains(name) ? doc.at(name) : empty; };
@@ -374,6 +375,9 @@ Config validate(const Layered& raw) {
     if (!cfg.mirrors.empty() && cfg.server.root.empty())
         c.fail("server.root", "must be set when there are mirrors: they store what they fetch there");
     read_compression(c, section("compression"), cfg.compression);
+    c.keys(section("huggingface"), "huggingface", {"enabled", "compress"});
+    c.get(section("huggingface"), "huggingface", "enabled", cfg.huggingface.enabled);
+    c.get(section("huggingface"), "huggingface", "compress", cfg.huggingface.compress);
     c.keys(section("health"), "health", {"prefix"});
     c.get(section("health"), "health", "prefix", cfg.health.prefix);
     const auto& prefix = cfg.health.prefix;

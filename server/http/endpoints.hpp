@@ -28,6 +28,7 @@ public:
     bool answer(const Request& req, const Target& target, bool draining, const Resources& resources, Exchange& ex) const;
 
     const EndpointPaths& paths() const { return paths_; }
+    bool tls() const { return tls_; }  // the scheme of the URLs the server writes into its answers
 
 private:
     Reply status_reply(const Request& req, const Resources& resources) const;

@@ -1,19 +1,22 @@
 // The request pipeline. Steps, in the order the code follows them:
 //   1. target: Boost.URL parse (unless nothing needs decoding), decode once, drop the query, normalise, refuse escapes
-//      (400/404/414)
+//      (400/404/414); 1′ the Hugging Face layout: /{model}/resolve/{revision}/{path} names ROOT/{model}/{path}
 //   2. route: first matching routes[] glob, else the top-level policy
 //   3. CORS decision: made once here, applied by finalise
 //   4. method gate: GET, HEAD, OPTIONS; anything else 405 + Allow
 //   5. built-in endpoints for GET and HEAD (endpoints.cpp): <health.prefix>/healthz, /readyz, /metrics and / (the
-//      status page), matched as sent; /v1/models; "/" without an index.html -> the status page
+//      status page), matched as sent; /v1/models; "/" without an index.html -> the status page; 5′ the hub's model
+//      API, /api/models/... (hf_api.cpp)
 //   6. refused target -> its status; preflight -> 204 or 403; other OPTIONS -> 204 + Allow; "*" otherwise -> 400
 //   7. the file ("/" -> the root's index.html), from a mirror under its path: facts -> representation ->
-//      conditionals (304/412) -> range (206/416); see static_file.cpp
+//      conditionals (304/412) -> range (206/416); see static_file.cpp; under the Hugging Face layout with the hub's
+//      headers and errors (hf_layout.cpp)
 //   8. finalise: CORS, Vary, common and configured headers, framing, keep-alive — for every response
 #include "http/handler.hpp"
 
 #include "http/finalise.hpp"
 #include "http/framing.hpp"
+#include "http/hf_layout.hpp"
 #include "http/mime.hpp"
 #include "http/policy.hpp"
 #include "http/resources.hpp"
@@ -167,6 +170,11 @@ void Handler::handle(const Request& req, const ConnectionFacts& conn, bool may_w
 
     thread_local Target target;  // reused by every request of this thread: no allocation per request
     parse_target(req.target(), target);                                                             // 1
+    thread_local HfRequest hf;
+    hf.active = false;
+    hf.repo.reset();
+    if (policy.huggingface.enabled && !(mirrors_ && mirrors_->covers(target.path)))
+        resolve_hf_layout(*now->resources.repos, target, hf);                                       // 1′
     const RoutePolicy& route = route_of(policy, target);                                           // 2
     CorsDecision cors = decide_cors(route.cors, req, method);                                       // 3
     ex.log.note = cors.note;
@@ -178,9 +186,10 @@ void Handler::handle(const Request& req, const ConnectionFacts& conn, bool may_w
         ex.reply = error_reply(bhttp::status::method_not_allowed, req.version());
         ex.reply.set(bhttp::field::allow, allowed_methods);
     } else if (method != bhttp::verb::options &&
-               policy.endpoints.answer(req, target, conn.draining, now->resources, ex)) {           // 5
+               (policy.endpoints.answer(req, target, conn.draining, now->resources, ex) ||           // 5
+                answer_hf_api(policy, now->resources, target, req, ex))) {                          // 5′
     } else if (refused(target, cors, method, req.version(), ex)) {                                  // 6
-    } else if (serve_file(*now, route, target, req, may_wait, ex)) {                                // 7
+    } else if (serve_file(*now, route, target, hf, req, may_wait, ex)) {                            // 7
         return;  // 7′: waiting for a mirror's transfer, nothing to send yet
     }
 
@@ -188,9 +197,11 @@ void Handler::handle(const Request& req, const ConnectionFacts& conn, bool may_w
     ex.reply.keep = now;  // the reply's pre-built lines live in this policy, even if a reload replaces it
 }
 
-bool Handler::serve_file(const InForce& now, const RoutePolicy& route, const Target& target, const Request& req,
-                         bool may_wait, Exchange& ex) const {
-    if (target.path == std::string_view("/")) {  // the root's index.html (without one, step 5 made the status page)
+bool Handler::serve_file(const InForce& now, const RoutePolicy& route, const Target& target, const HfRequest& hf,
+                         const Request& req, bool may_wait, Exchange& ex) const {
+    if (hf.active) {
+        serve_hf(now.policy, now.resources, route, target, req, hf, ex.reply, ex.log.note);
+    } else if (target.path == std::string_view("/")) {  // the root's index.html (without one, step 5 made the status page)
         Target index = target;
         index.path = "/index.html";
         serve_static(now.policy, now.resources, route, index, req, ex.reply, ex.log.note);

@@ -28,6 +28,7 @@ struct Resources;  // the files, caches and catalog they work on; resources.hpp
 struct InForce;    // one Policy with its Resources, swapped together (handler.cpp)
 struct RoutePolicy;
 struct Target;
+struct HfRequest;  // what the target step found of the Hugging Face layout; hf_layout.hpp
 
 class Handler {
 public:
@@ -69,10 +70,10 @@ public:
     void reload(const config::Config& cfg);
 
 private:
-    // Step 7: the file ("/": the root's index.html), through the mirror covering its path; true when a mirror's
-    // transfer must be waited for (nothing to send yet).
-    bool serve_file(const InForce& now, const RoutePolicy& route, const Target& target, const Request& req,
-                    bool may_wait, Exchange& ex) const;
+    // Step 7: the file ("/": the root's index.html), under the Hugging Face layout when `hf` says so, through the
+    // mirror covering its path; true when a mirror's transfer must be waited for (nothing to send yet).
+    bool serve_file(const InForce& now, const RoutePolicy& route, const Target& target, const HfRequest& hf,
+                    const Request& req, bool may_wait, Exchange& ex) const;
     bool from_mirror(const InForce& now, const RoutePolicy& route, const Target& target, const Request& req,
                      bool may_wait, Exchange& ex) const;
     // An error status for a request that ends its connection.

@@ -33,6 +33,7 @@ bool RoutePolicy::configures(std::string_view lower_name) const {
 Policy::Policy(const config::Config& cfg)
     : cache_control(cfg.cache_control),
       compression(cfg.compression),
+      huggingface(cfg.huggingface),
       etag(cfg.server.etag),
       endpoints(cfg),
       top{CorsPolicy(cfg.cors), cfg.headers} {

@@ -38,6 +38,7 @@ struct Policy {
 
     CacheControl cache_control;
     config::CompressionConfig compression;
+    config::HuggingFaceConfig huggingface;
     config::ServerConfig::Etag etag;  // how ETags are made (size + mtime, or the content's hash)
     Endpoints endpoints;              // health, metrics, the status page, /v1/models
     RoutePolicy top;

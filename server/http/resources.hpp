@@ -6,6 +6,7 @@
 
 #include "config/config.hpp"
 #include "fs/file_store.hpp"
+#include "fs/repo.hpp"
 #include "http/gzip_cache.hpp"
 #include "http/head_cache.hpp"
 #include "models/service.hpp"
@@ -26,6 +27,7 @@ struct Resources {
     std::shared_ptr<GzipCache> gzip;
     std::shared_ptr<HeadCache> heads;
     std::shared_ptr<models::CatalogService> catalog;
+    std::shared_ptr<fs::RepoIndex> repos;  // the root's folders as Hugging Face repositories (http/hf_layout.cpp)
 
     // The settings each part was made from, one string per part (compared, never parsed).
     struct Keys {

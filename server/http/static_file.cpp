@@ -11,6 +11,7 @@
 #include "http/static_file.hpp"
 
 #include "http/conditional.hpp"
+#include "fs/digest.hpp"
 #include "base/http_date.hpp"
 #include "http/encoding.hpp"
 #include "http/finalise.hpp"
@@ -19,8 +20,6 @@
 #include "http/range.hpp"
 #include "http/resources.hpp"
 #include "http/vary.hpp"
-
-#include <openssl/evp.h>
 
 #include <algorithm>
 #include <ctime>
@@ -74,29 +73,11 @@ std::string quoted_digest(std::string_view hex, std::string_view suffix) {
 // it), so origins serving the same bytes agree whatever their mtimes. nullopt when the file cannot be read (the
 // mtime form is used then).
 std::optional<std::string> content_etag_of(const fs::Lookup& f, std::string_view suffix) {
-    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-    if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) return std::nullopt;
-    if (f.content) {
-        EVP_DigestUpdate(ctx.get(), f.content.get(), static_cast<std::size_t>(f.size));
-    } else if (f.file) {
-        std::vector<char> buf(256 * 1024);
-        for (std::uint64_t at = 0; at < f.size;) {
-            ssize_t n = ::pread(f.file->fd(), buf.data(), std::min<std::uint64_t>(buf.size(), f.size - at),
-                                static_cast<off_t>(f.file_offset + at));
-            if (n <= 0) return std::nullopt;  // shrank or failed under us
-            EVP_DigestUpdate(ctx.get(), buf.data(), static_cast<std::size_t>(n));
-            at += static_cast<std::uint64_t>(n);
-        }
-    } else {
-        return std::nullopt;
-    }
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int length = 0;
-    if (EVP_DigestFinal_ex(ctx.get(), digest, &length) != 1) return std::nullopt;
-    static constexpr char hex[] = "0123456789abcdef";
-    std::string digits;
-    for (unsigned i = 0; i < 16; ++i) digits += {hex[digest[i] >> 4], hex[digest[i] & 15]};
-    return quoted_digest(digits, suffix);
+    std::optional<std::string> hex;
+    if (f.content) hex = fs::digest_bytes(fs::Digest::sha256, {f.content.get(), static_cast<std::size_t>(f.size)});
+    else if (f.file) hex = fs::digest_file(fs::Digest::sha256, f.file->fd(), f.file_offset, f.size);
+    if (!hex || hex->empty()) return std::nullopt;
+    return quoted_digest(*hex, suffix);
 }
 
 // What the gzip cache keys a version on: the ETag's facts plus the inode, so a file replaced by another of the same
@@ -190,13 +171,14 @@ struct Ask {
     bool any_coding = false;  // Accept-Encoding present (and not ranged)
 };
 
-Ask ask_of(const Request& req) {
+// `codings`: false where only identity is sent (the Hugging Face layout by default).
+Ask ask_of(const Request& req, bool codings = true) {
     Ask a;
     auto range = req[bhttp::field::range];
     a.ranged = req.method() == bhttp::verb::get && !range.empty();
     a.range = {range.data(), range.size()};
     auto ae = req[bhttp::field::accept_encoding];
-    a.any_coding = !a.ranged && !ae.empty();
+    a.any_coding = codings && !a.ranged && !ae.empty();
     if (a.any_coding) a.accept = parse_accept_encoding({ae.data(), ae.size()});
     return a;
 }
@@ -222,11 +204,11 @@ Offer offer_of(const Policy& p, const Resources& r, std::string_view relative, c
 // When the on-the-fly gzip cannot be had right now (it would not shrink, or another request is compressing this
 // version) the identity bytes are sent.
 Representation choose(const Policy& p, const Resources& res, const RoutePolicy& route, std::string_view relative,
-                      std::string_view path, fs::Lookup identity, std::string_view type, const Ask& ask) {
+                      std::string_view path, fs::Lookup identity, std::string_view type, const Ask& ask, bool codings) {
     using Slot = HeadCache::Slot;
     Offer offer = offer_of(p, res, relative, identity, type, ask);
     Representation r;
-    r.negotiable = negotiable(p, type);
+    r.negotiable = codings && negotiable(p, type);
     r.coding = ask.any_coding ? choose_coding(ask.accept, found(offer.br), found(offer.gz) || offer.gz_on_the_fly)
                               : Coding::identity;
     Slot slot = Slot::identity;
@@ -342,7 +324,7 @@ void answer(Reply& res, Representation& rep, const Ask& ask, const Request& req,
 }  // namespace
 
 void serve_static(const Policy& p, const Resources& r, const RoutePolicy& route, const Target& target, const Request& req,
-                  Reply& res, std::string& note) {
+                  Reply& res, std::string& note, bool codings) {
     const unsigned version = req.version();
     res.version(version);
     if (target.path.ends_with('/')) {
@@ -356,9 +338,9 @@ void serve_static(const Policy& p, const Resources& r, const RoutePolicy& route,
         res = std::move(*failed);
         return;
     }
-    const Ask ask = ask_of(req);
+    const Ask ask = ask_of(req, codings);
     const std::string_view type = mime_type(target.last_segment());
-    Representation rep = choose(p, r, route, relative, target.path, std::move(identity), type, ask);  // 7b, 7c
+    Representation rep = choose(p, r, route, relative, target.path, std::move(identity), type, ask, codings);  // 7b, 7c
     answer(res, rep, ask, req, note);
 }
 

