@@ -175,6 +175,8 @@ HttpResponse exchange(Stream& stream, const HttpUrl& url, const std::string& met
     req.set(bhttp::field::user_agent, options.user_agent);
     req.set(bhttp::field::connection, "close");
     for (const auto& [n, v] : headers) req.set(n, v);
+    if (!options.credential_headers.empty() && origin_of(url.text) == options.credential_origin)
+        for (const auto& [n, v] : options.credential_headers) req.set(n, v);
     boost::system::error_code ec;
     bhttp::write(stream, req, ec);
     if (ec) throw HttpError(url.text + ": cannot send the request: " + ec.message());

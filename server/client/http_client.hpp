@@ -37,6 +37,10 @@ struct ClientOptions {
     std::string user_agent = "modelhost";
     int idle_seconds = 15;
     std::optional<std::chrono::steady_clock::time_point> deadline;
+    // Headers that carry a credential (Authorization: Bearer HF_TOKEN), sent only to a URL whose origin
+    // (origin_of) is `credential_origin`: never to a CDN or any other host a redirect leads to.
+    HeaderPairs credential_headers;
+    std::string credential_origin;
 };
 
 // Resolves `ref` (absolute, absolute-path or relative) against `base`, as a browser would.

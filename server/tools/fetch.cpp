@@ -4,6 +4,7 @@
 #include "tools/fetch.hpp"
 
 #include "tools/fetch_download.hpp"
+#include "tools/fetch_hf.hpp"
 
 #include "base/args.hpp"
 #include "fs/durable.hpp"
@@ -91,59 +92,6 @@ bool valid_name(const std::string& name) {
     return true;
 }
 
-// One shard to download: its (validated) path and the most bytes it may hold.
-struct Shard {
-    std::string path;
-    std::uint64_t max_bytes;
-};
-
-// Every shard of the manifest, with bounded concurrency; prints progress (one line on a TTY, else a line per file).
-// The model URL's query (it may carry a token) goes only to shards on the model's own origin.
-void download_shards(const Options& o, const ClientOptions& client, const std::string& model_url, const fsys::path& tmp,
-                     const std::vector<Shard>& shards) {
-    std::atomic<std::size_t> next{0}, done{0};
-    std::atomic<std::uint64_t> bytes{0};
-    std::mutex lock;
-    std::exception_ptr error;  // the first failure, rethrown as it was (a network failure stays resumable)
-    auto start = std::chrono::steady_clock::now();
-    bool tty = ::isatty(1);
-    auto worker = [&] {
-        for (std::size_t i; (i = next++) < shards.size();) {
-            try {
-                const std::string& path = shards[i].path;
-                auto url = shard_url(model_url, path);  // the model's query only to its own origin
-                if (!url) throw FetchError(path + ": cannot be resolved against " + model_url);
-                fsys::path file = tmp / path;
-                fsys::create_directories(file.parent_path());
-                if (fsys::exists(file)) {  // whole from an earlier run of this fetch (the same manifest)
-                    bytes += fsys::file_size(file);
-                    ++done;
-                    continue;
-                }
-                download(*url, file, shards[i].max_bytes, client);
-                bytes += fsys::file_size(file);
-                std::lock_guard g(lock);
-                double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-                double rate = static_cast<double>(bytes) / std::max(secs, 1e-3);
-                std::size_t n = ++done;
-                double eta = n ? secs / static_cast<double>(n) * static_cast<double>(shards.size() - n) : 0;
-                if (tty) std::printf("\r%zu/%zu shards  %.1f MB  %.1f MB/s  ETA %.0fs   ", n, shards.size(), static_cast<double>(bytes) / 1e6, rate / 1e6, eta);
-                else std::printf("got %s (%ju bytes)\n", path.c_str(), static_cast<std::uintmax_t>(fsys::file_size(file)));
-                std::fflush(stdout);
-            } catch (const std::exception&) {
-                std::lock_guard g(lock);
-                if (!error) error = std::current_exception();
-                next = shards.size();  // stop handing out work
-            }
-        }
-    };
-    std::vector<std::thread> pool;
-    for (unsigned t = 0; t < std::max(1u, o.concurrency); ++t) pool.emplace_back(worker);
-    for (auto& t : pool) t.join();
-    if (tty) std::printf("\n");
-    if (error) std::rethrow_exception(error);
-}
-
 // Moves the verified folder into place; with --force the old model is replaced only now, when the new one is whole.
 // Its subfolders (shard paths may have them) are synced first, so the names renamed into them are on disk too;
 // fs::install syncs the folder itself.
@@ -180,9 +128,9 @@ fsys::path work_folder(const fsys::path& root, const std::string& name) {
 }
 
 // Takes the work folder for this process (an exclusive flock held until exit: two fetches of one name at once would
-// write the same files) and empties it unless what it holds came from `model_url`. `locked` is set once the lock is
+// write the same files) and empties it unless what it holds came from `source` (Source::id). `locked` is set once the lock is
 // held: only then may a failure remove the folder.
-void claim_work_folder(const fsys::path& tmp, const std::string& model_url, bool& locked) {
+void claim_work_folder(const fsys::path& tmp, const std::string& source, bool& locked) {
     fsys::create_directories(tmp);
     int fd = ::open((tmp / ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) throw std::system_error(errno, std::generic_category(), "cannot open " + (tmp / ".lock").string());
@@ -190,10 +138,10 @@ void claim_work_folder(const fsys::path& tmp, const std::string& model_url, bool
         throw InUse(tmp.string() + " is in use by another modelhost fetch of the same name; wait for it to finish");
     locked = true;
     // The descriptor stays open (and the lock held) for the rest of the process.
-    if (read_text(tmp / ".source") == model_url) return;
+    if (read_text(tmp / ".source") == source) return;
     for (const auto& e : fsys::directory_iterator(tmp))
         if (e.path().filename() != ".lock") fsys::remove_all(e.path());
-    write_text(tmp / ".source", model_url);
+    write_text(tmp / ".source", source);
 }
 
 // The bytes a work folder holds that a later run can use: whole files, and parts with a validator to resume them by.
@@ -225,9 +173,10 @@ models::Manifest fetch_manifest(const std::string& model_url, const fsys::path& 
     return doc;
 }
 
-// The shards a manifest names, each checked before anything is opened, with the bytes its group declares.
-std::vector<Shard> shards_of(const models::Manifest& doc, const std::string& model_url) {
-    std::vector<Shard> out;
+// The shards a manifest names, each checked before anything is opened, with the bytes its group declares. The model
+// URL's query (it may carry a token) goes only to shards on the model's own origin.
+std::vector<FetchFile> shards_of(const models::Manifest& doc, const std::string& model_url) {
+    std::vector<FetchFile> out;
     for (const auto& g : doc.groups) {
         if (!g.has_paths) throw FetchError(model_url + ": " + g.entry + ": has no \"paths\" array");
         for (const auto& p : g.paths) {
@@ -236,36 +185,53 @@ std::vector<Shard> shards_of(const models::Manifest& doc, const std::string& mod
                 throw FetchError(model_url + ": " + p.entry + ": refusing shard path \"" + p.path + "\": " + why +
                                  "; nothing was written");
             if (p.repeated) throw FetchError(model_url + ": " + p.entry + ": shard path \"" + p.path + "\" is listed twice");
-            out.push_back({p.path, g.declared_bytes.value_or(max_unbounded_shard_bytes)});
+            auto url = shard_url(model_url, p.path);
+            if (!url) throw FetchError(p.path + ": cannot be resolved against " + model_url);
+            out.push_back({p.path, *url, g.declared_bytes.value_or(max_unbounded_shard_bytes)});
         }
     }
     return out;
 }
 
-// Downloads and verifies the model in `tmp`, then installs it; the bookkeeping files go before the check.
-void download_and_install(const Options& o, const std::string& model_url, const fsys::path& tmp, const fsys::path& dest) {
+ClientOptions client_of(const Options& o) {
     ClientOptions client;
     client.ca_file = o.ca_file;
     client.user_agent = "modelhost-fetch";
     client.deadline = deadline_after(o.timeout);
-    std::printf("fetching %s\n", model_url.c_str());
-    auto doc = fetch_manifest(model_url, tmp, client);
-    download_shards(o, client, model_url, tmp, shards_of(doc, model_url));
+    return client;
+}
+
+// A TF.js model: its model.json, then every shard it names, checked against the bytes each group declares.
+Source tfjs_source(const Options& o) {
+    const std::string model_url = model_json_url(o.url);
+    Source s{model_url, default_name(model_url), "model.json", {}};
+    s.fill = [o, model_url](const fsys::path& tmp) {
+        const ClientOptions client = client_of(o);
+        std::printf("fetching %s\n", model_url.c_str());
+        auto doc = fetch_manifest(model_url, tmp, client);
+        download_files(shards_of(doc, model_url), tmp, o.concurrency, client);
+        models::ModelEntry check = models::check_model(tmp, "model.json");
+        if (!check.ok()) throw FetchError("the downloaded model is broken, nothing installed: " + check.problems.front());
+        return std::to_string(check.files.size()) + " files, " + std::to_string(check.total_bytes) + " bytes";
+    };
+    return s;
+}
+
+// Fills the work folder from `source`, then installs it; the bookkeeping files go before the install.
+void download_and_install(const Options& o, const Source& source, const fsys::path& tmp, const fsys::path& dest) {
+    const std::string held = source.fill(tmp);
     fsys::remove(tmp / ".source");
-    models::ModelEntry check = models::check_model(tmp, "model.json");
-    if (!check.ok()) throw FetchError("the downloaded model is broken, nothing installed: " + check.problems.front());
     install(tmp, dest, o.force);
     // The lock goes with the folder, held until it is in place: another fetch of the name never takes the folder
     // while it is checked and installed. (Hidden, so never served, should a crash leave it there.)
     std::error_code ec;
     fsys::remove(dest / ".lock", ec);
-    std::printf("installed %s: %zu files, %ju bytes -> %s\n", dest.lexically_relative(o.root).c_str(), check.files.size(),
-                static_cast<std::uintmax_t>(check.total_bytes), (dest / "model.json").c_str());
+    std::printf("installed %s: %s -> %s\n", dest.lexically_relative(o.root).c_str(), held.c_str(),
+                (source.entry.empty() ? dest : dest / source.entry).c_str());
 }
 
-void fetch(const Options& o) {
-    std::string model_url = model_json_url(o.url);
-    std::string name = o.name.empty() ? default_name(model_url) : o.name;
+void fetch(const Options& o, const Source& source) {
+    std::string name = o.name.empty() ? source.name : o.name;
     if (!valid_name(name)) throw FetchError("--name \"" + name + "\" must be a relative folder name without hidden parts");
     fsys::path root(o.root), dest = fsys::path(o.root) / name;
     std::error_code ec;
@@ -290,8 +256,8 @@ void fetch(const Options& o) {
                          ": run the same command again to continue (or delete that folder to start over)");
     };
     try {
-        claim_work_folder(tmp, model_url, locked);
-        download_and_install(o, model_url, tmp, dest);
+        claim_work_folder(tmp, source.id, locked);
+        download_and_install(o, source, tmp, dest);
     } catch (const InUse&) {
         throw;
     } catch (const FetchError& e) {
@@ -321,30 +287,49 @@ std::string model_json_url(const std::string& url) {
     return path + "/model.json?tfjs-format=file";
 }
 
+namespace {
+
+void print_help() {
+    std::printf("Usage: modelhost fetch URL [--root DIR] [--name NAME] [--force] [--ca-file PEM] [--concurrency N] [--timeout S]\n"
+                "       modelhost fetch hf:ORG/NAME[@REV] [--include GLOB]... [--exclude GLOB]... [--endpoint URL] [same options]\n\n"
+                "Mirrors a TF.js model into DIR/NAME (DIR default models, created when missing; NAME default the URL's\n"
+                "last folder with any version folders after it: .../face_mesh/v3/model.json -> face_mesh/v3): a model.json URL, or a\n"
+                "tfhub-style model URL (https://tfhub.dev/mediapipe/tfjs-model/face_landmarks_detection/face_mesh/1 ->\n"
+                "its model.json?tfjs-format=file). Follows up to 10 redirects, downloads every shard (4 at a time),\n"
+                "retries transient failures, checks every shard against the manifest, and renames the folder into\n"
+                "place only when complete: a failed fetch installs nothing, and an existing model is replaced only\n"
+                "with --force and only by a complete one. HTTPS is verified (system CAs, plus --ca-file).\n\n"
+                "A fetch cut off by the network, the time limit, a kill or a full disk keeps what it downloaded in the hidden\n"
+                "DIR/.fetch-partial-NAME; the same command run again continues from there (Range + If-Range, so a\n"
+                "file that changed meanwhile is fetched whole; a changed model.json starts over). Delete that folder\n"
+                "to start over by hand. Two fetches of one NAME at once are refused.\n\n"
+                "The remote is treated as hostile: shard paths must be plain relative names (no absolute, \"..\",\n"
+                "hidden, backslash or encoded escapes; no HTML, SVG, JS or XML files), each shard may hold at most\n"
+                "the bytes its group declares, redirects may not go from https to http, the model URL's query is\n"
+                "sent only to its own origin, and the whole fetch ends after --timeout seconds (default 1800;\n"
+                "each socket wait at most 15 s). Nothing is written outside the hidden work folder, and a refused or broken\n"
+                "download deletes it.\n\n"
+                "hf:ORG/NAME[@REV] (or https://huggingface.co/ORG/NAME[/tree/REV]) fetches a Hugging Face model repository\n"
+                "into DIR/ORG/NAME (REV default main): the file list from the hub's revision API, only the files matching\n"
+                "an --include glob (all when none; '*' matches across '/', as in huggingface_hub) and no --exclude glob,\n"
+                "each from /resolve/COMMIT/ (redirects to the hub's CDN followed) and checked against the size, the LFS\n"
+                "SHA-256 or the git blob id the API lists before anything is installed. The commit is recorded beside the\n"
+                "files, so `serve` answers /ORG/NAME/resolve/COMMIT/ and X-Repo-Commit as the hub does. The hub is\n"
+                "HF_ENDPOINT (or --endpoint; default https://huggingface.co); HF_TOKEN, when set, is sent as a Bearer token\n"
+                "to that origin only, never to a CDN a redirect leads to. A sibling path with \"..\", a backslash or an\n"
+                "escape ends the fetch with nothing written; hidden files (.gitattributes) and HTML/JS/SVG/XML are skipped.\n\n"
+                "Exit codes: 0 installed, 1 the fetch failed (nothing changed), 2 bad usage.\n");
+}
+
+}  // namespace
+
 int fetch_command(const std::vector<std::string>& args) {
     ParsedArgs parsed = parse_args("fetch", args, {{"--root", true}, {"--name", true}, {"--ca-file", true}, {"--concurrency", true},
-                                                   {"--timeout", true}, {"--force", false}}, 1);
+                                                   {"--timeout", true}, {"--force", false}, {"--include", true},
+                                                   {"--exclude", true}, {"--endpoint", true}}, 1);
     if (!parsed.error.empty()) return usage_error("fetch", parsed.error);
     if (parsed.help) {
-        std::printf("Usage: modelhost fetch URL [--root DIR] [--name NAME] [--force] [--ca-file PEM] [--concurrency N] [--timeout S]\n\n"
-                    "Mirrors a TF.js model into DIR/NAME (DIR default models, created when missing; NAME default the URL's\n"
-                    "last folder with any version folders after it: .../face_mesh/v3/model.json -> face_mesh/v3): a model.json URL, or a\n"
-                    "tfhub-style model URL (https://tfhub.dev/mediapipe/tfjs-model/face_landmarks_detection/face_mesh/1 ->\n"
-                    "its model.json?tfjs-format=file). Follows up to 10 redirects, downloads every shard (4 at a time),\n"
-                    "retries transient failures, checks every shard against the manifest, and renames the folder into\n"
-                    "place only when complete: a failed fetch installs nothing, and an existing model is replaced only\n"
-                    "with --force and only by a complete one. HTTPS is verified (system CAs, plus --ca-file).\n\n"
-                    "A fetch cut off by the network, the time limit, a kill or a full disk keeps what it downloaded in the hidden\n"
-                    "DIR/.fetch-partial-NAME; the same command run again continues from there (Range + If-Range, so a\n"
-                    "file that changed meanwhile is fetched whole; a changed model.json starts over). Delete that folder\n"
-                    "to start over by hand. Two fetches of one NAME at once are refused.\n\n"
-                    "The remote is treated as hostile: shard paths must be plain relative names (no absolute, \"..\",\n"
-                    "hidden, backslash or encoded escapes; no HTML, SVG, JS or XML files), each shard may hold at most\n"
-                    "the bytes its group declares, redirects may not go from https to http, the model URL's query is\n"
-                    "sent only to its own origin, and the whole fetch ends after --timeout seconds (default 1800;\n"
-                    "each socket wait at most 15 s). Nothing is written outside the hidden work folder, and a refused or broken\n"
-                    "download deletes it.\n\n"
-                    "Exit codes: 0 installed, 1 the fetch failed (nothing changed), 2 bad usage.\n");
+        print_help();
         return 0;
     }
     Options o;
@@ -364,10 +349,24 @@ int fetch_command(const std::vector<std::string>& args) {
         if (v->empty() || *end != '\0' || !(o.timeout > 0 && o.timeout <= 86400))
             return usage_error("fetch", "--timeout must be seconds above 0 and at most 86400, got \"" + *v + "\"");
     }
-    if (o.url.empty() || !parse_http_url(model_json_url(o.url)))
-        return std::fprintf(stderr, "modelhost fetch: URL must be an http:// or https:// model URL; see --help\n"), 2;
+    const char* env_endpoint = std::getenv("HF_ENDPOINT");
+    std::string endpoint = parsed.value("--endpoint").value_or(env_endpoint ? env_endpoint : "");
+    std::string spec_error;
+    std::optional<HfSpec> hf = parse_hf_spec(o.url, endpoint, spec_error);
+    if (!spec_error.empty()) return usage_error("fetch", spec_error);
+    if (!hf && (parsed.has("--include") || parsed.has("--exclude")))
+        return usage_error("fetch", "--include and --exclude are for hf:ORG/NAME fetches; a TF.js model fetches every shard");
+    if (!hf && (o.url.empty() || !parse_http_url(model_json_url(o.url))))
+        return std::fprintf(stderr, "modelhost fetch: URL must be an http:// or https:// model URL or hf:ORG/NAME; see --help\n"), 2;
     try {
-        fetch(o);
+        if (hf) {
+            hf->include = parsed.values("--include");
+            hf->exclude = parsed.values("--exclude");
+            if (const char* token = std::getenv("HF_TOKEN")) hf->token = token;
+            fetch(o, huggingface_source(*hf, client_of(o), o.concurrency));
+        } else {
+            fetch(o, tfjs_source(o));
+        }
         return 0;
     } catch (const std::system_error& e) {  // a file under --root that cannot be made, written, synced or renamed
         std::fprintf(stderr, "modelhost fetch: %s%s\n", e.what(), fs::advice(e.code().value()).c_str());

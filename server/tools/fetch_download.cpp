@@ -4,10 +4,15 @@
 #include "base/http_date.hpp"
 #include "fs/durable.hpp"
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <mutex>
 #include <thread>
+#include <vector>
+#include <unistd.h>
 
 namespace modelhost::tools {
 
@@ -85,6 +90,51 @@ void download(const std::string& url, const fsys::path& file, std::uint64_t max_
             std::this_thread::sleep_for(std::chrono::milliseconds(500 << (attempt - 1)));
         }
     }
+}
+
+// Every file, `concurrency` at a time; prints progress (one line on a TTY, else a line per file). A file already whole
+// in the work folder (from an earlier run of the same fetch) is not asked for again.
+void download_files(const std::vector<FetchFile>& files, const fsys::path& tmp, unsigned concurrency,
+                    const ClientOptions& client) {
+    std::atomic<std::size_t> next{0}, done{0};
+    std::atomic<std::uint64_t> bytes{0};
+    std::mutex lock;
+    std::exception_ptr error;  // the first failure, rethrown as it was (a network failure stays resumable)
+    auto start = std::chrono::steady_clock::now();
+    bool tty = ::isatty(1);
+    auto worker = [&] {
+        for (std::size_t i; (i = next++) < files.size();) {
+            try {
+                const FetchFile& f = files[i];
+                fsys::path file = tmp / f.path;
+                fsys::create_directories(file.parent_path());
+                if (fsys::exists(file)) {
+                    bytes += fsys::file_size(file);
+                    ++done;
+                    continue;
+                }
+                download(f.url, file, f.max_bytes, client);
+                bytes += fsys::file_size(file);
+                std::lock_guard g(lock);
+                double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+                double rate = static_cast<double>(bytes) / std::max(secs, 1e-3);
+                std::size_t n = ++done;
+                double eta = n ? secs / static_cast<double>(n) * static_cast<double>(files.size() - n) : 0;
+                if (tty) std::printf("\r%zu/%zu files  %.1f MB  %.1f MB/s  ETA %.0fs   ", n, files.size(), static_cast<double>(bytes) / 1e6, rate / 1e6, eta);
+                else std::printf("got %s (%ju bytes)\n", f.path.c_str(), static_cast<std::uintmax_t>(fsys::file_size(file)));
+                std::fflush(stdout);
+            } catch (const std::exception&) {
+                std::lock_guard g(lock);
+                if (!error) error = std::current_exception();
+                next = files.size();  // stop handing out work
+            }
+        }
+    };
+    std::vector<std::thread> pool;
+    for (unsigned t = 0; t < std::max(1u, concurrency); ++t) pool.emplace_back(worker);
+    for (auto& t : pool) t.join();
+    if (tty) std::printf("\n");
+    if (error) std::rethrow_exception(error);
 }
 
 }  // namespace modelhost::tools

@@ -7,8 +7,10 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace modelhost::tools {
 
@@ -28,5 +30,29 @@ void write_text(const std::filesystem::path& p, const std::string& text);
 // still good: the network or the disk failed).
 void download(const std::string& url, const std::filesystem::path& file, std::uint64_t max_bytes,
               const client::ClientOptions& client);
+
+// What one kind of upstream (TF.js, Hugging Face) gives the shared fetch (fetch.cpp: the work folder, resuming,
+// installing): whose bytes a work folder holds, the folder's default name, and how to fill and verify it.
+struct Source {
+    std::string id;     // written to the work folder's .source: a folder kept from another id is emptied first
+    std::string name;   // the folder under the root when --name is not given
+    std::string entry;  // the file the "installed" line points at ("model.json"), or "" for the folder
+    // Downloads into the work folder and verifies every byte; returns what it holds ("3 files, 12 bytes"). Throws
+    // FetchError (resumable when the bytes kept are still good).
+    std::function<std::string(const std::filesystem::path& tmp)> fill;
+};
+
+// One file of a fetch: where it goes in the work folder (a validated relative path), where it comes from, and the
+// most bytes it may hold.
+struct FetchFile {
+    std::string path;
+    std::string url;
+    std::uint64_t max_bytes = 0;
+};
+
+// Every file into the work folder `tmp` (download, `concurrency` at a time; 1 at least), with progress on stdout;
+// files an earlier run left whole are kept. Rethrows the first failure; the others stop at their next file.
+void download_files(const std::vector<FetchFile>& files, const std::filesystem::path& tmp, unsigned concurrency,
+                    const client::ClientOptions& client);
 
 }  // namespace modelhost::tools

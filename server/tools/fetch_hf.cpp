@@ -1,0 +1,267 @@
+// The hub's revision API read as hostile input, then the shared fetch (tools/fetch_download.hpp) with the hub's
+// resolve URLs; every file verified before the install (https://huggingface.co/docs/hub/en/api).
+#include "tools/fetch_hf.hpp"
+
+#include "fs/digest.hpp"
+#include "fs/repo.hpp"
+#include "http/mime.hpp"
+#include "models/manifest.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <set>
+#include <fnmatch.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace modelhost::tools {
+
+using namespace client;
+namespace fsys = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+constexpr std::size_t max_siblings = 100000;
+
+bool hex_of_length(const std::string& s, std::size_t n) {
+    return s.size() == n && std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+// The hub's repo ids: one or two segments of letters, digits, '-', '_' and '.', none starting with '.' or '-'.
+bool valid_repo_id(std::string_view id) {
+    int segments = 0;
+    for (std::size_t at = 0; at <= id.size(); ++segments) {
+        std::size_t end = std::min(id.find('/', at), id.size());
+        std::string_view seg = id.substr(at, end - at);
+        if (seg.empty() || seg.size() > 96 || seg.front() == '.' || seg.front() == '-' ||
+            !std::all_of(seg.begin(), seg.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.'; }))
+            return false;
+        at = end + 1;
+    }
+    return segments <= 2;
+}
+
+// RFC 3986 unreserved characters kept, everything else escaped (encodeURIComponent's set, '/' included).
+std::string encode_component(std::string_view s) {
+    std::string out;
+    for (unsigned char c : s) {
+        if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') out.push_back(static_cast<char>(c));
+        else out += '%', out += "0123456789ABCDEF"[c >> 4], out += "0123456789ABCDEF"[c & 15];
+    }
+    return out;
+}
+
+std::string encode_path(std::string_view path) {
+    std::string out;
+    for (std::size_t at = 0; at <= path.size();) {
+        std::size_t end = std::min(path.find('/', at), path.size());
+        if (at > 0) out.push_back('/');
+        out.append(encode_component(path.substr(at, end - at)));
+        at = end + 1;
+    }
+    return out;
+}
+
+// Why a sibling's name is refused ("" when it may be fetched), and whether it is merely skipped: a hidden file
+// (.gitattributes) or active content (HTML, SVG, JavaScript, XML) is never served, so never fetched.
+std::string refusal(const std::string& name, bool& skip) {
+    skip = false;
+    for (std::size_t at = 0; at <= name.size();) {
+        std::size_t end = std::min(name.find('/', at), name.size());
+        std::string_view seg = std::string_view(name).substr(at, end - at);
+        if (seg == "." || seg == ".." || seg.empty()) return "an empty, \".\" or \"..\" segment";
+        if (seg.front() == '.') skip = true;
+        at = end + 1;
+    }
+    if (skip) return "hidden";
+    if (auto why = models::unsafe_shard_path(name); !why.empty()) return why;
+    if (http::is_active_content(http::mime_type(name))) {
+        skip = true;
+        return "active content";
+    }
+    return {};
+}
+
+bool wanted(const HfSpec& spec, const std::string& path) {
+    auto any = [&](const std::vector<std::string>& globs) {
+        return std::any_of(globs.begin(), globs.end(), [&](const std::string& g) { return ::fnmatch(g.c_str(), path.c_str(), 0) == 0; });
+    };
+    return (spec.include.empty() || any(spec.include)) && !any(spec.exclude);
+}
+
+// One sibling, checked; nullopt when it is skipped.
+std::optional<HfFile> read_sibling(const json& s, std::size_t i, std::vector<std::string>& skipped, const std::string& where) {
+    const std::string at = where + ": siblings[" + std::to_string(i) + "]";
+    if (!s.is_object() || !s.contains("rfilename") || !s["rfilename"].is_string()) throw FetchError(at + ": has no rfilename string");
+    HfFile f;
+    f.path = s["rfilename"].get<std::string>();
+    bool skip = false;
+    if (auto why = refusal(f.path, skip); !why.empty()) {
+        if (!skip) throw FetchError(at + ": refusing \"" + f.path + "\": " + why + "; nothing was written");
+        skipped.push_back(f.path + " (" + why + ")");
+        return std::nullopt;
+    }
+    if (!s.contains("size") || !s["size"].is_number_unsigned())
+        throw FetchError(at + " (" + f.path + "): no size; is the endpoint a Hugging Face hub (blobs=true)?");
+    f.size = s["size"].get<std::uint64_t>();
+    if (s.contains("lfs") && !s["lfs"].is_null()) {
+        const json& lfs = s["lfs"];
+        if (!lfs.is_object() || !lfs.contains("sha256") || !lfs["sha256"].is_string() || !hex_of_length(lfs["sha256"].get<std::string>(), 64) ||
+            lfs.value("size", json()) != s["size"])
+            throw FetchError(at + " (" + f.path + "): its lfs entry needs a 64-hex sha256 and the file's size");
+        f.sha256 = lfs["sha256"].get<std::string>();
+    }
+    if (s.contains("blobId") && s["blobId"].is_string() && hex_of_length(s["blobId"].get<std::string>(), 40)) f.blob_id = s["blobId"];
+    return f;
+}
+
+// The revision's JSON, through the hub's redirects; the hub's error codes as advice.
+std::string revision_json(const HfSpec& spec, const ClientOptions& client) {
+    const std::string url = spec.endpoint + "/api/models/" + spec.repo + "/revision/" + encode_component(spec.revision) + "?blobs=true";
+    std::printf("asking %s\n", url.c_str());
+    HttpResponse r;
+    try {
+        r = follow_redirects(url, [&](const HttpUrl& u) { return http_request(u, "GET", {{"Accept", "application/json"}}, true, client); });
+    } catch (const RedirectRefused& e) {
+        throw FetchError(e.what());
+    } catch (const HttpError& e) {
+        throw FetchError(e.what(), true);
+    }
+    if (r.status == 200) return r.body;
+    const auto code = r.all("X-Error-Code");
+    std::string why = code.empty() ? "" : " (" + code[0] + ")";
+    if (r.status == 401 || r.status == 403)
+        why += spec.token.empty() ? ": gated or private; set HF_TOKEN" : ": HF_TOKEN is not allowed to read it";
+    else if (!code.empty() && code[0] == "RevisionNotFound") why += ": no revision \"" + spec.revision + "\"";
+    else if (r.status == 404) why += ": no such model on " + spec.endpoint;
+    throw FetchError(url + ": HTTP " + std::to_string(r.status) + why, r.status >= 500);
+}
+
+// Each file's bytes against the hub's listing: its size, then its SHA-256 (LFS) or git blob id.
+void verify(const fsys::path& tmp, const HfRevision& rev, const std::string& where) {
+    for (const auto& f : rev.files) {
+        const fsys::path file = tmp / f.path;
+        const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        struct stat st {};
+        if (fd < 0 || ::fstat(fd, &st) != 0) {
+            if (fd >= 0) ::close(fd);
+            throw FetchError(where + ": " + f.path + ": cannot be read back after its download");
+        }
+        std::optional<std::string> got;
+        const char* what = f.sha256.empty() ? "git blob id" : "SHA-256";
+        if (static_cast<std::uint64_t>(st.st_size) == f.size)
+            got = f.sha256.empty() ? (f.blob_id.empty() ? std::optional<std::string>("") : fs::git_blob_id(fd, f.size))
+                                   : fs::digest_file(fs::Digest::sha256, fd, 0, f.size);
+        ::close(fd);
+        if (static_cast<std::uint64_t>(st.st_size) != f.size)
+            throw FetchError(where + ": " + f.path + ": " + std::to_string(st.st_size) + " bytes, the hub lists " + std::to_string(f.size) +
+                             "; nothing was installed");
+        const std::string& want = f.sha256.empty() ? f.blob_id : f.sha256;
+        if (!got || *got != want)
+            throw FetchError(where + ": " + f.path + ": " + what + " " + got.value_or("(unreadable)") + " does not match the hub's " + want +
+                             "; nothing was installed");
+    }
+}
+
+// The commit, and each LFS file's SHA-256 with the size and mtime it holds for (fs/repo.hpp reads them back).
+void record(const fsys::path& tmp, const HfRevision& rev, const HfSpec& spec) {
+    json files = json::object();
+    for (const auto& f : rev.files) {
+        if (f.sha256.empty()) continue;
+        struct stat st {};
+        if (::stat((tmp / f.path).c_str(), &st) != 0) continue;
+        const auto ns = static_cast<std::uint64_t>(st.st_mtim.tv_sec) * 1000000000ull + static_cast<std::uint64_t>(st.st_mtim.tv_nsec);
+        files[f.path] = {{"size", f.size}, {"mtime_ns", ns}, {"sha256", f.sha256}};
+    }
+    json doc{{"commit", rev.commit}, {"revision", spec.revision}, {"endpoint", spec.endpoint}, {"repo", spec.repo}, {"files", files}};
+    write_text(tmp / std::string(fs::commit_record_name), doc.dump(1) + "\n");
+}
+
+}  // namespace
+
+std::optional<HfSpec> parse_hf_spec(const std::string& arg, const std::string& endpoint, std::string& error) {
+    HfSpec spec;
+    if (!endpoint.empty()) spec.endpoint = endpoint;
+    while (spec.endpoint.ends_with('/')) spec.endpoint.pop_back();
+    std::string rest;
+    if (arg.starts_with("hf:")) {
+        rest = arg.substr(3);
+        if (auto at = rest.find('@'); at != std::string::npos) {
+            spec.revision = rest.substr(at + 1);
+            rest.resize(at);
+        }
+    } else if (arg.starts_with("https://huggingface.co/")) {
+        rest = arg.substr(std::string_view("https://huggingface.co/").size());
+        rest = rest.substr(0, rest.find_first_of("?#"));
+        if (auto tree = rest.find("/tree/"); tree != std::string::npos) {
+            spec.revision = rest.substr(tree + 6);
+            rest.resize(tree);
+        }
+        while (rest.ends_with('/')) rest.pop_back();
+        if (endpoint.empty()) spec.endpoint = "https://huggingface.co";
+    } else {
+        return std::nullopt;
+    }
+    if (!valid_repo_id(rest)) error = "\"" + rest + "\" is not a Hugging Face model id (ORG/NAME or NAME)";
+    else if (spec.revision.empty() || std::any_of(spec.revision.begin(), spec.revision.end(), [](unsigned char c) { return c < 0x21 || c == 0x7f; }))
+        error = "revision \"" + spec.revision + "\" is empty or holds spaces or control characters";
+    else if (!parse_http_url(spec.endpoint + "/")) error = "endpoint \"" + spec.endpoint + "\" is not an http:// or https:// URL";
+    spec.repo = rest;
+    return spec;
+}
+
+HfRevision read_hf_revision(std::string_view text, const HfSpec& spec, const std::string& where) {
+    const json doc = json::parse(text, nullptr, false);
+    if (!doc.is_object()) throw FetchError(where + ": not a JSON object");
+    HfRevision rev;
+    if (!doc.contains("sha") || !doc["sha"].is_string() || !hex_of_length(doc["sha"].get<std::string>(), 40))
+        throw FetchError(where + ": has no 40-hex \"sha\" (the commit)");
+    rev.commit = doc["sha"].get<std::string>();
+    if (!doc.contains("siblings") || !doc["siblings"].is_array()) throw FetchError(where + ": has no \"siblings\" array");
+    const json& siblings = doc["siblings"];
+    if (siblings.size() > max_siblings) throw FetchError(where + ": lists " + std::to_string(siblings.size()) + " files, more than " + std::to_string(max_siblings));
+    std::set<std::string> seen;
+    for (std::size_t i = 0; i < siblings.size(); ++i) {  // every one checked, wanted or not, before anything is written
+        auto f = read_sibling(siblings[i], i, rev.skipped, where);
+        if (!f) continue;
+        if (!seen.insert(f->path).second) throw FetchError(where + ": \"" + f->path + "\" is listed twice");
+        if (wanted(spec, f->path)) rev.files.push_back(std::move(*f));
+    }
+    if (rev.files.empty()) throw FetchError(where + ": no file of the " + std::to_string(siblings.size()) + " listed matches --include/--exclude");
+    return rev;
+}
+
+Source huggingface_source(const HfSpec& spec, const ClientOptions& base, unsigned concurrency) {
+    ClientOptions client = base;
+    if (!spec.token.empty()) {
+        client.credential_headers = {{"Authorization", "Bearer " + spec.token}};
+        client.credential_origin = origin_of(spec.endpoint + "/");
+    }
+    const std::string where = spec.repo + "@" + spec.revision;
+    HfRevision rev = read_hf_revision(revision_json(spec, client), spec, where);
+    std::string globs;
+    for (const auto& g : spec.include) globs += " +" + g;
+    for (const auto& g : spec.exclude) globs += " -" + g;
+    Source s{"huggingface " + spec.endpoint + "/" + spec.repo + "@" + rev.commit + globs, spec.repo, "", {}};
+    s.fill = [spec, client, concurrency, rev, where](const fsys::path& tmp) {
+        std::printf("%s is commit %s: %zu file(s) to fetch\n", where.c_str(), rev.commit.c_str(), rev.files.size());
+        for (const auto& skipped : rev.skipped) std::printf("skipping %s\n", skipped.c_str());
+        std::vector<FetchFile> files;
+        std::uint64_t bytes = 0;
+        for (const auto& f : rev.files) {
+            files.push_back({f.path, spec.endpoint + "/" + spec.repo + "/resolve/" + rev.commit + "/" + encode_path(f.path), f.size});
+            bytes += f.size;
+        }
+        download_files(files, tmp, concurrency, client);
+        verify(tmp, rev, where);
+        record(tmp, rev, spec);
+        return std::to_string(files.size()) + " files, " + std::to_string(bytes) + " bytes, verified, commit " + rev.commit;
+    };
+    return s;
+}
+
+}  // namespace modelhost::tools
