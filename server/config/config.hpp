@@ -132,8 +132,12 @@ struct Http2Config {
 // A pull-through mirror: a request under `path` for a file the root lacks is fetched from `upstream` + the rest of
 // the path (and the request's query), stored under the root at the same path, and served from there.
 struct MirrorConfig {
+    // tfjs: files by path, as above. huggingface: a hub; {path}{model}/resolve/{revision}/{file} resolves the revision
+    // to a commit by the hub's revision API and stores the files per commit (docs/HUGGINGFACE.md).
+    enum class Kind { tfjs, huggingface };
     std::string path;      // "/tfhub/": a leading and a trailing '/'
     std::string upstream;  // "https://tfhub.dev/": http(s), ending in '/'
+    Kind kind = Kind::tfjs;
     std::string ca_file;   // a private CA (PEM) trusted besides the system's
     // Stored files matching these globs (file names without '/', paths with it) are revalidated upstream once they
     // are `revalidate_after` seconds old; the rest (shards) are kept as they are.

@@ -305,7 +305,7 @@ std::vector<CacheControlRule> read_cache_control(const Checker& c, const json& a
 }
 
 MirrorConfig read_mirror(const Checker& c, const json& obj, const std::string& key, bool check_files) {
-    c.keys(obj, key, {"path", "upstream", "ca_file", "revalidate", "revalidate_after", "not_found_ttl", "timeout",
+    c.keys(obj, key, {"path", "upstream", "kind", "ca_file", "revalidate", "revalidate_after", "not_found_ttl", "timeout",
                       "max_bytes", "max_file_bytes", "offline"});
     MirrorConfig m;
     m.key = key;
@@ -320,6 +320,10 @@ MirrorConfig read_mirror(const Checker& c, const json& obj, const std::string& k
     c.get_int(obj, key, "max_bytes", m.max_bytes, 0, std::numeric_limits<long long>::max());
     c.get_int(obj, key, "max_file_bytes", m.max_file_bytes, 1, std::numeric_limits<long long>::max());
     c.get(obj, key, "offline", m.offline);
+    std::string kind = "tfjs";
+    c.get(obj, key, "kind", kind);
+    if (kind == "huggingface") m.kind = MirrorConfig::Kind::huggingface;
+    else if (kind != "tfjs") c.fail(key + ".kind", "must be \"tfjs\" (files by path, the default) or \"huggingface\" (a hub: resolve/{revision} by commit), not \"" + kind + "\"");
     const std::string& p = m.path;
     bool plain = p.size() >= 2 && p.starts_with('/') && p.ends_with('/') && p.find("//") == std::string::npos &&
                  p.find_first_of("?#%\\*[ ") == std::string::npos && p.find("/.") == std::string::npos;

@@ -17,6 +17,7 @@
 #include "http/finalise.hpp"
 #include "http/framing.hpp"
 #include "http/hf_layout.hpp"
+#include "http/hf_mirror.hpp"
 #include "http/mime.hpp"
 #include "http/policy.hpp"
 #include "http/resources.hpp"
@@ -116,6 +117,7 @@ Handler::Handler(const config::Config& cfg)
     : now_(std::make_shared<const InForce>(cfg, nullptr, nullptr)), generation_(++policies_installed),
       access_log_(cfg.log.access_log) {
     if (!cfg.mirrors.empty()) mirrors_ = std::make_unique<mirror::Mirrors>(cfg.mirrors, cfg.server.root);
+    if (mirrors_) hf_revisions_ = std::make_unique<HfRevisionCache>();
 }
 
 void Handler::reload(const config::Config& cfg) {
@@ -205,6 +207,9 @@ bool Handler::serve_file(const InForce& now, const RoutePolicy& route, const Tar
         Target index = target;
         index.path = "/index.html";
         serve_static(now.policy, now.resources, route, index, req, ex.reply, ex.log.note);
+    } else if (mirrors_ && mirrors_->covers(target.path) &&
+               mirrors_->rule_for(target.path).kind == config::MirrorConfig::Kind::huggingface) {
+        return from_hf_mirror(*mirrors_, *hf_revisions_, now.policy, now.resources, route, target, req, may_wait, ex);  // 7′
     } else if (mirrors_ && mirrors_->covers(target.path) && !is_active_content(mime_type(target.last_segment()))) {
         return from_mirror(now, route, target, req, may_wait, ex);  // 7′
     } else {

@@ -29,6 +29,7 @@ struct InForce;    // one Policy with its Resources, swapped together (handler.c
 struct RoutePolicy;
 struct Target;
 struct HfRequest;  // what the target step found of the Hugging Face layout; hf_layout.hpp
+class HfRevisionCache;
 
 class Handler {
 public:
@@ -87,6 +88,7 @@ private:
     std::atomic<bool> access_log_;                 // log facts are copied only for an access log
     std::function<bool()> request_pass_end_;       // set before serving; given to every new file store
     std::unique_ptr<mirror::Mirrors> mirrors_;     // null without mirrors; restart-only (its state outlives reloads)
+    std::unique_ptr<HfRevisionCache> hf_revisions_;  // a huggingface mirror's revision answers, parsed (hf_mirror.hpp)
 };
 
 }  // namespace modelhost::http

@@ -9,6 +9,8 @@
 #include "fs/durable.hpp"
 #include "base/http_date.hpp"
 #include "log/logging.hpp"
+#include "fs/digest.hpp"
+#include "models/hf_revision.hpp"
 #include "models/manifest.hpp"
 
 #include <boost/url/encode.hpp>
@@ -77,19 +79,32 @@ struct Mirrors::State {
         return nullptr;
     }
     fsys::path file_of(std::string_view path) const { return root / fsys::path(std::string(path.substr(1))); }
+    // A hub's files are stored per commit and never change; only its answers for a branch or tag (which move) are
+    // asked again, not those for a commit id.
     bool revalidates(const config::MirrorConfig& r, std::string_view path) const {
+        if (r.kind == config::MirrorConfig::Kind::huggingface) {
+            const auto rev = path.substr(path.rfind('/') + 1);
+            const bool commit = rev.size() == 40 && rev.find_first_not_of("0123456789abcdef") == std::string_view::npos;
+            return is_revision_answer(r, path) && !commit;
+        }
         auto name = path.substr(path.rfind('/') + 1);
         for (const auto& g : r.revalidate)
             if (glob_match(g, g.find('/') == std::string::npos ? name : path)) return true;
         return false;
     }
 
+    // A huggingface mirror's revision answer ({path}api/models/...): read whole, never streamed.
+    static bool is_revision_answer(const config::MirrorConfig& r, std::string_view path) {
+        return r.kind == config::MirrorConfig::Kind::huggingface && path.substr(r.path.size()).starts_with("api/models/");
+    }
+
     std::uint64_t limit_for(const config::MirrorConfig& r, const std::string& path, bool& exact) const;
     void run(const config::MirrorConfig& r, std::string path, std::string query, std::optional<Entry> stored,
-             std::shared_ptr<Transfer> transfer);
+             std::shared_ptr<Transfer> transfer, Expected expected);
     client::HttpResponse request(const config::MirrorConfig& r, const std::string& path, const std::string& query,
                                  const std::optional<Entry>& stored, Transfer& transfer, const fsys::path& tmp,
-                                 std::shared_ptr<fs::GrowingFile>& growing, std::optional<std::uint64_t>& exact);
+                                 std::shared_ptr<fs::GrowingFile>& growing, std::optional<std::uint64_t>& exact,
+                                 const Expected& expected);
     void start_streaming(Transfer& transfer, std::shared_ptr<const fs::GrowingFile> growing, std::time_t last_modified);
     void install(const config::MirrorConfig& r, const std::string& path, const fsys::path& tmp, Entry e);
     void finish(const std::string& path, std::optional<Failure> failure);
@@ -100,6 +115,8 @@ struct Mirrors::State {
 // anything else max_file_bytes.
 std::uint64_t Mirrors::State::limit_for(const config::MirrorConfig& r, const std::string& path, bool& exact) const {
     exact = false;
+    if (is_revision_answer(r, path)) return std::min(r.max_file_bytes, models::max_hf_revision_bytes);
+    if (r.kind == config::MirrorConfig::Kind::huggingface) return r.max_file_bytes;  // (Expected bounds a listed file)
     if (revalidates(r, path)) return std::min(r.max_file_bytes, models::max_manifest_bytes);
     for (auto dir = path.substr(0, path.rfind('/')); dir.size() + 1 > r.path.size(); dir = dir.substr(0, dir.rfind('/'))) {
         auto text = models::manifest_file_text(file_of(dir + "/model.json"));
@@ -120,6 +137,15 @@ std::uint64_t Mirrors::State::limit_for(const config::MirrorConfig& r, const std
 
 namespace {
 
+// A listed file's bytes against the SHA-256 its upstream listed (a hub's LFS file), before it is installed.
+void verify_sha256(const fsys::path& tmp, std::uint64_t size, const std::string& want) {
+    const int fd = ::open(tmp.c_str(), O_RDONLY | O_CLOEXEC);
+    std::optional<std::string> got = fd < 0 ? std::nullopt : fs::digest_file(fs::Digest::sha256, fd, 0, size);
+    if (fd >= 0) ::close(fd);
+    if (got != want)
+        throw client::HttpError("SHA-256 " + got.value_or("(unreadable)") + " is not the " + want + " the revision lists");
+}
+
 // Why a transfer failed, as the client will answer: 404 remembered for not_found_ttl, 502/504 for a few seconds.
 Failure failure(unsigned status, std::string note, Clock::duration memory) {
     return {status, std::move(note), memory, {}};
@@ -131,7 +157,8 @@ Failure failure(unsigned status, std::string note, Clock::duration memory) {
 // made and handed to the requests that stream it; `exact` is set when the manifest fixes the file's size.
 client::HttpResponse Mirrors::State::request(const config::MirrorConfig& r, const std::string& path, const std::string& query,
                                              const std::optional<Entry>& stored, Transfer& transfer, const fsys::path& tmp,
-                                             std::shared_ptr<fs::GrowingFile>& growing, std::optional<std::uint64_t>& exact) {
+                                             std::shared_ptr<fs::GrowingFile>& growing, std::optional<std::uint64_t>& exact,
+                                             const Expected& expected) {
     client::ClientOptions options;
     options.ca_file = r.ca_file;
     options.user_agent = "modelhost-mirror";
@@ -139,13 +166,18 @@ client::HttpResponse Mirrors::State::request(const config::MirrorConfig& r, cons
     bool fixed = false;
     client::DownloadTarget target{tmp.string(), limit_for(r, path, fixed), 0, {}, {}, {}};
     if (fixed) exact = target.max_bytes;
+    if (expected.size) {
+        if (*expected.size > r.max_file_bytes)
+            throw client::BodyTooLarge(path + ": listed with " + std::to_string(*expected.size) + " bytes, over max_file_bytes");
+        exact = target.max_bytes = *expected.size;
+    }
     if (stored && !stored->etag.empty()) target.headers.emplace_back("If-None-Match", stored->etag);
     if (stored && !stored->last_modified.empty()) target.headers.emplace_back("If-Modified-Since", stored->last_modified);
     std::string url = r.upstream + encode_path(std::string_view(path).substr(r.path.size()));
     if (!query.empty()) url += "?" + query;
     target.on_head = [&](const client::HttpResponse& head) {
         auto lengths = head.all("Content-Length");  // Beast checked its syntax
-        if (head.status != 200 || stored || lengths.size() != 1) return;  // chunked: the waiters get the whole file
+        if (head.status != 200 || stored || lengths.size() != 1 || is_revision_answer(r, path)) return;  // chunked: whole
         const std::uint64_t length = std::stoull(lengths[0]);
         if (exact && length != *exact)
             throw client::HttpError(url + ": announces " + lengths[0] + " bytes, the manifest declares " + std::to_string(*exact));
@@ -169,7 +201,7 @@ client::HttpResponse Mirrors::State::request(const config::MirrorConfig& r, cons
 
 // The transfer's thread: fetch (or revalidate `stored`), install or remember the failure, wake the waiters.
 void Mirrors::State::run(const config::MirrorConfig& r, std::string path, std::string query, std::optional<Entry> stored,
-                         std::shared_ptr<Transfer> transfer) {
+                         std::shared_ptr<Transfer> transfer, Expected expected) {
     const fsys::path tmp = store->temporary();
     std::optional<Failure> failed;
     std::shared_ptr<fs::GrowingFile> growing;  // the file as it arrives, for the requests streaming it
@@ -183,7 +215,7 @@ void Mirrors::State::run(const config::MirrorConfig& r, std::string path, std::s
         const bool done_meanwhile = now && (!stored || now->checked > stored->checked) && fsys::is_regular_file(file_of(path));
         std::optional<std::uint64_t> exact;
         client::HttpResponse res;
-        if (!done_meanwhile) res = request(r, path, query, stored, *transfer, tmp, growing, exact);
+        if (!done_meanwhile) res = request(r, path, query, stored, *transfer, tmp, growing, exact, expected);
         if (done_meanwhile) {
             // it filled (or revalidated) the file meanwhile: nothing to ask upstream
         } else if (res.status == 304 && stored) {
@@ -191,7 +223,9 @@ void Mirrors::State::run(const config::MirrorConfig& r, std::string path, std::s
         } else if (res.status == 200) {
             std::uint64_t size = fsys::file_size(tmp);
             if (exact && size != *exact)
-                throw client::HttpError(path + ": the upstream sent " + std::to_string(size) + " bytes, the manifest declares " + std::to_string(*exact));
+                throw client::HttpError(path + ": the upstream sent " + std::to_string(size) + " bytes, " +
+                                        (expected.size ? "the revision lists " : "the manifest declares ") + std::to_string(*exact));
+            if (!expected.sha256.empty()) verify_sha256(tmp, size, expected.sha256);
             auto header = [&](const char* name) { auto v = res.all(name); return v.size() == 1 ? v[0] : std::string(); };
             install(r, path, tmp, Entry{header("ETag"), header("Last-Modified"), Clock::now(), Clock::now(), size});
             if (growing) growing->grew(size);
@@ -314,7 +348,11 @@ bool Mirrors::vanished(std::string_view path) const {
     return !state_->rule_for(path)->offline && state_->store->forget_if_gone(std::string(path));
 }
 
-Decision Mirrors::decide(std::string_view path, std::string_view query, bool may_wait) const {
+const config::MirrorConfig& Mirrors::rule_for(std::string_view path) const { return *state_->rule_for(path); }
+
+fsys::path Mirrors::file_of(std::string_view path) const { return state_->file_of(path); }
+
+Decision Mirrors::decide(std::string_view path, std::string_view query, bool may_wait, const Expected& expected) const {
     State& s = *state_;
     const config::MirrorConfig& r = *s.rule_for(path);
     if (r.offline) return {Decision::Kind::serve, 0, "mirror: offline", {}};
@@ -345,10 +383,10 @@ Decision Mirrors::decide(std::string_view path, std::string_view query, bool may
         running = s.transfers.emplace(std::string(path), std::make_shared<Transfer>()).first;
         ++s.threads;
         std::thread([state = state_, &r, p = std::string(path), q = std::string(query), conditional = stored, t = running->second,
-                     logs = log::current()] {
+                     logs = log::current(), expected] {
             {
                 log::Use use(logs);  // the lines of the server whose request started it
-                state->run(r, p, q, conditional, t);
+                state->run(r, p, q, conditional, t, expected);
             }
             std::lock_guard done(state->lock);
             if (--state->threads == 0) state->threads_done.notify_all();

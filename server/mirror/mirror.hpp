@@ -23,6 +23,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -49,6 +50,13 @@ struct Decision {
     std::time_t last_modified = 0;
 };
 
+// What a file must be when its upstream lists it beforehand (a hub's revision answer): exactly `size` bytes, and, when
+// `sha256` is set, those bytes' SHA-256 (hex), checked before the file is installed.
+struct Expected {
+    std::optional<std::uint64_t> size;
+    std::string sha256;
+};
+
 class Mirrors {
 public:
     // Loads what earlier runs stored (`root`/.mirror/index.json). Throws std::system_error when `root`/.mirror cannot
@@ -69,7 +77,13 @@ public:
     // For a path that `covers`: `query` is the request's raw query (sent upstream with the path). With `may_wait`
     // false (asking again after a wait) a stale stored file is served without a new check and a remembered failure
     // answers; a file the last transfer stored but that was evicted since is fetched again.
-    Decision decide(std::string_view path, std::string_view query, bool may_wait) const;
+    // `expected`: what the file must be (a huggingface mirror's file, from the revision answer).
+    Decision decide(std::string_view path, std::string_view query, bool may_wait, const Expected& expected = {}) const;
+
+    // The mirror covering `path` (which `covers`).
+    const config::MirrorConfig& rule_for(std::string_view path) const;
+    // Where a mirrored path is stored under the root.
+    std::filesystem::path file_of(std::string_view path) const;
 
     // Drops every connection waiting on a transfer (and on a file still arriving) and lets no transfer call one any
     // more; transfers still running finish on their own. Called before the event loop the connections live on ends.

@@ -5,7 +5,7 @@
 #include "fs/digest.hpp"
 #include "fs/repo.hpp"
 #include "http/mime.hpp"
-#include "models/manifest.hpp"
+#include "models/hf_revision.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -24,12 +24,6 @@ namespace fsys = std::filesystem;
 using json = nlohmann::json;
 
 namespace {
-
-constexpr std::size_t max_siblings = 100000;
-
-bool hex_of_length(const std::string& s, std::size_t n) {
-    return s.size() == n && std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
-}
 
 // The hub's repo ids: one or two segments of letters, digits, '-', '_' and '.', none starting with '.' or '-'.
 bool valid_repo_id(std::string_view id) {
@@ -66,57 +60,11 @@ std::string encode_path(std::string_view path) {
     return out;
 }
 
-// Why a sibling's name is refused ("" when it may be fetched), and whether it is merely skipped: a hidden file
-// (.gitattributes) or active content (HTML, SVG, JavaScript, XML) is never served, so never fetched.
-std::string refusal(const std::string& name, bool& skip) {
-    skip = false;
-    for (std::size_t at = 0; at <= name.size();) {
-        std::size_t end = std::min(name.find('/', at), name.size());
-        std::string_view seg = std::string_view(name).substr(at, end - at);
-        if (seg == "." || seg == ".." || seg.empty()) return "an empty, \".\" or \"..\" segment";
-        if (seg.front() == '.') skip = true;
-        at = end + 1;
-    }
-    if (skip) return "hidden";
-    if (auto why = models::unsafe_shard_path(name); !why.empty()) return why;
-    if (http::is_active_content(http::mime_type(name))) {
-        skip = true;
-        return "active content";
-    }
-    return {};
-}
-
 bool wanted(const HfSpec& spec, const std::string& path) {
     auto any = [&](const std::vector<std::string>& globs) {
         return std::any_of(globs.begin(), globs.end(), [&](const std::string& g) { return ::fnmatch(g.c_str(), path.c_str(), 0) == 0; });
     };
     return (spec.include.empty() || any(spec.include)) && !any(spec.exclude);
-}
-
-// One sibling, checked; nullopt when it is skipped.
-std::optional<HfFile> read_sibling(const json& s, std::size_t i, std::vector<std::string>& skipped, const std::string& where) {
-    const std::string at = where + ": siblings[" + std::to_string(i) + "]";
-    if (!s.is_object() || !s.contains("rfilename") || !s["rfilename"].is_string()) throw FetchError(at + ": has no rfilename string");
-    HfFile f;
-    f.path = s["rfilename"].get<std::string>();
-    bool skip = false;
-    if (auto why = refusal(f.path, skip); !why.empty()) {
-        if (!skip) throw FetchError(at + ": refusing \"" + f.path + "\": " + why + "; nothing was written");
-        skipped.push_back(f.path + " (" + why + ")");
-        return std::nullopt;
-    }
-    if (!s.contains("size") || !s["size"].is_number_unsigned())
-        throw FetchError(at + " (" + f.path + "): no size; is the endpoint a Hugging Face hub (blobs=true)?");
-    f.size = s["size"].get<std::uint64_t>();
-    if (s.contains("lfs") && !s["lfs"].is_null()) {
-        const json& lfs = s["lfs"];
-        if (!lfs.is_object() || !lfs.contains("sha256") || !lfs["sha256"].is_string() || !hex_of_length(lfs["sha256"].get<std::string>(), 64) ||
-            lfs.value("size", json()) != s["size"])
-            throw FetchError(at + " (" + f.path + "): its lfs entry needs a 64-hex sha256 and the file's size");
-        f.sha256 = lfs["sha256"].get<std::string>();
-    }
-    if (s.contains("blobId") && s["blobId"].is_string() && hex_of_length(s["blobId"].get<std::string>(), 40)) f.blob_id = s["blobId"];
-    return f;
 }
 
 // The revision's JSON, through the hub's redirects; the hub's error codes as advice.
@@ -215,23 +163,17 @@ std::optional<HfSpec> parse_hf_spec(const std::string& arg, const std::string& e
 }
 
 HfRevision read_hf_revision(std::string_view text, const HfSpec& spec, const std::string& where) {
-    const json doc = json::parse(text, nullptr, false);
-    if (!doc.is_object()) throw FetchError(where + ": not a JSON object");
+    const models::HfRevision doc = models::read_hf_revision(text);
+    if (!doc.ok()) throw FetchError(where + ": " + doc.error + "; nothing was written");
     HfRevision rev;
-    if (!doc.contains("sha") || !doc["sha"].is_string() || !hex_of_length(doc["sha"].get<std::string>(), 40))
-        throw FetchError(where + ": has no 40-hex \"sha\" (the commit)");
-    rev.commit = doc["sha"].get<std::string>();
-    if (!doc.contains("siblings") || !doc["siblings"].is_array()) throw FetchError(where + ": has no \"siblings\" array");
-    const json& siblings = doc["siblings"];
-    if (siblings.size() > max_siblings) throw FetchError(where + ": lists " + std::to_string(siblings.size()) + " files, more than " + std::to_string(max_siblings));
-    std::set<std::string> seen;
-    for (std::size_t i = 0; i < siblings.size(); ++i) {  // every one checked, wanted or not, before anything is written
-        auto f = read_sibling(siblings[i], i, rev.skipped, where);
-        if (!f) continue;
-        if (!seen.insert(f->path).second) throw FetchError(where + ": \"" + f->path + "\" is listed twice");
-        if (wanted(spec, f->path)) rev.files.push_back(std::move(*f));
+    rev.commit = doc.commit;
+    rev.skipped = doc.skipped;
+    for (const auto& f : doc.files) {
+        if (http::is_active_content(http::mime_type(f.path))) rev.skipped.push_back(f.path + " (active content)");
+        else if (wanted(spec, f.path)) rev.files.push_back({f.path, f.size, f.sha256, f.blob_id});
     }
-    if (rev.files.empty()) throw FetchError(where + ": no file of the " + std::to_string(siblings.size()) + " listed matches --include/--exclude");
+    if (rev.files.empty())
+        throw FetchError(where + ": no file of the " + std::to_string(doc.listed) + " listed matches --include/--exclude");
     return rev;
 }
 

@@ -40,9 +40,8 @@ struct HfRevision {
     std::vector<std::string> skipped;  // hidden or active-content files, never served, so never fetched
 };
 
-// The hub's answer to GET /api/models/{repo}/revision/{rev}?blobs=true, read as hostile: a 40-hex sha, every sibling
-// an object with a safe relative rfilename (no "..", ".", empty segment, backslash, colon, control character, NUL
-// or encoded escape; a hidden or active-content file is skipped), a size, and for LFS a 64-hex sha256 of that size.
+// The hub's answer to GET /api/models/{repo}/revision/{rev}?blobs=true, read by models::read_hf_revision (hostile
+// siblings refuse it all), then filtered: active content (HTML, JS, SVG, XML) skipped, the spec's globs applied.
 // `where` names the answer in messages. Throws FetchError naming the sibling; nothing has been written then.
 HfRevision read_hf_revision(std::string_view json, const HfSpec& spec, const std::string& where);
 

@@ -2,10 +2,15 @@
 // The Hugging Face layout with real clients. A page on http://localhost:<A> runs transformers.js in Debian's Chromium
 // against modelhost on http://127.0.0.1:<B> (another site) with only env.remoteHost changed, and stores a
 // WebLLM-shaped folder with Cache.add; @huggingface/hub in Node downloads and lists through modelhost.
-// Usage: node huggingface.mjs CASE   (CASE: transformers-folder, webllm-cache-add, hub-client)
+// transformers-mirror does it through a huggingface mirror whose root starts empty, in front of a canned hub written
+// here in the hub's shapes (a 302 to a separate CDN origin for LFS files, relative redirects for small ones, Xet
+// headers), and loads the page twice.
+// Usage: node huggingface.mjs CASE   (CASE: transformers-folder, transformers-mirror, webllm-cache-add, hub-client)
 import { chromium } from 'playwright-core';
 import { startModelhost as start, stop } from './modelhost.mjs';
-import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -52,6 +57,54 @@ function embeddingProblems(r) {
   return bad.length ? [`unexpected embedding values: ${r.data.slice(0, 8)}`] : [];
 }
 
+const listen = (server) => new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server.address().port)));
+
+// A canned hub serving acme/tiny from the assets at one commit, with its CDN: counts every request each gets.
+async function startCannedHub() {
+  const commit = 'c0ffee0123456789abcdef0123456789abcdef01';
+  const repo = join(root, 'acme/tiny');
+  const files = filesUnder(repo);
+  const sha = Object.fromEntries(files.map((f) => [f, createHash('sha256').update(readFileSync(join(repo, f))).digest('hex')]));
+  const lfs = (f) => f.endsWith('.onnx');
+  const cdn = createServer((req, res) => {
+    cdn.count += 1;
+    const f = files.find((x) => req.url.startsWith(`/lfs/${sha[x]}?`));
+    if (!f) return res.writeHead(404).end();
+    res.writeHead(200, { 'Content-Length': sizeOf('acme/tiny', f), 'ETag': `"${sha[f]}"`, 'X-Xet-Hash': 'ab12', 'Content-Type': 'binary/octet-stream' });
+    res.end(readFileSync(join(repo, f)));
+  });
+  cdn.count = 0;
+  const cdnPort = await listen(cdn);
+  const hub = createServer((req, res) => {
+    hub.count += 1;
+    const url = new URL(req.url, 'http://hub');
+    if (url.pathname.startsWith('/api/models/acme/tiny/revision/')) {
+      const siblings = [{ rfilename: '.gitattributes', size: 1519 },
+        ...files.map((f) => ({ rfilename: f, size: sizeOf('acme/tiny', f), ...(lfs(f) ? { lfs: { sha256: sha[f], size: sizeOf('acme/tiny', f), pointerSize: 134 } } : {}) }))];
+      const body = JSON.stringify({ _id: 'x', id: 'acme/tiny', sha: commit, siblings });
+      return res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), 'X-Repo-Commit': commit }).end(body);
+    }
+    const prefix = `/acme/tiny/resolve/${commit}/`, cache = `/api/resolve-cache/models/acme/tiny/${commit}/`;
+    if (url.pathname.startsWith(cache)) {
+      const f = decodeURIComponent(url.pathname.slice(cache.length));
+      if (!files.includes(f)) return res.writeHead(404, { 'X-Error-Code': 'EntryNotFound' }).end();
+      return res.writeHead(200, { 'Content-Length': sizeOf('acme/tiny', f), 'X-Repo-Commit': commit }).end(readFileSync(join(repo, f)));
+    }
+    if (!url.pathname.startsWith(prefix)) return res.writeHead(404, { 'X-Error-Code': 'RepoNotFound' }).end();
+    const f = decodeURIComponent(url.pathname.slice(prefix.length));
+    if (!files.includes(f)) return res.writeHead(404, { 'X-Error-Code': 'EntryNotFound', 'X-Repo-Commit': commit }).end();
+    if (lfs(f)) {
+      return res.writeHead(302, { Location: `http://127.0.0.1:${cdnPort}/lfs/${sha[f]}?X-Amz-Signature=x`, 'X-Linked-Etag': `"${sha[f]}"`,
+        'X-Linked-Size': sizeOf('acme/tiny', f), 'X-Xet-Hash': 'ab12', 'X-Repo-Commit': commit, 'Content-Length': 0 }).end();
+    }
+    res.writeHead(307, { Location: cache + encodeURIComponent(f), 'X-Repo-Commit': commit, 'Content-Length': 0 }).end();
+  });
+  hub.count = 0;
+  const hubPort = await listen(hub);
+  return { commit, hub, cdn, base: `http://127.0.0.1:${hubPort}/`,
+    close: () => Promise.all([hub, cdn].map((s) => new Promise((resolve) => s.close(resolve)))) };
+}
+
 async function withBrowser(pageOrigin, modelServer, fn) {
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: chromiumFlags });
   try {
@@ -66,7 +119,12 @@ async function withBrowser(pageOrigin, modelServer, fn) {
     });
     await page.goto(`${pageOrigin}/page/hf.html`);
     await page.waitForFunction(() => window.runTransformers && window.runCacheAdd);
-    return await fn(page, logs, elsewhere);
+    return await fn(page, logs, elsewhere, async () => {  // the same page in a fresh context (no cached file)
+      const again = await (await browser.newContext()).newPage();
+      await again.goto(`${pageOrigin}/page/hf.html`);
+      await again.waitForFunction(() => window.runTransformers);
+      return again;
+    });
   } finally {
     await browser.close();
   }
@@ -86,6 +144,32 @@ const cases = {
         ...(/"GET \/acme\/tiny\/resolve\/main\/tokenizer\.json HTTP\/1\.1" 206 /.test(log) ? [] : ['no 206 to the Range probe of tokenizer.json']),
         ...(/"GET \/acme\/tiny\/resolve\/main\/onnx\/model_quantized\.onnx HTTP\/1\.1" 200 /.test(log) ? [] : ['the ONNX file was not served under /resolve/main/']),
         ...(/"GET \/npm\/onnxruntime-web@[^/]+\/dist\/ort-wasm-simd-threaded\.asyncify\.wasm HTTP\/1\.1" 200 /.test(log) ? [] : ['the ONNX Runtime wasm did not come from modelhost']),
+      ],
+    };
+  }),
+  'transformers-mirror': async ({ pageOrigin, server, modelServer, hub, mirrorRoot }) => withBrowser(pageOrigin, server, async (page, logs, elsewhere, freshPage) => {
+    const runtime = `${pageOrigin}/assets-hf/root`;  // (the model server's root starts empty)
+    const r = await page.evaluate(([s, h]) => window.runTransformers(s, h), [runtime, server + '/hf/']);
+    const afterFirst = hub.hub.count + hub.cdn.count;
+    const again = await (await freshPage()).evaluate(([s, h]) => window.runTransformers(s, h), [runtime, server + '/hf/']);
+    const afterSecond = hub.hub.count + hub.cdn.count;
+    await stop(modelServer);
+    const stored = join(mirrorRoot, 'hf/acme/tiny/resolve', hub.commit);
+    const differing = filesUnder(join(root, 'acme/tiny')).filter((f) => {
+      try { return !readFileSync(join(stored, f)).equals(readFileSync(join(root, 'acme/tiny', f))); } catch { return true; }
+    });
+    const log = modelServer.output();
+    return {
+      summary: { ok: r.ok, again: again.ok, events: r.events.length, hub: hub.hub.count, cdn: hub.cdn.count, error: r.error || again.error },
+      logs,
+      failures: [
+        ...embeddingProblems(r), ...progressProblems(r.events), ...embeddingProblems(again).map((p) => `second load: ${p}`),
+        ...elsewhere.map((u) => `a request left the two servers: ${u}`),
+        ...differing.map((f) => `${f} is not stored under the commit as the hub has it`),
+        ...(afterSecond === afterFirst ? [] : [`the second page load asked the hub ${afterSecond - afterFirst} more times`]),
+        ...(hub.cdn.count >= 1 ? [] : ['the LFS file did not come through the CDN redirect']),
+        ...(/"GET \/hf\/acme\/tiny\/resolve\/main\/tokenizer\.json HTTP\/1\.1" 206 /.test(log) ? [] : ['no 206 to the Range probe through the mirror']),
+        ...(/X-Xet|x-xet/.test(JSON.stringify(r)) ? ['a Xet header leaked'] : []),
       ],
     };
   }),
@@ -138,7 +222,14 @@ async function main() {
     const pageServer = await start(binary, ['--root', here, '--host', 'localhost', '--port', '0'], 'page server');
     servers.push(pageServer);
     const pageOrigin = `http://localhost:${pageServer.port}`;
-    let modelRoot = root;
+    let modelRoot = root, hub = null, mirrors = [];
+    if (name === 'transformers-mirror') {  // an empty root, filled from the canned hub on first use
+      modelRoot = join(tmp, 'mirror-root');
+      mkdirSync(modelRoot);
+      hub = await startCannedHub();
+      servers.push({ stopHub: hub.close });
+      mirrors = [{ path: '/hf/', upstream: hub.base, kind: 'huggingface' }];
+    }
     if (name === 'hub-client') {  // the tiny model beside a folder of 1500 files, in a root of the test's own
       modelRoot = join(tmp, 'root');
       const { cpSync, mkdirSync } = await import('node:fs');
@@ -150,11 +241,12 @@ async function main() {
     writeFileSync(config, JSON.stringify({
       server: { host: '127.0.0.1', port: 0, root: modelRoot },
       cors: { allow_origins: [pageOrigin] },
+      mirrors,
     }));
     const modelServer = await start(binary, ['--config', config], 'model server');
     servers.push(modelServer);
     const server = `http://127.0.0.1:${modelServer.port}`;
-    const { summary, logs, failures } = await run({ pageOrigin, server, modelServer });
+    const { summary, logs, failures } = await run({ pageOrigin, server, modelServer, hub, mirrorRoot: modelRoot });
     console.log(`${name}: page ${pageOrigin}, models ${server}, result ${JSON.stringify(summary)}`);
     if (failures.length) {
       console.log(`console:\n  ${logs.join('\n  ')}\nmodel server:\n${modelServer.output().slice(-6000)}`);
@@ -164,7 +256,7 @@ async function main() {
       console.log(`PASS ${name}`);
     }
   } finally {
-    await Promise.all(servers.map((s) => stop(s)));
+    await Promise.all(servers.map((s) => (s.stopHub ? s.stopHub() : stop(s))));
     rmSync(tmp, { recursive: true, force: true });
   }
 }

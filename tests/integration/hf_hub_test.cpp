@@ -1,5 +1,6 @@
-// modelhost fetch hf:ORG/NAME against a canned hub written here in the hub's shapes: the revision API, a relative
-// redirect for small files, a 302 to a separate CDN origin for LFS files, Xet headers; and hostile variants.
+// modelhost fetch hf:ORG/NAME and the huggingface mirror against a canned hub written here in the hub's shapes: the
+// revision API, a relative redirect for small files, a 302 to a separate CDN origin for LFS files, Xet headers; and
+// hostile variants.
 #include "catch.hpp"
 
 #include "canned_server.hpp"
@@ -62,6 +63,7 @@ struct CannedHub {
         const std::string prefix = "/acme/tiny/resolve/" + commit;
         hub = std::make_unique<CannedServer>(std::map<std::string, std::string>{
             {"/api/models/acme/tiny/revision/main", canned_ok(info.dump(), "Content-Type: application/json\r\nX-Repo-Commit: " + commit + "\r\n")},
+            {"/api/models/acme/tiny/revision/" + commit, canned_ok(info.dump(), "Content-Type: application/json\r\n")},
             {prefix + "/config.json", redirect("307 Temporary Redirect", "/api/resolve-cache/models/acme/tiny/" + commit + "/config.json",
                                                "X-Repo-Commit: " + commit + "\r\n")},
             {"/api/resolve-cache/models/acme/tiny/" + commit + "/config.json", canned_ok(config, "ETag: \"" + git_blob_id(config) + "\"\r\n")},
@@ -176,4 +178,99 @@ TEST_CASE("fetch hf: malformed answers and ids are refused with the reason", "[h
     auto [code3, out3] = run_command({binary, "fetch", "hf:../etc", "--root", no_sha.root.path().string()});
     CHECK(code3 == 2);
     CHECK(out3.find("is not a Hugging Face model id") != std::string::npos);
+}
+
+namespace {
+
+// A modelhost whose root starts empty, mirroring the canned hub at /hf/ as a huggingface mirror.
+struct HubMirror {
+    TempDir root;
+    TestServer server;
+    explicit HubMirror(const CannedHub& hub, const std::string& extra = "")
+        : server(root.path(), R"({"cors": {"allow_origins": ["https://app.example"]}, "mirrors": [{"path": "/hf/", "upstream": ")" +
+                                  hub.hub->base() + R"(/", "kind": "huggingface")" + extra + "}]}") {}
+    Response get(const std::string& target, const std::string& headers = "") {
+        return request(server.port(), "GET", target, "Origin: https://app.example\r\n" + headers);
+    }
+};
+
+std::size_t asked(const CannedServer& s, const std::string& part) {
+    std::size_t n = 0;
+    for (const auto& t : const_cast<CannedServer&>(s).targets()) n += t.find(part) != std::string::npos;
+    return n;
+}
+
+}  // namespace
+
+TEST_CASE("a huggingface mirror fills itself per commit and answers with the hub's headers, never its Xet ones", "[hf_mirror]") {
+    CannedHub hub;
+    HubMirror m(hub);
+    auto config = m.get("/hf/acme/tiny/resolve/main/config.json");
+    REQUIRE(config.result_int() == 200);
+    CHECK(config.body() == hub.config);
+    CHECK(config[std::string("X-Repo-Commit")] == commit);
+    CHECK(config[std::string("Access-Control-Allow-Origin")] == "https://app.example");
+    auto probe = m.get("/hf/acme/tiny/resolve/main/onnx/model.onnx", "Range: bytes=0-0\r\nAccept-Encoding: gzip\r\n");
+    REQUIRE(probe.result_int() == 206);
+    CHECK(probe[std::string("Content-Range")] == "bytes 0-0/" + std::to_string(hub.onnx.size()));
+    CHECK(probe[std::string("X-Linked-Etag")] == "\"" + sha256_hex(hub.onnx) + "\"");
+    CHECK(probe[std::string("X-Linked-Size")] == std::to_string(hub.onnx.size()));
+    CHECK(probe.find("X-Xet-Hash") == probe.end());
+    CHECK(probe.find("Location") == probe.end());
+    CHECK(probe.find("Content-Encoding") == probe.end());
+    // Stored under the commit, not the branch (once whole: the probe only started the transfer).
+    CHECK(m.get("/hf/acme/tiny/resolve/main/onnx/model.onnx").body() == hub.onnx);
+    CHECK(read_file(m.root.path() / "hf/acme/tiny/resolve" / commit / "onnx/model.onnx") == hub.onnx);
+    CHECK(read_file(m.root.path() / "hf/acme/tiny/resolve" / commit / "config.json") == hub.config);
+
+    // A file the revision does not list is a 404 without asking the hub; asking again asks the hub nothing.
+    const std::size_t before = hub.hub->targets().size() + hub.cdn->targets().size();
+    auto missing = m.get("/hf/acme/tiny/resolve/main/tokenizer.json");
+    CHECK(missing.result_int() == 404);
+    CHECK(missing[std::string("X-Error-Code")] == "EntryNotFound");
+    CHECK(missing[std::string("X-Repo-Commit")] == commit);
+    CHECK(m.get("/hf/acme/tiny/resolve/main/onnx/model.onnx").body() == hub.onnx);
+    CHECK(m.get("/hf/acme/tiny/resolve/" + commit + "/config.json").body() == hub.config);
+    CHECK(hub.hub->targets().size() + hub.cdn->targets().size() == before + 1);  // the commit's revision answer only
+    CHECK(asked(*hub.hub, "/revision/main") == 1);
+    CHECK(asked(*hub.cdn, "/repos/ab/cd/onnx") == 1);
+    CHECK(m.get("/hf/nobody/nothing/resolve/main/config.json")[std::string("X-Error-Code")] == "RepoNotFound");
+}
+
+TEST_CASE("a huggingface mirror refuses a file whose SHA-256 is not the one listed, and stores nothing", "[hf_mirror]") {
+    CannedHub hub([](nlohmann::json& info) { info["siblings"][2]["lfs"]["sha256"] = std::string(64, 'b'); });
+    HubMirror m(hub);
+    try {  // streamed while it arrives: the connection is cut before the last byte, the SHA-256 being wrong
+        auto first = m.get("/hf/acme/tiny/resolve/main/onnx/model.onnx");
+        CHECK(first.result_int() == 502);
+    } catch (const std::exception&) {
+    }
+    auto r = m.get("/hf/acme/tiny/resolve/main/onnx/model.onnx");  // the failure remembered
+    CHECK(r.result_int() == 502);
+    CHECK_FALSE(fsys::exists(m.root.path() / "hf/acme/tiny/resolve" / commit / "onnx/model.onnx"));
+    CHECK(m.get("/hf/acme/tiny/resolve/main/config.json").result_int() == 200);  // the other files are fine
+}
+
+TEST_CASE("a huggingface mirror refuses a revision answer with a hostile sibling, and offline serves what is stored", "[hf_mirror]") {
+    {
+        CannedHub hostile([](nlohmann::json& info) { info["siblings"].push_back({{"rfilename", "../../x.json"}, {"size", 1}}); });
+        HubMirror m(hostile);
+        CHECK(m.get("/hf/acme/tiny/resolve/main/config.json").result_int() == 502);
+        CHECK(asked(*hostile.hub, "/resolve/") == 0);
+    }
+    CannedHub hub;
+    TempDir kept;
+    {
+        HubMirror m(hub);
+        REQUIRE(m.get("/hf/acme/tiny/resolve/main/config.json").result_int() == 200);
+        fsys::copy(m.root.path(), kept.path(), fsys::copy_options::recursive | fsys::copy_options::overwrite_existing);
+    }
+    const std::size_t before = hub.hub->targets().size();
+    TestServer offline(kept.path(), R"({"mirrors": [{"path": "/hf/", "upstream": ")" + hub.hub->base() +
+                                        R"(/", "kind": "huggingface", "offline": true}]})");
+    auto r = request(offline.port(), "GET", "/hf/acme/tiny/resolve/main/config.json");
+    CHECK(r.result_int() == 200);
+    CHECK(r[std::string("X-Repo-Commit")] == commit);
+    CHECK(request(offline.port(), "GET", "/hf/acme/tiny/resolve/main/onnx/model.onnx").result_int() == 404);
+    CHECK(hub.hub->targets().size() == before);
 }
