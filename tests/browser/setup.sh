@@ -9,8 +9,11 @@ face_api="@vladmandic/face-api@1.7.15"
 # The Hugging Face test's runtime: transformers.js and the onnxruntime-web build its bundle pins (package.json of
 # @huggingface/transformers 4.3.2), unpacked from their tarballs (an install would pull onnxruntime-node and sharp,
 # ~490 MB, and run an install script that downloads from outside the npm registry).
+# Their registry integrity, pinned here as a lockfile pins it: a tarball that differs is refused.
 transformers="@huggingface/transformers@4.3.2"
+transformers_integrity="sha512-V3+dqf3iWlRYJ9I9GreM3zGQd0lAXnnoPeddmkOQYWAEE4l/+Fi6p7tx/qVUJlKQgLXGim2W76rTOzz+eC0i7g=="
 onnxruntime_web="onnxruntime-web@1.31.0-dev.20260914-8d85527a0"
+onnxruntime_web_integrity="sha512-Iy7rtadoBgxS/LLvDr3QW38DB1PNXRnr0GJMcL0TAt7c9qjgVQl83UlGCVyeAnK2InpmW8Uc3PL8XIuqtDeF6g=="
 
 if ! cmp -s package-lock.json node_modules/.package-lock.json 2>/dev/null; then
     npm ci --no-audit --no-fund --loglevel=error
@@ -31,8 +34,14 @@ pack() {
 hf_stamp="assets-hf/.ready-${transformers##*@}-${onnxruntime_web##*@}-$(sha256sum make_hf_model.py | cut -c1-12)"
 if [[ ! -f "$hf_stamp" ]]; then
     rm -rf assets-hf && mkdir -p assets-hf/root assets-hf/.tmp/t assets-hf/.tmp/o
-    tar -xzf "$(pack "$transformers")" -C assets-hf/.tmp/t package/dist/transformers.min.js package/package.json
-    tar -xzf "$(pack "$onnxruntime_web")" -C assets-hf/.tmp/o package/dist/ort-wasm-simd-threaded.asyncify.mjs \
+    verified() {  # the tarball of $1, checked against the integrity $2
+        local tgz
+        tgz="$(pack "$1")"
+        [[ "sha512-$(openssl dgst -sha512 -binary "$tgz" | base64 -w0)" == "$2" ]] || { echo "setup.sh: $tgz is not $1 as pinned" >&2; exit 1; }
+        echo "$tgz"
+    }
+    tar -xzf "$(verified "$transformers" "$transformers_integrity")" -C assets-hf/.tmp/t package/dist/transformers.min.js package/package.json
+    tar -xzf "$(verified "$onnxruntime_web" "$onnxruntime_web_integrity")" -C assets-hf/.tmp/o package/dist/ort-wasm-simd-threaded.asyncify.mjs \
         package/dist/ort-wasm-simd-threaded.asyncify.wasm
     pinned="$(node -p 'require("./assets-hf/.tmp/t/package/package.json").dependencies["onnxruntime-web"]')"
     [[ "$pinned" == "${onnxruntime_web##*@}" ]] || { echo "setup.sh: $transformers pins onnxruntime-web $pinned" >&2; exit 1; }
