@@ -162,18 +162,24 @@ std::shared_ptr<const RepoSnapshot> RepoIndex::snapshot(const std::string& model
             if (now - it->second.listed < relist_after) return it->second.snapshot;
             before = it->second.snapshot;
         }
-    }
+    }  // a missing folder is not kept: asking for one costs a stat each time
     const fsys::path folder = root_ / model;
     std::error_code ec;
-    if (!fsys::is_directory(fsys::symlink_status(folder, ec))) {
-        std::lock_guard lock(mutex_);
-        kept_.erase(model);
-        return nullptr;
-    }
-    std::shared_ptr<const RepoSnapshot> fresh = make_snapshot(folder, model);  // outside the lock: other repos go on
-    if (before && same_listing(*before, *fresh)) fresh = before;
+    const bool exists = fsys::is_directory(fsys::symlink_status(folder, ec));
+    std::shared_ptr<const RepoSnapshot> fresh;
+    if (exists) fresh = make_snapshot(folder, model);  // outside the lock: other repositories go on
+    if (fresh && before && same_listing(*before, *fresh)) fresh = before;
     std::lock_guard lock(mutex_);
-    if (kept_.size() >= max_repos && !kept_.count(model)) kept_.erase(kept_.begin());
+    if (auto it = kept_.find(model); it != kept_.end()) {
+        kept_entries_ -= it->second.snapshot->entries.size();
+        kept_.erase(it);
+    }
+    if (!fresh) return nullptr;
+    while (!kept_.empty() && (kept_.size() >= max_repos || kept_entries_ + fresh->entries.size() > max_kept_entries)) {
+        kept_entries_ -= kept_.begin()->second.snapshot->entries.size();  // (by name: not the oldest, but bounded)
+        kept_.erase(kept_.begin());
+    }
+    kept_entries_ += fresh->entries.size();
     kept_[model] = {fresh, now};
     return fresh;
 }

@@ -63,7 +63,8 @@ class RepoIndex {
 public:
     static constexpr std::size_t max_entries = 20000;   // files and folders listed per repository
     static constexpr int max_depth = 32;                 // folder nesting followed
-    static constexpr std::size_t max_repos = 4096;       // snapshots kept (the oldest go first)
+    static constexpr std::size_t max_repos = 4096;       // snapshots kept (the first by name go first) ...
+    static constexpr std::size_t max_kept_entries = 1000000;  // ... and their entries, all together
 
     explicit RepoIndex(std::filesystem::path root);
 
@@ -86,6 +87,7 @@ private:
     const std::filesystem::path root_;
     mutable std::mutex mutex_;
     mutable std::map<std::string, Kept, std::less<>> kept_;
+    mutable std::size_t kept_entries_ = 0;
     // "model/path" + version -> hex; the first character of the key says which hash.
     mutable std::map<std::string, std::string, std::less<>> hashes_;
 };

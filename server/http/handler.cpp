@@ -176,7 +176,7 @@ void Handler::handle(const Request& req, const ConnectionFacts& conn, bool may_w
     hf.active = false;
     hf.repo.reset();
     if (policy.huggingface.enabled && !(mirrors_ && mirrors_->covers(target.path)))
-        resolve_hf_layout(*now->resources.repos, target, hf);                                       // 1′
+        resolve_hf_layout(now->resources, target, hf);                                               // 1′
     const RoutePolicy& route = route_of(policy, target);                                           // 2
     CorsDecision cors = decide_cors(route.cors, req, method);                                       // 3
     ex.log.note = cors.note;

@@ -51,12 +51,14 @@ std::optional<HfPath> parse_hf_path(std::string_view path) {
     return std::nullopt;
 }
 
-bool resolve_hf_layout(const fs::RepoIndex& repos, Target& target, HfRequest& hf) {
+bool resolve_hf_layout(const Resources& r, Target& target, HfRequest& hf) {
     if (target.verdict != Target::Verdict::ok) return false;
     std::optional<HfPath> p = parse_hf_path(target.path);
     if (!p) return false;
-    auto repo = repos.snapshot(std::string(p->model));
+    auto repo = r.repos->snapshot(std::string(p->model));
     if (repo && repo->find("resolve")) return false;  // a real file or folder of that name: the path is its own
+    if (!repo && r.files->open(std::string_view(target.path).substr(1)).result == fs::Lookup::Result::found)
+        return false;  // no such folder in the root, but a mount holds the path as it is
     hf.active = true;
     hf.model.assign(p->model);
     hf.revision.assign(p->revision);

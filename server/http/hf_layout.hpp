@@ -38,9 +38,10 @@ struct HfRequest {
     std::shared_ptr<const fs::RepoSnapshot> repo;  // null: no such folder
 };
 
-// Step 1′: when `target`'s path has the layout's shape, and the repository's folder holds no real "resolve" entry for
-// it to shadow, rewrites the target to /{model}/{file} and fills `hf`. False for any other path.
-bool resolve_hf_layout(const fs::RepoIndex& repos, Target& target, HfRequest& hf);
+// Step 1′: when `target`'s path has the layout's shape and names no real file (the repository's folder holds no
+// "resolve" entry; without a folder, no mount or file has the path), rewrites the target to /{model}/{file} and fills
+// `hf`. False for any other path.
+bool resolve_hf_layout(const Resources& resources, Target& target, HfRequest& hf);
 
 // Step 7 under the layout: RepoNotFound or RevisionNotFound (404, the hub's X-Error-Code), or the file (identity
 // unless huggingface.compress) with X-Repo-Commit and, for an LFS file, X-Linked-Size and X-Linked-Etag; a missing
