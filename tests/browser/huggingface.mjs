@@ -2,12 +2,15 @@
 // The Hugging Face layout with real clients. A page on http://localhost:<A> runs transformers.js in Debian's Chromium
 // against modelhost on http://127.0.0.1:<B> (another site) with only env.remoteHost changed, and stores a
 // WebLLM-shaped folder with Cache.add; @huggingface/hub in Node downloads and lists through modelhost.
+// transformers-folder serves a folder `modelhost fetch hf:acme/tiny` fetched from the canned hub below;
 // transformers-mirror does it through a huggingface mirror whose root starts empty, in front of a canned hub written
 // here in the hub's shapes (a 302 to a separate CDN origin for LFS files, relative redirects for small ones, Xet
 // headers), and loads the page twice.
 // Usage: node huggingface.mjs CASE   (CASE: transformers-folder, transformers-mirror, webllm-cache-add, hub-client)
 import { chromium } from 'playwright-core';
 import { startModelhost as start, stop } from './modelhost.mjs';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -48,6 +51,8 @@ function progressProblems(events) {
   return problems.slice(0, 10);
 }
 
+// The progress checks compare against the files under `root` (the assets), which the fetched or mirrored copies
+// must equal byte for byte.
 // The embedding of "[CLS] hello world [SEP]" (ids 2, 4, 5, 3): each token's vector is (id .. id+3) / VOCAB.
 function embeddingProblems(r) {
   if (!r.ok) return [`the pipeline failed: ${r.error}`];
@@ -223,6 +228,18 @@ async function main() {
     servers.push(pageServer);
     const pageOrigin = `http://localhost:${pageServer.port}`;
     let modelRoot = root, hub = null, mirrors = [];
+    if (name === 'transformers-folder') {  // a folder fetched from the canned hub, the runtime beside it
+      modelRoot = join(tmp, 'fetched-root');
+      hub = await startCannedHub();
+      servers.push({ stopHub: hub.close });
+      const { stdout: out } = await promisify(execFile)(binary, ['fetch', 'hf:acme/tiny', '--root', modelRoot],
+        { env: { ...process.env, HF_ENDPOINT: hub.base } });  // (async: the canned hub answers from this process)
+      if (!/installed acme\/tiny: .* verified, commit /.test(out)) throw new Error(`fetch hf:acme/tiny did not install:\n${out}`);
+      const { cpSync } = await import('node:fs');
+      cpSync(join(root, 'npm'), join(modelRoot, 'npm'), { recursive: true });
+      const differing = filesUnder(join(root, 'acme/tiny')).filter((f) => !readFileSync(join(modelRoot, 'acme/tiny', f)).equals(readFileSync(join(root, 'acme/tiny', f))));
+      if (differing.length) throw new Error(`fetched files differ: ${differing}`);
+    }
     if (name === 'transformers-mirror') {  // an empty root, filled from the canned hub on first use
       modelRoot = join(tmp, 'mirror-root');
       mkdirSync(modelRoot);
