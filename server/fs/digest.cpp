@@ -33,12 +33,14 @@ std::optional<std::string> finish(EVP_MD_CTX* ctx) {
 
 }  // namespace
 
-std::optional<std::string> digest_file(Digest d, int fd, std::uint64_t offset, std::uint64_t size, std::string_view prefix) {
+std::optional<std::string> digest_file(Digest d, int fd, std::uint64_t offset, std::uint64_t size, std::string_view prefix,
+                                       const std::atomic<bool>* stop) {
     Context ctx = start(d);
     if (!ctx) return std::nullopt;
     EVP_DigestUpdate(ctx.get(), prefix.data(), prefix.size());
     std::vector<char> buf(256 * 1024);
     for (std::uint64_t at = 0; at < size;) {
+        if (stop && stop->load(std::memory_order_relaxed)) return std::nullopt;
         ssize_t n = ::pread(fd, buf.data(), std::min<std::uint64_t>(buf.size(), size - at), static_cast<off_t>(offset + at));
         if (n <= 0) return std::nullopt;  // shrank or failed under us
         EVP_DigestUpdate(ctx.get(), buf.data(), static_cast<std::size_t>(n));
@@ -54,10 +56,10 @@ std::string digest_bytes(Digest d, std::string_view bytes) {
     return finish(ctx.get()).value_or(std::string());
 }
 
-std::optional<std::string> git_blob_id(int fd, std::uint64_t size) {
+std::optional<std::string> git_blob_id(int fd, std::uint64_t size, const std::atomic<bool>* stop) {
     std::string header = "blob " + std::to_string(size);
     header.push_back('\0');
-    return digest_file(Digest::sha1, fd, 0, size, header);
+    return digest_file(Digest::sha1, fd, 0, size, header, stop);
 }
 
 }  // namespace modelhost::fs

@@ -22,7 +22,6 @@ namespace fsys = std::filesystem;
 namespace {
 
 constexpr auto relist_after = std::chrono::seconds(1);
-constexpr std::size_t max_hashes = 200000;              // remembered hashes, all repositories together
 constexpr std::uintmax_t max_record_bytes = 16 << 20;  // a commit record larger than this is not read
 
 std::uint64_t nanoseconds(const std::timespec& t) {
@@ -107,10 +106,11 @@ void read_record(const fsys::path& folder, RepoSnapshot& repo) {
     for (auto f = files->begin(); f != files->end(); ++f) {
         const RepoEntry* e = repo.find(f.key());
         if (!e || e->folder || !f->is_object()) continue;
-        const auto sha = f->value("sha256", std::string());
-        if (f->value("size", std::uint64_t{0}) == e->size && f->value("mtime_ns", std::uint64_t{0}) == nanoseconds(e->mtime) &&
-            sha.size() == 64)
-            repo.recorded_sha256.emplace(f.key(), sha);
+        auto field = [&](const char* name) { return f->contains(name) ? (*f)[name] : nlohmann::json(); };
+        const auto size = field("size"), mtime = field("mtime_ns"), sha = field("sha256");
+        if (size.is_number_unsigned() && size.get<std::uint64_t>() == e->size && mtime.is_number_unsigned() &&
+            mtime.get<std::uint64_t>() == nanoseconds(e->mtime) && sha.is_string() && sha.get<std::string>().size() == 64)
+            repo.recorded_sha256.emplace(f.key(), sha.get<std::string>());
     }
 }
 
@@ -128,7 +128,9 @@ std::shared_ptr<RepoSnapshot> make_snapshot(const fsys::path& folder, const std:
 bool same_listing(const RepoSnapshot& a, const RepoSnapshot& b) {
     if (a.commit != b.commit || a.entries.size() != b.entries.size()) return false;
     for (std::size_t i = 0; i < a.entries.size(); ++i)
-        if (a.entries[i].path != b.entries[i].path || a.entries[i].inode != b.entries[i].inode) return false;
+        if (a.entries[i].path != b.entries[i].path || a.entries[i].inode != b.entries[i].inode ||
+            a.entries[i].size != b.entries[i].size || nanoseconds(a.entries[i].mtime) != nanoseconds(b.entries[i].mtime))
+            return false;
     return true;
 }
 
@@ -184,27 +186,42 @@ std::shared_ptr<const RepoSnapshot> RepoIndex::snapshot(const std::string& model
     return fresh;
 }
 
+// The key names the hash, the file and its version: "s" or "g", "model/path", NUL, inode, size and mtime.
+HashQueue::Job RepoIndex::job_for(const RepoSnapshot& repo, const RepoEntry& file, bool sha256) const {
+    HashQueue::Job job;
+    job.key.assign(1, sha256 ? 's' : 'g').append(repo.model).append(1, '/').append(file.path).append(1, '\0')
+        .append(std::to_string(file.inode)).append(1, ':').append(std::to_string(file.size)).append(1, ':')
+        .append(std::to_string(nanoseconds(file.mtime)));
+    job.path = root_ / repo.model / file.path;
+    job.size = file.size;
+    job.mtime_ns = nanoseconds(file.mtime);
+    job.git_blob = !sha256;
+    return job;
+}
+
 std::optional<std::string> RepoIndex::hash(const RepoSnapshot& repo, const RepoEntry& file, bool sha256) const {
-    std::string key(1, sha256 ? 's' : 'g');
-    key.append(repo.model).append(1, '/').append(file.path).append(1, '\0').append(std::to_string(file.inode))
-        .append(1, ':').append(std::to_string(file.size)).append(1, ':').append(std::to_string(nanoseconds(file.mtime)));
-    {
-        std::lock_guard lock(mutex_);
-        if (auto it = hashes_.find(key); it != hashes_.end()) return it->second;
-    }
-    const fsys::path path = root_ / repo.model / file.path;
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) return std::nullopt;
-    struct stat s {};
-    std::optional<std::string> hex;
-    if (::fstat(fd, &s) == 0 && static_cast<std::uint64_t>(s.st_size) == file.size && nanoseconds(s.st_mtim) == nanoseconds(file.mtime))
-        hex = sha256 ? digest_file(Digest::sha256, fd, 0, file.size) : git_blob_id(fd, file.size);
-    ::close(fd);
-    if (!hex) return std::nullopt;
-    std::lock_guard lock(mutex_);
-    if (hashes_.size() >= max_hashes) hashes_.clear();  // rare: start over rather than grow
-    hashes_.emplace(std::move(key), *hex);
+    auto hex = hashes_->find_or_queue(job_for(repo, file, sha256));
+    if (!hex || hex->empty()) return std::nullopt;  // not known yet, or unreadable
     return hex;
+}
+
+std::optional<std::function<void(std::function<void()>)>> RepoIndex::until_hashed(const std::shared_ptr<const RepoSnapshot>& repo) const {
+    std::vector<std::string> pending;
+    for (const auto& e : repo->entries) {
+        if (e.folder) continue;
+        const bool sha = e.lfs && !repo->recorded_sha256.count(e.path);
+        const bool blob = !e.lfs;
+        for (bool which : {true, false}) {
+            if ((which && !sha) || (!which && !blob)) continue;
+            HashQueue::Job job = job_for(*repo, e, which);
+            if (!hashes_->find_or_queue(job)) pending.push_back(std::move(job.key));
+        }
+    }
+    if (pending.empty()) return std::nullopt;
+    HashQueue* queue = hashes_.get();  // (called at once by the session, while the policy holding this index is in force)
+    return [queue, keys = std::move(pending)](std::function<void()> resume) mutable {
+        queue->when_known(std::move(keys), std::move(resume));
+    };
 }
 
 std::optional<std::string> RepoIndex::sha256(const RepoSnapshot& repo, const RepoEntry& file) const {

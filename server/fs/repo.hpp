@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstdint>
+#include "fs/hash_queue.hpp"
+
 #include <chrono>
 #include <ctime>
 #include <filesystem>
@@ -72,24 +74,30 @@ public:
     // is not a folder.
     std::shared_ptr<const RepoSnapshot> snapshot(const std::string& model) const;
 
-    // A file's SHA-256 (hex): recorded, remembered for this version, or read now; nullopt when it cannot be read.
+    // A file's SHA-256 (hex), recorded or read earlier; nullopt while it is not known (it is then read on the index's
+    // own thread, fs/hash_queue.hpp) or when the file cannot be read.
     std::optional<std::string> sha256(const RepoSnapshot& repo, const RepoEntry& file) const;
-    // A file's git blob id (hex SHA-1), or for an LFS file that of its pointer file; nullopt when unreadable.
+    // A file's git blob id (hex SHA-1), or for an LFS file that of its pointer file; nullopt as for sha256.
     std::optional<std::string> oid(const RepoSnapshot& repo, const RepoEntry& file) const;
+    // For a request that needs every file's hashes: nullopt when all are known (or cannot be read); else a join that
+    // registers a function to run once, on the hashing thread, when they are (the model API's `wait`).
+    std::optional<std::function<void(std::function<void()>)>> until_hashed(const std::shared_ptr<const RepoSnapshot>& repo) const;
+    // Drops the requests waiting for hashes (the server stops).
+    void close() const { hashes_->close(); }
 
 private:
     struct Kept {
         std::shared_ptr<const RepoSnapshot> snapshot;
         std::chrono::steady_clock::time_point listed;
     };
+    HashQueue::Job job_for(const RepoSnapshot& repo, const RepoEntry& file, bool sha256) const;
     std::optional<std::string> hash(const RepoSnapshot& repo, const RepoEntry& file, bool sha256) const;
 
     const std::filesystem::path root_;
     mutable std::mutex mutex_;
     mutable std::map<std::string, Kept, std::less<>> kept_;
     mutable std::size_t kept_entries_ = 0;
-    // "model/path" + version -> hex; the first character of the key says which hash.
-    mutable std::map<std::string, std::string, std::less<>> hashes_;
+    const std::unique_ptr<HashQueue> hashes_ = std::make_unique<HashQueue>();
 };
 
 // The text of the Git LFS pointer file for a blob (https://github.com/git-lfs/git-lfs/blob/main/docs/spec.md).

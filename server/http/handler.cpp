@@ -156,6 +156,7 @@ Handler::~Handler() = default;
 
 void Handler::close_mirrors() {
     if (mirrors_) mirrors_->close();
+    if (const auto& repos = now_.load()->resources.repos) repos->close();  // (its hashing waits, likewise)
 }
 
 Exchange Handler::handle(const Request& req, const ConnectionFacts& conn, bool may_wait) const {
@@ -175,8 +176,11 @@ void Handler::handle(const Request& req, const ConnectionFacts& conn, bool may_w
     thread_local HfRequest hf;
     hf.active = false;
     hf.repo.reset();
-    if (policy.huggingface.enabled && !(mirrors_ && mirrors_->covers(target.path)))
-        resolve_hf_layout(now->resources, target, hf);                                               // 1′
+    if (policy.huggingface.enabled && !(mirrors_ && mirrors_->covers(target.path)) &&
+        resolve_hf_layout(now->resources, target, hf) && mirrors_ && mirrors_->covers(target.path)) {  // 1′
+        parse_target(req.target(), target);  // it names a mirror's file: not the layout (the mirror answers its own)
+        hf.active = false;
+    }
     const RoutePolicy& route = route_of(policy, target);                                           // 2
     CorsDecision cors = decide_cors(route.cors, req, method);                                       // 3
     ex.log.note = cors.note;
@@ -187,9 +191,10 @@ void Handler::handle(const Request& req, const ConnectionFacts& conn, bool may_w
     if (!allowed_method(method)) {                                                                  // 4
         ex.reply = error_reply(bhttp::status::method_not_allowed, req.version());
         ex.reply.set(bhttp::field::allow, allowed_methods);
-    } else if (method != bhttp::verb::options &&
+    } else if (method != bhttp::verb::options && !hf.active &&
                (policy.endpoints.answer(req, target, conn.draining, now->resources, ex) ||           // 5
-                answer_hf_api(policy, now->resources, target, req, ex))) {                          // 5′
+                answer_hf_api(policy, now->resources, mirrors_.get(), target, req, may_wait, ex))) { // 5′
+        if (ex.wait) return;  // 5′: the hashes it needs are being read; asked again once they are
     } else if (refused(target, cors, method, req.version(), ex)) {                                  // 6
     } else if (serve_file(*now, route, target, hf, req, may_wait, ex)) {                            // 7
         return;  // 7′: waiting for a mirror's transfer, nothing to send yet

@@ -3,12 +3,17 @@
 #include "http/hf_layout.hpp"
 
 #include "fs/digest.hpp"
+#include "mirror/mirror.hpp"
+
+#include <boost/url/encode.hpp>
+#include <boost/url/rfc/pchars.hpp>
 #include "http/cache_control.hpp"
 #include "http/mime.hpp"
 #include "http/reply.hpp"
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <ctime>
 #include <map>
 
@@ -82,6 +87,8 @@ std::string hex_of(std::string_view s) {
     return out;
 }
 
+bool valid_cursor(const fs::RepoSnapshot& repo, const std::string& cursor);
+
 std::string unhex(std::string_view h) {
     auto value = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
     std::string out;
@@ -124,24 +131,32 @@ fs::RepoAnswer model_info(const fs::RepoIndex& repos, const fs::RepoSnapshot& re
              {"sha", repo.commit}, {"lastModified", iso_date(repo.last_modified)},
              {"createdAt", iso_date(repo.last_modified)}, {"private", false}, {"disabled", false}, {"gated", false},
              {"downloads", 0}, {"likes", 0}, {"tags", json::array()}, {"siblings", std::move(siblings)}};
-    return {doc.dump(), {}};
+    return {doc.dump(-1, ' ', false, json::error_handler_t::replace), {}};  // (a name not in UTF-8: U+FFFD)
 }
 
 // A folder's oid: not git's tree id (that needs every blob's), but as stable: a digest of the paths, sizes and
 // mtimes beneath it, new when any of them changes.
+// Each folder's facts are its files' and its subfolders' ids, deepest folders first: every entry is read once.
 std::map<std::string, std::string, std::less<>> folder_ids(const fs::RepoSnapshot& repo) {
     std::map<std::string, std::string, std::less<>> facts;
+    std::vector<std::string_view> folders;
+    auto parent = [](std::string_view p) { return p.substr(0, p.rfind('/') == std::string_view::npos ? 0 : p.rfind('/')); };
     for (const auto& e : repo.entries) {
         if (e.folder) {
             facts[e.path];
-            continue;
+            folders.push_back(e.path);
+        } else if (e.path.find('/') != std::string::npos) {
+            facts[std::string(parent(e.path))] += e.path + '\0' + std::to_string(e.size) + '\0' + std::to_string(e.mtime.tv_sec) +
+                                                  '.' + std::to_string(e.mtime.tv_nsec) + '\n';
         }
-        const std::string line = e.path + '\0' + std::to_string(e.size) + '\0' + std::to_string(e.mtime.tv_sec) + '.' +
-                                 std::to_string(e.mtime.tv_nsec) + '\n';
-        for (std::size_t cut = e.path.find('/'); cut != std::string::npos; cut = e.path.find('/', cut + 1))
-            facts[e.path.substr(0, cut)] += line;
     }
-    for (auto& [path, text] : facts) text = fs::digest_bytes(fs::Digest::sha1, path + '\n' + text);
+    auto depth = [](std::string_view p) { return std::count(p.begin(), p.end(), '/'); };
+    std::stable_sort(folders.begin(), folders.end(), [&](std::string_view a, std::string_view b) { return depth(a) > depth(b); });
+    for (std::string_view f : folders) {
+        auto it = facts.find(f);
+        it->second = fs::digest_bytes(fs::Digest::sha1, std::string(f) + '\n' + it->second);
+        if (f.find('/') != std::string_view::npos) facts[std::string(parent(f))] += std::string(f) + ' ' + it->second + '\n';
+    }
     return facts;
 }
 
@@ -178,15 +193,18 @@ fs::RepoAnswer tree_page(const fs::RepoIndex& repos, const fs::RepoSnapshot& rep
         if (q.expand) item["lastCommit"] = {{"id", repo.commit}, {"title", "modelhost"}, {"date", iso_date(e.mtime.tv_sec)}};
         page.push_back(std::move(item));
     }
-    out.body = page.dump();
+    out.body = page.dump(-1, ' ', false, json::error_handler_t::replace);
     return out;
 }
 
-// The next page's absolute URL, the request's own with the cursor replaced (both hub clients follow it verbatim).
-std::string next_link(const Policy& p, const Request& req, std::string_view cursor) {
+// The next page's absolute URL, the request's own path and query with the cursor replaced (both hub clients follow
+// it verbatim); none without a Host.
+std::string next_link(const Policy& p, const Target& path, const Request& req, std::string_view cursor) {
     std::string_view target(req.target().data(), req.target().size()), host = req[bhttp::field::host];
+    if (host.empty()) return {};
     const auto q = target.find('?');
-    std::string url = std::string(p.endpoints.tls() ? "https://" : "http://").append(host).append(target.substr(0, q));
+    static constexpr auto path_chars = boost::urls::pchars + '/';
+    std::string url = std::string(p.endpoints.tls() ? "https://" : "http://").append(host).append(boost::urls::encode(path.path, path_chars));
     char sep = '?';
     for (std::size_t at = q == std::string_view::npos ? target.size() : q + 1; at < target.size();) {
         std::size_t next = std::min(target.find('&', at), target.size());
@@ -207,15 +225,23 @@ Reply json_answer(std::shared_ptr<const fs::RepoAnswer> a, unsigned version) {
     return res;
 }
 
+bool valid_cursor(const fs::RepoSnapshot& repo, const std::string& cursor) {
+    if (cursor.size() % 2 || cursor.find_first_not_of("0123456789abcdef") != std::string::npos) return false;
+    return repo.find(unhex(cursor)) != nullptr;
+}
+
 }  // namespace
 
-bool answer_hf_api(const Policy& p, const Resources& r, const Target& target, const Request& req, Exchange& ex) {
-    if (!p.huggingface.enabled || target.verdict != Target::Verdict::ok || !target.path.starts_with(api_prefix)) return false;
+bool answer_hf_api(const Policy& p, const Resources& r, const mirror::Mirrors* mirrors, const Target& target, const Request& req,
+                   bool may_wait, Exchange& ex) {
+    if (!p.huggingface.enabled || !r.repos || target.verdict != Target::Verdict::ok || !target.path.starts_with(api_prefix))
+        return false;
     if (r.repos->snapshot("api")) return false;  // a real folder named "api": its files are served as they are
     const unsigned version = req.version();
     ex.log.note = "hub API";
     auto path = parse_api_path(std::string_view(target.path).substr(api_prefix.size()));
-    auto repo = path ? r.repos->snapshot(path->model) : nullptr;
+    const bool mirrored = path && mirrors && mirrors->covers("/" + path->model + "/");  // its store is not a repository
+    auto repo = path && !mirrored ? r.repos->snapshot(path->model) : nullptr;
     if (!repo) {
         ex.reply = hub_error("RepoNotFound", "Repository not found", version);
         return true;
@@ -225,18 +251,34 @@ bool answer_hf_api(const Policy& p, const Resources& r, const Target& target, co
         return true;
     }
     std::string_view t(req.target().data(), req.target().size());
+    std::string key_suffix;
     const ApiQuery q = parse_api_query(t.find('?') == std::string_view::npos ? std::string_view() : t.substr(t.find('?') + 1));
+    if (!q.cursor.empty() && !valid_cursor(*repo, q.cursor)) {  // only a page's own: every other one would be a new answer
+        ex.reply = error_reply(bhttp::status::bad_request, version);
+        ex.log.note = "hub API: not a cursor this server made";
+        return true;
+    }
     if (path->tree && !path->folder.empty() && (!repo->find(path->folder) || !repo->find(path->folder)->folder)) {
         ex.reply = hub_error("EntryNotFound", path->folder + " does not exist on \"" + path->revision + "\"", version);
         return true;
     }
+    if (path->tree || q.blobs) {  // every file's hashes, read off the I/O threads: the first answer waits for them
+        auto join = r.repos->until_hashed(repo);
+        if (join && may_wait) {
+            ex.wait = std::move(*join);
+            ex.log.note = "hub API: waited for hashes";
+            return true;
+        }
+        if (join) key_suffix = " (partial)";  // asked again and still not all known (the memory was full): not kept
+    }
     std::string key = path->tree ? "tree\n" + path->folder + '\n' + (q.recursive ? "r" : "") + (q.expand ? "e" : "") + '\n' + q.cursor
                                  : std::string(q.blobs ? "info+blobs" : "info");
-    auto made = repo->answer(key, [&] { return path->tree ? tree_page(*r.repos, *repo, *path, q) : model_info(*r.repos, *repo, q.blobs); });
+    auto make = [&] { return path->tree ? tree_page(*r.repos, *repo, *path, q) : model_info(*r.repos, *repo, q.blobs); };
+    auto made = key_suffix.empty() ? repo->answer(key, make) : std::make_shared<const fs::RepoAnswer>(make());
     const std::string next = made->next;
     ex.reply = json_answer(std::move(made), version);
     ex.reply.set("X-Repo-Commit", repo->commit);
-    if (!next.empty()) ex.reply.set(bhttp::field::link, next_link(p, req, next));
+    if (auto link = next.empty() ? std::string() : next_link(p, target, req, next); !link.empty()) ex.reply.set(bhttp::field::link, link);
     return true;
 }
 

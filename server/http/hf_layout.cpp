@@ -52,7 +52,7 @@ std::optional<HfPath> parse_hf_path(std::string_view path) {
 }
 
 bool resolve_hf_layout(const Resources& r, Target& target, HfRequest& hf) {
-    if (target.verdict != Target::Verdict::ok) return false;
+    if (target.verdict != Target::Verdict::ok || !r.repos) return false;
     std::optional<HfPath> p = parse_hf_path(target.path);
     if (!p) return false;
     auto repo = r.repos->snapshot(std::string(p->model));
@@ -75,7 +75,7 @@ Reply hub_error(std::string_view code, std::string_view message, unsigned versio
     res.set(bhttp::field::cache_control, always_revalidate);
     res.set("X-Error-Code", code);
     res.set("X-Error-Message", message);
-    res.body().text = nlohmann::json{{"error", message}}.dump() + "\n";
+    res.body().text = nlohmann::json{{"error", message}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
     return res;
 }
 

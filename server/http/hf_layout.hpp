@@ -14,6 +14,10 @@
 #include <string>
 #include <string_view>
 
+namespace modelhost::mirror {
+class Mirrors;
+}
+
 namespace modelhost::http {
 
 // The parts of a path in the layout's shape, as views into it.
@@ -52,7 +56,11 @@ void serve_hf(const Policy& policy, const Resources& resources, const RoutePolic
 // Step 5′, a GET or HEAD of the hub's model API (unless the root has a real "api" folder): /api/models/{model} and
 // .../revision/{rev} (id, sha, siblings; sizes and LFS with ?blobs=true), .../tree/{rev}[/{path}] (?recursive=true,
 // paginated by Link as the hub does). False for any other path.
-bool answer_hf_api(const Policy& policy, const Resources& resources, const Target& target, const Request& req, Exchange& ex);
+// The folders a mirror covers (`mirrors`, may be null) are not answered: the mirror's store is not a repository.
+// With `may_wait`, an answer that needs file hashes not known yet sets `ex.wait` instead (they are read off the I/O
+// threads); asked again without it, it is made from what is known.
+bool answer_hf_api(const Policy& policy, const Resources& resources, const mirror::Mirrors* mirrors, const Target& target,
+                   const Request& req, bool may_wait, Exchange& ex);
 
 // A 404 the way the hub sends it: X-Error-Code and X-Error-Message, and {"error": message} as JSON.
 Reply hub_error(std::string_view code, std::string_view message, unsigned version);

@@ -47,9 +47,9 @@ std::shared_ptr<const models::HfRevision> revision_of(const mirror::Mirrors& mir
         default: break;  // (never streamed: a revision answer is read whole)
     }
     auto rev = revisions.get(mirrors.file_of(path));
-    if (!rev) {  // evicted by another process meanwhile
+    if (!rev) {  // evicted by another process meanwhile, or offline and never stored
         if (mirrors.vanished(path)) return revision_of(mirrors, revisions, prefix, hf, req, true, ex, waiting);
-        ex.reply = error_reply(bhttp::status::bad_gateway, req.version());
+        ex.reply = hub_error("RepoNotFound", "Repository not found (offline: not stored)", req.version());
     } else if (!rev->ok()) {
         ex.log.note = "mirror: the hub's revision answer is refused: " + rev->error;
         ex.reply = error_reply(bhttp::status::bad_gateway, req.version());
@@ -104,7 +104,7 @@ bool from_hf_mirror(const mirror::Mirrors& mirrors, const HfRevisionCache& revis
     }
     Target stored = target;  // the file of this commit, where the mirror keeps it
     stored.path = prefix + std::string(hf->model) + "/resolve/" + rev->commit + "/" + file->path;
-    mirror::Decision d = mirrors.decide(stored.path, "", may_wait, mirror::Expected{file->size, file->sha256});
+    mirror::Decision d = mirrors.decide(stored.path, "", may_wait, mirror::Expected{file->size, file->sha256, file->blob_id});
     ex.log.note = d.note;
     switch (d.kind) {
         case mirror::Decision::Kind::wait: ex.wait = std::move(d.join); return true;
@@ -120,6 +120,8 @@ bool from_hf_mirror(const mirror::Mirrors& mirrors, const HfRevisionCache& revis
                 ex.reply = Reply{};
                 return from_hf_mirror(mirrors, revisions, p, r, route, target, req, true, ex);
             }
+            if (ex.reply.result() == bhttp::status::not_found)  // offline, and not stored
+                ex.reply = hub_error("EntryNotFound", "Entry not found", req.version());
             break;
     }
     if (ex.reply.result_int() < 500) hub_headers(*rev, *file, ex.reply);

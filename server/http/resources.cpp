@@ -87,7 +87,9 @@ Resources::Resources(const config::Config& cfg, const Resources* running, const 
     catalog = has && running->keys.catalog == keys.catalog
                   ? running->catalog
                   : std::make_shared<models::CatalogService>(cfg.server.root, count_scan);
-    repos = has && running->keys.catalog == keys.catalog ? running->repos : std::make_shared<fs::RepoIndex>(cfg.server.root);
+    if (!cfg.server.root.empty())  // (mounts only, as an app may serve: no folder is a repository)
+        repos = has && running->keys.catalog == keys.catalog && running->repos ? running->repos
+                                                                               : std::make_shared<fs::RepoIndex>(cfg.server.root);
 }
 
 }  // namespace modelhost::http

@@ -27,7 +27,7 @@ struct Resources {
     std::shared_ptr<GzipCache> gzip;
     std::shared_ptr<HeadCache> heads;
     std::shared_ptr<models::CatalogService> catalog;
-    std::shared_ptr<fs::RepoIndex> repos;  // the root's folders as Hugging Face repositories (http/hf_layout.cpp)
+    std::shared_ptr<fs::RepoIndex> repos;  // the root's folders as Hugging Face repositories (http/hf_layout.cpp); null without a root
 
     // The settings each part was made from, one string per part (compared, never parsed).
     struct Keys {

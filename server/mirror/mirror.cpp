@@ -137,13 +137,19 @@ std::uint64_t Mirrors::State::limit_for(const config::MirrorConfig& r, const std
 
 namespace {
 
-// A listed file's bytes against the SHA-256 its upstream listed (a hub's LFS file), before it is installed.
-void verify_sha256(const fsys::path& tmp, std::uint64_t size, const std::string& want) {
+// A listed file's bytes against the hash its upstream listed (a hub's LFS SHA-256, else its git blob id), before it
+// is installed.
+void verify(const fsys::path& tmp, std::uint64_t size, const Expected& expected) {
+    if (expected.sha256.empty() && expected.blob_id.empty()) return;
     const int fd = ::open(tmp.c_str(), O_RDONLY | O_CLOEXEC);
-    std::optional<std::string> got = fd < 0 ? std::nullopt : fs::digest_file(fs::Digest::sha256, fd, 0, size);
+    const bool lfs = !expected.sha256.empty();
+    std::optional<std::string> got;
+    if (fd >= 0) got = lfs ? fs::digest_file(fs::Digest::sha256, fd, 0, size) : fs::git_blob_id(fd, size);
     if (fd >= 0) ::close(fd);
+    const std::string& want = lfs ? expected.sha256 : expected.blob_id;
     if (got != want)
-        throw client::HttpError("SHA-256 " + got.value_or("(unreadable)") + " is not the " + want + " the revision lists");
+        throw client::HttpError(std::string(lfs ? "SHA-256 " : "git blob id ") + got.value_or("(unreadable)") + " is not the " +
+                                want + " the revision lists");
 }
 
 // Why a transfer failed, as the client will answer: 404 remembered for not_found_ttl, 502/504 for a few seconds.
@@ -225,12 +231,14 @@ void Mirrors::State::run(const config::MirrorConfig& r, std::string path, std::s
             if (exact && size != *exact)
                 throw client::HttpError(path + ": the upstream sent " + std::to_string(size) + " bytes, " +
                                         (expected.size ? "the revision lists " : "the manifest declares ") + std::to_string(*exact));
-            if (!expected.sha256.empty()) verify_sha256(tmp, size, expected.sha256);
+            verify(tmp, size, expected);
             auto header = [&](const char* name) { auto v = res.all(name); return v.size() == 1 ? v[0] : std::string(); };
             install(r, path, tmp, Entry{header("ETag"), header("Last-Modified"), Clock::now(), Clock::now(), size});
             if (growing) growing->grew(size);
         } else {
-            const bool gone = res.status == 404 || res.status == 410;
+            // (The hub answers 401 for a repository that does not exist, or is private, to a request without a token.)
+            const bool gone = res.status == 404 || res.status == 410 ||
+                              (is_revision_answer(r, path) && (res.status == 401 || res.status == 403));
             failed = failure(gone ? 404 : 502, "mirror: upstream answered " + std::to_string(res.status),
                              gone ? std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(r.not_found_ttl)) : failure_memory);
         }
@@ -276,7 +284,7 @@ void Mirrors::State::install(const config::MirrorConfig& r, const std::string& p
     }
     fs::sync_file(tmp);  // on disk before it takes its name (fs/durable.hpp)
     std::vector<std::string> drop;
-    if (path.ends_with("/model.json") && store->use(path)) {
+    if (r.kind == config::MirrorConfig::Kind::tfjs && path.ends_with("/model.json") && store->use(path)) {
         for (auto& p : store->stored_under(path.substr(0, path.rfind('/') + 1)))
             if (p != path && !revalidates(r, p)) drop.push_back(std::move(p));
     }

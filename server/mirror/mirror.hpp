@@ -55,6 +55,7 @@ struct Decision {
 struct Expected {
     std::optional<std::uint64_t> size;
     std::string sha256;
+    std::string blob_id;  // else git's object id of the bytes (hex SHA-1), when set
 };
 
 class Mirrors {

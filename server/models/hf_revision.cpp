@@ -61,6 +61,25 @@ std::string read_sibling(const json& s, std::size_t i, HfRevision& out, std::set
     return {};
 }
 
+// At most how many values a JSON text holds: every value but a container's first follows a ',', and every
+// container opens with '{' or '['; both counted outside strings.
+std::size_t values_at_most(std::string_view text) {
+    std::size_t n = 1;
+    bool in_string = false;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (in_string) {
+            if (c == '\\') ++i;
+            else if (c == '"') in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == ',' || c == '{' || c == '[') {
+            ++n;
+        }
+    }
+    return n;
+}
+
 }  // namespace
 
 const HfSibling* HfRevision::find(std::string_view path) const {
@@ -76,6 +95,9 @@ HfRevision read_hf_revision(std::string_view text) {
         return rev;
     };
     if (text.size() > max_hf_revision_bytes) return refuse("larger than " + std::to_string(max_hf_revision_bytes) + " bytes");
+    // Bounded before parsing, so 16 MiB of "[{},{},...]" never becomes a huge document.
+    if (values_at_most(text) > max_hf_json_values)
+        return refuse("may hold more than " + std::to_string(max_hf_json_values) + " JSON values");
     const json doc = json::parse(text, nullptr, false);
     if (!doc.is_object()) return refuse("not a JSON object");
     if (!doc.contains("sha") || !doc["sha"].is_string() || !hex_of_length(doc["sha"].get<std::string>(), 40))

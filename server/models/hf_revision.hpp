@@ -29,7 +29,8 @@ struct HfRevision {
 };
 
 inline constexpr std::uint64_t max_hf_revision_bytes = 16u << 20;  // a revision answer larger than this is refused
-inline constexpr std::size_t max_hf_siblings = 100000;
+inline constexpr std::size_t max_hf_siblings = 50000;
+inline constexpr std::size_t max_hf_json_values = 500000;  // values of any kind kept while parsing: memory stays bounded
 
 // `json` read as the hub writes it: an object with a 40-hex "sha" and a "siblings" array of objects, each with an
 // "rfilename" that is a safe relative path (no "..", ".", empty segment, backslash, colon, control character, NUL or

@@ -126,7 +126,7 @@ void record(const fsys::path& tmp, const HfRevision& rev, const HfSpec& spec) {
         files[f.path] = {{"size", f.size}, {"mtime_ns", ns}, {"sha256", f.sha256}};
     }
     json doc{{"commit", rev.commit}, {"revision", spec.revision}, {"endpoint", spec.endpoint}, {"repo", spec.repo}, {"files", files}};
-    write_text(tmp / std::string(fs::commit_record_name), doc.dump(1) + "\n");
+    write_text(tmp / std::string(fs::commit_record_name), doc.dump(1, ' ', false, json::error_handler_t::replace) + "\n");
 }
 
 }  // namespace
@@ -145,6 +145,9 @@ std::optional<HfSpec> parse_hf_spec(const std::string& arg, const std::string& e
     } else if (arg.starts_with("https://huggingface.co/")) {
         rest = arg.substr(std::string_view("https://huggingface.co/").size());
         rest = rest.substr(0, rest.find_first_of("?#"));
+        // A file's URL (a TF.js model.json under resolve/ or blob/) is fetched as that file, not as a repository.
+        if (rest.find("/resolve/") != std::string::npos || rest.find("/blob/") != std::string::npos || rest.ends_with(".json"))
+            return std::nullopt;
         if (auto tree = rest.find("/tree/"); tree != std::string::npos) {
             spec.revision = rest.substr(tree + 6);
             rest.resize(tree);

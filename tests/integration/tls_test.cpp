@@ -42,8 +42,10 @@ TEST_CASE("testssl.sh finds nothing vulnerable or not ok that the configuration 
     auto [code, out] = run_command(testssl);
     // testssl's resumption probe is `s_client -sess_out </dev/null`, which closes as soon as the handshake is done: on
     // a loaded machine it can leave before the TLS 1.3 ticket (sent right after the handshake) arrives, saves no
-    // session and reports "Connect problem". One more run then; resumption itself is tested below with -ign_eof.
-    if (out.find("Connect problem: Ticket resumption test not") != std::string::npos) std::tie(code, out) = run_command(testssl);
+    // session and reports "Connect problem". Up to two more runs then (the browser tests beside it load both cores);
+    // resumption itself is tested below with -ign_eof.
+    for (int again = 0; again < 2 && out.find("Connect problem: Ticket resumption test not") != std::string::npos; ++again)
+        std::tie(code, out) = run_command(testssl);
     INFO(out);
     CHECK_THAT(out, Catch::Contains("ALPN/HTTP2 h2, http/1.1 (offered)"));
     CHECK_THAT(out, Catch::Matches("[\\s\\S]*Obsolete CBC ciphers \\(AES, ARIA etc.\\) +not offered[\\s\\S]*"));

@@ -6,6 +6,7 @@
 #include "temp_dir.hpp"
 
 #include <fstream>
+#include <future>
 #include <thread>
 
 using namespace modelhost;
@@ -17,6 +18,15 @@ std::vector<std::string> paths(const fs::RepoSnapshot& s) {
     std::vector<std::string> out;
     for (const auto& e : s.entries) out.push_back((e.folder ? "d " : "f ") + e.path);
     return out;
+}
+
+// Waits (at most 10 s) until the index has read every hash of `repo` on its own thread.
+void wait_hashed(const fs::RepoIndex& index, const std::shared_ptr<const fs::RepoSnapshot>& repo) {
+    auto join = index.until_hashed(repo);
+    if (!join) return;
+    std::promise<void> done;
+    (*join)([&] { done.set_value(); });
+    REQUIRE(done.get_future().wait_for(std::chrono::seconds(10)) == std::future_status::ready);
 }
 
 }  // namespace
@@ -82,8 +92,13 @@ TEST_CASE("a recorded commit wins, and a recorded hash counts only while the fil
     CHECK(fs::RepoIndex(root.path()).sha256(*s, *s->find("w.onnx")) == recorded);
 
     root.write("m/w.onnx", "rewritten");  // another size: the record's hash no longer counts, the bytes are read
-    auto again = fs::RepoIndex(root.path()).snapshot("m");
-    CHECK(fs::RepoIndex(root.path()).sha256(*again, *again->find("w.onnx")) == fs::digest_bytes(fs::Digest::sha256, "rewritten"));
+    fs::RepoIndex later(root.path());
+    auto again = later.snapshot("m");
+    CHECK_FALSE(later.sha256(*again, *again->find("w.onnx")));  // not known yet: read off the asking thread
+    wait_hashed(later, again);
+    CHECK(later.sha256(*again, *again->find("w.onnx")) == fs::digest_bytes(fs::Digest::sha256, "rewritten"));
+    CHECK(later.oid(*again, *again->find("w.onnx")).has_value());
+    CHECK_FALSE(later.until_hashed(again));  // all known now
 }
 
 TEST_CASE("an LFS pointer has the spec's three lines", "[repo]") {

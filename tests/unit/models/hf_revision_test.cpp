@@ -67,3 +67,12 @@ TEST_CASE("an answer without a 40-hex sha or a siblings array is refused", "[hf_
     CHECK_FALSE(read_hf_revision(json{{"sha", commit}}.dump()).ok());
     CHECK(read_hf_revision(json{{"sha", commit}, {"siblings", json::array()}}.dump()).ok());
 }
+
+TEST_CASE("an answer of more values than the budget is refused without keeping them", "[hf_revision]") {
+    std::string many = R"({"sha": ")" + commit + R"(", "siblings": [)";
+    for (std::size_t i = 0; i < modelhost::models::max_hf_json_values; ++i) many += "{},";
+    many += "{}]}";
+    auto rev = read_hf_revision(many);
+    CHECK_FALSE(rev.ok());
+    CHECK(rev.error.find("more than") != std::string::npos);
+}
