@@ -6,6 +6,7 @@
 #include "canned_server.hpp"
 #include "http_client.hpp"
 #include "process.hpp"
+#include "tools/fetch_hf.hpp"
 
 #include <nlohmann/json.hpp>
 #include <openssl/sha.h>
@@ -273,4 +274,31 @@ TEST_CASE("a huggingface mirror refuses a revision answer with a hostile sibling
     CHECK(r[std::string("X-Repo-Commit")] == commit);
     CHECK(request(offline.port(), "GET", "/hf/acme/tiny/resolve/main/onnx/model.onnx").result_int() == 404);
     CHECK(hub.hub->targets().size() == before);
+}
+
+TEST_CASE("a huggingface mirror checks a small file's git blob id before it stores it", "[hf_mirror]") {
+    CannedHub hub([](nlohmann::json& info) { info["siblings"][1]["blobId"] = std::string(40, 'd'); });
+    HubMirror m(hub);
+    try {  // streamed while it arrives, and cut before the last byte
+        m.get("/hf/acme/tiny/resolve/main/config.json");
+    } catch (const std::exception&) {
+    }
+    CHECK(m.get("/hf/acme/tiny/resolve/main/config.json").result_int() == 502);  // the failure remembered
+    CHECK_FALSE(fsys::exists(m.root.path() / "hf/acme/tiny/resolve" / commit / "config.json"));
+}
+
+TEST_CASE("a huggingface.co file URL stays a TF.js fetch; a repository URL or hf: is a hub fetch", "[hf_fetch]") {
+    using modelhost::tools::parse_hf_spec;
+    std::string error;
+    CHECK_FALSE(parse_hf_spec("https://huggingface.co/acme/tfjs/resolve/main/model.json", "", error));
+    CHECK_FALSE(parse_hf_spec("https://tfhub.dev/a/b/1", "", error));
+    auto tree = parse_hf_spec("https://huggingface.co/acme/tiny/tree/v2", "", error);
+    REQUIRE(tree);
+    CHECK(tree->repo == "acme/tiny");
+    CHECK(tree->revision == "v2");
+    auto hf = parse_hf_spec("hf:acme/tiny@0123", "http://127.0.0.1:9/", error);
+    REQUIRE(hf);
+    CHECK(hf->endpoint == "http://127.0.0.1:9");
+    CHECK(hf->revision == "0123");
+    CHECK(error.empty());
 }

@@ -228,3 +228,18 @@ TEST_CASE("the tree lists a folder or all of it with git oids, paginated by an a
     CHECK(pages == 2);
     CHECK(files == 1203 + 3);
 }
+
+TEST_CASE("names not in UTF-8, foreign cursors and endpoint look-alikes are answered, never crash or leak", "[huggingface]") {
+    TinyRepo repo;
+    repo.root.write("acme/tiny/caf\xe9.txt", "latin-1 name");
+    TestServer s(repo.root.path());
+    auto info = request(s.port(), "GET", "/api/models/acme/tiny?blobs=true");
+    REQUIRE(info.result_int() == 200);
+    CHECK(nlohmann::json::parse(info.body())["siblings"].size() == 4);
+    CHECK(request(s.port(), "GET", "/api/models/acme/tiny/tree/main?cursor=00").result_int() == 400);
+    CHECK(request(s.port(), "GET", "/api/models/acme/tiny/tree/main?cursor=zz").result_int() == 400);
+    // The layout's rewrite of /v1/resolve/main/models is /v1/models: never the catalog.
+    auto lookalike = request(s.port(), "GET", "/v1/resolve/main/models");
+    CHECK(lookalike.result_int() == 404);
+    CHECK(header(lookalike, "X-Error-Code") == "RepoNotFound");
+}
