@@ -52,13 +52,21 @@ std::optional<std::time_t> parse_http_date(std::string_view s) {
     return timegm(&tm);
 }
 
-std::string format_http_date(std::time_t t) {
+namespace {
+
+std::string format_utc(std::time_t t, const char* format) {
     std::tm tm{};
     gmtime_r(&t, &tm);
     char buf[40];
-    std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    std::strftime(buf, sizeof buf, format, &tm);
     return buf;
 }
+
+}  // namespace
+
+std::string format_http_date(std::time_t t) { return format_utc(t, "%a, %d %b %Y %H:%M:%S GMT"); }
+
+std::string format_rfc3339(std::time_t t) { return format_utc(t, "%Y-%m-%dT%H:%M:%S.000Z"); }
 
 const std::array<char, 29>& current_http_date() {
     thread_local std::time_t last = 0;

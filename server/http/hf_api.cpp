@@ -2,6 +2,7 @@
 // (https://huggingface.co/docs/hub/en/api): model info with siblings, and the tree, paginated by Link.
 #include "http/hf_layout.hpp"
 
+#include "base/http_date.hpp"
 #include "fs/digest.hpp"
 #include "mirror/mirror.hpp"
 
@@ -96,15 +97,6 @@ std::string unhex(std::string_view h) {
     return out;
 }
 
-// RFC 3339 in UTC with milliseconds, as the hub writes dates.
-std::string iso_date(std::time_t t) {
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
-    return buf;
-}
-
 // A file's LFS facts as the hub writes them (`sha_key`: "sha256" in siblings, "oid" in the tree).
 std::optional<json> lfs_of(const fs::RepoIndex& repos, const fs::RepoSnapshot& repo, const fs::RepoEntry& e, const char* sha_key) {
     auto sha = repos.sha256(repo, e);
@@ -128,8 +120,8 @@ fs::RepoAnswer model_info(const fs::RepoIndex& repos, const fs::RepoSnapshot& re
     const auto slash = repo.model.find('/');
     json doc{{"_id", repo.commit.substr(0, 24)}, {"id", repo.model}, {"modelId", repo.model},
              {"author", slash == std::string::npos ? json(nullptr) : json(repo.model.substr(0, slash))},
-             {"sha", repo.commit}, {"lastModified", iso_date(repo.last_modified)},
-             {"createdAt", iso_date(repo.last_modified)}, {"private", false}, {"disabled", false}, {"gated", false},
+             {"sha", repo.commit}, {"lastModified", format_rfc3339(repo.last_modified)},
+             {"createdAt", format_rfc3339(repo.last_modified)}, {"private", false}, {"disabled", false}, {"gated", false},
              {"downloads", 0}, {"likes", 0}, {"tags", json::array()}, {"siblings", std::move(siblings)}};
     return {doc.dump(-1, ' ', false, json::error_handler_t::replace), {}};  // (a name not in UTF-8: U+FFFD)
 }
@@ -190,7 +182,7 @@ fs::RepoAnswer tree_page(const fs::RepoIndex& repos, const fs::RepoSnapshot& rep
             if (e.lfs)
                 if (auto lfs = lfs_of(repos, repo, e, "oid")) item["lfs"] = *lfs;
         }
-        if (q.expand) item["lastCommit"] = {{"id", repo.commit}, {"title", "modelhost"}, {"date", iso_date(e.mtime.tv_sec)}};
+        if (q.expand) item["lastCommit"] = {{"id", repo.commit}, {"title", "modelhost"}, {"date", format_rfc3339(e.mtime.tv_sec)}};
         page.push_back(std::move(item));
     }
     out.body = page.dump(-1, ' ', false, json::error_handler_t::replace);

@@ -4,12 +4,12 @@
 #include "catch.hpp"
 
 #include "canned_server.hpp"
+#include "digests.hpp"
 #include "http_client.hpp"
 #include "process.hpp"
 #include "tools/fetch_hf.hpp"
 
 #include <nlohmann/json.hpp>
-#include <openssl/sha.h>
 
 #include <filesystem>
 #include <map>
@@ -22,22 +22,6 @@ namespace {
 const std::string binary = MODELHOST_BINARY;
 const std::string commit = "4f2a6c1e9b8d7a6f5e4d3c2b1a09f8e7d6c5b4a3";
 
-std::string hex(const unsigned char* md, std::size_t n) {
-    std::string out;
-    for (std::size_t i = 0; i < n; ++i) out += "0123456789abcdef"[md[i] >> 4], out += "0123456789abcdef"[md[i] & 15];
-    return out;
-}
-std::string sha256_hex(const std::string& d) {
-    unsigned char md[SHA256_DIGEST_LENGTH];
-    SHA256(reinterpret_cast<const unsigned char*>(d.data()), d.size(), md);
-    return hex(md, sizeof md);
-}
-std::string git_blob_id(const std::string& d) {
-    const std::string object = "blob " + std::to_string(d.size()) + std::string(1, '\0') + d;
-    unsigned char md[SHA_DIGEST_LENGTH];
-    SHA1(reinterpret_cast<const unsigned char*>(object.data()), object.size(), md);
-    return hex(md, sizeof md);
-}
 
 std::string redirect(const std::string& status, const std::string& location, const std::string& extra = "") {
     return "HTTP/1.1 " + status + "\r\nLocation: " + location + "\r\n" + extra + "Content-Length: 0\r\nConnection: close\r\n\r\n";

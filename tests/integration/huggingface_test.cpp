@@ -2,11 +2,11 @@
 // answers acme/tiny, with CORS on every answer.
 #include "catch.hpp"
 
+#include "digests.hpp"
 #include "http_client.hpp"
 
 #include <boost/beast/http/field.hpp>
 #include <nlohmann/json.hpp>
-#include <openssl/sha.h>
 
 #include <filesystem>
 #include <set>
@@ -19,23 +19,7 @@ namespace {
 constexpr const char* origin = "Origin: http://localhost:5173\r\n";
 const std::string cors = R"("cors": {"allow_origins": ["http://localhost:5173"]})";
 
-std::string sha256_hex(const std::string& data) {
-    unsigned char md[SHA256_DIGEST_LENGTH];
-    SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), md);
-    std::string out;
-    for (unsigned char c : md) out += "0123456789abcdef"[c >> 4], out += "0123456789abcdef"[c & 15];
-    return out;
-}
 
-// What `git hash-object` prints for these bytes.
-std::string git_blob_id(const std::string& data) {
-    const std::string object = "blob " + std::to_string(data.size()) + std::string(1, '\0') + data;
-    unsigned char md[SHA_DIGEST_LENGTH];
-    SHA1(reinterpret_cast<const unsigned char*>(object.data()), object.size(), md);
-    std::string out;
-    for (unsigned char c : md) out += "0123456789abcdef"[c >> 4], out += "0123456789abcdef"[c & 15];
-    return out;
-}
 
 std::string header(const Response& r, const std::string& name) {
     auto it = r.find(name);

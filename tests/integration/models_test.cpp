@@ -1,11 +1,11 @@
 // GET /v1/models over real sockets: the catalog with sha256 per file, following changes to the tree.
 #include "catch.hpp"
 
+#include "digests.hpp"
 #include "http_client.hpp"
 
 #include <boost/beast/http/field.hpp>
 #include <nlohmann/json.hpp>
-#include <openssl/sha.h>
 
 #include <filesystem>
 #include <functional>
@@ -16,13 +16,6 @@ namespace bhttp = boost::beast::http;
 
 namespace {
 
-std::string sha256_hex(const std::string& data) {
-    unsigned char md[SHA256_DIGEST_LENGTH];
-    SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), md);
-    std::string out;
-    for (unsigned char c : md) out += "0123456789abcdef"[c >> 4], out += "0123456789abcdef"[c & 15];
-    return out;
-}
 
 // GET /v1/models once the catalog (built off the I/O threads) is there, and `ready` accepts it; waits up to 5 s.
 nlohmann::json models_when(std::uint16_t port, const std::function<bool(const nlohmann::json&)>& ready) {
