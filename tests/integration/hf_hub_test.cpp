@@ -271,7 +271,7 @@ TEST_CASE("a huggingface mirror checks a small file's git blob id before it stor
     CHECK_FALSE(fsys::exists(m.root.path() / "hf/acme/tiny/resolve" / commit / "config.json"));
 }
 
-TEST_CASE("a huggingface.co file URL stays a TF.js fetch; a repository URL or hf: is a hub fetch", "[hf_fetch]") {
+TEST_CASE("a huggingface.co file URL stays a TF.js fetch, a repository URL or hf: is a hub fetch", "[hf_fetch]") {
     using modelhost::tools::parse_hf_spec;
     std::string error;
     CHECK_FALSE(parse_hf_spec("https://huggingface.co/acme/tfjs/resolve/main/model.json", "", error));
