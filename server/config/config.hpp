@@ -167,7 +167,13 @@ struct Config {
     CorsConfig cors;
     HeaderList headers{{"Cross-Origin-Resource-Policy", "cross-origin"}};
     std::vector<RouteConfig> routes;
-    std::vector<CacheControlRule> cache_control{{"*.json", "no-cache"}, {"**", "public, max-age=86400"}};
+    // An npm package's folder named for its exact version (ROOT/npm/{package}@{version}/, the npm-CDN layout) never
+    // changes: kept for a year. A scope's own folder is not a version.
+    std::vector<CacheControlRule> cache_control{{"/npm/@*/*@*/**", "public, max-age=31536000, immutable"},
+                                                {"/npm/@*/**", "public, max-age=86400"},
+                                                {"/npm/*@*/**", "public, max-age=31536000, immutable"},
+                                                {"*.json", "no-cache"},
+                                                {"**", "public, max-age=86400"}};
     std::vector<MirrorConfig> mirrors;
     CompressionConfig compression;
     HuggingFaceConfig huggingface;

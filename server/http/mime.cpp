@@ -10,7 +10,7 @@ namespace modelhost::http {
 
 namespace {
 
-constexpr std::array<std::pair<std::string_view, std::string_view>, 23> types{{
+constexpr std::array<std::pair<std::string_view, std::string_view>, 24> types{{
     {"json", "application/json"},
     {"bin", "application/octet-stream"},
     {"tflite", "application/octet-stream"},
@@ -21,6 +21,7 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 23> types{{
     {"wasm", "application/wasm"},
     {"js", "text/javascript; charset=utf-8"},
     {"mjs", "text/javascript; charset=utf-8"},
+    {"cjs", "text/javascript; charset=utf-8"},  // (a worker's importScripts refuses any other type)
     {"html", "text/html; charset=utf-8"},
     {"htm", "text/html; charset=utf-8"},
     {"txt", "text/plain; charset=utf-8"},

@@ -179,7 +179,10 @@ TEST_CASE("a reload names each restart-only setting it changed, and nothing for 
 TEST_CASE("the settings away from their default are told apart from those set to it", "[config]") {
     Loader l;
     Config c = l.load(R"({"server": {"port": 8080, "threads": 2}, "cors": {"max_age": 7200}, "log": {"level": "debug"},
-                          "cache_control": [{"path": "*.json", "value": "no-cache"}, {"path": "**", "value": "public, max-age=86400"}]})");
+                          "cache_control": [{"path": "/npm/@*/*@*/**", "value": "public, max-age=31536000, immutable"},
+                                            {"path": "/npm/@*/**", "value": "public, max-age=86400"},
+                                            {"path": "/npm/*@*/**", "value": "public, max-age=31536000, immutable"},
+                                            {"path": "*.json", "value": "no-cache"}, {"path": "**", "value": "public, max-age=86400"}]})");
     CHECK(not_default(c, {"server", "server.port", "server.threads", "cors.max_age", "log.level", "cache_control"}) ==
           std::vector<std::string>{"server.threads", "log.level"});
 }
