@@ -13,19 +13,23 @@ namespace modelhost::http {
 
 namespace {
 
-// The hub's headers on a file's answer: the commit, and an LFS file's size and SHA-256, which the hub sends as its
-// ETag beside the redirect to its CDN (X-Linked-*: the answer is still the file's own, with its own ETag).
+// A local folder's file: the SHA-256 only of an LFS file, and only once it is known (the answer is still the file's
+// own, with its own ETag).
 void hub_headers(const Resources& r, const HfRequest& hf, std::string_view file, Reply& res) {
-    res.set("X-Repo-Commit", hf.repo->commit);
     const fs::RepoEntry* entry = hf.repo->find(file);
-    if (!entry || entry->folder || !entry->lfs) return;
-    if (auto sha = r.repos->sha256(*hf.repo, *entry)) {
-        res.set("X-Linked-Size", std::to_string(entry->size));
-        res.set("X-Linked-Etag", "\"" + *sha + "\"");
-    }
+    std::optional<std::string> sha;
+    if (entry && !entry->folder && entry->lfs) sha = r.repos->sha256(*hf.repo, *entry);
+    put_hub_headers(res, hf.repo->commit, sha.value_or(std::string()), entry ? entry->size : 0);
 }
 
 }  // namespace
+
+void put_hub_headers(Reply& res, std::string_view commit, std::string_view sha256, std::uint64_t size) {
+    res.set("X-Repo-Commit", commit);
+    if (sha256.empty()) return;
+    res.set("X-Linked-Size", std::to_string(size));
+    res.set("X-Linked-Etag", "\"" + std::string(sha256) + "\"");
+}
 
 bool known_revision(const fs::RepoSnapshot& repo, std::string_view revision) {
     return revision == "main" || revision == "HEAD" || revision == repo.commit;

@@ -9,6 +9,7 @@
 #include "http/resources.hpp"
 #include "http/target.hpp"
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -61,6 +62,10 @@ void serve_hf(const Policy& policy, const Resources& resources, const RoutePolic
 // threads); asked again without it, it is made from what is known.
 bool answer_hf_api(const Policy& policy, const Resources& resources, const mirror::Mirrors* mirrors, const Target& target,
                    const Request& req, bool may_wait, Exchange& ex);
+
+// The hub's headers on a file's answer, from a local folder or a mirror: the commit, and for an LFS file whose
+// SHA-256 is known (`sha256` not empty) its size and that hash, which the hub sends beside its redirect to its CDN.
+void put_hub_headers(Reply& res, std::string_view commit, std::string_view sha256, std::uint64_t size);
 
 // A 404 the way the hub sends it: X-Error-Code and X-Error-Message, and {"error": message} as JSON.
 Reply hub_error(std::string_view code, std::string_view message, unsigned version);

@@ -20,13 +20,6 @@ Reply failed_step(unsigned status, const char* code, const std::string& message,
     return error_reply(static_cast<bhttp::status>(status), version);
 }
 
-void hub_headers(const models::HfRevision& rev, const models::HfSibling& file, Reply& res) {
-    res.set("X-Repo-Commit", rev.commit);
-    if (file.sha256.empty()) return;
-    res.set("X-Linked-Size", std::to_string(file.size));
-    res.set("X-Linked-Etag", "\"" + file.sha256 + "\"");
-}
-
 // Step one: the revision answer, stored (and fresh enough), or the wait for it; null with `ex` made otherwise.
 std::shared_ptr<const models::HfRevision> revision_of(const mirror::Mirrors& mirrors, const HfRevisionCache& revisions,
                                                       const std::string& prefix, const HfPath& hf, const Request& req,
@@ -74,8 +67,16 @@ std::shared_ptr<const models::HfRevision> HfRevisionCache::get(const std::filesy
     std::string text{std::istreambuf_iterator<char>(in), {}};
     auto rev = std::make_shared<const models::HfRevision>(models::read_hf_revision(text));
     std::lock_guard lock(mutex_);
-    if (kept_.size() >= max_entries) kept_.clear();
-    kept_[file.native()] = {version, rev};
+    if (auto old = kept_.find(file.native()); old != kept_.end()) {
+        kept_bytes_ -= old->second.bytes;
+        kept_.erase(old);
+    }
+    if (kept_.size() >= max_entries || kept_bytes_ + text.size() > max_bytes) {  // rare: start over rather than grow
+        kept_.clear();
+        kept_bytes_ = 0;
+    }
+    kept_[file.native()] = {version, rev, text.size()};
+    kept_bytes_ += text.size();
     return rev;
 }
 
@@ -124,7 +125,7 @@ bool from_hf_mirror(const mirror::Mirrors& mirrors, const HfRevisionCache& revis
                 ex.reply = hub_error("EntryNotFound", "Entry not found", req.version());
             break;
     }
-    if (ex.reply.result_int() < 500) hub_headers(*rev, *file, ex.reply);
+    if (ex.reply.result_int() < 500) put_hub_headers(ex.reply, rev->commit, file->sha256, file->size);
     return false;
 }
 

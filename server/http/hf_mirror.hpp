@@ -28,6 +28,7 @@ namespace modelhost::http {
 class HfRevisionCache {
 public:
     static constexpr std::size_t max_entries = 1024;
+    static constexpr std::size_t max_bytes = 64u << 20;  // of the answers' texts, all kept answers together
 
     // The answer stored in `file`, parsed; null when the file cannot be read.
     std::shared_ptr<const models::HfRevision> get(const std::filesystem::path& file) const;
@@ -36,9 +37,11 @@ private:
     struct Kept {
         std::string version;
         std::shared_ptr<const models::HfRevision> revision;
+        std::size_t bytes = 0;  // the answer's text, as the measure of what it keeps
     };
     mutable std::mutex mutex_;
     mutable std::map<std::string, Kept, std::less<>> kept_;
+    mutable std::size_t kept_bytes_ = 0;
 };
 
 // The answer for `target` under a huggingface mirror made in `ex`; true when a transfer must be waited for first
