@@ -141,11 +141,14 @@ const RepoEntry* RepoSnapshot::find(std::string_view path) const {
     return it != entries.end() && it->path == path ? &*it : nullptr;
 }
 
+std::shared_ptr<const RepoAnswer> RepoSnapshot::answered(const std::string& key) const {
+    std::lock_guard lock(answers_mutex_);
+    auto it = answers_.find(key);
+    return it == answers_.end() ? nullptr : it->second;
+}
+
 std::shared_ptr<const RepoAnswer> RepoSnapshot::answer(const std::string& key, const std::function<RepoAnswer()>& make) const {
-    {
-        std::lock_guard lock(answers_mutex_);
-        if (auto it = answers_.find(key); it != answers_.end()) return it->second;
-    }
+    if (auto made = answered(key)) return made;
     auto made = std::make_shared<const RepoAnswer>(make());  // outside the lock: it may read files
     std::lock_guard lock(answers_mutex_);
     if (answers_.size() >= max_answers) answers_.clear();

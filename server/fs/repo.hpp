@@ -48,6 +48,8 @@ struct RepoSnapshot {
     const RepoEntry* find(std::string_view path) const;
     // The answer for `key`, made by `make` the first time it is asked of this snapshot (so once per folder version).
     std::shared_ptr<const RepoAnswer> answer(const std::string& key, const std::function<RepoAnswer()>& make) const;
+    // The answer for `key` when it was made already, else null.
+    std::shared_ptr<const RepoAnswer> answered(const std::string& key) const;
 
 private:
     static constexpr std::size_t max_answers = 64;  // kept per snapshot (pages of a large tree, variants)

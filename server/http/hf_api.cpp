@@ -243,7 +243,6 @@ bool answer_hf_api(const Policy& p, const Resources& r, const mirror::Mirrors* m
         return true;
     }
     std::string_view t(req.target().data(), req.target().size());
-    std::string key_suffix;
     const ApiQuery q = parse_api_query(t.find('?') == std::string_view::npos ? std::string_view() : t.substr(t.find('?') + 1));
     if (!q.cursor.empty() && !valid_cursor(*repo, q.cursor)) {  // only a page's own: every other one would be a new answer
         ex.reply = error_reply(bhttp::status::bad_request, version);
@@ -254,19 +253,20 @@ bool answer_hf_api(const Policy& p, const Resources& r, const mirror::Mirrors* m
         ex.reply = hub_error("EntryNotFound", path->folder + " does not exist on \"" + path->revision + "\"", version);
         return true;
     }
-    if (path->tree || q.blobs) {  // every file's hashes, read off the I/O threads: the first answer waits for them
-        auto join = r.repos->until_hashed(repo);
+    const std::string key = path->tree ? "tree\n" + path->folder + '\n' + (q.recursive ? "r" : "") + (q.expand ? "e" : "") + '\n' + q.cursor
+                                       : std::string(q.blobs ? "info+blobs" : "info");
+    auto made = repo->answered(key);  // made before: no hash to look at again
+    if (!made) {
+        auto join = path->tree || q.blobs ? r.repos->until_hashed(repo) : std::nullopt;  // hashes read off the I/O threads
         if (join && may_wait) {
             ex.wait = std::move(*join);
             ex.log.note = "hub API: waited for hashes";
             return true;
         }
-        if (join) key_suffix = " (partial)";  // asked again and still not all known (the memory was full): not kept
+        auto make = [&] { return path->tree ? tree_page(*r.repos, *repo, *path, q) : model_info(*r.repos, *repo, q.blobs); };
+        // Asked again and still not all known (the memory was full): made from what is known, and not kept.
+        made = join ? std::make_shared<const fs::RepoAnswer>(make()) : repo->answer(key, make);
     }
-    std::string key = path->tree ? "tree\n" + path->folder + '\n' + (q.recursive ? "r" : "") + (q.expand ? "e" : "") + '\n' + q.cursor
-                                 : std::string(q.blobs ? "info+blobs" : "info");
-    auto make = [&] { return path->tree ? tree_page(*r.repos, *repo, *path, q) : model_info(*r.repos, *repo, q.blobs); };
-    auto made = key_suffix.empty() ? repo->answer(key, make) : std::make_shared<const fs::RepoAnswer>(make());
     const std::string next = made->next;
     ex.reply = json_answer(std::move(made), version);
     ex.reply.set("X-Repo-Commit", repo->commit);
