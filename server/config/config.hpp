@@ -133,8 +133,11 @@ struct Http2Config {
 // the path (and the request's query), stored under the root at the same path, and served from there.
 struct MirrorConfig {
     // tfjs: files by path, as above. huggingface: a hub; {path}{model}/resolve/{revision}/{file} resolves the revision
-    // to a commit by the hub's revision API and stores the files per commit (docs/HUGGINGFACE.md).
-    enum class Kind { tfjs, huggingface };
+    // to a commit by the hub's revision API and stores the files per commit (docs/HUGGINGFACE.md). npm: a registry;
+    // the first request for a file of {path}{package}@{version}/ fetches that version's tarball once, checks its
+    // integrity and unpacks it; a tag or range resolves through the package's document, revalidated after
+    // revalidate_after (docs/NPM.md).
+    enum class Kind { tfjs, huggingface, npm };
     std::string path;      // "/tfhub/": a leading and a trailing '/'
     std::string upstream;  // "https://tfhub.dev/": http(s), ending in '/'
     Kind kind = Kind::tfjs;

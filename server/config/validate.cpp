@@ -323,7 +323,10 @@ MirrorConfig read_mirror(const Checker& c, const json& obj, const std::string& k
     std::string kind = "tfjs";
     c.get(obj, key, "kind", kind);
     if (kind == "huggingface") m.kind = MirrorConfig::Kind::huggingface;
-    else if (kind != "tfjs") c.fail(key + ".kind", "must be \"tfjs\" (files by path, the default) or \"huggingface\" (a hub: resolve/{revision} by commit), not \"" + kind + "\"");
+    else if (kind == "npm") m.kind = MirrorConfig::Kind::npm;
+    else if (kind != "tfjs")
+        c.fail(key + ".kind", "must be \"tfjs\" (files by path, the default), \"huggingface\" (a hub: resolve/{revision} by commit) or "
+                              "\"npm\" (a registry: {package}@{version}/{path} from its tarball), not \"" + kind + "\"");
     const std::string& p = m.path;
     bool plain = p.size() >= 2 && p.starts_with('/') && p.ends_with('/') && p.find("//") == std::string::npos &&
                  p.find_first_of("?#%\\*[ ") == std::string::npos && p.find("/.") == std::string::npos;

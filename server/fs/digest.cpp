@@ -16,7 +16,7 @@ using Context = std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)>;
 
 Context start(Digest d) {
     Context ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-    if (ctx && EVP_DigestInit_ex(ctx.get(), d == Digest::sha256 ? EVP_sha256() : EVP_sha1(), nullptr) != 1) ctx.reset();
+    if (ctx && EVP_DigestInit_ex(ctx.get(), d == Digest::sha256 ? EVP_sha256() : d == Digest::sha512 ? EVP_sha512() : EVP_sha1(), nullptr) != 1) ctx.reset();
     return ctx;
 }
 

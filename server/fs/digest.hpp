@@ -10,7 +10,7 @@
 
 namespace modelhost::fs {
 
-enum class Digest { sha256, sha1 };
+enum class Digest { sha256, sha1, sha512 };
 
 // The lowercase hex digest of `prefix` followed by the bytes [offset, offset + size) of the open file `fd`, read with
 // pread; nullopt when the file is shorter than that or cannot be read.

@@ -11,6 +11,7 @@
 #include <map>
 #include <mutex>
 #include <cerrno>
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <sys/stat.h>
@@ -320,6 +321,34 @@ Lookup FileStore::open(std::string_view relative) const {
         if (out.result != Lookup::Result::not_found) return out;  // found, or a failure that answers (503, 500)
     }
     return out;
+}
+
+std::vector<std::string> FileStore::list(std::string_view relative, std::size_t max_names) const {
+    std::vector<std::string> names;
+    for (const auto& m : mounts_) {
+        const std::string_view folder = std::string_view(m.prefix).substr(0, m.prefix.empty() ? 0 : m.prefix.size() - 1);
+        if (!m.folder || !(relative.starts_with(m.prefix) || relative == folder)) continue;
+        const std::string_view inside = relative.substr(std::min(relative.size(), m.prefix.size()));
+        const int fd = inside.empty() ? ::openat(m.folder->dir.fd(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                                      : open_beneath(m.folder->dir.fd(), std::string(inside));
+        struct stat st {};
+        if (fd < 0) continue;
+        if (::fstat(fd, &st) != 0 || !S_ISDIR(st.st_mode)) {
+            ::close(fd);
+            continue;
+        }
+        DIR* dir = ::fdopendir(fd);  // (owns fd from here)
+        if (!dir) {
+            ::close(fd);
+            continue;
+        }
+        while (const dirent* e = ::readdir(dir)) {
+            if (names.size() >= max_names) break;
+            if (e->d_name[0] != '.') names.emplace_back(e->d_name);
+        }
+        ::closedir(dir);
+    }
+    return names;
 }
 
 void FileStore::forget(std::string_view relative) const {

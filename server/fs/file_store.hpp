@@ -82,6 +82,9 @@ public:
     // `relative` joins decoded, validated path segments ("a/b.json": no ".", "..", NUL, leading '/').
     // Symlinks may not leave the folder they are in.
     Lookup open(std::string_view relative) const;
+    // The names of the folder `relative` ("a/b": validated segments, as for open) in each mounted folder that holds it,
+    // hidden ones left out; at most `max_names`. Nothing is remembered: each call reads the folder.
+    std::vector<std::string> list(std::string_view relative, std::size_t max_names = 10000) const;
     // Forgets what was remembered of `relative`: its next lookup opens it afresh, also within the pass (a mirror file
     // that another process installed again right after this one found it missing).
     void forget(std::string_view relative) const;

@@ -19,6 +19,7 @@
 #include "http/hf_layout.hpp"
 #include "http/hf_mirror.hpp"
 #include "http/mime.hpp"
+#include "http/npm_layout.hpp"
 #include "http/policy.hpp"
 #include "http/resources.hpp"
 #include "http/static_file.hpp"
@@ -116,8 +117,11 @@ struct InForce {
 Handler::Handler(const config::Config& cfg)
     : now_(std::make_shared<const InForce>(cfg, nullptr, nullptr)), generation_(++policies_installed),
       access_log_(cfg.log.access_log) {
-    if (!cfg.mirrors.empty()) mirrors_ = std::make_unique<mirror::Mirrors>(cfg.mirrors, cfg.server.root);
+    // An npm tarball's HTML and SVG are never unpacked: they would run on this origin.
+    auto unpacks = [](std::string_view path) { return !is_active_markup(mime_type(path)); };
+    if (!cfg.mirrors.empty()) mirrors_ = std::make_unique<mirror::Mirrors>(cfg.mirrors, cfg.server.root, unpacks);
     if (mirrors_) hf_revisions_ = std::make_unique<HfRevisionCache>();
+    if (mirrors_) npm_documents_ = std::make_unique<NpmDocuments>();
 }
 
 void Handler::reload(const config::Config& cfg) {
@@ -212,6 +216,13 @@ bool Handler::serve_file(const InForce& now, const RoutePolicy& route, const Tar
         Target index = target;
         index.path = "/index.html";
         serve_static(now.policy, now.resources, route, index, req, ex.reply, ex.log.note);
+    } else if (bool waiting = false;
+               answer_npm_alias(now.resources, mirrors_.get(), npm_documents_.get(), target, req, may_wait, ex, waiting)) {
+        return waiting;  // a tag or range: the redirect to its exact version, or the wait for the package's document
+    } else if (mirrors_ && mirrors_->covers(target.path) && mirrors_->rule_for(target.path).kind == config::MirrorConfig::Kind::npm) {
+        if (npm_package_file(target.path, mirrors_->rule_for(target.path).path)) return from_mirror(now, route, target, req, may_wait, ex);
+        ex.reply = error_reply(bhttp::status::not_found, req.version());  // 7′, asking the registry nothing
+        ex.log.note = "mirror: only {package}@{version}/{path} is mirrored from a registry";
     } else if (mirrors_ && mirrors_->covers(target.path) &&
                mirrors_->rule_for(target.path).kind == config::MirrorConfig::Kind::huggingface) {
         return from_hf_mirror(*mirrors_, *hf_revisions_, now.policy, now.resources, route, target, req, may_wait, ex);  // 7′

@@ -30,6 +30,7 @@ struct RoutePolicy;
 struct Target;
 struct HfRequest;  // what the target step found of the Hugging Face layout; hf_layout.hpp
 class HfRevisionCache;
+struct NpmDocuments;
 
 class Handler {
 public:
@@ -89,6 +90,7 @@ private:
     std::function<bool()> request_pass_end_;       // set before serving; given to every new file store
     std::unique_ptr<mirror::Mirrors> mirrors_;     // null without mirrors; restart-only (its state outlives reloads)
     std::unique_ptr<HfRevisionCache> hf_revisions_;  // a huggingface mirror's revision answers, parsed (hf_mirror.hpp)
+    std::unique_ptr<NpmDocuments> npm_documents_;    // an npm mirror's package documents, parsed (npm_layout.hpp)
 };
 
 }  // namespace modelhost::http

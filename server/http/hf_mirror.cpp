@@ -7,8 +7,6 @@
 #include "http/static_file.hpp"
 #include "mirror/mirror.hpp"
 
-#include <fstream>
-#include <sys/stat.h>
 
 namespace modelhost::http {
 
@@ -52,33 +50,6 @@ std::shared_ptr<const models::HfRevision> revision_of(const mirror::Mirrors& mir
 }
 
 }  // namespace
-
-std::shared_ptr<const models::HfRevision> HfRevisionCache::get(const std::filesystem::path& file) const {
-    struct stat st {};
-    if (::stat(file.c_str(), &st) != 0) return nullptr;
-    const std::string version = std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) +
-                                ":" + std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec);
-    {
-        std::lock_guard lock(mutex_);
-        if (auto it = kept_.find(file.native()); it != kept_.end() && it->second.version == version) return it->second.revision;
-    }
-    if (static_cast<std::uint64_t>(st.st_size) > models::max_hf_revision_bytes) return nullptr;
-    std::ifstream in(file, std::ios::binary);
-    std::string text{std::istreambuf_iterator<char>(in), {}};
-    auto rev = std::make_shared<const models::HfRevision>(models::read_hf_revision(text));
-    std::lock_guard lock(mutex_);
-    if (auto old = kept_.find(file.native()); old != kept_.end()) {
-        kept_bytes_ -= old->second.bytes;
-        kept_.erase(old);
-    }
-    if (kept_.size() >= max_entries || kept_bytes_ + text.size() > max_bytes) {  // rare: start over rather than grow
-        kept_.clear();
-        kept_bytes_ = 0;
-    }
-    kept_[file.native()] = {version, rev, text.size()};
-    kept_bytes_ += text.size();
-    return rev;
-}
 
 bool from_hf_mirror(const mirror::Mirrors& mirrors, const HfRevisionCache& revisions, const Policy& p, const Resources& r,
                     const RoutePolicy& route, const Target& target, const Request& req, bool may_wait, Exchange& ex) {

@@ -7,15 +7,12 @@
 #pragma once
 
 #include "http/message.hpp"
+#include "http/parsed_files.hpp"
 #include "http/policy.hpp"
 #include "http/resources.hpp"
 #include "http/target.hpp"
 #include "models/hf_revision.hpp"
 
-#include <filesystem>
-#include <map>
-#include <memory>
-#include <mutex>
 #include <string>
 
 namespace modelhost::mirror {
@@ -24,24 +21,9 @@ class Mirrors;
 
 namespace modelhost::http {
 
-// Stored revision answers, parsed once per file version (device, inode, size and mtime), so a request parses none.
-class HfRevisionCache {
-public:
-    static constexpr std::size_t max_entries = 1024;
-    static constexpr std::size_t max_bytes = 64u << 20;  // of the answers' texts, all kept answers together
-
-    // The answer stored in `file`, parsed; null when the file cannot be read.
-    std::shared_ptr<const models::HfRevision> get(const std::filesystem::path& file) const;
-
-private:
-    struct Kept {
-        std::string version;
-        std::shared_ptr<const models::HfRevision> revision;
-        std::size_t bytes = 0;  // the answer's text, as the measure of what it keeps
-    };
-    mutable std::mutex mutex_;
-    mutable std::map<std::string, Kept, std::less<>> kept_;
-    mutable std::size_t kept_bytes_ = 0;
+// Stored revision answers, parsed once per file version.
+struct HfRevisionCache : ParsedFiles<models::HfRevision> {
+    HfRevisionCache() : ParsedFiles(models::max_hf_revision_bytes, [](std::string_view t) { return models::read_hf_revision(t); }) {}
 };
 
 // The answer for `target` under a huggingface mirror made in `ex`; true when a transfer must be waited for first

@@ -54,4 +54,8 @@ bool is_active_content(std::string_view type) {
     return false;
 }
 
+bool is_active_markup(std::string_view type) {
+    return is_active_content(type) && type.find("javascript") == std::string_view::npos;
+}
+
 }  // namespace modelhost::http

@@ -12,6 +12,10 @@
 #include "fs/digest.hpp"
 #include "models/hf_revision.hpp"
 #include "models/manifest.hpp"
+#include "models/npm_package.hpp"
+#include "mirror/npm_install.hpp"
+
+#include <nlohmann/json.hpp>
 
 #include <boost/url/encode.hpp>
 #include <boost/url/rfc/pchars.hpp>
@@ -20,6 +24,8 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <fstream>
+#include <set>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -38,6 +44,9 @@ constexpr std::size_t max_transfers = 32;                  // under way at once,
 constexpr auto failure_memory = std::chrono::seconds(1);   // what answers the requests that waited for a failed transfer
 constexpr std::size_t max_failures = 10000;                // remembered at once (a client asking for many missing files)
 constexpr auto transfer_stop_wait = std::chrono::seconds(16);  // a stopping server waits for its transfers (one socket wait: 15 s)
+
+// What npm sends for a package's document: the abbreviated one when the registry has it (no READMEs), else the full.
+constexpr const char* npm_accept = "application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8, */*";
 
 // The decoded path as it goes into the upstream URL: path characters and '/' kept, the rest percent-encoded.
 std::string encode_path(std::string_view decoded) {
@@ -72,6 +81,21 @@ struct Mirrors::State {
     std::atomic<bool> ending{false};  // ~Mirrors: transfers under way stop at their next bytes
     unsigned threads = 0;             // transfer threads running (under `lock`)
     std::condition_variable threads_done;
+    std::function<bool(std::string_view)> unpacks;  // which files of an npm tarball are unpacked
+
+    // A file of an npm mirror's {path}{package}@{version}/: the version (its folder, `unit`) is filled at once.
+    struct PackageFile {
+        std::string unit, name, version, file;
+    };
+    std::optional<PackageFile> package_of(const config::MirrorConfig& r, std::string_view path) const {
+        if (r.kind != config::MirrorConfig::Kind::npm) return std::nullopt;
+        auto ref = models::npm_version_file(path.substr(r.path.size()));
+        if (!ref) return std::nullopt;
+        return PackageFile{r.path + std::string(ref->name) + "@" + std::string(ref->spec) + "/", std::string(ref->name),
+                           std::string(ref->spec), std::string(ref->path)};
+    }
+    // The files an unpacked version's record lists; nullopt when there is none (never unpacked, or evicted).
+    std::optional<std::set<std::string, std::less<>>> unpacked(const PackageFile& p) const;
 
     const config::MirrorConfig* rule_for(std::string_view path) const {
         for (const auto& r : rules)
@@ -87,6 +111,7 @@ struct Mirrors::State {
             const bool commit = rev.size() == 40 && rev.find_first_not_of("0123456789abcdef") == std::string_view::npos;
             return is_revision_answer(r, path) && !commit;
         }
+        if (r.kind == config::MirrorConfig::Kind::npm) return !package_of(r, path);  // a package's document: tags move
         auto name = path.substr(path.rfind('/') + 1);
         for (const auto& g : r.revalidate)
             if (glob_match(g, g.find('/') == std::string::npos ? name : path)) return true;
@@ -96,6 +121,10 @@ struct Mirrors::State {
     // A huggingface mirror's revision answer ({path}api/models/...): read whole, never streamed.
     static bool is_revision_answer(const config::MirrorConfig& r, std::string_view path) {
         return r.kind == config::MirrorConfig::Kind::huggingface && path.substr(r.path.size()).starts_with("api/models/");
+    }
+    // A listing the mirror reads itself (a revision answer, an npm package's document): read whole, never streamed.
+    bool is_document(const config::MirrorConfig& r, std::string_view path) const {
+        return is_revision_answer(r, path) || (r.kind == config::MirrorConfig::Kind::npm && !package_of(r, path));
     }
 
     std::uint64_t limit_for(const config::MirrorConfig& r, const std::string& path, bool& exact) const;
@@ -108,6 +137,13 @@ struct Mirrors::State {
     void start_streaming(Transfer& transfer, std::shared_ptr<const fs::GrowingFile> growing, std::time_t last_modified);
     void install(const config::MirrorConfig& r, const std::string& path, const fsys::path& tmp, Entry e);
     void finish(const std::string& path, std::optional<Failure> failure);
+    Decision decide_package(const config::MirrorConfig& r, const PackageFile& p, bool may_wait,
+                            const std::shared_ptr<State>& self);
+    Decision launch(const std::string& key, std::function<void(State&, std::shared_ptr<Transfer>)> work,
+                    const std::shared_ptr<State>& self);
+    void run_package(const config::MirrorConfig& r, const PackageFile& p);
+    std::optional<Failure> fill_package(const config::MirrorConfig& r, const PackageFile& p, const fsys::path& tarball,
+                                        const fsys::path& folder);
 };
 
 // The most bytes the file may hold: a shard listed by the stored model.json beside it (or above it) may hold its
@@ -117,6 +153,7 @@ std::uint64_t Mirrors::State::limit_for(const config::MirrorConfig& r, const std
     exact = false;
     if (is_revision_answer(r, path)) return std::min(r.max_file_bytes, models::max_hf_revision_bytes);
     if (r.kind == config::MirrorConfig::Kind::huggingface) return r.max_file_bytes;  // (Expected bounds a listed file)
+    if (r.kind == config::MirrorConfig::Kind::npm) return std::min<std::uint64_t>(r.max_file_bytes, models::max_npm_document_bytes);
     if (revalidates(r, path)) return std::min(r.max_file_bytes, models::max_manifest_bytes);
     for (auto dir = path.substr(0, path.rfind('/')); dir.size() + 1 > r.path.size(); dir = dir.substr(0, dir.rfind('/'))) {
         auto text = models::manifest_file_text(file_of(dir + "/model.json"));
@@ -177,13 +214,15 @@ client::HttpResponse Mirrors::State::request(const config::MirrorConfig& r, cons
             throw client::BodyTooLarge(path + ": listed with " + std::to_string(*expected.size) + " bytes, over max_file_bytes");
         exact = target.max_bytes = *expected.size;
     }
+    if (r.kind == config::MirrorConfig::Kind::npm) target.headers.emplace_back("Accept", npm_accept);
     if (stored && !stored->etag.empty()) target.headers.emplace_back("If-None-Match", stored->etag);
     if (stored && !stored->last_modified.empty()) target.headers.emplace_back("If-Modified-Since", stored->last_modified);
-    std::string url = r.upstream + encode_path(std::string_view(path).substr(r.path.size()));
+    std::string url = r.kind == config::MirrorConfig::Kind::npm ? npm_document_url(r.upstream, std::string_view(path).substr(r.path.size()))
+                                                                : r.upstream + encode_path(std::string_view(path).substr(r.path.size()));
     if (!query.empty()) url += "?" + query;
     target.on_head = [&](const client::HttpResponse& head) {
         auto lengths = head.all("Content-Length");  // Beast checked its syntax
-        if (head.status != 200 || stored || lengths.size() != 1 || is_revision_answer(r, path)) return;  // chunked: whole
+        if (head.status != 200 || stored || lengths.size() != 1 || is_document(r, path)) return;  // chunked: whole
         const std::uint64_t length = std::stoull(lengths[0]);
         if (exact && length != *exact)
             throw client::HttpError(url + ": announces " + lengths[0] + " bytes, the manifest declares " + std::to_string(*exact));
@@ -318,8 +357,11 @@ void Mirrors::State::finish(const std::string& path, std::optional<Failure> fail
     }
 }
 
-Mirrors::Mirrors(const std::vector<config::MirrorConfig>& rules, const fsys::path& root) : state_(std::make_shared<State>()) {
+Mirrors::Mirrors(const std::vector<config::MirrorConfig>& rules, const fsys::path& root,
+                 std::function<bool(std::string_view)> unpacks)
+    : state_(std::make_shared<State>()) {
     state_->rules = rules;
+    state_->unpacks = unpacks ? std::move(unpacks) : [](std::string_view) { return true; };
     state_->root = root;
     if (rules.empty()) return;
     std::vector<std::string> prefixes;
@@ -366,6 +408,7 @@ Decision Mirrors::decide(std::string_view path, std::string_view query, bool may
     if (r.offline) return {Decision::Kind::serve, 0, "mirror: offline", {}};
     const auto now = Clock::now();
     std::lock_guard g(s.lock);
+    if (auto package = s.package_of(r, path)) return s.decide_package(r, *package, may_wait, state_);
     const std::optional<Entry> stored = s.store->use(std::string(path));
     std::error_code ec;
     if (!stored && fsys::is_regular_file(s.file_of(path), ec)) return {};  // placed by hand: served as is
@@ -382,25 +425,32 @@ Decision Mirrors::decide(std::string_view path, std::string_view query, bool may
     }
     // Not stored, no failure remembered and no transfer under way, even after a wait: the file it stored was evicted
     // since (by another process sharing the root, or for max_bytes). It is filled again.
-    auto running = s.transfers.find(path);
-    if (running == s.transfers.end()) {
-        if (s.transfers.size() >= max_transfers) {
-            if (stored) return {Decision::Kind::serve, 0, "mirror: stale, too many transfers under way", {}};
-            return {Decision::Kind::fail, 503, "mirror: too many upstream transfers under way", {}};
-        }
-        running = s.transfers.emplace(std::string(path), std::make_shared<Transfer>()).first;
-        ++s.threads;
-        std::thread([state = state_, &r, p = std::string(path), q = std::string(query), conditional = stored, t = running->second,
-                     logs = log::current(), expected] {
+    if (s.transfers.size() >= max_transfers && !s.transfers.contains(path) && stored)
+        return {Decision::Kind::serve, 0, "mirror: stale, too many transfers under way", {}};
+    return s.launch(std::string(path), [&r, p = std::string(path), q = std::string(query), conditional = stored, expected](
+                                           State& state, std::shared_ptr<Transfer> t) { state.run(r, p, q, conditional, t, expected); },
+                    state_);
+}
+
+// Under `lock`: the wait for the transfer of `key`, started on its own thread (running `work`) unless one is under way;
+// 503 when too many are.
+Decision Mirrors::State::launch(const std::string& key, std::function<void(State&, std::shared_ptr<Transfer>)> work,
+                                const std::shared_ptr<State>& self) {
+    auto running = transfers.find(key);
+    if (running == transfers.end()) {
+        if (transfers.size() >= max_transfers) return {Decision::Kind::fail, 503, "mirror: too many upstream transfers under way", {}};
+        running = transfers.emplace(key, std::make_shared<Transfer>()).first;
+        ++threads;
+        std::thread([state = self, t = running->second, logs = log::current(), work = std::move(work)] {
             {
                 log::Use use(logs);  // the lines of the server whose request started it
-                state->run(r, p, q, conditional, t, expected);
+                work(*state, t);
             }
             std::lock_guard done(state->lock);
             if (--state->threads == 0) state->threads_done.notify_all();
         }).detach();
     }
-    std::weak_ptr<State> weak = state_;
+    std::weak_ptr<State> weak = self;
     return {Decision::Kind::wait, 0, "mirror: waited for upstream",
             [weak, transfer = running->second](std::function<void()> resume) {
                 auto state = weak.lock();
@@ -412,6 +462,119 @@ Decision Mirrors::decide(std::string_view path, std::string_view query, bool may
                 if (!over && !transfer->growing) return transfer->waiters.push_back(std::move(resume));
                 resume();
             }};
+}
+
+std::optional<std::set<std::string, std::less<>>> Mirrors::State::unpacked(const PackageFile& p) const {
+    const std::string text = [&] {
+        std::ifstream in(file_of(p.unit + std::string(models::npm_record_name)), std::ios::binary);
+        return std::string{std::istreambuf_iterator<char>(in), {}};
+    }();
+    const auto record = nlohmann::json::parse(text, nullptr, false);
+    if (!record.is_object() || !record.contains("files") || !record["files"].is_array()) return std::nullopt;
+    std::set<std::string, std::less<>> files;
+    for (const auto& f : record["files"])
+        if (f.is_string()) files.insert(f.get<std::string>());
+    return files;
+}
+
+// Under `lock`. A file of a version: served once stored, a 404 when the unpacked version does not hold it, else the
+// version is filled, once for all its files.
+Decision Mirrors::State::decide_package(const config::MirrorConfig& r, const PackageFile& p, bool may_wait,
+                                        const std::shared_ptr<State>& self) {
+    const std::string path = p.unit + p.file;
+    std::error_code ec;
+    if (store->use(path) || fsys::is_regular_file(file_of(path), ec)) return {};
+    if (auto files = unpacked(p); files && !files->contains(p.file))
+        return {Decision::Kind::fail, 404, "mirror: " + p.name + "@" + p.version + " holds no " + p.file, {}};
+    auto failure = failures.find(p.unit);
+    if (failure != failures.end() && failure->second.until > Clock::now())
+        return {Decision::Kind::fail, failure->second.status, failure->second.note, {}};
+    (void)may_wait;  // (a version is never revalidated: asked again after a wait, it fills again only if evicted)
+    return launch(p.unit, [&r, p](State& state, std::shared_ptr<Transfer>) { state.run_package(r, p); }, self);
+}
+
+// The version's transfer thread: the document, then the tarball, checked and unpacked, each file installed.
+void Mirrors::State::run_package(const config::MirrorConfig& r, const PackageFile& p) {
+    const fsys::path tarball = store->temporary(), folder = store->temporary();
+    std::optional<Failure> failed;
+    try {
+        const auto deadline = client::deadline_after(r.timeout);
+        auto fill = store->lock_fill(p.unit, deadline);
+        if (!fill) throw client::TimedOut("another modelhost process sharing the root is still filling " + p.unit);
+        auto files = unpacked(p);  // filled meanwhile (by another process), with this file or without it
+        std::error_code ec;
+        if (!(files && (!files->contains(p.file) || fsys::is_regular_file(file_of(p.unit + p.file), ec))))
+            failed = fill_package(r, p, tarball, folder);
+    } catch (const client::TimedOut& e) {
+        failed = failure(504, std::string("mirror: ") + e.what(), failure_memory);
+    } catch (const client::FileError& e) {
+        failed = failure(502, std::string("mirror: ") + e.what() + fs::advice(e.error), failure_memory);
+    } catch (const std::system_error& e) {
+        failed = failure(502, std::string("mirror: ") + e.what() + fs::advice(e.code().value()), failure_memory);
+    } catch (const std::exception& e) {  // HttpError, BodyTooLarge, TarballError
+        failed = failure(502, std::string("mirror: ") + e.what(), failure_memory);
+    }
+    std::error_code ec;
+    fsys::remove(tarball, ec);
+    fsys::remove_all(folder, ec);
+    if (failed) log::warn("{} for {}", failed->note, p.unit);
+    finish(p.unit, std::move(failed));
+}
+
+std::optional<Failure> Mirrors::State::fill_package(const config::MirrorConfig& r, const PackageFile& p, const fsys::path& tarball,
+                                                    const fsys::path& folder) {
+    client::ClientOptions options;
+    options.ca_file = r.ca_file;
+    options.user_agent = "modelhost-mirror";
+    options.deadline = client::deadline_after(r.timeout);
+    const auto gone = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(r.not_found_ttl));
+    const std::string what = p.name + "@" + p.version;
+    const std::string doc_url = npm_document_url(r.upstream, p.name);
+    auto res = client::follow_redirects(doc_url, [&](const client::HttpUrl& u) {
+        return client::http_request(u, "GET", {{"Accept", npm_accept}}, true, options);
+    });
+    if (res.status == 404 || res.status == 410) return failure(404, "mirror: the registry has no package " + p.name, gone);
+    if (res.status != 200) return failure(502, "mirror: the registry answered " + std::to_string(res.status) + " for " + doc_url, failure_memory);
+    const models::NpmDocument doc = models::read_npm_document(res.body, p.name);
+    if (!doc.ok()) return failure(502, "mirror: " + doc_url + ": the document is refused: " + doc.error, failure_memory);
+    const auto v = doc.versions.find(p.version);
+    if (v == doc.versions.end()) {
+        const bool unverifiable = std::find(doc.unverifiable.begin(), doc.unverifiable.end(), p.version) != doc.unverifiable.end();
+        return unverifiable ? failure(502, "mirror: " + what + ": the registry lists no sha512 integrity for it", failure_memory)
+                            : failure(404, "mirror: the registry lists no version " + what, gone);
+    }
+    if (auto why = foreign_tarball(v->second.tarball, r.upstream); !why.empty()) return failure(502, "mirror: " + what + ": " + why, failure_memory);
+    client::DownloadTarget target{tarball.string(), r.max_file_bytes, 0, {}, {}, {}};
+    target.on_progress = [&] {
+        if (ending.load(std::memory_order_relaxed)) throw client::HttpError("the server is stopping");
+    };
+    res = client::get_following_redirects(v->second.tarball, target, options);
+    if (res.status == 404 || res.status == 410) return failure(404, "mirror: the registry has no tarball for " + what, gone);
+    if (res.status != 200) return failure(502, "mirror: the registry answered " + std::to_string(res.status) + " for " + v->second.tarball, failure_memory);
+    const int fd = ::open(tarball.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw std::system_error(errno, std::generic_category(), "cannot read back " + tarball.string());
+    std::vector<std::string> kept;
+    try {
+        if (auto bad = integrity_mismatch(fd, fsys::file_size(tarball), v->second.integrity); !bad.empty())
+            throw client::HttpError(what + ": " + bad);
+        fsys::create_directories(folder);
+        kept = unpack_npm_version(fd, folder, v->second, p.name, p.version, unpacks);
+    } catch (...) {
+        ::close(fd);
+        throw;
+    }
+    ::close(fd);
+    std::set<fsys::path> folders;
+    kept.push_back(std::string(models::npm_record_name));  // last: once it is there, the version is whole
+    for (const auto& file : kept) {
+        const fsys::path dest = file_of(p.unit + file);
+        fsys::create_directories(dest.parent_path());
+        const auto size = fsys::file_size(folder / file);
+        store->install(p.unit + file, folder / file, Entry{"", "", Clock::now(), Clock::now(), size}, r.max_bytes, {});
+        folders.insert(dest.parent_path());
+    }
+    for (const auto& f : folders) folder_syncs.sync(f);
+    return std::nullopt;
 }
 
 }  // namespace modelhost::mirror

@@ -61,8 +61,9 @@ struct Expected {
 class Mirrors {
 public:
     // Loads what earlier runs stored (`root`/.mirror/index.json). Throws std::system_error when `root`/.mirror cannot
-    // be made.
-    Mirrors(const std::vector<config::MirrorConfig>& rules, const std::filesystem::path& root);
+    // be made. `unpacks`: which files of an npm mirror's tarballs are unpacked (all when unset).
+    Mirrors(const std::vector<config::MirrorConfig>& rules, const std::filesystem::path& root,
+            std::function<bool(std::string_view path)> unpacks = {});
     ~Mirrors();
     Mirrors(const Mirrors&) = delete;
     Mirrors& operator=(const Mirrors&) = delete;
@@ -79,6 +80,8 @@ public:
     // false (asking again after a wait) a stale stored file is served without a new check and a remembered failure
     // answers; a file the last transfer stored but that was evicted since is fetched again.
     // `expected`: what the file must be (a huggingface mirror's file, from the revision answer).
+    // Under an npm mirror a file of {path}{package}@{version}/ waits for the whole version (its tarball fetched once,
+    // checked and unpacked), and is served from then on; any other path is the package's document ({upstream}{package}).
     Decision decide(std::string_view path, std::string_view query, bool may_wait, const Expected& expected = {}) const;
 
     // The mirror covering `path` (which `covers`).

@@ -5,6 +5,7 @@
 
 #include "tools/fetch_download.hpp"
 #include "tools/fetch_hf.hpp"
+#include "tools/fetch_npm.hpp"
 
 #include "base/args.hpp"
 #include "fs/durable.hpp"
@@ -291,7 +292,8 @@ namespace {
 
 void print_help() {
     std::printf("Usage: modelhost fetch URL [--root DIR] [--name NAME] [--force] [--ca-file PEM] [--concurrency N] [--timeout S]\n"
-                "       modelhost fetch hf:ORG/NAME[@REV] [--include GLOB]... [--exclude GLOB]... [--endpoint URL] [same options]\n\n"
+                "       modelhost fetch hf:ORG/NAME[@REV] [--include GLOB]... [--exclude GLOB]... [--endpoint URL] [same options]\n"
+                "       modelhost fetch npm:PACKAGE[@VERSION] [--include GLOB]... [--exclude GLOB]... [--registry URL] [same options]\n\n"
                 "Mirrors a TF.js model into DIR/NAME (DIR default models, created when missing; NAME default the URL's\n"
                 "last folder with any version folders after it: .../face_mesh/v3/model.json -> face_mesh/v3): a model.json URL, or a\n"
                 "tfhub-style model URL (https://tfhub.dev/mediapipe/tfjs-model/face_landmarks_detection/face_mesh/1 ->\n"
@@ -318,6 +320,15 @@ void print_help() {
                 "HF_ENDPOINT (or --endpoint; default https://huggingface.co); HF_TOKEN, when set, is sent as a Bearer token\n"
                 "to that origin only, never to a CDN a redirect leads to. A sibling path with \"..\", a backslash or an\n"
                 "escape ends the fetch with nothing written; hidden files (.gitattributes) and HTML/JS/SVG/XML are skipped.\n\n"
+                "npm:PACKAGE[@VERSION] (or an npm-CDN URL, https://cdn.jsdelivr.net/npm/PACKAGE@VERSION[/PATH]) fetches an\n"
+                "npm package into DIR/npm/PACKAGE@VERSION, the npm-CDN layout `serve` answers (/npm/PACKAGE@VERSION/PATH):\n"
+                "VERSION an exact version, a tag or a range (default latest), resolved by the package's document from\n"
+                "--registry (else $npm_config_registry, else https://registry.npmjs.org/). The tarball must be on the\n"
+                "registry's origin and match the document's sha512 integrity; it is unpacked with its package/ folder\n"
+                "stripped, keeping the files an --include glob matches (all when none; a URL's PATH keeps only it) and\n"
+                "no --exclude glob, HTML and SVG skipped. A tarball with an absolute or \"..\" path, a link, a device, a\n"
+                "hidden or duplicate name, too many or too large entries, or more bytes than declared is refused, the entry\n"
+                "named, and nothing is installed.\n\n"
                 "Exit codes: 0 installed, 1 the fetch failed (nothing changed), 2 bad usage.\n");
 }
 
@@ -326,7 +337,7 @@ void print_help() {
 int fetch_command(const std::vector<std::string>& args) {
     ParsedArgs parsed = parse_args("fetch", args, {{"--root", true}, {"--name", true}, {"--ca-file", true}, {"--concurrency", true},
                                                    {"--timeout", true}, {"--force", false}, {"--include", true},
-                                                   {"--exclude", true}, {"--endpoint", true}}, 1);
+                                                   {"--exclude", true}, {"--endpoint", true}, {"--registry", true}}, 1);
     if (!parsed.error.empty()) return usage_error("fetch", parsed.error);
     if (parsed.help) {
         print_help();
@@ -351,15 +362,22 @@ int fetch_command(const std::vector<std::string>& args) {
     }
     const char* env_endpoint = std::getenv("HF_ENDPOINT");
     std::string endpoint = parsed.value("--endpoint").value_or(env_endpoint ? env_endpoint : "");
+    const char* env_registry = std::getenv("npm_config_registry");
+    std::string registry = parsed.value("--registry").value_or(env_registry ? env_registry : "");
     std::string spec_error;
-    std::optional<HfSpec> hf = parse_hf_spec(o.url, endpoint, spec_error);
+    std::optional<NpmSpec> npm = parse_npm_spec(o.url, registry, spec_error);
+    std::optional<HfSpec> hf = npm ? std::nullopt : parse_hf_spec(o.url, endpoint, spec_error);
     if (!spec_error.empty()) return usage_error("fetch", spec_error);
-    if (!hf && (parsed.has("--include") || parsed.has("--exclude")))
-        return usage_error("fetch", "--include and --exclude are for hf:ORG/NAME fetches; a TF.js model fetches every shard");
-    if (!hf && (o.url.empty() || !parse_http_url(model_json_url(o.url))))
-        return std::fprintf(stderr, "modelhost fetch: URL must be an http:// or https:// model URL or hf:ORG/NAME; see --help\n"), 2;
+    if (!hf && !npm && (parsed.has("--include") || parsed.has("--exclude")))
+        return usage_error("fetch", "--include and --exclude are for hf: and npm: fetches; a TF.js model fetches every shard");
+    if (!hf && !npm && (o.url.empty() || !parse_http_url(model_json_url(o.url))))
+        return std::fprintf(stderr, "modelhost fetch: URL must be an http:// or https:// model URL, hf:ORG/NAME or npm:PACKAGE; see --help\n"), 2;
     try {
-        if (hf) {
+        if (npm) {
+            for (auto g : parsed.values("--include")) npm->include.push_back(std::move(g));
+            npm->exclude = parsed.values("--exclude");
+            fetch(o, npm_source(*npm, client_of(o)));
+        } else if (hf) {
             hf->include = parsed.values("--include");
             hf->exclude = parsed.values("--exclude");
             if (const char* token = std::getenv("HF_TOKEN")) hf->token = token;

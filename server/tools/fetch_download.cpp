@@ -12,6 +12,7 @@
 #include <mutex>
 #include <thread>
 #include <vector>
+#include <fnmatch.h>
 #include <unistd.h>
 
 namespace modelhost::tools {
@@ -19,6 +20,13 @@ namespace modelhost::tools {
 using namespace client;
 
 namespace fsys = std::filesystem;
+
+bool selected(const std::vector<std::string>& include, const std::vector<std::string>& exclude, const std::string& path) {
+    auto any = [&](const std::vector<std::string>& globs) {
+        return std::any_of(globs.begin(), globs.end(), [&](const std::string& g) { return ::fnmatch(g.c_str(), path.c_str(), 0) == 0; });
+    };
+    return (include.empty() || any(include)) && !any(exclude);
+}
 
 std::string read_text(const fsys::path& p) {
     std::ifstream in(p, std::ios::binary);

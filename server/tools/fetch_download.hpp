@@ -50,6 +50,10 @@ struct FetchFile {
     std::uint64_t max_bytes = 0;
 };
 
+// Whether `path` is fetched: it matches an `include` glob (every path when there is none) and no `exclude` glob,
+// fnmatch over the whole path with '*' crossing '/', as huggingface_hub's allow_patterns do.
+bool selected(const std::vector<std::string>& include, const std::vector<std::string>& exclude, const std::string& path);
+
 // Every file into the work folder `tmp` (download, `concurrency` at a time; 1 at least), with progress on stdout;
 // files an earlier run left whole are kept. Rethrows the first failure; the others stop at their next file.
 void download_files(const std::vector<FetchFile>& files, const std::filesystem::path& tmp, unsigned concurrency,

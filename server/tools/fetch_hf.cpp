@@ -12,7 +12,6 @@
 #include <algorithm>
 #include <cstdio>
 #include <set>
-#include <fnmatch.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -58,13 +57,6 @@ std::string encode_path(std::string_view path) {
         at = end + 1;
     }
     return out;
-}
-
-bool wanted(const HfSpec& spec, const std::string& path) {
-    auto any = [&](const std::vector<std::string>& globs) {
-        return std::any_of(globs.begin(), globs.end(), [&](const std::string& g) { return ::fnmatch(g.c_str(), path.c_str(), 0) == 0; });
-    };
-    return (spec.include.empty() || any(spec.include)) && !any(spec.exclude);
 }
 
 // The revision's JSON, through the hub's redirects; the hub's error codes as advice.
@@ -173,7 +165,7 @@ HfRevision read_hf_revision(std::string_view text, const HfSpec& spec, const std
     rev.skipped = doc.skipped;
     for (const auto& f : doc.files) {
         if (http::is_active_content(http::mime_type(f.path))) rev.skipped.push_back(f.path + " (active content)");
-        else if (wanted(spec, f.path)) rev.files.push_back({f.path, f.size, f.sha256, f.blob_id});
+        else if (selected(spec.include, spec.exclude, f.path)) rev.files.push_back({f.path, f.size, f.sha256, f.blob_id});
     }
     if (rev.files.empty())
         throw FetchError(where + ": no file of the " + std::to_string(doc.listed) + " listed matches --include/--exclude");
