@@ -23,7 +23,10 @@ namespace {
 constexpr std::size_t block = 512;
 constexpr std::size_t max_path_bytes = 1024;
 constexpr std::size_t max_segment_bytes = 255;
-constexpr std::uint64_t max_header_body = 1 << 20;  // a pax header's records, a GNU long name
+constexpr std::size_t max_segments = 32;
+constexpr std::uint64_t max_header_body = 1 << 20;          // a pax header's records, a GNU long name
+constexpr std::uint64_t max_header_bodies = 16u << 20;      // all of them together
+constexpr std::size_t max_name_bytes = 64u << 20;           // the paths and folders remembered to find clashes
 
 // The tarball's bytes, inflated as they are asked for.
 class Inflater {
@@ -139,6 +142,8 @@ std::string unsafe_path(std::string_view path) {
     if (path.front() == '/') return "its path is absolute";
     if (path.size() > max_path_bytes) return "its path is over " + std::to_string(max_path_bytes) + " bytes";
     if (!valid_utf8(path)) return "its path is not valid UTF-8";
+    if (std::count(path.begin(), path.end(), '/') >= static_cast<std::ptrdiff_t>(max_segments))
+        return "its path has more than " + std::to_string(max_segments) + " segments";
     for (std::size_t at = 0; at <= path.size();) {
         const std::size_t end = std::min(path.find('/', at), path.size());
         const std::string_view seg = path.substr(at, end - at);
@@ -225,15 +230,18 @@ void write_file(Inflater& in, const fsys::path& dest, const std::string& path, s
 // The names seen so far: a path given twice, or as a file and as a folder, is refused.
 struct Names {
     std::set<std::string, std::less<>> files, folders;
+    std::size_t bytes = 0;  // of the names held
 
     std::string clash(const std::string& path, bool folder) {
         if (files.contains(path)) return "its path is given twice";
         if (!folder && folders.contains(path)) return "its path is also a folder's";
-        for (std::size_t slash = path.find('/'); slash != std::string::npos; slash = path.find('/', slash + 1)) {
+        for (std::size_t slash = path.find('/'); slash != std::string::npos; slash = path.find('/', slash + 1))
             if (files.contains(std::string_view(path).substr(0, slash))) return "it lies under a path that is a file";
-            folders.emplace(path.substr(0, slash));
-        }
-        (folder ? folders : files).insert(path);
+        // (at most max_segments prefixes of at most max_path_bytes each: bounded per entry, and in all below)
+        if (bytes > max_name_bytes) return "the tarball's names hold more than " + std::to_string(max_name_bytes) + " bytes";
+        for (std::size_t slash = path.find('/'); slash != std::string::npos; slash = path.find('/', slash + 1))
+            if (folders.emplace(path.substr(0, slash)).second) bytes += slash;
+        if ((folder ? folders : files).insert(path).second) bytes += path.size();
         return {};
     }
 };
@@ -247,7 +255,8 @@ struct Header {
 
 // The next entry's header, the headers that describe it read first; nullopt at the end of the archive. `where` names
 // the entry for messages.
-std::optional<Header> next_header(Inflater& in, std::uint64_t& headers, const TarballLimits& limits, const std::string& where) {
+std::optional<Header> next_header(Inflater& in, std::uint64_t& headers, std::uint64_t& header_bytes, const TarballLimits& limits,
+                                  const std::string& where) {
     std::optional<std::string> pax_path;
     std::optional<std::uint64_t> pax_size;
     std::array<char, block> h;
@@ -272,6 +281,8 @@ std::optional<Header> next_header(Inflater& in, std::uint64_t& headers, const Ta
         }
         // A header that describes the next entry (a global 'g' one: nothing npm uses).
         if (*size > max_header_body) throw TarballError(where + ": a header of " + std::to_string(*size) + " bytes");
+        if ((header_bytes += *size) > max_header_bodies)
+            throw TarballError(where + ": the pax and long-name headers hold more than " + std::to_string(max_header_bodies) + " bytes");
         std::string body(static_cast<std::size_t>(*size), '\0');
         if (!in.read(body.data(), body.size()) && !body.empty()) throw TarballError(where + ": the tarball ends inside an entry");
         in.skip((block - *size % block) % block);
@@ -287,8 +298,8 @@ std::vector<TarballFile> unpack_npm_tarball(int fd, const fsys::path& dest, cons
     Inflater in(fd);
     std::vector<TarballFile> out;
     Names names;
-    std::uint64_t entries = 0, headers = 0, total = 0;
-    while (auto h = next_header(in, headers, limits, "entry " + std::to_string(entries + 1))) {
+    std::uint64_t entries = 0, headers = 0, header_bytes = 0, total = 0;
+    while (auto h = next_header(in, headers, header_bytes, limits, "entry " + std::to_string(entries + 1))) {
         std::string name = std::move(h->name);
         const std::uint64_t size = h->size, padding = (block - size % block) % block;
         const std::string named = "entry " + std::to_string(entries + 1) + " (\"" + name + "\")";
@@ -303,10 +314,8 @@ std::vector<TarballFile> unpack_npm_tarball(int fd, const fsys::path& dest, cons
         if (slash == std::string::npos && !folder) throw TarballError(named + ": is a file outside the package's folder");
         const std::string path = slash == std::string::npos ? std::string() : name.substr(slash + 1);
         if (auto why = path.empty() ? std::string() : names.clash(path, folder); !why.empty()) throw TarballError(named + ": " + why);
-        if (folder) {  // (the package's folder itself, or one made anyway for the files under it)
-            in.skip(size + padding);
-            continue;
-        }
+        if (folder && size != 0) throw TarballError(named + ": is a folder that holds " + std::to_string(size) + " bytes");
+        if (folder) continue;  // (the package's folder itself, or one made anyway for the files under it)
         if (size > limits.max_entry_bytes)
             throw TarballError(named + ": holds " + std::to_string(size) + " bytes, over the bound of " + std::to_string(limits.max_entry_bytes));
         if (size > limits.max_total_bytes - total)

@@ -35,11 +35,12 @@ struct TarballFile {
 // Reads the gzip'd tarball in `fd` from its start and refuses it (TarballError) for any entry that is not a regular
 // file or a folder (symlinks, hard links, devices, FIFOs, sparse or unknown kinds), whose path is absolute, holds
 // "..", "." or an empty segment, a hidden segment (".npmrc"), a backslash, a control character or invalid UTF-8, or is
-// over 1024 bytes, a path given twice (or a file and a folder of one name), an entry over `limits.max_entry_bytes`,
-// more than `limits.max_entries` entries, more than `limits.max_total_bytes` in all, a damaged header (checksum,
-// sizes) or a stream cut short. Writes each file `keep` accepts into `dest` (an existing empty folder) as it goes,
-// synced, so a refusal may leave files there: `dest` is a temporary folder its caller removes then. Returns every
-// file the tarball holds (kept or not). Throws std::system_error when `dest` cannot be written.
+// over 1024 bytes or 32 segments; for a folder that holds bytes, a path given twice (or a file and a folder of one
+// name), an entry over `limits.max_entry_bytes`, more than `limits.max_entries` entries, more than
+// `limits.max_total_bytes` in all, pax and long-name headers over 16 MiB in all, a damaged header (checksum, sizes)
+// or a stream cut short. Writes each file `keep` accepts into `dest` (an existing empty folder) as it goes, synced,
+// so a refusal may leave files there: `dest` is a temporary folder its caller removes then. Returns every file the
+// tarball holds (kept or not). Throws std::system_error when `dest` cannot be written.
 std::vector<TarballFile> unpack_npm_tarball(int fd, const std::filesystem::path& dest, const TarballLimits& limits,
                                             const std::function<bool(std::string_view path)>& keep);
 

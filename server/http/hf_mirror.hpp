@@ -7,7 +7,7 @@
 #pragma once
 
 #include "http/message.hpp"
-#include "http/parsed_files.hpp"
+#include "base/parsed_files.hpp"
 #include "http/policy.hpp"
 #include "http/resources.hpp"
 #include "http/target.hpp"

@@ -5,7 +5,7 @@
 #pragma once
 
 #include "http/message.hpp"
-#include "http/parsed_files.hpp"
+#include "base/parsed_files.hpp"
 #include "http/resources.hpp"
 #include "http/target.hpp"
 #include "models/npm_package.hpp"

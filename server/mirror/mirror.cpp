@@ -5,6 +5,7 @@
 #include "mirror/store.hpp"
 
 #include "base/glob.hpp"
+#include "base/parsed_files.hpp"
 #include "client/http_client.hpp"
 #include "fs/durable.hpp"
 #include "base/http_date.hpp"
@@ -94,8 +95,20 @@ struct Mirrors::State {
         return PackageFile{r.path + std::string(ref->name) + "@" + std::string(ref->spec) + "/", std::string(ref->name),
                            std::string(ref->spec), std::string(ref->path)};
     }
-    // The files an unpacked version's record lists; nullopt when there is none (never unpacked, or evicted).
-    std::optional<std::set<std::string, std::less<>>> unpacked(const PackageFile& p) const;
+    // The files an unpacked version's record lists (its own path included); null when there is none (never unpacked,
+    // or evicted). Parsed once per version of the record, outside `lock`.
+    using Listing = std::set<std::string, std::less<>>;
+    ParsedFiles<std::optional<Listing>> records{64u << 20, [](std::string_view text) -> std::optional<Listing> {
+        const auto record = nlohmann::json::parse(text, nullptr, false);
+        if (!record.is_object() || !record.contains("files") || !record["files"].is_array()) return std::nullopt;
+        Listing files;
+        for (const auto& f : record["files"])
+            if (f.is_string()) files.insert(f.get<std::string>());
+        return files;
+    }};
+    std::shared_ptr<const std::optional<Listing>> unpacked(const PackageFile& p) const {
+        return records.get(file_of(p.unit + std::string(models::npm_record_name)));
+    }
 
     const config::MirrorConfig* rule_for(std::string_view path) const {
         for (const auto& r : rules)
@@ -138,7 +151,7 @@ struct Mirrors::State {
     void install(const config::MirrorConfig& r, const std::string& path, const fsys::path& tmp, Entry e);
     void finish(const std::string& path, std::optional<Failure> failure);
     Decision decide_package(const config::MirrorConfig& r, const PackageFile& p, bool may_wait,
-                            const std::shared_ptr<State>& self);
+                            const std::shared_ptr<const std::optional<Listing>>& listed, const std::shared_ptr<State>& self);
     Decision launch(const std::string& key, std::function<void(State&, std::shared_ptr<Transfer>)> work,
                     const std::shared_ptr<State>& self);
     void run_package(const config::MirrorConfig& r, const PackageFile& p);
@@ -407,8 +420,12 @@ Decision Mirrors::decide(std::string_view path, std::string_view query, bool may
     const config::MirrorConfig& r = *s.rule_for(path);
     if (r.offline) return {Decision::Kind::serve, 0, "mirror: offline", {}};
     const auto now = Clock::now();
+    if (auto package = s.package_of(r, path)) {
+        auto listed = s.unpacked(*package);  // (read before the lock: every mirror's decisions wait on it)
+        std::lock_guard g(s.lock);
+        return s.decide_package(r, *package, may_wait, listed, state_);
+    }
     std::lock_guard g(s.lock);
-    if (auto package = s.package_of(r, path)) return s.decide_package(r, *package, may_wait, state_);
     const std::optional<Entry> stored = s.store->use(std::string(path));
     std::error_code ec;
     if (!stored && fsys::is_regular_file(s.file_of(path), ec)) return {};  // placed by hand: served as is
@@ -464,32 +481,25 @@ Decision Mirrors::State::launch(const std::string& key, std::function<void(State
             }};
 }
 
-std::optional<std::set<std::string, std::less<>>> Mirrors::State::unpacked(const PackageFile& p) const {
-    const std::string text = [&] {
-        std::ifstream in(file_of(p.unit + std::string(models::npm_record_name)), std::ios::binary);
-        return std::string{std::istreambuf_iterator<char>(in), {}};
-    }();
-    const auto record = nlohmann::json::parse(text, nullptr, false);
-    if (!record.is_object() || !record.contains("files") || !record["files"].is_array()) return std::nullopt;
-    std::set<std::string, std::less<>> files;
-    for (const auto& f : record["files"])
-        if (f.is_string()) files.insert(f.get<std::string>());
-    return files;
-}
-
-// Under `lock`. A file of a version: served once stored, a 404 when the unpacked version does not hold it, else the
-// version is filled, once for all its files.
+// Under `lock`. A file of a version: served once stored, a 404 when the unpacked version (`listed`) does not hold it,
+// else the version is filled, once for all its files. Asked again after that fill (`may_wait` false), a file it
+// should have installed that is not there (evicted at once: the version is larger than max_bytes) is a 502, not
+// another fill.
 Decision Mirrors::State::decide_package(const config::MirrorConfig& r, const PackageFile& p, bool may_wait,
+                                        const std::shared_ptr<const std::optional<Listing>>& listed,
                                         const std::shared_ptr<State>& self) {
     const std::string path = p.unit + p.file;
     std::error_code ec;
     if (store->use(path) || fsys::is_regular_file(file_of(path), ec)) return {};
-    if (auto files = unpacked(p); files && !files->contains(p.file))
+    const bool recorded = listed && listed->has_value();
+    if (recorded) store->use(p.unit + std::string(models::npm_record_name));  // (the record stays as used as its files)
+    if (recorded && !(*listed)->contains(p.file))
         return {Decision::Kind::fail, 404, "mirror: " + p.name + "@" + p.version + " holds no " + p.file, {}};
     auto failure = failures.find(p.unit);
     if (failure != failures.end() && failure->second.until > Clock::now())
         return {Decision::Kind::fail, failure->second.status, failure->second.note, {}};
-    (void)may_wait;  // (a version is never revalidated: asked again after a wait, it fills again only if evicted)
+    if (!may_wait && !transfers.contains(p.unit))
+        return {Decision::Kind::fail, 502, "mirror: " + path + " was evicted as soon as its version was filled (max_bytes)", {}};
     return launch(p.unit, [&r, p](State& state, std::shared_ptr<Transfer>) { state.run_package(r, p); }, self);
 }
 
@@ -503,8 +513,8 @@ void Mirrors::State::run_package(const config::MirrorConfig& r, const PackageFil
         if (!fill) throw client::TimedOut("another modelhost process sharing the root is still filling " + p.unit);
         auto files = unpacked(p);  // filled meanwhile (by another process), with this file or without it
         std::error_code ec;
-        if (!(files && (!files->contains(p.file) || fsys::is_regular_file(file_of(p.unit + p.file), ec))))
-            failed = fill_package(r, p, tarball, folder);
+        const bool done = files && files->has_value() && (!(*files)->contains(p.file) || fsys::is_regular_file(file_of(p.unit + p.file), ec));
+        if (!done) failed = fill_package(r, p, tarball, folder);
     } catch (const client::TimedOut& e) {
         failed = failure(504, std::string("mirror: ") + e.what(), failure_memory);
     } catch (const client::FileError& e) {
@@ -544,7 +554,7 @@ std::optional<Failure> Mirrors::State::fill_package(const config::MirrorConfig& 
                             : failure(404, "mirror: the registry lists no version " + what, gone);
     }
     if (auto why = foreign_tarball(v->second.tarball, r.upstream); !why.empty()) return failure(502, "mirror: " + what + ": " + why, failure_memory);
-    client::DownloadTarget target{tarball.string(), r.max_file_bytes, 0, {}, {}, {}};
+    client::DownloadTarget target{tarball.string(), std::min(r.max_file_bytes, models::max_npm_tarball_bytes), 0, {}, {}, {}};
     target.on_progress = [&] {
         if (ending.load(std::memory_order_relaxed)) throw client::HttpError("the server is stopping");
     };
@@ -564,6 +574,10 @@ std::optional<Failure> Mirrors::State::fill_package(const config::MirrorConfig& 
         throw;
     }
     ::close(fd);
+    std::uint64_t bytes = 0;
+    for (const auto& file : kept) bytes += fsys::file_size(folder / file);
+    if (r.max_bytes > 0 && bytes > r.max_bytes)  // its own files would evict each other as they are installed
+        return failure(502, "mirror: " + what + " holds " + std::to_string(bytes) + " bytes, over max_bytes", failure_memory);
     std::set<fsys::path> folders;
     kept.push_back(std::string(models::npm_record_name));  // last: once it is there, the version is whole
     for (const auto& file : kept) {

@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+
 namespace modelhost::mirror {
 
 namespace {
@@ -29,7 +31,7 @@ std::string foreign_tarball(const std::string& tarball, const std::string& regis
     if (!client::parse_http_url(tarball)) return "dist.tarball \"" + tarball + "\" is not an http:// or https:// URL";
     if (client::origin_of(tarball) != client::origin_of(registry))
         return "dist.tarball \"" + tarball + "\" is not on the registry's origin (" + client::origin_of(registry) +
-               "); only the registry is asked for anything";
+               "), where a document may not send the fetch";
     return {};
 }
 
@@ -46,7 +48,7 @@ std::vector<std::string> unpack_npm_version(int fd, const std::filesystem::path&
                                             std::string_view name, std::string_view exact,
                                             const std::function<bool(std::string_view)>& keep) {
     fs::TarballLimits limits;
-    if (version.unpacked_size) limits.max_total_bytes = *version.unpacked_size;
+    if (version.unpacked_size) limits.max_total_bytes = std::min(*version.unpacked_size, limits.max_total_bytes);
     std::vector<std::string> kept;
     const auto files = fs::unpack_npm_tarball(fd, dest, limits, [&](std::string_view path) {
         if (!keep(path)) return false;

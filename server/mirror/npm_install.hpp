@@ -23,8 +23,8 @@ std::string foreign_tarball(const std::string& tarball, const std::string& regis
 // "" when the `size` bytes of `fd` have the SHA-512 an SRI "sha512-..." integrity names, else what is wrong.
 std::string integrity_mismatch(int fd, std::uint64_t size, const std::string& integrity);
 
-// Unpacks the tarball in `fd` (its integrity checked) into the empty folder `dest`: the files `keep` accepts, within
-// the version's declared unpackedSize and fileCount, then the record of what it holds (models::npm_record_name).
+// Unpacks the tarball in `fd` (whose integrity the caller checked) into the empty folder `dest`: the files `keep`
+// accepts, within the version's declared unpackedSize (and 4 GiB whatever it declares) and fileCount, then the record of what it holds (models::npm_record_name).
 // Returns the files kept. Throws fs::TarballError naming the entry, or std::system_error.
 std::vector<std::string> unpack_npm_version(int fd, const std::filesystem::path& dest, const models::NpmVersion& version,
                                             std::string_view name, std::string_view exact,

@@ -127,48 +127,147 @@ std::optional<std::string> base64_decode(std::string_view s) {
     return out;
 }
 
-// The keys read_npm_document keeps, by their path from the document's top: a document of every version's full
-// metadata (READMEs, dependency lists) costs only the dist blocks.
-bool kept_key(const std::vector<std::string>& path) {
-    switch (path.size()) {
-        case 1: return path[0] == "name" || path[0] == "dist-tags" || path[0] == "versions";
-        case 2: return path[0] == "dist-tags" || path[0] == "versions";
-        case 3: return path[0] == "versions" && path[2] == "dist";
-        case 4:
-            return path[0] == "versions" && (path[3] == "tarball" || path[3] == "integrity" || path[3] == "fileCount" ||
-                                             path[3] == "unpackedSize");
-        default: return false;
-    }
-}
+// The document read by SAX events (nlohmann::json::sax_parse): only the values used are kept (name, dist-tags, each
+// version's dist.tarball, .integrity, .fileCount and .unpackedSize), each checked as it arrives, and the limits hold
+// while it is read, so a document costs time linear in its size and memory for those values only.
+class DocumentReader : public json::json_sax_t {
+public:
+    explicit DocumentReader(NpmDocument& doc) : doc_(doc) {}
 
-std::optional<std::uint64_t> count_of(const json& dist, const char* key, std::string& error, const std::string& where) {
-    auto it = dist.find(key);
-    if (it == dist.end()) return std::nullopt;
-    if (!it->is_number_unsigned()) error = where + ".dist." + key + ": is not a whole number";
-    return it->is_number_unsigned() ? std::optional(it->get<std::uint64_t>()) : std::nullopt;
-}
-
-void read_versions(const json& versions, NpmDocument& doc) {
-    if (!versions.is_object()) return void(doc.error = "\"versions\": is not an object");
-    if (versions.size() > max_npm_versions) return void(doc.error = "\"versions\": more than " + std::to_string(max_npm_versions));
-    for (const auto& [version, meta] : versions.items()) {
-        const std::string where = "versions[\"" + version + "\"]";
-        if (!parse_semver(version)) return void(doc.error = where + ": is not a version (MAJOR.MINOR.PATCH)");
-        const auto dist = meta.is_object() ? meta.find("dist") : meta.end();
-        if (dist == meta.end() || !dist->is_object()) return void(doc.error = where + ": has no \"dist\" object");
-        const auto tarball = dist->find("tarball");
-        if (tarball == dist->end() || !tarball->is_string()) return void(doc.error = where + ".dist.tarball: is not a string");
-        const auto integrity = dist->find("integrity");
-        if (integrity != dist->end() && !integrity->is_string()) return void(doc.error = where + ".dist.integrity: is not a string");
-        NpmVersion v{tarball->get<std::string>(), {}, {}, {}};
-        if (integrity != dist->end() && sha512_of_integrity(integrity->get<std::string>())) v.integrity = integrity->get<std::string>();
-        v.file_count = count_of(*dist, "fileCount", doc.error, where);
-        v.unpacked_size = count_of(*dist, "unpackedSize", doc.error, where);
-        if (!doc.ok()) return;
-        if (v.integrity.empty()) doc.unverifiable.push_back(version);
-        else doc.versions.emplace(version, std::move(v));
+    bool null() override { return scalar("null", nullptr, nullptr); }
+    bool boolean(bool) override { return scalar("a boolean", nullptr, nullptr); }
+    bool number_integer(json::number_integer_t v) override {
+        if (v < 0) return scalar("a negative number", nullptr, nullptr);
+        const auto u = static_cast<std::uint64_t>(v);
+        return scalar("a number", nullptr, &u);
     }
-}
+    bool number_unsigned(json::number_unsigned_t v) override {
+        const std::uint64_t u = v;
+        return scalar("a number", nullptr, &u);
+    }
+    bool number_float(json::number_float_t, const json::string_t&) override { return scalar("a number", nullptr, nullptr); }
+    bool string(json::string_t& v) override { return scalar("a string", &v, nullptr); }
+    bool binary(json::binary_t&) override { return scalar("binary", nullptr, nullptr); }
+    bool key(json::string_t& k) override {
+        key_ = std::move(k);
+        return true;
+    }
+    bool start_object(std::size_t) override { return open(true); }
+    bool start_array(std::size_t) override { return open(false); }
+    bool end_object() override { return close(); }
+    bool end_array() override { return close(); }
+    bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& e) override {
+        return fail(std::string("not JSON: ") + e.what());
+    }
+
+    bool versions_seen = false;
+
+private:
+    // The path of the value now read, from the document's top: the open containers' keys and this value's own.
+    std::vector<std::string> path() const {
+        std::vector<std::string> p = keys_;
+        p.push_back(objects_.back() ? key_ : "[]");
+        return p;
+    }
+    bool fail(std::string why) {
+        if (doc_.error.empty()) doc_.error = std::move(why);
+        return false;
+    }
+    static std::string where(const std::vector<std::string>& p) {
+        std::string out = "\"" + p[0] + "\"";
+        for (std::size_t i = 1; i < p.size(); ++i) out += i == 1 && p[0] == "versions" ? "[\"" + p[i] + "\"]" : "." + p[i];
+        return out;
+    }
+    static bool is(const std::vector<std::string>& p, std::size_t size, const char* top) { return p.size() == size && p[0] == top; }
+    static bool dist_key(const std::vector<std::string>& p) {
+        return is(p, 4, "versions") && p[2] == "dist" &&
+               (p[3] == "tarball" || p[3] == "integrity" || p[3] == "fileCount" || p[3] == "unpackedSize");
+    }
+    static const char* dist_type(const std::string& k) { return k == "tarball" || k == "integrity" ? "string" : "whole number"; }
+
+    bool open(bool object) {
+        if (objects_.empty()) {
+            if (!object) return fail("the document is not a JSON object");
+            objects_.push_back(true);
+            return true;
+        }
+        const auto p = path();
+        if (is(p, 1, "name")) return fail("\"name\": is not a string");
+        if ((is(p, 1, "versions") || is(p, 1, "dist-tags")) && !object) return fail(where(p) + ": is not an object");
+        if (is(p, 2, "dist-tags")) return fail(where(p) + ": is not a string");
+        if (is(p, 2, "versions")) {
+            if (!object) return fail(where(p) + ": has no \"dist\" object");
+            if (!parse_semver(p[1])) return fail(where(p) + ": is not a version (MAJOR.MINOR.PATCH)");
+            if (++versions_ > max_npm_versions) return fail("\"versions\": more than " + std::to_string(max_npm_versions));
+            version_ = Version{};
+        }
+        if (is(p, 3, "versions") && p[2] == "dist") {
+            if (!object) return fail(where(p) + ": is not an object");
+            version_.dist = true;
+        }
+        if (dist_key(p)) return fail(where(p) + ": is not a " + dist_type(p[3]));
+        if (is(p, 1, "versions")) versions_seen = true;
+        keys_.push_back(p.back());
+        objects_.push_back(object);
+        return true;
+    }
+
+    bool close() {
+        if (keys_.size() == 2 && keys_[0] == "versions" && objects_.back() && !finish_version(keys_[1])) return false;
+        objects_.pop_back();
+        if (!keys_.empty()) keys_.pop_back();
+        return true;
+    }
+
+    bool scalar(const char* what, json::string_t* text, const std::uint64_t* number) {
+        if (objects_.empty()) return fail("the document is not a JSON object");
+        const auto p = path();
+        if (is(p, 1, "name")) {
+            if (!text) return fail("\"name\": is not a string");
+            doc_.name = std::move(*text);
+        } else if (is(p, 1, "versions") || is(p, 1, "dist-tags") || (is(p, 3, "versions") && p[2] == "dist")) {
+            return fail(where(p) + ": is not an object");
+        } else if (is(p, 2, "dist-tags")) {
+            if (!text) return fail(where(p) + ": is not a string");
+            doc_.tags.insert_or_assign(p[1], std::move(*text));
+        } else if (is(p, 2, "versions")) {
+            return fail(where(p) + ": has no \"dist\" object (" + what + ")");
+        } else if (dist_key(p)) {
+            const bool wants_text = p[3] == "tarball" || p[3] == "integrity";
+            if (wants_text ? !text : !number) return fail(where(p) + ": is not a " + dist_type(p[3]));
+            if (p[3] == "tarball") version_.v.tarball = std::move(*text);
+            if (p[3] == "integrity") version_.integrity = std::move(*text);
+            if (p[3] == "fileCount") version_.v.file_count = *number;
+            if (p[3] == "unpackedSize") version_.v.unpacked_size = *number;
+        }
+        return true;
+    }
+
+    bool finish_version(const std::string& version) {
+        const std::string at = "versions[\"" + version + "\"]";
+        if (!version_.dist) return fail(at + ": has no \"dist\" object");
+        if (version_.v.tarball.empty()) return fail(at + ".dist.tarball: is missing");
+        if (sha512_of_integrity(version_.integrity)) {
+            version_.v.integrity = std::move(version_.integrity);
+            doc_.versions.insert_or_assign(version, std::move(version_.v));
+        } else {
+            doc_.unverifiable.push_back(version);
+        }
+        return true;
+    }
+
+    struct Version {
+        NpmVersion v;
+        std::string integrity;
+        bool dist = false;
+    };
+    NpmDocument& doc_;
+    std::vector<std::string> keys_;  // the keys of the open containers below the top object
+    std::vector<bool> objects_;      // per open container, the top object first: an object (else an array)
+    std::string key_;
+    Version version_;
+    std::size_t versions_ = 0;
+};
 
 }  // namespace
 
@@ -263,34 +362,11 @@ NpmDocument read_npm_document(std::string_view text, std::string_view name) {
     NpmDocument doc;
     if (text.size() > max_npm_document_bytes)
         return doc.error = "the document is over " + std::to_string(max_npm_document_bytes) + " bytes", doc;
-    std::vector<std::string> path;
-    const json::parser_callback_t keep = [&](int depth, json::parse_event_t event, json& parsed) {
-        if (event != json::parse_event_t::key) return true;
-        path.resize(static_cast<std::size_t>(std::max(depth - 1, 0)));
-        path.push_back(parsed.is_string() ? parsed.get<std::string>() : std::string());
-        return kept_key(path);
-    };
-    json top;
-    try {
-        top = json::parse(text.begin(), text.end(), keep);
-    } catch (const json::exception& e) {
-        return doc.error = std::string("not JSON: ") + e.what(), doc;
-    }
-    if (!top.is_object()) return doc.error = "the document is not a JSON object", doc;
-    const auto n = top.find("name");
-    if (n == top.end() || !n->is_string() || (!name.empty() && *n != name))
-        return doc.error = "\"name\": is not \"" + std::string(name) + "\"", doc;
-    doc.name = *n;
-    if (auto tags = top.find("dist-tags"); tags != top.end()) {
-        if (!tags->is_object()) return doc.error = "\"dist-tags\": is not an object", doc;
-        for (const auto& [tag, version] : tags->items()) {
-            if (!version.is_string()) return doc.error = "\"dist-tags\"." + tag + ": is not a string", doc;
-            doc.tags.emplace(tag, version.get<std::string>());
-        }
-    }
-    const auto versions = top.find("versions");
-    if (versions == top.end()) return doc.error = "\"versions\": is missing", doc;
-    read_versions(*versions, doc);
+    DocumentReader reader(doc);
+    if (!json::sax_parse(text.begin(), text.end(), &reader) && doc.ok()) doc.error = "not JSON";
+    if (doc.ok() && (doc.name.empty() || (!name.empty() && doc.name != name))) doc.error = "\"name\": is not \"" + std::string(name) + "\"";
+    if (doc.ok() && !reader.versions_seen) doc.error = "\"versions\": is missing";
+    if (!doc.ok()) doc.versions.clear();
     return doc;
 }
 

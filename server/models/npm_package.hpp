@@ -16,13 +16,14 @@ namespace modelhost::models {
 
 constexpr std::size_t max_npm_document_bytes = 64u << 20;  // onnxruntime-web's full document, every dev build: ~30 MB
 constexpr std::size_t max_npm_versions = 100000;
+constexpr std::uint64_t max_npm_tarball_bytes = 1ull << 30;
 
 // Beside an unpacked version's files (hidden, so never served): {"name", "version", "integrity", "files": [...]}, what
 // the folder holds and where it came from.
 constexpr std::string_view npm_record_name = ".modelhost-npm.json";
 
-// A lower-case name of at most 214 characters: "name" or "@scope/name", each part of URL-safe characters
-// (letters, digits, "-", ".", "_", "~"), not starting with "." or "_".
+// A name of at most 214 characters: "name" or "@scope/name", each part of URL-safe characters (letters of either
+// case, as old packages have them, digits, "-", ".", "_", "~"), not starting with "." or "_".
 bool valid_npm_name(std::string_view name);
 
 // "name[@spec][/path]" (what follows /npm/ in an npm-CDN URL; "@scope/name[@spec][/path]" for a scoped package)
@@ -70,8 +71,9 @@ struct NpmDocument {
     std::vector<std::string> version_names() const;
 };
 
-// Reads a package document (full or abbreviated) of the package `name` (any, when empty). Only the keys used are kept (name,
-// dist-tags, versions.*.dist), so a large document costs what those hold. At most max_npm_document_bytes and
+// Reads a package document (full or abbreviated) of the package `name` (any, when empty) by SAX events: only the
+// values used are kept (name, dist-tags, versions.*.dist.{tarball,integrity,fileCount,unpackedSize}), in time linear
+// in the document's size. At most max_npm_document_bytes and
 // max_npm_versions; the name must be `name`, each version key a valid version, each tag's value a string.
 NpmDocument read_npm_document(std::string_view text, std::string_view name);
 

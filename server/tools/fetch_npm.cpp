@@ -6,6 +6,8 @@
 #include "http/mime.hpp"
 #include "mirror/npm_install.hpp"
 
+#include <boost/url/parse.hpp>
+
 #include <cstdio>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -95,30 +97,32 @@ std::string unpack(const fsys::path& tmp, const fsys::path& tarball, const NpmSp
 std::optional<NpmSpec> parse_npm_spec(const std::string& arg, const std::string& registry, std::string& error) {
     NpmSpec spec;
     if (!registry.empty()) spec.registry = registry.ends_with('/') ? registry : registry + "/";
-    std::string_view ref;
-    std::string_view file;  // an npm-CDN URL's path in the package
-    if (arg.starts_with("npm:")) {
-        ref = std::string_view(arg).substr(4);
-    } else if (arg.starts_with("http://") || arg.starts_with("https://")) {
-        const std::string_view url = std::string_view(arg).substr(0, arg.find_first_of("?#"));
-        const std::size_t npm = url.find("/npm/", url.find("://") + 3);
-        if (npm == std::string_view::npos || url.ends_with(".json")) return std::nullopt;
-        ref = url.substr(npm + 5);
+    std::string ref;
+    const bool cdn_url = !arg.starts_with("npm:");
+    if (!cdn_url) {
+        ref = arg.substr(4);
     } else {
-        return std::nullopt;
+        auto url = boost::urls::parse_uri(arg);
+        if (!url || (url->scheme_id() != boost::urls::scheme::http && url->scheme_id() != boost::urls::scheme::https)) return std::nullopt;
+        const std::string path = url->path();  // decoded
+        if (!path.starts_with("/npm/") || path.ends_with(".json")) return std::nullopt;  // (a TF.js model.json on a CDN)
+        ref = path.substr(5);
     }
     const auto parts = models::split_npm_ref(ref);
     if (!parts) {
-        error = "\"" + std::string(ref) + "\" is not an npm package (NAME[@VERSION] or @SCOPE/NAME[@VERSION])";
+        error = "\"" + ref + "\" is not an npm package (NAME[@VERSION] or @SCOPE/NAME[@VERSION])";
         return spec;
     }
-    if (parts->has_path && !arg.starts_with("npm:")) file = parts->path;
-    else if (parts->has_path) error = "npm:" + std::string(ref) + ": name a package and a version, not a path; use --include for files";
+    if (parts->has_path && !cdn_url) error = "npm:" + ref + ": name a package and a version, not a path; use --include for files";
     spec.name = parts->name;
     if (parts->has_spec) spec.version = parts->spec;
     if (!plain_spec(spec.version)) error = "version \"" + spec.version + "\" is empty or holds spaces, '/' or control characters";
     if (!parse_http_url(spec.registry)) error = "registry \"" + spec.registry + "\" is not an http:// or https:// URL";
-    if (!file.empty()) spec.include.push_back(file.ends_with('/') ? std::string(file) + "*" : std::string(file));
+    if (cdn_url && !parts->path.empty()) {  // the URL's file, or the files under its folder
+        std::string glob;
+        for (char c : parts->path) glob += c == '*' || c == '?' || c == '[' || c == '\\' ? std::string("\\") + c : std::string(1, c);
+        spec.include.push_back(glob.ends_with('/') ? glob + "*" : glob);
+    }
     return spec;
 }
 
@@ -135,7 +139,7 @@ Source npm_source(const NpmSpec& spec, const ClientOptions& client) {
     s.fill = [spec, client, exact, version](const fsys::path& tmp) {
         std::printf("%s@%s is version %s: %s\n", spec.name.c_str(), spec.version.c_str(), exact.c_str(), version.tarball.c_str());
         const fsys::path tarball = tmp / ".package.tgz";
-        download(version.tarball, tarball, max_npm_tarball_bytes, client);
+        download(version.tarball, tarball, models::max_npm_tarball_bytes, client);
         return unpack(tmp, tarball, spec, exact, version);
     };
     return s;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "client/http_client.hpp"
+#include "models/npm_package.hpp"
 #include "tools/fetch_download.hpp"
 
 #include <optional>
@@ -13,8 +14,6 @@
 
 namespace modelhost::tools {
 
-constexpr std::uint64_t max_npm_tarball_bytes = 1ull << 30;
-
 struct NpmSpec {
     std::string registry = "https://registry.npmjs.org/";  // ends in '/'; --registry, else npm_config_registry
     std::string name;                                      // "onnxruntime-web", "@mediapipe/tasks-vision"
@@ -22,9 +21,9 @@ struct NpmSpec {
     std::vector<std::string> include, exclude;             // fnmatch over paths in the package ('*' crosses '/')
 };
 
-// "npm:PACKAGE[@VERSION]", or an http(s) URL whose path holds /npm/PACKAGE@VERSION[/PATH] and does not end in .json (a
-// TF.js model.json on an npm CDN is fetched as a TF.js model): PATH, when given, is the only file kept (a folder
-// PATH/: the files under it). nullopt when `arg` is neither; `error` set when it is one of those but malformed.
+// "npm:PACKAGE[@VERSION]", or an http(s) URL whose path is /npm/PACKAGE@VERSION[/PATH] (jsDelivr's) and does not end
+// in .json (a TF.js model.json on an npm CDN is fetched as a TF.js model): PATH, decoded, is the only file kept (a
+// folder PATH/: the files under it). nullopt when `arg` is neither; `error` set when it is one of those but malformed.
 std::optional<NpmSpec> parse_npm_spec(const std::string& arg, const std::string& registry, std::string& error);
 
 // Reads the package document, resolves the version, then gives the fetch its work: the tarball downloaded

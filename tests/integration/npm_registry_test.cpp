@@ -68,6 +68,10 @@ struct Registry {
     std::string tarball_path(const std::string& name, const std::string& version) const {
         return "/" + name + "/-/" + basename(name) + "-" + version + ".tgz";
     }
+    std::size_t requests() {
+        std::lock_guard g(lock);
+        return asked.size();
+    }
     int count(const std::string& target) {
         std::lock_guard g(lock);
         return static_cast<int>(std::count(asked.begin(), asked.end(), target));
@@ -287,8 +291,23 @@ TEST_CASE("npm mirror: 20 concurrent cold requests make one tarball download and
     CHECK(mirror.get("/npm/demo/x.wasm").result_int() == 302);
     CHECK(reg.count("/demo") == documents);
     CHECK(mirror.get("/npm/demo@7/x.wasm").result_int() == 404);
+    const auto asked = reg.requests();
     CHECK(mirror.get("/npm/demo@1.0.0").result_int() == 404);  // not a file of a version: the registry is not asked
+    CHECK(mirror.get("/npm/demo@1.0.0/-/x").result_int() == 404);
+    CHECK(reg.requests() == asked);
     CHECK(mirror.get("/npm/nothere@1.0.0/x.js").result_int() == 404);
+}
+
+TEST_CASE("npm mirror: a version larger than max_bytes is a 502, not a fill that evicts itself", "[npm][mirror]") {
+    Registry reg;
+    reg.publish("demo", "1.0.0", demo_files());
+    NpmMirror mirror(reg, ", \"max_bytes\": 1000");
+    auto r = mirror.get("/npm/demo@1.0.0/x.js");
+    CHECK(r.result_int() == 502);
+    CHECK(header(r, "Access-Control-Allow-Origin") == "https://app.example");
+    CHECK(mirror.get("/npm/demo@1.0.0/x.js").result_int() == 502);  // remembered a second: not fetched again at once
+    CHECK(reg.count("/demo/-/demo-1.0.0.tgz") == 1);
+    CHECK_FALSE(fsys::exists(mirror.root.path() / "npm/demo@1.0.0"));
 }
 
 TEST_CASE("npm mirror: a refused tarball is a 502 with CORS and stores nothing", "[npm][mirror][hardening]") {

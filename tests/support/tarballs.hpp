@@ -21,10 +21,18 @@ struct TarEntry {
     char type = '0';        // '0' file, '5' folder, '2' symlink, '1' hard link, '3' char device, '6' FIFO, ...
     std::string link;       // a link's target
     bool pax_path = false;  // the path in a pax header (as npm writes a path over 100 bytes)
+    std::string pax_name = "package/short-name";  // the ustar name under such a pax header
 };
 
-inline std::string tar_header(const std::string& name, std::size_t size, char type, const std::string& link = "") {
+// A name over 100 bytes goes into ustar's prefix and name fields, split at a '/' (as npm's tar writes it).
+inline std::string tar_header(const std::string& full, std::size_t size, char type, const std::string& link = "") {
     std::string h(512, '\0');
+    std::string name = full;
+    if (full.size() > 100) {
+        const std::size_t cut = full.rfind('/', 155);
+        std::memcpy(h.data() + 345, full.data(), cut);
+        name = full.substr(cut + 1);
+    }
     std::memcpy(h.data(), name.data(), std::min<std::size_t>(name.size(), 100));
     std::snprintf(h.data() + 100, 8, "%07o", 0644);
     std::snprintf(h.data() + 108, 8, "%07o", 0);
@@ -56,7 +64,7 @@ inline std::string tar(const std::vector<TarEntry>& entries) {
             while (std::to_string(len).size() + record.size() != len) ++len;
             record = std::to_string(len) + record;
             out += tar_header("PaxHeader", record.size(), 'x') + padded(record);
-            name = "package/short-name";
+            name = e.pax_name;
         }
         out += tar_header(name, e.body.size(), e.type, e.link) + padded(e.body);
     }

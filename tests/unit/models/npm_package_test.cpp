@@ -55,6 +55,11 @@ TEST_CASE("npm: a tag or range resolves to the highest release it names", "[npm]
     CHECK(at("^0.10.0") == "0.10.35");
     CHECK(at("^1.0.0") == "1.2.0");
     CHECK(at("~1.0.0") == "1.0.0");
+    CHECK(at("~1") == "1.2.0");
+    CHECK(at("1.x") == "1.2.0");
+    CHECK(at("^0.10") == "0.10.35");
+    CHECK(at("^0.x") == "0.10.35");
+    CHECK(at("~0.9") == "0.9.1");
     CHECK(at("^0.0.1") == "none");
     CHECK(at("1.0.0") == "1.0.0");
     CHECK(at("0.10.36-rc.1") == "0.10.36-rc.1");  // a prerelease: only exactly
@@ -87,12 +92,30 @@ TEST_CASE("npm: a package document keeps what is used and refuses what is wrong"
     CHECK(d.unverifiable == std::vector<std::string>{"0.1.0"});  // sha1 only: never fetched
 
     CHECK(read_npm_document(doc.dump(), "other").error.find("\"name\"") != std::string::npos);
+    // What is not read is not judged: the same names deeper down, arrays, any type.
+    auto noisy = doc;
+    noisy["readme"] = {{"versions", 5}, {"name", {1, 2}}};
+    noisy["versions"]["1.0.0"]["dependencies"] = {{"dist", 5}, {"tarball", nullptr}};
+    noisy["versions"]["1.0.0"]["dist"]["signatures"] = {{{"keyid", "k"}, {"sig", "s"}}};
+    noisy["time"] = {{"1.0.0", "2024-01-01"}};
+    auto n = read_npm_document(noisy.dump(), "demo");
+    INFO(n.error);
+    CHECK(n.ok());
+    CHECK(n.versions.size() == 1);
+    CHECK(n.versions.at("1.0.0").tarball == "https://r/demo/-/demo-1.0.0.tgz");
     auto bad = doc;
     bad["versions"]["not-a-version"] = bad["versions"]["1.0.0"];
     CHECK(read_npm_document(bad.dump(), "demo").error.find("not-a-version") != std::string::npos);
     bad = doc;
     bad["versions"]["1.0.0"]["dist"]["tarball"] = 7;
     CHECK(read_npm_document(bad.dump(), "demo").error.find("dist.tarball") != std::string::npos);
+    bad = doc;
+    bad["versions"]["1.0.0"]["dist"]["unpackedSize"] = -1;
+    CHECK(read_npm_document(bad.dump(), "demo").error.find("unpackedSize") != std::string::npos);
+    bad = doc;
+    bad["versions"] = nlohmann::json::array();
+    CHECK(read_npm_document(bad.dump(), "demo").error.find("\"versions\"") != std::string::npos);
+    CHECK(read_npm_document("[1, 2]", "demo").error.find("not a JSON object") != std::string::npos);
     bad = doc;
     bad["dist-tags"]["latest"] = {1, 2};
     CHECK(read_npm_document(bad.dump(), "demo").error.find("dist-tags") != std::string::npos);

@@ -1,5 +1,5 @@
-// Documents a mirror stored (a hub's revision answer, an npm package document), parsed once per file version
-// (device, inode, size and mtime), so a request parses none.
+// Files a mirror stored and reads (a hub's revision answer, an npm package's document, an unpacked version's record),
+// parsed once per file version (device, inode, size and mtime), so a request parses none.
 #pragma once
 
 #include <sys/stat.h>
@@ -13,7 +13,7 @@
 #include <string>
 #include <string_view>
 
-namespace modelhost::http {
+namespace modelhost {
 
 template <class Parsed>
 class ParsedFiles {
@@ -66,4 +66,4 @@ private:
     mutable std::size_t kept_bytes_ = 0;
 };
 
-}  // namespace modelhost::http
+}  // namespace modelhost
