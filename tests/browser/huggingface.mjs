@@ -8,7 +8,7 @@
 // headers), and loads the page twice.
 // Usage: node huggingface.mjs CASE   (CASE: transformers-folder, transformers-mirror, webllm-cache-add, hub-client)
 import { chromium } from 'playwright-core';
-import { startModelhost as start, stop } from './modelhost.mjs';
+import { chromiumFlags, runMain, startModelhost as start, stop, verdict } from './modelhost.mjs';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { createHash } from 'node:crypto';
@@ -21,8 +21,6 @@ import { fileURLToPath } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 const binary = process.env.BROWSER_TEST_MODELHOST;
 const root = join(here, 'assets-hf', 'root');
-const chromiumFlags = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const VOCAB = 340000;  // make_hf_model.py
 
 const sizeOf = (repo, file) => statSync(join(root, repo, file)).size;
@@ -265,20 +263,11 @@ async function main() {
     const server = `http://127.0.0.1:${modelServer.port}`;
     const { summary, logs, failures } = await run({ pageOrigin, server, modelServer, hub, mirrorRoot: modelRoot });
     console.log(`${name}: page ${pageOrigin}, models ${server}, result ${JSON.stringify(summary)}`);
-    if (failures.length) {
-      console.log(`console:\n  ${logs.join('\n  ')}\nmodel server:\n${modelServer.output().slice(-6000)}`);
-      console.log(`FAIL ${name}: ${failures.join('; ')}`);
-      process.exitCode = 1;
-    } else {
-      console.log(`PASS ${name}`);
-    }
+    verdict(name, failures, logs, modelServer.output().slice(-6000));
   } finally {
     await Promise.all(servers.map((s) => (s.stopHub ? s.stopHub() : stop(s))));
     rmSync(tmp, { recursive: true, force: true });
   }
 }
 
-main().catch((e) => {
-  console.error(`FAIL ${process.argv[2]}: ${e.stack || e}`);
-  process.exit(1);
-});
+runMain(main);

@@ -4,7 +4,7 @@
 // Usage: node run.mjs CASE   (CASE: tfjs-allowed, tfjs-refused, tfjs-wildcard, tfjs-h2, mirror, mediapipe, demo)
 // tfjs-h2 serves the models over HTTPS (a certificate made for the run) and HTTP/2.
 import { chromium } from 'playwright-core';
-import { startModelhost as start, stop } from './modelhost.mjs';
+import { chromiumFlags, runMain, startModelhost as start, stop, verdict } from './modelhost.mjs';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, readdirSync, writeFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -14,8 +14,6 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const binary = process.env.BROWSER_TEST_MODELHOST;
-const chromiumFlags = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const corsBlocked = /from origin '(http:\/\/localhost:\d+)' has been blocked by CORS policy: No 'Access-Control-Allow-Origin' header is present on the requested resource/;
 
 // Each case: the model server's cors section (given the page origin), the runtime, and what must hold.
@@ -196,13 +194,7 @@ async function main() {
     const failures = [];
     for (let i = 0; i < checks.length; i += 2) if (!checks[i]) failures.push(checks[i + 1]);
     console.log(`${name}: page ${pageOrigin}, models ${models}, result ${JSON.stringify(result)}`);
-    if (failures.length) {
-      console.log(`console:\n  ${logs.join('\n  ')}\nmodel server:\n${modelServer.output()}`);
-      console.log(`FAIL ${name}: ${failures.join('; ')}`);
-      process.exitCode = 1;
-    } else {
-      console.log(`PASS ${name}`);
-    }
+    verdict(name, failures, logs, modelServer.output());
   } finally {
     if (browser) await browser.close();
     await Promise.all(servers.map((s) => (s.stopHop ? s.stopHop() : stop(s))));
@@ -210,7 +202,4 @@ async function main() {
   }
 }
 
-main().catch((e) => {
-  console.error(`FAIL ${process.argv[2]}: ${e.stack || e}`);
-  process.exit(1);
-});
+runMain(main);

@@ -13,7 +13,7 @@
 // (-mirror; the page is loaded twice and each tarball must be downloaded once).
 // Usage: node runtimes.mjs CASE   (CASE: {ort,tasks,facemesh}-{hand,fetch,mirror})
 import { chromium } from 'playwright-core';
-import { startModelhost as start, stop } from './modelhost.mjs';
+import { chromiumFlags, runMain, startModelhost as start, stop, verdict } from './modelhost.mjs';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, mkdtempSync, mkdirSync, readFileSync, readdirSync, writeFileSync, rmSync } from 'node:fs';
@@ -25,8 +25,6 @@ import { fileURLToPath } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 const binary = process.env.BROWSER_TEST_MODELHOST;
 const handRoot = join(here, 'assets-rt', 'root');
-const chromiumFlags = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const pageTimeoutMs = 45000;
 
 // The packages setup.sh pinned and unpacked: name -> {name, version, integrity, tarball (under here)}.
@@ -325,13 +323,7 @@ async function main() {
     const summary = { ...loads[0].result, loaded, workers: loads[0].workers,
       registry: registry?.packages.map((p) => ({ name: p.name, documents: p.documents, tarballs: p.tarballs })) };
     console.log(`${name}: page ${pageOrigin}, models ${server}, result ${JSON.stringify(summary)}`);
-    if (failures.length) {
-      console.log(`console:\n  ${logs.join('\n  ')}\nmodel server:\n${modelServer.output().slice(-6000)}`);
-      console.log(`FAIL ${name}: ${failures.join('; ')}`);
-      process.exitCode = 1;
-    } else {
-      console.log(`PASS ${name}`);
-    }
+    verdict(name, failures, logs, modelServer.output().slice(-6000));
   } finally {
     if (browser) await browser.close();
     await Promise.all(servers.map((s) => (s.stopRegistry ? s.stopRegistry() : stop(s))));
@@ -339,7 +331,4 @@ async function main() {
   }
 }
 
-main().catch((e) => {
-  console.error(`FAIL ${process.argv[2]}: ${e.stack || e}`);
-  process.exit(1);
-});
+runMain(main);

@@ -3,7 +3,7 @@
 // face model), shows a hostile folder name as text (no element, no script runs), and is saved as a screenshot
 // (status-page.png in the working directory) for a person to look at.
 import { chromium } from 'playwright-core';
-import { startModelhost, stop } from './modelhost.mjs';
+import { chromiumFlags, runMain, startModelhost, stop } from './modelhost.mjs';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -11,8 +11,6 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const binary = process.env.BROWSER_TEST_MODELHOST;
-const chromiumFlags = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const hostile = '<img src=x onerror=alert(1)>';
 
 async function main() {
@@ -62,4 +60,4 @@ async function main() {
   }
 }
 
-main().catch((e) => { console.error(`FAIL status-page: ${e.stack || e}`); process.exit(1); });
+runMain(main, 'status-page');
