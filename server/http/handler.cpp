@@ -1,6 +1,7 @@
 // The request pipeline. Steps, in the order the code follows them:
 //   1. target: Boost.URL parse (unless nothing needs decoding), decode once, drop the query, normalise, refuse escapes
-//      (400/404/414); 1′ the Hugging Face layout: /{model}/resolve/{revision}/{path} names ROOT/{model}/{path}
+//      (400/404/414); 1′ the Hugging Face layout: /{model}/resolve/{revision}/{path} names ROOT/{model}/{path};
+//      1″ WebLLM's tensor-cache.json and ndarray-cache.json answer for each other (hf_layout.cpp)
 //   2. route: first matching routes[] glob, else the top-level policy
 //   3. CORS decision: made once here, applied by finalise
 //   4. method gate: GET, HEAD, OPTIONS; anything else 405 + Allow
@@ -185,6 +186,7 @@ void Handler::handle(const Request& req, const ConnectionFacts& conn, bool may_w
         parse_target(req.target(), target);  // it names a mirror's file: not the layout (the mirror answers its own)
         hf.active = false;
     }
+    resolve_webllm_alias(now->resources, mirrors_.get(), target);                                    // 1″
     const RoutePolicy& route = route_of(policy, target);                                           // 2
     CorsDecision cors = decide_cors(route.cors, req, method);                                       // 3
     ex.log.note = cors.note;

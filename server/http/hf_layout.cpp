@@ -6,6 +6,7 @@
 #include "http/mime.hpp"
 #include "http/reply.hpp"
 #include "http/static_file.hpp"
+#include "mirror/mirror.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -70,6 +71,20 @@ bool resolve_hf_layout(const Resources& r, Target& target, HfRequest& hf) {
     std::string mapped = "/";
     mapped.append(p->model).append(1, '/').append(p->file);
     target.path = std::move(mapped);
+    return true;
+}
+
+bool resolve_webllm_alias(const Resources& r, const mirror::Mirrors* mirrors, Target& target) {
+    static constexpr std::string_view names[] = {"tensor-cache.json", "ndarray-cache.json"};
+    if (target.verdict != Target::Verdict::ok) return false;
+    const std::string_view last = target.last_segment();
+    if ((last != names[0] && last != names[1]) || (mirrors && mirrors->covers(target.path))) return false;
+    const std::string_view path = std::string_view(target.path).substr(1);
+    if (r.files->open(path).result != fs::Lookup::Result::not_found) return false;
+    std::string other(path.substr(0, path.size() - last.size()));
+    other.append(last == names[0] ? names[1] : names[0]);
+    if (r.files->open(other).result != fs::Lookup::Result::found) return false;
+    target.path = "/" + other;
     return true;
 }
 

@@ -48,6 +48,12 @@ struct HfRequest {
 // `hf`. False for any other path.
 bool resolve_hf_layout(const Resources& resources, Target& target, HfRequest& hf);
 
+// Step 1″: WebLLM's tensor cache is tensor-cache.json since apache/tvm #18275 and ndarray-cache.json before, and a
+// runtime asks for the name it knows. When `target` names one of them that the root lacks and its folder holds the
+// other, rewrites the target to that file: one file answers both names, with the same bytes and validators. Not
+// under a mirror (`mirrors`, may be null): its upstream answers for its own names. True when it rewrote.
+bool resolve_webllm_alias(const Resources& resources, const mirror::Mirrors* mirrors, Target& target);
+
 // Step 7 under the layout: RepoNotFound or RevisionNotFound (404, the hub's X-Error-Code), or the file (identity
 // unless huggingface.compress) with X-Repo-Commit and, for an LFS file, X-Linked-Size and X-Linked-Etag; a missing
 // file EntryNotFound.

@@ -247,7 +247,9 @@ Catalog scan(const fsys::path& root) {
         std::string rel = entry.path().lexically_relative(root).string();
         auto ext = entry.path().extension().string();
         if (ext == ".task" || ext == ".tflite" || ext == ".binarypb") c.assets.push_back(rel);
-        if (ext == ".json" && looks_like_model(entry.path())) c.models.push_back(check_model(root, rel));
+        // A model.json is listed whatever it holds (a broken one is what check is for: a copy cut short, an array), and
+        // so is any other JSON file TF.js would read as a model.
+        if (ext == ".json" && (name == "model.json" || looks_like_model(entry.path()))) c.models.push_back(check_model(root, rel));
     }
     auto by_name = [](const ModelEntry& a, const ModelEntry& b) { return a.manifest < b.manifest; };
     std::sort(c.models.begin(), c.models.end(), by_name);

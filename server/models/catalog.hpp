@@ -35,7 +35,8 @@ struct Catalog {
 // bytes per group.
 ModelEntry check_model(const std::filesystem::path& root, const std::string& manifest);
 
-// Every TF.js model under `root` (the JSON files models::read_manifest calls TF.js), hidden paths skipped.
+// Every TF.js model under `root`: each model.json whatever it holds (unparsable: broken, with where it stops), and any
+// other JSON file models::read_manifest calls TF.js; hidden paths skipped.
 Catalog scan(const std::filesystem::path& root);
 
 }  // namespace modelhost::models

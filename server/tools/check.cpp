@@ -19,8 +19,9 @@ void print_help() {
         "Usage: modelhost check DIR [--json]\n\n"
         "Finds every TF.js model (graph or layers model.json) under DIR and checks that each shard path its\n"
         "manifest lists exists inside DIR and that each group's shards hold exactly the bytes its weights\n"
-        "declare (product of shape x dtype size, quantized dtypes and string weights included). MediaPipe\n"
-        "assets (.task, .tflite, .binarypb) are listed.\n\n"
+        "declare (product of shape x dtype size, quantized dtypes and string weights included). Every file named\n"
+        "model.json is listed: one that does not parse (a copy cut short, an array) is broken, with the byte where\n"
+        "it stops. MediaPipe assets (.task, .tflite, .binarypb) are listed.\n\n"
         "  --json   one JSON document instead of the table\n\n"
         "Exit codes: 0 every model is valid, 1 a model is broken (or none was found), 2 bad usage.\n");
 }

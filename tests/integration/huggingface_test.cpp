@@ -227,3 +227,30 @@ TEST_CASE("names not in UTF-8, foreign cursors and endpoint look-alikes are answ
     CHECK(lookalike.result_int() == 404);
     CHECK(header(lookalike, "X-Error-Code") == "RepoNotFound");
 }
+
+TEST_CASE("WebLLM's tensor-cache.json and ndarray-cache.json answer for each other when a folder holds only one", "[huggingface][webllm]") {
+    TempDir root;
+    const std::string cache = R"({"records": []})";
+    root.write("old/ndarray-cache.json", cache);
+    root.write("new/tensor-cache.json", cache);
+    root.write("both/tensor-cache.json", "tensor");
+    root.write("both/ndarray-cache.json", "ndarray");
+    TestServer s(root.path(), "{" + cors + "}");
+    for (const std::string folder : {"old", "new"}) {
+        INFO(folder);
+        auto tensor = request(s.port(), "GET", "/" + folder + "/tensor-cache.json", origin);
+        auto ndarray = request(s.port(), "GET", "/" + folder + "/resolve/main/ndarray-cache.json", origin);
+        CHECK(tensor.result_int() == 200);
+        CHECK(ndarray.result_int() == 200);
+        CHECK(tensor.body() == cache);
+        CHECK(ndarray.body() == cache);
+        CHECK(header(tensor, "ETag") == header(ndarray, "ETag"));  // one file: one validator
+        CHECK(header(tensor, "Last-Modified") == header(ndarray, "Last-Modified"));
+        CHECK(header(tensor, "Access-Control-Allow-Origin") == "http://localhost:5173");
+        auto revalidated = request(s.port(), "GET", "/" + folder + "/ndarray-cache.json", "If-None-Match: " + header(tensor, "ETag") + "\r\n");
+        CHECK(revalidated.result_int() == 304);
+    }
+    CHECK(request(s.port(), "GET", "/both/tensor-cache.json").body() == "tensor");  // each its own when both are there
+    CHECK(request(s.port(), "GET", "/both/ndarray-cache.json").body() == "ndarray");
+    CHECK(request(s.port(), "GET", "/none/tensor-cache.json").result_int() == 404);
+}

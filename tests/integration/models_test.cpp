@@ -41,6 +41,20 @@ const std::string manifest = R"({"format":"graph-model","modelTopology":{"node":
 
 }  // namespace
 
+TEST_CASE("/v1/models lists a model.json cut short as broken, with where it stops", "[models]") {
+    TempDir root;
+    root.write("good/model.json", manifest);
+    root.write("good/group1-shard1of1.bin", std::string(64, '\x05'));
+    root.write("face/model.json", manifest.substr(0, 40));
+    TestServer s(root.path());
+    auto doc = models_when(s.port(), [](const nlohmann::json& d) { return d["models"].size() == 2; });
+    REQUIRE(doc["models"].size() == 2);
+    CHECK(doc["models"][0]["name"] == "face");
+    CHECK(doc["models"][0]["status"] == "broken");
+    CHECK_THAT(doc["models"][0].dump(), Catch::Contains("cut short"));
+    CHECK(doc["models"][1]["status"] == "ok");
+}
+
 TEST_CASE("/v1/models lists each model with URLs, sizes, sha256 and status, and follows the tree", "[models]") {
     TempDir root;
     const std::string shard(64, '\x05');
@@ -96,12 +110,12 @@ TEST_CASE("malformed model.json files of every JSON type are listed broken, serv
         root.write("bad" + std::to_string(i) + "/model.json", bad[i]);
         root.write("bad" + std::to_string(i) + "/s.bin", std::string(16, '\0'));
     }
-    root.write("notjson/model.json", "{\"weightsManifest\": [");  // not even JSON: not a model, skipped
+    root.write("notjson/model.json", "{\"weightsManifest\": [");  // not even JSON (cut short): listed broken too
     std::filesystem::create_directory_symlink(root.path(), root.path() / "loop");  // a loop: never followed
     TestServer s(root.path());
 
     auto doc = models(s.port());
-    REQUIRE(doc["models"].size() == bad.size() + 1);
+    REQUIRE(doc["models"].size() == bad.size() + 2);
     std::size_t broken = 0;
     for (const auto& m : doc["models"]) {
         INFO(m.dump());
@@ -113,7 +127,7 @@ TEST_CASE("malformed model.json files of every JSON type are listed broken, serv
             ++broken;
         }
     }
-    CHECK(broken == bad.size());
+    CHECK(broken == bad.size() + 1);
     CHECK(request(s.port(), "GET", "/good/group1-shard1of1.bin").result_int() == 200);
     CHECK(request(s.port(), "GET", "/bad0/model.json").result_int() == 200);
 }

@@ -181,6 +181,20 @@ TEST_CASE("check passes the real face models and names a truncated shard with bo
     CHECK(usage == 2);
 }
 
+TEST_CASE("check lists a model.json cut to its first 40 bytes as broken beside a good model, and exits 1", "[process][check]") {
+    const std::filesystem::path assets = std::filesystem::path(MODELHOST_SOURCE_DIR) / "tests/browser/assets/models";
+    REQUIRE(std::filesystem::exists(assets / "face_mesh/model.json"));  // unpacked by tests/browser/setup.sh
+    TempDir dir;
+    std::filesystem::copy(assets / "face_detection_short", dir.path() / "face_detection_short");
+    std::filesystem::create_directories(dir.path() / "face");
+    std::filesystem::copy_file(assets / "face_mesh/model.json", dir.path() / "face/model.json");
+    std::filesystem::resize_file(dir.path() / "face/model.json", 40);  // an interrupted copy
+    auto [code, table] = run_command({binary, "check", dir.path().string()});
+    CHECK(code == 1);
+    CHECK_THAT(table, Catch::Contains("face_detection_short"));
+    CHECK_THAT(table, Catch::Contains("face/model.json: not valid JSON: it ends inside a value at byte 40 (cut short?)"));
+}
+
 TEST_CASE("20 reloads under load, one of them invalid: no request fails and the valid policy is in force", "[process][reload]") {
     TempDir dir;
     dir.write("a.json", "{}");

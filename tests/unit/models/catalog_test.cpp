@@ -85,9 +85,29 @@ TEST_CASE("broken JSON and unknown dtypes are problems, and scan finds models bu
     root.write("plain/config.json", R"({"just":"config"})");
     root.write("mp/face_landmarker.task", "x");
     Catalog c = scan(root.path());
-    REQUIRE(c.models.size() == 1);  // bad/model.json is not recognisable as a model, .git is hidden
-    CHECK(c.models[0].name == "odd");
-    CHECK_THAT(problems(c.models[0]), Catch::Contains("unknown dtype \"float128\""));
+    REQUIRE(c.models.size() == 2);  // bad/model.json is listed broken; config.json is no model; .git is hidden
+    CHECK(c.models[0].name == "bad");
+    CHECK_FALSE(c.models[0].ok());
+    CHECK(c.models[1].name == "odd");
+    CHECK_THAT(problems(c.models[1]), Catch::Contains("unknown dtype \"float128\""));
     CHECK(c.assets == std::vector<std::string>{"mp/face_landmarker.task"});
-    CHECK_THAT(problems(check_model(root.path(), "bad/model.json")), Catch::Contains("not valid JSON"));
+    CHECK_THAT(problems(check_model(root.path(), "bad/model.json")), Catch::Contains("not valid JSON at byte 3"));
+}
+
+TEST_CASE("a model.json cut short, or not an object, is listed broken, saying where it stops", "[catalog]") {
+    TempDir root;
+    const std::string good = manifest(R"("a.bin")", R"({"name":"k","shape":[1],"dtype":"float32"})");
+    root.write("good/model.json", good);
+    root.write("good/a.bin", "1234");
+    root.write("face/model.json", good.substr(0, 40));  // an interrupted copy
+    root.write("list/model.json", "[1, 2]");
+    root.write("nothing/model.json", "null");
+    Catalog c = scan(root.path());
+    REQUIRE(c.models.size() == 4);
+    CHECK(c.models[0].name == "face");
+    CHECK_THAT(problems(c.models[0]), Catch::Contains("ends inside a value at byte 40 (cut short?)"));
+    CHECK(c.models[1].name == "good");
+    CHECK(c.models[1].ok());
+    CHECK_THAT(problems(c.models[2]), Catch::Contains("top-level value is an array"));
+    CHECK_THAT(problems(c.models[3]), Catch::Contains("top-level value is null"));
 }

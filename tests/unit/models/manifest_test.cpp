@@ -136,7 +136,9 @@ TEST_CASE("a document that cannot be read says why and has no groups", "[manifes
     struct Case {
         std::string json, error;
     };
-    for (const Case& c : {Case{"{not json", "not valid JSON"}, Case{"", "not valid JSON"}, Case{"[1,2]", "not a JSON object"},
+    for (const Case& c : {Case{"{not json", "not valid JSON at byte 3"}, Case{"", "the file is empty"}, Case{"[1,2]", "not a JSON object"},
+                          Case{R"({"weightsManifest": [)", "ends inside a value at byte 21 (cut short?)"},
+                          Case{R"({"weightsManifest": 1e500})", "not valid JSON"},
                           Case{R"({"modelTopology":{}})", "no weightsManifest array"},
                           Case{R"({"weightsManifest":{"a":1}})", "no weightsManifest array"},
                           Case{std::string(max_manifest_bytes + 1, ' '), "bytes a manifest may hold"}}) {
