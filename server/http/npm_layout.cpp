@@ -16,8 +16,10 @@ namespace {
 
 Reply redirect(std::string_view prefix, const models::NpmRef& ref, std::string_view version, const Request& req) {
     static constexpr auto path_chars = boost::urls::pchars + '/';
-    std::string location = boost::urls::encode(std::string(prefix) + std::string(ref.name) + "@" + std::string(version), path_chars);
-    if (ref.has_path) location += "/" + boost::urls::encode(ref.path, path_chars);
+    std::string location(prefix);  // (appended piece by piece: "/" + string is GCC 12's -Wrestrict false positive at -O3)
+    location.append(ref.name).append(1, '@').append(version);
+    location = boost::urls::encode(location, path_chars);
+    if (ref.has_path) location.append(1, '/').append(boost::urls::encode(ref.path, path_chars));
     std::string_view t(req.target().data(), req.target().size());
     if (auto q = t.find('?'); q != std::string_view::npos) location.append(t.substr(q));
     Reply res{bhttp::status::found, req.version()};

@@ -86,9 +86,12 @@ int Http2Glue<Stream>::send_data(nghttp2_session*, nghttp2_frame*, const uint8_t
     if (self.out_.size >= write_batch) return NGHTTP2_ERR_WOULDBLOCK;
     char* to = self.out_.extend(9 + length);
     std::memcpy(to, framehd, 9);
-    // The file shrank or failed under us: the connection ends rather than send a frame it cannot fill (its header
-    // is already in the batch).
-    if (!static_cast<Http2Stream*>(source->ptr)->copy_content(to + 9, length)) return NGHTTP2_ERR_CALLBACK_FAILURE;
+    // The file shrank or failed under us: the frame is taken back out of the batch (nothing of it was sent) and only
+    // this stream is reset (RST_STREAM, INTERNAL_ERROR); the connection's other streams go on.
+    if (!static_cast<Http2Stream*>(source->ptr)->copy_content(to + 9, length)) {
+        self.out_.size -= 9 + length;
+        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    }
     return 0;
 }
 

@@ -125,7 +125,7 @@ std::vector<std::string> files_under(const fsys::path& root) {
 
 }  // namespace
 
-TEST_CASE("fetch npm: installs ROOT/npm/demo@1.0.0, served with the runtime's types and immutable; a tag redirects", "[npm]") {
+TEST_CASE("fetch npm: installs ROOT/npm/demo@1.0.0, served with the runtime's types and immutable, and a tag redirects", "[npm]") {
     Registry reg;
     reg.publish("demo", "1.0.0", demo_files());
     TempDir root;
