@@ -11,7 +11,8 @@
 //   6. refused target -> its status; preflight -> 204 or 403; other OPTIONS -> 204 + Allow; "*" otherwise -> 400
 //   7. the file ("/" -> the root's index.html), from a mirror under its path: facts -> representation ->
 //      conditionals (304/412) -> range (206/416); see static_file.cpp; under the Hugging Face layout with the hub's
-//      headers and errors (hf_layout.cpp)
+//      headers and errors (hf_layout.cpp); an npm tag or range (/npm/{package}@latest/...) a 302 to the exact
+//      version, and an npm mirror's version filled at once (npm_layout.cpp)
 //   8. finalise: CORS, Vary, common and configured headers, framing, keep-alive — for every response
 #include "http/handler.hpp"
 
