@@ -29,7 +29,7 @@ struct InForce;    // one Policy with its Resources, swapped together (handler.c
 struct RoutePolicy;
 struct Target;
 struct HfRequest;  // what the target step found of the Hugging Face layout; hf_layout.hpp
-class HfRevisionCache;
+struct HfRevisionCache;
 struct NpmDocuments;
 
 class Handler {
