@@ -12,7 +12,7 @@ FROM debian:bookworm-slim AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       g++ cmake ninja-build pkg-config libboost1.81-dev libboost-url1.81-dev nlohmann-json3-dev \
-      libspdlog-dev libfmt-dev libssl-dev zlib1g-dev libbrotli-dev libnghttp2-dev ca-certificates \
+      libspdlog-dev libfmt-dev libssl-dev zlib1g-dev libbrotli-dev libnghttp2-dev libprotobuf-dev libzip-dev ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY CMakeLists.txt CMakePresets.json ./

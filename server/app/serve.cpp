@@ -99,11 +99,15 @@ void log_catalog(const config::Config& cfg) {
         ++broken;
         for (const auto& p : m.problems) spdlog::warn("model {} is broken: {}", m.name, p);
     }
-    spdlog::info("catalog: {} TF.js model(s), {} ok, {} broken; {} MediaPipe asset(s); GET /v1/models for details",
-                 c.models.size(), c.models.size() - broken, broken, c.assets.size());
-    if (c.models.empty() && c.assets.empty())
-        spdlog::warn("server.root \"{}\" holds no TF.js model.json and no MediaPipe asset: is it the folder you meant? "
-                     "(modelhost fetch URL --root DIR mirrors one)", cfg.server.root);
+    std::string counts;
+    for (const char* f : models::format::all)
+        if (auto [ok, bad] = c.count(f); ok + bad > 0)
+            counts += (counts.empty() ? "" : ", ") + std::to_string(ok + bad) + " " + f + (bad ? " (" + std::to_string(bad) + " broken)" : "");
+    spdlog::info("catalog: {} model(s){}{}; {} runtime package(s); GET /v1/models for details", c.models.size(),
+                 counts.empty() ? "" : ": ", counts, c.runtimes.size());
+    if (c.models.empty() && c.runtimes.empty() && c.assets.empty())
+        spdlog::warn("server.root \"{}\" holds no model (TF.js, ONNX, transformers.js, MediaPipe, TFLite, WebLLM) and no "
+                     "runtime package: is it the folder you meant? (modelhost fetch URL --root DIR mirrors one)", cfg.server.root);
     std::error_code ec;
     if (std::filesystem::exists(std::filesystem::path(cfg.server.root) / "v1/models", ec))
         spdlog::warn("server.root holds v1/models, which is never served: GET /v1/models answers with the catalog; "

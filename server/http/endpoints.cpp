@@ -86,8 +86,7 @@ Reply Endpoints::metrics_reply(const Resources& r, unsigned version) const {
     f.route_labels = route_labels_;
     f.version = modelhost::version;
     if (auto summary = r.catalog->summary()) {
-        f.models_ok = summary->models_ok;
-        f.models_broken = summary->models_broken;
+        f.models.assign(summary->by_format.begin(), summary->by_format.end());
     }
     Reply res{bhttp::status::ok, version};
     res.set(bhttp::field::content_type, "text/plain; version=0.0.4; charset=utf-8");

@@ -217,9 +217,11 @@ std::string exposition(const ScrapeFacts& f) {
     responses(out, f);
     histogram(out);
     events(out);
-    header(out, "modelhost_models", "gauge", "TF.js models under the root, by state.");
-    line(out, "modelhost_models{state=\"ok\"}", static_cast<double>(f.models_ok));
-    line(out, "modelhost_models{state=\"broken\"}", static_cast<double>(f.models_broken));
+    header(out, "modelhost_models", "gauge", "Models under the root, by format and state.");
+    for (const auto& [format, n] : f.models) {
+        line(out, "modelhost_models{format=\"" + label(format) + "\",state=\"ok\"}", static_cast<double>(n.first));
+        line(out, "modelhost_models{format=\"" + label(format) + "\",state=\"broken\"}", static_cast<double>(n.second));
+    }
     process(out);
     return out;
 }

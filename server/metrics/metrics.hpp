@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace modelhost::metrics {
@@ -44,7 +45,8 @@ void set_generation(std::uint64_t generation);    // configuration generation (1
 
 struct ScrapeFacts {
     std::vector<std::string> route_labels;  // [0] "top level", then each route's path as configured
-    std::size_t models_ok = 0, models_broken = 0;
+    // format ("tfjs", "onnx", ...) -> models (ok, broken): one series per format and state, 0 included.
+    std::vector<std::pair<std::string, std::pair<std::size_t, std::size_t>>> models;
     std::string version;
 };
 

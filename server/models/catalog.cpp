@@ -1,12 +1,14 @@
 // Manifest arithmetic: a group's shards, concatenated, hold exactly Σ product(shape) × dtype size bytes
 // (quantized weights use the quantized dtype; string weights are read: uint32 length + bytes per element).
 #include "models/catalog.hpp"
+#include "models/catalog_paths.hpp"
 #include "models/manifest.hpp"
 
 #include <algorithm>
 #include <fstream>
 #include <limits>
 #include <optional>
+#include <set>
 
 namespace modelhost::models {
 
@@ -121,7 +123,10 @@ void check_shard_sizes(const GroupBytes& g, const std::vector<std::string>& name
         problems.push_back(where + ": shards hold " + std::to_string(have) + " bytes, the weights need " + std::to_string(need));
 }
 
-// The shard path as a file inside the root, or empty when it would leave the root.
+}  // namespace
+
+namespace detail {
+
 fsys::path inside(const fsys::path& root, const fsys::path& model_dir, const std::string& rel) {
     if (rel.empty() || fsys::path(rel).is_absolute()) return {};
     fsys::path full = (model_dir / rel).lexically_normal();
@@ -134,15 +139,31 @@ fsys::path inside(const fsys::path& root, const fsys::path& model_dir, const std
     return full;
 }
 
-}  // namespace
-
-namespace {
-
 std::uint64_t size_or_zero(const fsys::path& p) {
     std::error_code ec;
     auto size = fsys::file_size(p, ec);
     return ec ? 0 : size;
 }
+
+bool is_file(const fsys::path& p) {
+    std::error_code ec;
+    return fsys::is_regular_file(p, ec);
+}
+
+std::string head_text(const fsys::path& p, std::uint64_t max) {
+    std::ifstream in(p, std::ios::binary);
+    std::string text(static_cast<std::size_t>(std::min<std::uint64_t>(max, size_or_zero(p))), '\0');
+    in.read(text.data(), static_cast<std::streamsize>(text.size()));
+    text.resize(static_cast<std::size_t>(std::max<std::streamsize>(in.gcount(), 0)));
+    return text;
+}
+
+}  // namespace detail
+
+namespace {
+
+using detail::inside;
+using detail::size_or_zero;
 
 // One group's shards against the bytes its weights need; the problems name the group ("group 1 shard x.bin").
 void check_group(const fsys::path& root, const fsys::path& model_dir, const WeightGroup& g, const std::string& where,
@@ -174,7 +195,7 @@ void check_group(const fsys::path& root, const fsys::path& model_dir, const Weig
 // check_model's work; may throw on input nobody foresaw (the caller turns that into a problem).
 void check_manifest(const fsys::path& root, const fsys::path& file, ModelEntry& m) {
     const Manifest doc = read_manifest(manifest_file_text(file).value_or(""));
-    m.format = doc.format;
+    m.variant = doc.format;
     for (const auto& p : doc.problems) m.problems.push_back(m.manifest + ": " + p);
     if (!doc.ok()) {
         m.problems.push_back(m.manifest + ": " + doc.error);
@@ -194,7 +215,8 @@ ModelEntry check_model(const fsys::path& root, const std::string& manifest) {
     ModelEntry m;
     m.manifest = manifest;
     m.name = manifest.ends_with("/model.json") ? manifest.substr(0, manifest.size() - 11) : manifest;
-    m.format = "unknown";
+    m.format = format::tfjs;
+    m.variant = "unknown";
     fsys::path file = root / manifest;
     m.files.push_back({manifest, size_or_zero(file)});
     try {
@@ -228,8 +250,48 @@ bool looks_like_model(const fsys::path& p) {
 
 }  // namespace
 
-Catalog scan(const fsys::path& root) {
-    Catalog c;
+namespace {
+
+// What one walk of the tree finds, before any file is read beyond a JSON file's TF.js test.
+struct Found {
+    std::vector<std::string> tfjs, onnx, mediapipe, binarypb, wasm;
+    std::set<std::string> webllm_dirs, config_dirs, packages;  // folders, relative ("" for the root)
+};
+
+std::string parent_of(const std::string& rel) {
+    auto slash = rel.rfind('/');
+    return slash == std::string::npos ? "" : rel.substr(0, slash);
+}
+
+// The runtime package folder holding `rel` ("npm/@scope/name@1.0.0", "npm/name@1.0.0"); "" when none does.
+std::string package_of(const std::string& rel) {
+    if (!rel.starts_with("npm/")) return {};
+    std::size_t end = rel.find('/', 4);
+    if (end != std::string::npos && rel[4] == '@') end = rel.find('/', end + 1);
+    if (end == std::string::npos) return {};
+    std::string folder = rel.substr(0, end);
+    auto at = folder.rfind('@');
+    return at != std::string::npos && at > 5 && folder[at - 1] != '/' ? folder : "";
+}
+
+void sort_file(const fsys::directory_entry& entry, const std::string& rel, Found& f) {
+    const std::string name = entry.path().filename().string();
+    const std::string ext = entry.path().extension().string();
+    if (name == "mlc-chat-config.json" || name == "tensor-cache.json" || name == "ndarray-cache.json")
+        f.webllm_dirs.insert(parent_of(rel));
+    else if (name == "config.json") f.config_dirs.insert(parent_of(rel));
+    else if (ext == ".onnx") f.onnx.push_back(rel);
+    else if (ext == ".task" || ext == ".tflite") f.mediapipe.push_back(rel);
+    else if (ext == ".binarypb") f.binarypb.push_back(rel);
+    else if (ext == ".wasm") f.wasm.push_back(rel);
+    // A model.json is listed whatever it holds (a broken one is what check is for: a copy cut short, an array), and
+    // so is any other JSON file TF.js would read as a model.
+    else if (ext == ".json" && (name == "model.json" || looks_like_model(entry.path()))) f.tfjs.push_back(rel);
+    if (auto p = package_of(rel); !p.empty()) f.packages.insert(p);
+}
+
+Found walk(const fsys::path& root) {
+    Found f;
     std::error_code ec;
     const auto real_root = fsys::weakly_canonical(root, ec);
     // Directory symlinks are not followed (no loops); unreadable folders are skipped; entries that vanish
@@ -237,22 +299,75 @@ Catalog scan(const fsys::path& root) {
     fsys::recursive_directory_iterator it(root, fsys::directory_options::skip_permission_denied, ec), end;
     for (; !ec && it != end; it.increment(ec)) {
         const auto& entry = *it;
-        std::string name = entry.path().filename().string();
         std::error_code e;
-        if (name.starts_with('.')) {
+        if (entry.path().filename().string().starts_with('.')) {
             if (entry.is_directory(e)) it.disable_recursion_pending();
             continue;
         }
-        if (!served_file(entry, real_root)) continue;
-        std::string rel = entry.path().lexically_relative(root).string();
-        auto ext = entry.path().extension().string();
-        if (ext == ".task" || ext == ".tflite" || ext == ".binarypb") c.assets.push_back(rel);
-        // A model.json is listed whatever it holds (a broken one is what check is for: a copy cut short, an array), and
-        // so is any other JSON file TF.js would read as a model.
-        if (ext == ".json" && (name == "model.json" || looks_like_model(entry.path()))) c.models.push_back(check_model(root, rel));
+        if (served_file(entry, real_root)) sort_file(entry, entry.path().lexically_relative(root).generic_string(), f);
     }
+    return f;
+}
+
+// The repo folder of a file in an onnx/ folder ("org/m/onnx/model.onnx" -> "org/m"); nothing for other files.
+std::optional<std::string> repo_of(const std::string& onnx) {
+    const std::string dir = parent_of(onnx);
+    if (dir == "onnx") return "";
+    if (dir.ends_with("/onnx")) return dir.substr(0, dir.size() - 5);
+    return std::nullopt;
+}
+
+// A transformers.js folder: config.json beside an onnx/ folder holding a .onnx (its files are that model's).
+std::set<std::string> transformers_dirs(const Found& f) {
+    std::set<std::string> out;
+    for (const auto& onnx : f.onnx)
+        if (auto repo = repo_of(onnx); repo && f.config_dirs.count(*repo) && !f.webllm_dirs.count(*repo)) out.insert(*repo);
+    return out;
+}
+
+std::vector<RuntimePackage> runtimes(const Found& f) {
+    std::vector<RuntimePackage> out;
+    for (const auto& p : f.packages) {
+        const auto at = p.rfind('@');
+        RuntimePackage r{p.substr(4, at - 4), p.substr(at + 1), p, {}};
+        for (const auto& w : f.wasm)
+            if (w.starts_with(p + "/")) r.wasm.push_back(w);
+        out.push_back(std::move(r));
+    }
+    return out;
+}
+
+void bound_problems(ModelEntry& m) {
+    if (m.problems.size() <= max_problems) return;
+    const std::size_t more = m.problems.size() - max_problems;
+    m.problems.resize(max_problems);
+    m.problems.push_back("and " + std::to_string(more) + " more problem(s)");
+}
+
+}  // namespace
+
+std::pair<std::size_t, std::size_t> Catalog::count(std::string_view f) const {
+    std::pair<std::size_t, std::size_t> n{0, 0};
+    for (const auto& m : models)
+        if (m.format == f) ++(m.ok() ? n.first : n.second);
+    return n;
+}
+
+Catalog scan(const fsys::path& root) {
+    const Found f = walk(root);
+    Catalog c;
+    const auto repos = transformers_dirs(f);
+    for (const auto& rel : f.tfjs) c.models.push_back(check_model(root, rel));
+    for (const auto& dir : repos) c.models.push_back(check_transformers(root, dir));
+    for (const auto& dir : f.webllm_dirs) c.models.push_back(check_webllm(root, dir));
+    for (const auto& rel : f.onnx)
+        if (auto repo = repo_of(rel); !repo || !repos.count(*repo)) c.models.push_back(check_onnx(root, rel));
+    for (const auto& rel : f.mediapipe) c.models.push_back(check_mediapipe(root, rel));
+    for (auto& m : c.models) bound_problems(m);
     auto by_name = [](const ModelEntry& a, const ModelEntry& b) { return a.manifest < b.manifest; };
     std::sort(c.models.begin(), c.models.end(), by_name);
+    c.runtimes = runtimes(f);
+    c.assets = f.binarypb;
     std::sort(c.assets.begin(), c.assets.end());
     return c;
 }

@@ -1,6 +1,7 @@
 // Every JSON value is checked for its type before it is read: nlohmann's accessors throw on a wrong type, and the
 // reader must not. Counts are bounded before anything is stored for them.
 #include "models/manifest.hpp"
+#include "models/json_text.hpp"
 
 #include <boost/url/pct_string_view.hpp>
 #include <nlohmann/json.hpp>
@@ -142,16 +143,6 @@ std::optional<std::uint64_t> Weight::bytes() const {
     return *elements * size;
 }
 
-// Where a JSON text stops parsing, and why: a text that ends inside a value is the usual breakage (a copy or an
-// upload cut short), and is said so.
-std::string json_error(const json::parse_error& e, std::size_t size) {
-    if (size == 0) return "not valid JSON: the file is empty";
-    if (e.byte >= size) return "not valid JSON: it ends inside a value at byte " + std::to_string(size) + " (cut short?)";
-    const std::string what = e.what();
-    const auto reason = what.find(": ", what.find("column"));
-    return "not valid JSON at byte " + std::to_string(e.byte) + (reason == std::string::npos ? "" : what.substr(reason));
-}
-
 Manifest read_manifest(std::string_view text) {
     Manifest m;
     if (text.size() > max_manifest_bytes) {
@@ -159,19 +150,7 @@ Manifest read_manifest(std::string_view text) {
         return m;
     }
     json doc;
-    try {
-        doc = json::parse(text.begin(), text.end());
-    } catch (const json::parse_error& e) {
-        m.error = json_error(e, text.size());
-        return m;
-    } catch (const json::exception& e) {  // a number too large for a double (out_of_range.406)
-        m.error = std::string("not valid JSON: ") + e.what();
-        return m;
-    }
-    if (!doc.is_object()) {
-        const std::string type = doc.type_name();
-        m.error = "not a JSON object: its top-level value is " + (type == "array" ? "an array" : type == "null" ? type : "a " + type);
-    }
+    m.error = read_json_object(text, doc);
     if (!m.ok()) return m;
     read_header(doc, m);
     if (!doc.contains("weightsManifest") || !doc["weightsManifest"].is_array()) {

@@ -1,6 +1,8 @@
 // /v1/models: the tree is rescanned at most once a second, so the catalog follows changes without a watcher.
 #include "models/service.hpp"
 
+#include "models/npm_package.hpp"
+
 #include <nlohmann/json.hpp>
 #include <openssl/evp.h>
 
@@ -28,6 +30,12 @@ std::string url_of(const std::string& relative) {
         }
     }
     return out;
+}
+
+// "a/b/model.json" -> "a/b"; "model.json" -> "".
+std::string parent_folder(const std::string& relative) {
+    auto slash = relative.rfind('/');
+    return slash == std::string::npos ? "" : relative.substr(0, slash);
 }
 
 std::string hash_file(const std::filesystem::path& p) {
@@ -129,8 +137,17 @@ std::string as_in_json(const std::string& text) {
     return nlohmann::json::parse(dumped).get<std::string>();
 }
 
+// The folder a model's name is relative to, as a URL path with a trailing '/'.
+std::string folder_url(const ModelEntry& m) {
+    const bool folder_model = m.format == format::transformers || m.format == format::webllm;
+    const std::string folder = folder_model ? (m.name == "." ? "" : m.name) : parent_folder(m.manifest);
+    return folder.empty() ? "/" : url_of(folder) + "/";
+}
+
 SummaryRow row_of(const ModelEntry& m) {
-    SummaryRow r{as_in_json(m.name), url_of(m.manifest), as_in_json(m.format), m.total_bytes, m.ok(), {}};
+    SummaryRow r{as_in_json(m.name), url_of(m.manifest), folder_url(m), m.format, as_in_json(m.variant), m.dtypes, {}, m.total_bytes,
+                 m.ok(), {}};
+    for (const auto& e : m.external) r.external.push_back(as_in_json(e));
     for (const auto& p : m.problems) r.problems.push_back(as_in_json(p));
     return r;
 }
@@ -139,27 +156,43 @@ SummaryRow row_of(const ModelEntry& m) {
 CatalogSummary summarise(const Catalog& c) {
     CatalogSummary s;
     s.assets = c.assets.size();
+    for (const char* f : format::all) s.by_format[f] = c.count(f);
     for (const auto& m : c.models) {
         (m.ok() ? s.models_ok : s.models_broken) += 1;
         s.total_bytes += m.total_bytes;
         if (s.rows.size() < CatalogSummary::max_rows)
             s.rows.push_back(row_of(m));
     }
+    for (const auto& r : c.runtimes) {
+        auto& held = s.runtimes[r.name];
+        auto a = parse_semver(r.version), b = parse_semver(held);
+        if (held.empty() || (a && (!b || compare(*a, *b) > 0))) held = r.version;
+    }
     return s;
 }
 
 }  // namespace
 
+nlohmann::json CatalogService::model_json(const ModelEntry& m) {
+    auto files = nlohmann::json::array();
+    for (const auto& f : m.files)
+        files.push_back({{"path", f.path}, {"url", url_of(f.path)}, {"bytes", f.bytes}, {"sha256", sha256_of(f.path)}});
+    nlohmann::json out = {{"name", m.name}, {"url", url_of(m.manifest)}, {"format", m.format}, {"variant", m.variant},
+                          {"files", files}, {"total_bytes", m.total_bytes}, {"status", m.ok() ? "ok" : "broken"},
+                          {"problems", m.problems}, {"notes", m.notes}};
+    if (m.format == format::transformers) out["dtypes"] = m.dtypes;
+    if (m.format == format::onnx) out["external_data"] = m.external;
+    return out;
+}
+
 CatalogService::Build CatalogService::build() {
     Catalog c = scan(root_);
-    nlohmann::json out = {{"models", nlohmann::json::array()}, {"assets", nlohmann::json::array()}};
-    for (const auto& m : c.models) {
-        auto files = nlohmann::json::array();
-        for (const auto& f : m.files)
-            files.push_back({{"path", f.path}, {"url", url_of(f.path)}, {"bytes", f.bytes}, {"sha256", sha256_of(f.path)}});
-        out["models"].push_back({{"name", m.name}, {"url", url_of(m.manifest)}, {"format", m.format}, {"files", files},
-                                 {"total_bytes", m.total_bytes}, {"status", m.ok() ? "ok" : "broken"},
-                                 {"problems", m.problems}});
+    nlohmann::json out = {{"models", nlohmann::json::array()}, {"runtimes", nlohmann::json::array()}, {"assets", nlohmann::json::array()}};
+    for (const auto& m : c.models) out["models"].push_back(model_json(m));
+    for (const auto& r : c.runtimes) {
+        auto wasm = nlohmann::json::array();
+        for (const auto& w : r.wasm) wasm.push_back({{"path", w}, {"url", url_of(w)}});
+        out["runtimes"].push_back({{"name", r.name}, {"version", r.version}, {"url", url_of(r.path) + "/"}, {"wasm", wasm}});
     }
     for (const auto& a : c.assets) out["assets"].push_back({{"path", a}, {"url", url_of(a)}});
     return {out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n", summarise(c)};

@@ -5,6 +5,8 @@
 #include "models/catalog.hpp"
 #include "models/summary.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
@@ -41,6 +43,7 @@ private:
     void ask_if_stale();  // with mutex_ held
     void run();
     Build build();
+    nlohmann::json model_json(const ModelEntry& m);  // one model of /v1/models (hashes its files)
     std::string sha256_of(const std::string& relative);
 
     const std::filesystem::path root_;

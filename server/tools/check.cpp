@@ -17,11 +17,21 @@ namespace {
 void print_help() {
     std::printf(
         "Usage: modelhost check DIR [--json]\n\n"
-        "Finds every TF.js model (graph or layers model.json) under DIR and checks that each shard path its\n"
-        "manifest lists exists inside DIR and that each group's shards hold exactly the bytes its weights\n"
-        "declare (product of shape x dtype size, quantized dtypes and string weights included). Every file named\n"
-        "model.json is listed: one that does not parse (a copy cut short, an array) is broken, with the byte where\n"
-        "it stops. MediaPipe assets (.task, .tflite, .binarypb) are listed.\n\n"
+        "Finds every model a browser loader fetches under DIR, in each format, and checks it against the bytes its\n"
+        "files hold:\n"
+        "  tfjs             model.json: each shard inside DIR, each group's shards exactly the bytes its weights\n"
+        "                   declare (shape x dtype size, quantized and string weights included)\n"
+        "  onnx             *.onnx: the protobuf whole (a copy cut short is named), each external-data file present\n"
+        "                   and long enough for the tensors stored in it\n"
+        "  transformers.js  a folder with config.json and onnx/*.onnx: each ONNX file, the external-data chunks\n"
+        "                   config.json's use_external_data_format declares, the tokenizer files; its dtypes\n"
+        "  mediapipe        *.task: a zip of stored entries, each .tflite entry a TFLite model (\"TFL3\")\n"
+        "  tflite           a bare *.tflite: the same identifier check\n"
+        "  webllm           a folder with mlc-chat-config.json and tensor-cache.json (or ndarray-cache.json): every\n"
+        "                   shard present with at least its nbytes, the tokenizer files\n"
+        "A file a loader fetches as a model is always listed: one that does not parse is broken, with where it\n"
+        "stops. Runtime packages under npm/ (name, version, .wasm files) and MediaPipe graphs (.binarypb) are\n"
+        "listed too.\n\n"
         "  --json   one JSON document instead of the table\n\n"
         "Exit codes: 0 every model is valid, 1 a model is broken (or none was found), 2 bad usage.\n");
 }
@@ -32,12 +42,33 @@ nlohmann::json to_json(const models::Catalog& c) {
     for (const auto& m : c.models) {
         auto files = nlohmann::json::array();
         for (const auto& f : m.files) files.push_back({{"path", f.path}, {"bytes", f.bytes}});
-        out["models"].push_back({{"name", m.name}, {"manifest", m.manifest}, {"format", m.format}, {"files", files},
-                                 {"total_bytes", m.total_bytes}, {"status", m.ok() ? "ok" : "broken"},
-                                 {"problems", m.problems}});
+        nlohmann::json entry = {{"name", m.name}, {"manifest", m.manifest}, {"format", m.format}, {"variant", m.variant},
+                                {"files", files}, {"total_bytes", m.total_bytes}, {"status", m.ok() ? "ok" : "broken"},
+                                {"problems", m.problems}, {"notes", m.notes}};
+        if (m.format == models::format::transformers) entry["dtypes"] = m.dtypes;
+        if (m.format == models::format::onnx) entry["external_data"] = m.external;
+        out["models"].push_back(std::move(entry));
     }
+    out["runtimes"] = nlohmann::json::array();
+    for (const auto& r : c.runtimes)
+        out["runtimes"].push_back({{"name", r.name}, {"version", r.version}, {"path", r.path}, {"wasm", r.wasm}});
     out["assets"] = c.assets;
     return out;
+}
+
+void print_table(const models::Catalog& c, const std::string& dir) {
+    std::printf("%-40s %-26s %5s %12s  %s\n", "MODEL", "FORMAT", "FILES", "BYTES", "STATUS");
+    for (const auto& m : c.models) {
+        std::string kind = m.format + (m.variant.empty() ? "" : "/" + m.variant);
+        std::printf("%-40s %-26s %5zu %12llu  %s\n", m.name.c_str(), kind.c_str(), m.files.size(),
+                    static_cast<unsigned long long>(m.total_bytes), m.ok() ? "ok" : "BROKEN");
+    }
+    for (const auto& m : c.models)
+        for (const auto& p : m.problems) std::printf("%s: %s\n", m.name.c_str(), p.c_str());
+    for (const auto& r : c.runtimes)
+        std::printf("runtime %s@%s: %zu .wasm file(s)\n", r.name.c_str(), r.version.c_str(), r.wasm.size());
+    if (!c.assets.empty()) std::printf("%zu MediaPipe graph(s), e.g. %s\n", c.assets.size(), c.assets.front().c_str());
+    if (c.models.empty()) std::printf("no model found under %s\n", dir.c_str());
 }
 
 }  // namespace
@@ -60,14 +91,7 @@ int check_command(const std::vector<std::string>& args) {
         std::printf("%s\n", to_json(c).dump(2).c_str());
         return all_ok ? 0 : 1;
     }
-    std::printf("%-40s %-13s %5s %12s  %s\n", "MODEL", "FORMAT", "FILES", "BYTES", "STATUS");
-    for (const auto& m : c.models)
-        std::printf("%-40s %-13s %5zu %12llu  %s\n", m.name.c_str(), m.format.c_str(), m.files.size(),
-                    static_cast<unsigned long long>(m.total_bytes), m.ok() ? "ok" : "BROKEN");
-    for (const auto& m : c.models)
-        for (const auto& p : m.problems) std::printf("%s: %s\n", m.name.c_str(), p.c_str());
-    if (!c.assets.empty()) std::printf("%zu MediaPipe asset(s), e.g. %s\n", c.assets.size(), c.assets.front().c_str());
-    if (c.models.empty()) std::printf("no TF.js model.json found under %s\n", dir.c_str());
+    print_table(c, dir);
     return all_ok ? 0 : 1;
 }
 

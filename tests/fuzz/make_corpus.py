@@ -94,3 +94,32 @@ for name, seeds in (("http2", http2_seeds()), ("client_response", client_seeds()
     for seed, data in seeds.items():
         with open(os.path.join(here, "corpus", name, seed), "wb") as f:
             f.write(data)
+
+
+def format_seeds():
+    """The model readers' seeds (onnx_model, task_bundle, webllm, transformers_config), from make_formats.py's roots:
+    sound files and the broken ones (cut short, hostile lengths, a '..' entry). The bomb is left out (its 64 KB are the
+    point of an integration test, not of a seed)."""
+    import shutil
+    import subprocess
+    import tempfile
+    tmp = tempfile.mkdtemp()
+    try:
+        subprocess.run(["/usr/bin/python3", os.path.join(here, "..", "integration", "make_formats.py"), tmp], check=True)
+        picks = {
+            "onnx_model": ["good/face/model.onnx", "good/acme/tiny/onnx/model_quantized.onnx", "broken/cut-onnx/model.onnx",
+                           "broken/negative/model.onnx", "broken/escape/model.onnx", "broken/huge-length/model.onnx"],
+            "task_bundle": ["good/mp/face_landmarker.task", "good/mp/selfie_segmenter.tflite", "broken/mp/not_tflite.task",
+                            "broken/mp/escape.task", "broken/mp/spa.task"],
+            "webllm": ["good/llm/ndarray-cache.json", "good/llm/mlc-chat-config.json"],
+            "transformers_config": ["good/acme/tiny/config.json"],
+        }
+        for name, files in picks.items():
+            os.makedirs(os.path.join(here, "corpus", name), exist_ok=True)
+            for f in files:
+                shutil.copy(os.path.join(tmp, f), os.path.join(here, "corpus", name, f.replace("/", "_")))
+    finally:
+        shutil.rmtree(tmp)
+
+
+format_seeds()

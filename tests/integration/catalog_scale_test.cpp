@@ -52,7 +52,7 @@ bool metric_becomes(std::uint16_t port, const std::string& series, double value)
 }
 
 const std::string first_scans = R"(modelhost_catalog_scans_total{scan="first"})";
-const std::string models_ok = R"(modelhost_models{state="ok"})";
+const std::string models_ok = R"(modelhost_models{format="tfjs",state="ok"})";
 
 }  // namespace
 
@@ -65,7 +65,7 @@ TEST_CASE("with 3,000 models the status page shows 200 and counts the rest, and 
     REQUIRE(metric_becomes(port, models_ok, 3000));
 
     const std::string exposition = metrics(port);
-    CHECK(sample(exposition, R"(modelhost_models{state="broken"})") == 0.0);
+    CHECK(sample(exposition, R"(modelhost_models{format="tfjs",state="broken"})") == 0.0);
     CHECK(sample(exposition, first_scans) == 1.0);
 
     auto page = request(port, "GET", "/");

@@ -60,7 +60,7 @@ TEST_CASE("/v1/models lists each model with URLs, sizes, sha256 and status, and 
     const std::string shard(64, '\x05');
     root.write("face mesh/model.json", manifest);
     root.write("face mesh/group1-shard1of1.bin", shard);
-    root.write("mp/face_landmarker.task", "task");
+    root.write("mp/face_landmarker.binarypb", "graph");  // a MediaPipe graph: an asset, not a model
     TestServer s(root.path(), R"({"cors": {"allow_origins": ["http://localhost:5173"]}})");
 
     models(s.port());  // the first scan is done
@@ -79,7 +79,7 @@ TEST_CASE("/v1/models lists each model with URLs, sizes, sha256 and status, and 
     CHECK(m["files"][1]["path"] == "face mesh/group1-shard1of1.bin");
     CHECK(m["files"][1]["sha256"] == sha256_hex(shard));
     CHECK(m["files"][0]["sha256"] == sha256_hex(manifest));
-    CHECK(doc["assets"][0]["path"] == "mp/face_landmarker.task");
+    CHECK(doc["assets"][0]["path"] == "mp/face_landmarker.binarypb");
 
     // Cut the shard short: the model is reported broken (after the catalog's one-second refresh) but still served.
     root.write("face mesh/group1-shard1of1.bin", shard.substr(0, 10));

@@ -406,7 +406,7 @@ TEST_CASE("start-up warns about a root without models and about a route wider th
     REQUIRE(server.wait_for_port() != 0);
     server.signal(SIGTERM);
     CHECK(server.wait() == std::optional<int>(0));
-    CHECK_THAT(server.output(), Catch::Contains("holds no TF.js model.json and no MediaPipe asset"));
+    CHECK_THAT(server.output(), Catch::Contains("holds no model (TF.js, ONNX, transformers.js, MediaPipe, TFLite, WebLLM) and no runtime package"));
     CHECK_THAT(server.output(), Catch::Contains("server.root holds v1/models, which is never served"));
     CHECK_THAT(server.output(), Catch::Contains("routes[0].cors.allow_origins: \"*\" allows every origin where the top level allows a list"));
 }

@@ -29,7 +29,8 @@ TEST_CASE("a model whose shards hold exactly the declared bytes is ok", "[catalo
     auto m = check_model(root.path(), "m/model.json");
     CHECK(problems(m).empty());
     CHECK(m.name == "m");
-    CHECK(m.format == "graph-model");
+    CHECK(m.format == "tfjs");
+    CHECK(m.variant == "graph-model");
     CHECK(m.files.size() == 2);
     CHECK(m.total_bytes == 36 + std::filesystem::file_size(root.path() / "m/model.json"));
 }
@@ -85,12 +86,16 @@ TEST_CASE("broken JSON and unknown dtypes are problems, and scan finds models bu
     root.write("plain/config.json", R"({"just":"config"})");
     root.write("mp/face_landmarker.task", "x");
     Catalog c = scan(root.path());
-    REQUIRE(c.models.size() == 2);  // bad/model.json is listed broken; config.json is no model; .git is hidden
+    // bad/model.json and a .task that is no zip are listed broken; config.json is no model; .git is hidden
+    REQUIRE(c.models.size() == 3);
     CHECK(c.models[0].name == "bad");
     CHECK_FALSE(c.models[0].ok());
-    CHECK(c.models[1].name == "odd");
-    CHECK_THAT(problems(c.models[1]), Catch::Contains("unknown dtype \"float128\""));
-    CHECK(c.assets == std::vector<std::string>{"mp/face_landmarker.task"});
+    CHECK(c.models[1].name == "mp/face_landmarker");
+    CHECK(c.models[1].format == "mediapipe");
+    CHECK_THAT(problems(c.models[1]), Catch::Contains("not a zip archive"));
+    CHECK(c.models[2].name == "odd");
+    CHECK_THAT(problems(c.models[2]), Catch::Contains("unknown dtype \"float128\""));
+    CHECK(c.assets.empty());
     CHECK_THAT(problems(check_model(root.path(), "bad/model.json")), Catch::Contains("not valid JSON at byte 3"));
 }
 
