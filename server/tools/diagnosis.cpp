@@ -179,10 +179,32 @@ Finding error_status(const HttpResponse& r, const CorsCheck& c, ServerKind k, co
     return f;
 }
 
+// A file a loader reads as data (JSON, protobuf, wasm, weights, a zip) answered with an HTML page: the host falls
+// back to its app's index.html for any path it does not hold.
+bool spa_fallback(const std::string& path, const std::string& type, ServerKind k, Verdict& v) {
+    if (!type.starts_with("text/html")) return false;
+    bool data = false;
+    for (const char* ext : {".json", ".onnx", ".onnx_data", ".wasm", ".bin", ".task", ".tflite", ".mjs", ".js", ".txt", ".model"})
+        data = data || path.ends_with(ext);
+    if (!data || path.ends_with(".html")) return false;
+    std::string fix = k == ServerKind::nginx
+        ? "the location's try_files ends in /index.html, so a missing file gets the app's page: give model files their own "
+          "location without the fallback, e.g. location ~* \\.(json|onnx|onnx_data|bin|wasm|mjs|task|tflite)$ { try_files $uri =404; }"
+        : k == ServerKind::modelhost ? "something in front of modelhost (a proxy or CDN rule) answers with a page: let model paths through"
+                                     : "answer a missing model file with 404: the app's fallback to index.html must not cover model paths";
+    v.failures.push_back({"the host answers missing files with its HTML page (an SPA fallback): this " + path.substr(path.rfind('.')) +
+                              " URL got a 200 text/html",
+                          "the loader parses the page: \"Unexpected token '<'\" (JSON), \"expected magic word 00 61 73 6d, "
+                          "found 3c 21 44 4f\" (wasm), \"protobuf parsing failed\" (ONNX); transformers.js caches it for good",
+                          fix});
+    return true;
+}
+
 // Content types the loaders depend on; `type` is lower case.
 void check_type(const HttpResponse& r, const std::string& path, ServerKind k, Verdict& v) {
     auto types = r.all("Content-Type");
     std::string type = types.empty() ? "" : to_lower(types[0]);
+    if (spa_fallback(path, type, k, v)) return;
     std::string mime_fix = k == ServerKind::nginx ? "include mime.types; in http {} (Debian's maps .wasm, .js and .json)"
                            : k == ServerKind::modelhost ? "a route's headers sets Content-Type for this path: remove it"
                                                         : "serve the file with its standard type";

@@ -2,6 +2,7 @@
 // then each shard with the model URL's query — judged by tools/diagnosis, printed as text or JSON lines, once or
 // every DURATION (printing only what changed).
 #include "tools/doctor.hpp"
+#include "tools/doctor_plan.hpp"
 
 #include "base/args.hpp"
 #include "base/text.hpp"
@@ -26,19 +27,6 @@ using namespace client;  // the HTTP client (client/http_client.hpp) the tools s
 
 namespace {
 
-struct Options {
-    std::string url;
-    BrowserRequest page;
-    ClientOptions client;          // --ca-file
-    bool json = false;             // one JSON object per file and line
-    std::optional<double> every;   // seconds between checks; unset: check once
-};
-
-struct FileResult {
-    std::string url;
-    Verdict verdict;
-};
-
 // The preflight a page's request for `url` needs when its headers are not safelisted; judged into `v`. True when the
 // GET may follow (no preflight needed, or it passed).
 bool preflight(const HttpUrl& url, const Options& o, Verdict& v) {
@@ -51,19 +39,30 @@ bool preflight(const HttpUrl& url, const Options& o, Verdict& v) {
     return v.pass();
 }
 
-// The GET a page makes for `url_text` (after its preflight, when its headers need one), through every redirect
-// (the client's rule, except that https to http is followed: the browser may, and each hop is judged as the browser
-// judges it). Returns the last response (empty when none arrived).
-HttpResponse get_file(const std::string& url_text, const Options& o, Verdict& v, bool want_body) {
+}  // namespace
+
+HttpResponse get_file(const std::string& url_text, const Options& o, Verdict& v, bool want_body, const HeaderPairs& extra) {
+    // After a redirect to another origin the browser's Origin is "null" (Fetch's tainted origin): each later hop is
+    // asked and judged so.
+    bool tainted = false;
     auto send = [&](const HttpUrl& url) {
         if (!preflight(url, o, v)) return HttpResponse{};
-        HeaderPairs h{{"Origin", o.page.origin}};
+        HeaderPairs h{{"Origin", tainted ? "null" : o.page.origin}};
         for (const auto& name : o.page.headers) h.emplace_back(name, "1");
+        h.insert(h.end(), extra.begin(), extra.end());
         return http_request(url, "GET", h, want_body, o.client);
     };
     auto judge = [&](const HttpUrl& url, const HttpResponse& r) {
         if (!v.pass()) return false;  // its preflight failed: no GET was made
-        diagnose_response(r, url.target.substr(0, url.target.find('?')), o.page, v);
+        BrowserRequest page = o.page;
+        if (tainted) page.origin = "null";
+        const std::size_t before = v.failures.size();
+        diagnose_response(r, url.target.substr(0, url.target.find('?')), page, v);
+        if (tainted)
+            for (std::size_t i = before; i < v.failures.size(); ++i)
+                v.failures[i].cause = "after a redirect to another origin the browser sends Origin: null, so this hop needs "
+                                      "Access-Control-Allow-Origin: * (" + v.failures[i].cause + ")";
+        if (auto next = redirect_target(r, url.text); next && origin_of(*next) != origin_of(url.text)) tainted = true;
         return v.pass();
     };
     try {
@@ -74,8 +73,10 @@ HttpResponse get_file(const std::string& url_text, const Options& o, Verdict& v,
     }
 }
 
+namespace {
+
 // model.json and, when it passes and is a TF.js model, every shard (with the model URL's query, as TF.js asks).
-std::vector<FileResult> check_round(const Options& o) {
+std::vector<FileResult> tfjs_round(const Options& o) {
     std::vector<FileResult> out{{o.url, {}}};
     HttpResponse model = get_file(o.url, o, out[0].verdict, true);
     if (!out[0].verdict.pass()) return out;
@@ -90,6 +91,11 @@ std::vector<FileResult> check_round(const Options& o) {
         }
     }
     return out;
+}
+
+std::vector<FileResult> round_for(const Options& o) {
+    if (o.loader == "tfjs") return tfjs_round(o);
+    return loader_round(o);
 }
 
 std::string fix_label(const Verdict& v) {
@@ -177,7 +183,7 @@ int watch(const Options& o) {
     sigprocmask(SIG_BLOCK, &stop, nullptr);
     std::map<std::string, std::string> last;
     for (;;) {
-        auto results = check_round(o);
+        auto results = round_for(o);
         std::string time = utc_now();
         last = print_changes(o, results, last, time);
         int status = all_pass(results) ? 0 : 1;
@@ -205,13 +211,23 @@ std::optional<double> parse_duration(const std::string& text) {
 
 void print_help() {
     std::printf(
-        "Usage: modelhost doctor URL --origin ORIGIN [--credentials] [--header NAME]... [--ca-file PEM]\n"
-        "                        [--json] [--every DURATION]\n\n"
-        "Makes the requests a browser page at ORIGIN makes for URL — a preflight when its headers need one, then\n"
-        "the GET with Origin, following redirects — and, when URL is a TF.js model.json, for every shard (with\n"
-        "the model URL's query string, as TF.js does). Prints PASS or FAIL per file; each failure names the real\n"
-        "cause first (a 404 before the CORS error it turns into), what the browser shows, and a fix for the\n"
-        "server that answered (modelhost's config keys, nginx's directives, or general wording).\n\n"
+        "Usage: modelhost doctor URL --origin ORIGIN [--loader LOADER] [--credentials] [--header NAME]...\n"
+        "                        [--ca-file PEM] [--json] [--every DURATION]\n\n"
+        "Makes the requests a browser page at ORIGIN makes for URL with LOADER — a preflight when its headers need\n"
+        "one, then each GET with Origin, following redirects (after a hop to another origin, with Origin: null, as\n"
+        "the browser does). Prints PASS or FAIL per file; each failure names the real cause first (a 404 before the\n"
+        "CORS error it turns into, an app's HTML page answering for a missing file), what the browser shows, and a\n"
+        "fix for the server that answered (modelhost's config keys, nginx's directives, or general wording).\n\n"
+        "  --loader LOADER   what the page loads URL with; guessed from URL (and, for a folder, from its files):\n"
+        "      tfjs          model.json, then every shard with the model URL's query string, as TF.js does\n"
+        "      transformers  URL is a repo folder (.../resolve/main/ or any folder): config.json, the tokenizer\n"
+        "                    files (a missing one must be a real 404), the Range: bytes=0-0 probe (206 with an\n"
+        "                    exposed Content-Range), a file that cannot exist (404, not a page), and Content-Length\n"
+        "                    against Content-Encoding\n"
+        "      webllm        URL is the model folder: mlc-chat-config.json, tensor-cache.json, every shard and\n"
+        "                    tokenizer file, each as Cache.add keeps it (a 2xx that is not 206, no Vary: *)\n"
+        "      ort, mediapipe  URL is the .onnx, .task, .tflite, .wasm or .mjs: its type (application/wasm, a\n"
+        "                    JavaScript type for a module script) and CORP for cross-origin-isolated pages\n"
         "  --origin ORIGIN   the page's origin, scheme://host[:port] (e.g. http://localhost:5173)\n"
         "  --credentials     the page fetches with credentials: 'include'\n"
         "  --header NAME     a request header the page adds (repeatable; non-safelisted ones need a preflight)\n"
@@ -233,6 +249,10 @@ std::string read_options(const ParsedArgs& parsed, Options& o) {
     o.client.user_agent = "modelhost-doctor";
     o.json = parsed.has("--json");
     if (o.url.empty()) return "missing URL";
+    o.guessed = !parsed.value("--loader");
+    o.loader = parsed.value("--loader").value_or(guess_loader(o.url));
+    if (!known_loader(o.loader))
+        return "--loader \"" + o.loader + "\" is not one of tfjs, transformers, ort, mediapipe, webllm";
     if (o.page.origin.empty()) return "--origin is required (the page's origin, e.g. http://localhost:5173)";
     if (!parse_http_url(o.url)) return "URL \"" + o.url + "\" must be an http:// or https:// URL";
     auto origin = http::parse_origin(o.page.origin);
@@ -249,7 +269,8 @@ std::string read_options(const ParsedArgs& parsed, Options& o) {
 
 int doctor_command(const std::vector<std::string>& args) {
     ParsedArgs parsed = parse_args("doctor", args, {{"--origin", true}, {"--header", true}, {"--credentials", false},
-                                                    {"--ca-file", true}, {"--json", false}, {"--every", true}}, 1);
+                                                    {"--ca-file", true}, {"--json", false}, {"--every", true},
+                                                    {"--loader", true}}, 1);
     if (!parsed.error.empty()) return usage_error("doctor", parsed.error);
     if (parsed.help) {
         print_help();
@@ -258,7 +279,7 @@ int doctor_command(const std::vector<std::string>& args) {
     Options o;
     if (auto error = read_options(parsed, o); !error.empty()) return usage_error("doctor", error);
     if (o.every) return watch(o);
-    auto results = check_round(o);
+    auto results = round_for(o);
     for (const auto& r : results) print(o, r, "");
     return all_pass(results) ? 0 : 1;
 }

@@ -55,6 +55,8 @@ public:
     }
     std::string model() const { return "http://127.0.0.1:" + std::to_string(port_) + "/m/model.json"; }
     void remove(const std::string& file) const { std::filesystem::remove(dir_.path() / "root/m" / file); }
+    void write(const std::string& rel, const std::string& content) { dir_.write("root/" + rel, content); }
+    std::string url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(port_) + path; }
     std::string path(const char* name) const { return (dir_.path() / name).string(); }
 
 private:
@@ -160,4 +162,67 @@ TEST_CASE("doctor --json prints one object per file with the cause, the browser'
     CHECK(files[2]["server"].get<std::string>().starts_with("nginx"));
     CHECK(files[2]["failures"][0]["cause"] == "404 Not Found: the file is missing");
     CHECK_THAT(files[2]["failures"][0]["fix"].get<std::string>(), Catch::Contains("`always`"));
+}
+
+// The loaders beside TF.js (doctor --loader), against the shapes nginx is most often set up in.
+TEST_CASE("doctor --loader transformers against nginx with an SPA fallback names the HTML page as the cause", "[doctor][nginx][formats]") {
+    Nginx n("add_header Access-Control-Allow-Origin * always; "
+            "add_header Access-Control-Expose-Headers \"Content-Range, Content-Length, ETag\" always; try_files $uri /index.html;");
+    n.write("index.html", "<!doctype html><html><body><div id=app></div></body></html>\n");
+    n.write("acme/tiny/config.json", R"({"model_type":"bert"})");
+    n.write("acme/tiny/tokenizer.json", R"({"version":"1.0"})");  // tokenizer_config.json is missing
+    auto [code, out] = run_command({binary, "doctor", n.url("/acme/tiny/"), "--origin", page, "--loader", "transformers"});
+    INFO(out);
+    CHECK(code == 1);
+    CHECK_THAT(out, Catch::Contains("PASS " + n.url("/acme/tiny/config.json") + "\n"));
+    CHECK_THAT(out, Catch::Contains("PASS " + n.url("/acme/tiny/config.json (Range: bytes=0-0)")));
+    CHECK_THAT(out, Catch::Contains("FAIL " + n.url("/acme/tiny/tokenizer_config.json") + "\n"
+                                    "  - the host answers missing files with its HTML page (an SPA fallback): this .json URL got a 200 text/html\n"));
+    CHECK_THAT(out, Catch::Contains("Unexpected token '<'"));
+    CHECK_THAT(out, Catch::Contains("the location's try_files ends in /index.html"));
+    CHECK_THAT(out, Catch::Contains("(must not exist)\n  - the host answers missing files with its HTML page"));
+}
+
+TEST_CASE("doctor --loader transformers flags a Range probe whose Content-Range the page cannot read", "[doctor][nginx][formats]") {
+    Nginx n("add_header Access-Control-Allow-Origin * always;");
+    n.write("acme/tiny/config.json", R"({"model_type":"bert"})");
+    auto [code, out] = run_command({binary, "doctor", n.url("/acme/tiny/config.json"), "--origin", page});
+    INFO(out);
+    CHECK(code == 1);  // guessed from config.json
+    CHECK_THAT(out, Catch::Contains("FAIL " + n.url("/acme/tiny/config.json (Range: bytes=0-0)") + "\n"
+                                    "  - Content-Range is not in Access-Control-Expose-Headers\n"));
+    CHECK_THAT(out, Catch::Contains("add_header Access-Control-Expose-Headers \"Content-Range, Content-Length, ETag\" always;"));
+    CHECK_THAT(out, Catch::Contains("PASS " + n.url("/acme/tiny/tokenizer.json")));  // a real 404, readable: fine
+}
+
+TEST_CASE("doctor --loader webllm flags Vary: * (Cache.add fails) and a missing tensor-cache.json", "[doctor][nginx][formats]") {
+    Nginx n("add_header Access-Control-Allow-Origin * always; add_header Vary * always;");
+    n.write("llm/mlc-chat-config.json", R"({"model_type":"llama","tokenizer_files":["tokenizer.json"]})");
+    n.write("llm/ndarray-cache.json", R"({"records":[{"dataPath":"params_shard_0.bin","nbytes":4}]})");
+    n.write("llm/tokenizer.json", "{}");
+    n.write("llm/params_shard_0.bin", "abcd");
+    auto [code, out] = run_command({binary, "doctor", n.url("/llm/"), "--origin", page, "--loader", "webllm"});
+    INFO(out);
+    CHECK(code == 1);
+    CHECK_THAT(out, Catch::Contains("FAIL " + n.url("/llm/mlc-chat-config.json") + "\n  - Vary: * on the response\n"));
+    CHECK_THAT(out, Catch::Contains("Cache.add: \"encountered a network error\""));
+    CHECK_THAT(out, Catch::Contains("FAIL " + n.url("/llm/tensor-cache.json") + "\n  - 404 Not Found: the file is missing\n"));
+    CHECK_THAT(out, Catch::Contains("apache/tvm renamed ndarray-cache.json to tensor-cache.json (#18275)"));
+    CHECK_THAT(out, Catch::Contains("FAIL " + n.url("/llm/tokenizer.json") + "\n  - Vary: * on the response\n"));
+}
+
+TEST_CASE("doctor --loader ort against nginx without application/wasm, and a module script it types wrong", "[doctor][nginx][formats]") {
+    Nginx n("add_header Access-Control-Allow-Origin * always; types { } default_type application/octet-stream;");
+    n.write("npm/onnxruntime-web@1.0.0/dist/ort-wasm-simd-threaded.wasm", std::string("\0asm\x01\0\0\0", 8));
+    n.write("npm/onnxruntime-web@1.0.0/dist/ort-wasm-simd-threaded.mjs", "export default 1;\n");
+    auto [code, out] = run_command({binary, "doctor", n.url("/npm/onnxruntime-web@1.0.0/dist/ort-wasm-simd-threaded.wasm"), "--origin", page});
+    INFO(out);
+    CHECK(code == 1);
+    CHECK_THAT(out, Catch::Contains("a .wasm file served as 'application/octet-stream'"));
+    CHECK_THAT(out, Catch::Contains("Expected 'application/wasm'"));
+    CHECK_THAT(out, Catch::Contains("no Cross-Origin-Resource-Policy"));
+    auto [mjs, says] = run_command({binary, "doctor", n.url("/npm/onnxruntime-web@1.0.0/dist/ort-wasm-simd-threaded.mjs"), "--origin", page,
+                                    "--loader", "ort"});
+    CHECK(mjs == 1);
+    CHECK_THAT(says, Catch::Contains("Expected a JavaScript module script but the server responded with a MIME type of \"application/octet-stream\""));
 }

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <csignal>
 #include <map>
+#include <regex>
 #include <thread>
 
 using namespace modelhost::test;
@@ -144,6 +145,21 @@ TEST_CASE("served: /v1/models, the status page, /metrics and the start-up line s
     CHECK(current.result_int() == 200);
     CHECK(current.body() == older.body());
     CHECK(current[boost::beast::http::field::etag] == older[boost::beast::http::field::etag]);
+
+    // doctor speaks each loader, and modelhost passes each.
+    const std::string origin = "http://localhost:5173";
+    const std::string host = "http://127.0.0.1:" + std::to_string(port);
+    for (const auto& [url, loader] : std::vector<std::pair<std::string, std::string>>{
+             {"/acme/tiny/resolve/main/", "transformers"}, {"/llm/resolve/main/", "webllm"}, {"/face/model.onnx", "ort"},
+             {"/mp/face_landmarker.task", "mediapipe"}, {"/blazeface/model.json", "tfjs"}}) {
+        auto [explicit_code, said] = run_command({binary, "doctor", host + url, "--origin", origin, "--loader", loader});
+        INFO(said);
+        CHECK(explicit_code == 0);
+        auto [guessed_code, guessed] = run_command({binary, "doctor", host + url, "--origin", origin});
+        CHECK(guessed_code == 0);
+        const std::regex random("modelhost-doctor-[0-9]+-absent");
+        CHECK(std::regex_replace(guessed, random, "X") == std::regex_replace(said, random, "X"));  // the guess is the loader's own
+    }
 
     server.signal(SIGTERM);
     CHECK(server.wait() == std::optional<int>(0));
