@@ -3,6 +3,7 @@
 
 #include "http/endpoint_paths.hpp"
 #include "models/catalog.hpp"
+#include "models/loaders.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -65,22 +66,12 @@ std::string runtime_base(const std::string& package, const models::CatalogSummar
     return "https://cdn.jsdelivr.net/npm/" + package + "/";
 }
 
-std::string percent_encoded(std::string_view text) {
-    static constexpr char hex[] = "0123456789ABCDEF";
-    std::string out;
-    for (unsigned char c : text) {
-        if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == '/') out += static_cast<char>(c);
-        else out += {'%', hex[c >> 4], hex[c & 15]};
-    }
-    return out;
-}
-
 std::string ort_snippet(const models::SummaryRow& m, const std::string& url, const models::CatalogSummary& c, const StatusFacts& f) {
     std::string comment;
     const std::string dist = runtime_base("onnxruntime-web", c, f, comment) + "dist/";
     std::string options;
     for (const auto& e : m.external)
-        options += (options.empty() ? "" : ",\n    ") + ("{ path: '" + js_string(e) + "', data: '" + js_string(f.base_url + m.folder_url + percent_encoded(e)) + "' }");
+        options += (options.empty() ? "" : ",\n    ") + ("{ path: '" + js_string(e) + "', data: '" + js_string(f.base_url + m.folder_url + models::percent_encoded(e)) + "' }");
     if (!options.empty()) options = ", {\n  externalData: [\n    " + options + "\n  ]\n}";
     return comment + "import * as ort from 'onnxruntime-web';\nort.env.wasm.wasmPaths = '" + js_string(dist) +
            "';\nconst session = await ort.InferenceSession.create('" + js_string(url) + "'" + options + ");";
@@ -104,27 +95,10 @@ std::string transformers_snippet(const models::SummaryRow& m, const models::Cata
            (dtype.empty() ? "" : ", { dtype: '" + dtype + "' }") + ");  // the task your app runs";
 }
 
-// The Tasks class for a bundle's name ("face_landmarker.task" -> FaceLandmarker); ImageClassifier when unknown.
-std::string task_class(std::string_view name) {
-    for (const char* c : {"face_detector", "face_landmarker", "hand_landmarker", "gesture_recognizer", "image_classifier",
-                          "image_embedder", "image_segmenter", "interactive_segmenter", "object_detector", "pose_landmarker",
-                          "holistic_landmarker"}) {
-        if (name.find(c) == std::string_view::npos) continue;
-        std::string out;
-        bool up = true;
-        for (const char* p = c; *p; ++p) {
-            if (*p == '_') up = true;
-            else out += up ? static_cast<char>(std::toupper(static_cast<unsigned char>(*p))) : *p, up = false;
-        }
-        return out;
-    }
-    return "ImageClassifier";
-}
-
 std::string mediapipe_snippet(const models::SummaryRow& m, const std::string& url, const models::CatalogSummary& c, const StatusFacts& f) {
     std::string comment;
     const std::string wasm = runtime_base("@mediapipe/tasks-vision", c, f, comment) + "wasm";
-    const std::string cls = task_class(m.name);
+    const std::string cls = models::mediapipe_task_class(m.name);
     return comment + "import { FilesetResolver, " + cls + " } from '@mediapipe/tasks-vision';\n" +
            "const vision = await FilesetResolver.forVisionTasks('" + js_string(wasm) + "');\n" + "const task = await " + cls +
            ".createFromOptions(vision, { baseOptions: { modelAssetPath: '" + js_string(url) + "' } });";

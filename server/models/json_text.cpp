@@ -34,4 +34,14 @@ std::string read_json_object(std::string_view text, json& doc) {
     return "not a JSON object: its top-level value is " + (type == "array" ? "an array" : type == "null" ? type : "a " + type);
 }
 
+std::string read_json_object(std::string_view text, json& doc, std::size_t max_bytes) {
+    if (text.size() > max_bytes) return "larger than " + std::to_string(max_bytes) + " bytes";
+    return read_json_object(text, doc);
+}
+
+std::string string_member(const json& doc, const char* key, std::size_t max) {
+    auto it = doc.find(key);
+    return it != doc.end() && it->is_string() ? it->get_ref<const std::string&>().substr(0, max) : std::string();
+}
+
 }  // namespace modelhost::models

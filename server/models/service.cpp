@@ -1,7 +1,7 @@
 // /v1/models: the tree is rescanned at most once a second, so the catalog follows changes without a watcher.
 #include "models/service.hpp"
 
-#include "models/npm_package.hpp"
+#include "models/loaders.hpp"
 
 #include <nlohmann/json.hpp>
 #include <openssl/evp.h>
@@ -16,21 +16,8 @@ namespace modelhost::models {
 
 namespace {
 
-// "/face mesh/model.json" -> "/face%20mesh/model.json": unreserved characters and '/' stay.
-std::string url_of(const std::string& relative) {
-    static constexpr char hex[] = "0123456789ABCDEF";
-    std::string out = "/";
-    for (unsigned char c : relative) {
-        if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == '/') {
-            out += static_cast<char>(c);
-        } else {
-            out += '%';
-            out += hex[c >> 4];
-            out += hex[c & 15];
-        }
-    }
-    return out;
-}
+// "face mesh/model.json" -> "/face%20mesh/model.json".
+std::string url_of(const std::string& relative) { return "/" + percent_encoded(relative); }
 
 // "a/b/model.json" -> "a/b"; "model.json" -> "".
 std::string parent_folder(const std::string& relative) {
@@ -163,17 +150,13 @@ CatalogSummary summarise(const Catalog& c) {
         if (s.rows.size() < CatalogSummary::max_rows)
             s.rows.push_back(row_of(m));
     }
-    for (const auto& r : c.runtimes) {
-        auto& held = s.runtimes[r.name];
-        auto a = parse_semver(r.version), b = parse_semver(held);
-        if (held.empty() || (a && (!b || compare(*a, *b) > 0))) held = r.version;
-    }
+    s.runtimes = held_runtimes(c);
     return s;
 }
 
 }  // namespace
 
-nlohmann::json CatalogService::model_json(const ModelEntry& m) {
+nlohmann::json CatalogService::model_json(const ModelEntry& m, const std::map<std::string, std::string>& runtimes) {
     auto files = nlohmann::json::array();
     for (const auto& f : m.files)
         files.push_back({{"path", f.path}, {"url", url_of(f.path)}, {"bytes", f.bytes}, {"sha256", sha256_of(f.path)}});
@@ -182,13 +165,15 @@ nlohmann::json CatalogService::model_json(const ModelEntry& m) {
                           {"problems", m.problems}, {"notes", m.notes}};
     if (m.format == format::transformers) out["dtypes"] = m.dtypes;
     if (m.format == format::onnx) out["external_data"] = m.external;
+    out["loader"] = loader_json(m, url_of(m.manifest), folder_url(m), runtimes);
     return out;
 }
 
 CatalogService::Build CatalogService::build() {
     Catalog c = scan(root_);
     nlohmann::json out = {{"models", nlohmann::json::array()}, {"runtimes", nlohmann::json::array()}, {"assets", nlohmann::json::array()}};
-    for (const auto& m : c.models) out["models"].push_back(model_json(m));
+    const auto runtimes = held_runtimes(c);
+    for (const auto& m : c.models) out["models"].push_back(model_json(m, runtimes));
     for (const auto& r : c.runtimes) {
         auto wasm = nlohmann::json::array();
         for (const auto& w : r.wasm) wasm.push_back({{"path", w}, {"url", url_of(w)}});

@@ -43,7 +43,8 @@ private:
     void ask_if_stale();  // with mutex_ held
     void run();
     Build build();
-    nlohmann::json model_json(const ModelEntry& m);  // one model of /v1/models (hashes its files)
+    // One model of /v1/models (hashes its files); `runtimes` as held_runtimes (models/loaders.hpp) gives them.
+    nlohmann::json model_json(const ModelEntry& m, const std::map<std::string, std::string>& runtimes);
     std::string sha256_of(const std::string& relative);
 
     const std::filesystem::path root_;

@@ -68,10 +68,9 @@ unsigned TransformersConfig::external_chunks(std::string_view file, std::string_
 TransformersConfig read_transformers_config(std::string_view text) {
     TransformersConfig c;
     json doc;
-    if (text.size() > max_manifest_bytes) c.error = "larger than " + std::to_string(max_manifest_bytes) + " bytes";
-    else c.error = read_json_object(text, doc);
+    c.error = read_json_object(text, doc, max_manifest_bytes);
     if (!c.error.empty()) return c;
-    if (auto t = doc.find("model_type"); t != doc.end() && t->is_string()) c.model_type = t->get<std::string>().substr(0, 80);
+    c.model_type = string_member(doc, "model_type");
     if (auto a = doc.find("architectures"); a != doc.end() && a->is_array() && !a->empty() && (*a)[0].is_string())
         c.architecture = (*a)[0].get<std::string>().substr(0, 120);
     auto js = doc.find("transformers.js_config");

@@ -45,8 +45,7 @@ WebllmShard shard_of(const json& r, std::size_t i) {
 WebllmCache read_webllm_cache(std::string_view text) {
     WebllmCache c;
     json doc;
-    if (text.size() > max_manifest_bytes) c.error = "larger than " + std::to_string(max_manifest_bytes) + " bytes";
-    else c.error = read_json_object(text, doc);
+    c.error = read_json_object(text, doc, max_manifest_bytes);
     if (!c.ok()) return c;
     auto records = doc.find("records");
     if (records == doc.end() || !records->is_array()) {
@@ -68,10 +67,9 @@ WebllmCache read_webllm_cache(std::string_view text) {
 MlcChatConfig read_mlc_chat_config(std::string_view text) {
     MlcChatConfig m;
     json doc;
-    if (text.size() > max_manifest_bytes) m.error = "larger than " + std::to_string(max_manifest_bytes) + " bytes";
-    else m.error = read_json_object(text, doc);
+    m.error = read_json_object(text, doc, max_manifest_bytes);
     if (!m.error.empty()) return m;
-    if (auto t = doc.find("model_type"); t != doc.end() && t->is_string()) m.model_type = t->get<std::string>().substr(0, 80);
+    m.model_type = string_member(doc, "model_type");
     auto files = doc.find("tokenizer_files");
     if (files == doc.end() || !files->is_array()) {
         m.problems.push_back("no tokenizer_files list: WebLLM finds no tokenizer");

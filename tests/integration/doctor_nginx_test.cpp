@@ -56,6 +56,7 @@ public:
     std::string model() const { return "http://127.0.0.1:" + std::to_string(port_) + "/m/model.json"; }
     void remove(const std::string& file) const { std::filesystem::remove(dir_.path() / "root/m" / file); }
     void write(const std::string& rel, const std::string& content) { dir_.write("root/" + rel, content); }
+    std::string root(const std::string& rel) const { return (dir_.path() / "root" / rel).string(); }
     std::string url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(port_) + path; }
     std::string path(const char* name) const { return (dir_.path() / name).string(); }
 
@@ -225,4 +226,32 @@ TEST_CASE("doctor --loader ort against nginx without application/wasm, and a mod
                                     "--loader", "ort"});
     CHECK(mjs == 1);
     CHECK_THAT(says, Catch::Contains("Expected a JavaScript module script but the server responded with a MIME type of \"application/octet-stream\""));
+}
+
+TEST_CASE("doctor: after a redirect to another origin the page's Origin is null, so that hop needs *", "[doctor][nginx][formats]") {
+    // 127.0.0.1 -> localhost: another origin (another host), so the browser sends Origin: null to the second hop.
+    Nginx n("add_header Access-Control-Allow-Origin \"" + page + "\" always; add_header Vary Origin always; "
+            "location /moved/ { add_header Access-Control-Allow-Origin \"" + page + "\" always; "
+            "return 302 http://localhost:$server_port/m/model.json; }");
+    auto [code, out] = run_command({binary, "doctor", n.url("/moved/model.json"), "--origin", page, "--loader", "tfjs"});
+    INFO(out);
+    CHECK(code == 1);
+    CHECK_THAT(out, Catch::Contains("after a redirect to another origin the browser sends Origin: null, so this hop needs "
+                                    "Access-Control-Allow-Origin: * (Access-Control-Allow-Origin names another origin ('" + page +
+                                    "'), not null)"));
+}
+
+TEST_CASE("doctor --loader transformers flags a compressed body whose Content-Length is the compressed size", "[doctor][nginx][formats]") {
+    Nginx n("add_header Access-Control-Allow-Origin * always; add_header Access-Control-Expose-Headers \"Content-Range\" always; "
+            "gzip_static on;");
+    const std::string config = R"({"model_type":"bert","padding":")" + std::string(4000, 'x') + "\"}";
+    n.write("acme/tiny/config.json", config);
+    auto [gz, gz_out] = run_command({"/bin/sh", "-c", "gzip -9 -k " + n.root("acme/tiny/config.json")});
+    REQUIRE(gz == 0);
+    auto [code, out] = run_command({binary, "doctor", n.url("/acme/tiny/"), "--origin", page, "--loader", "transformers"});
+    INFO(out);
+    CHECK(code == 0);  // a warning, not a failure
+    CHECK_THAT(out, Catch::Contains("the body is sent with Content-Encoding: gzip and Content-Length: "));
+    CHECK_THAT(out, Catch::Contains("the compressed size: transformers.js's progress counts the decoded bytes against it"));
+    CHECK_THAT(out, Catch::Contains("gzip off;"));
 }

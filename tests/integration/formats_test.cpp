@@ -119,6 +119,14 @@ TEST_CASE("served: /v1/models, the status page, /metrics and the start-up line s
         CHECK(models[name]["format"] == format);
         CHECK(models[name]["status"] == "ok");
     }
+    // Each model's loader, with path-absolute URLs.
+    CHECK(models["face/model"]["loader"]["call"] == "ort.InferenceSession.create");
+    CHECK(models["face/model"]["loader"]["external_data"][0]["url"] == "/face/model.onnx_data");
+    CHECK(models["acme/tiny"]["loader"]["remote_path_template"] == "{model}/resolve/{revision}/");
+    CHECK(models["mp/face_landmarker"]["loader"]["call"] == "FaceLandmarker.createFromOptions");
+    CHECK(models["mp/face_landmarker"]["loader"]["model_asset_path"] == "/mp/face_landmarker.task");
+    CHECK(models["llm"]["loader"]["model"] == "/llm/resolve/main/");
+    CHECK(models["blazeface"]["loader"]["call"] == "tf.loadGraphModel");
 
     const std::string base = "http://127.0.0.1";  // from the Host header the test client sends
     auto page = request(port, "GET", "/", "Accept: text/html\r\n");
