@@ -97,7 +97,7 @@ for name, seeds in (("http2", http2_seeds()), ("client_response", client_seeds()
 
 
 def format_seeds():
-    """The model readers' seeds (onnx_model, task_bundle, webllm, transformers_config), from make_formats.py's roots:
+    """The model readers' seeds (onnx_model, task_bundle, webllm, transformers_repo), from make_formats.py's roots:
     sound files and the broken ones (cut short, hostile lengths, a '..' entry). The bomb is left out (its 64 KB are the
     point of an integration test, not of a seed)."""
     import shutil
@@ -112,7 +112,7 @@ def format_seeds():
             "task_bundle": ["good/mp/face_landmarker.task", "good/mp/selfie_segmenter.tflite", "broken/mp/not_tflite.task",
                             "broken/mp/escape.task", "broken/mp/spa.task"],
             "webllm": ["good/llm/ndarray-cache.json", "good/llm/mlc-chat-config.json"],
-            "transformers_config": ["good/acme/tiny/config.json"],
+            "transformers_repo": ["good/acme/tiny/config.json"],
         }
         for name, files in picks.items():
             os.makedirs(os.path.join(here, "corpus", name), exist_ok=True)
