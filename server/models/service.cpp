@@ -17,7 +17,7 @@ namespace modelhost::models {
 namespace {
 
 // "face mesh/model.json" -> "/face%20mesh/model.json".
-std::string url_of(const std::string& relative) { return "/" + percent_encoded(relative); }
+std::string url_of(const std::string& relative) { return std::string("/").append(percent_encoded(relative)); }
 
 // "a/b/model.json" -> "a/b"; "model.json" -> "".
 std::string parent_folder(const std::string& relative) {

@@ -56,7 +56,7 @@ TaskEntry entry_of(zip_t* z, zip_uint64_t i, std::uint64_t archive_bytes) {
     zip_stat_t st;
     zip_stat_init(&st);
     if (zip_stat_index(z, i, 0, &st) != 0 || !(st.valid & ZIP_STAT_NAME)) {
-        e.name = "#" + std::to_string(i), e.problem = "has no readable directory record";
+        e.name = std::string("#").append(std::to_string(i)), e.problem = "has no readable directory record";
         return e;
     }
     e.name = shown(st.name);

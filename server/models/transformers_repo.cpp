@@ -55,7 +55,7 @@ std::optional<OnnxVariant> onnx_variant(std::string_view name) {
 std::string external_chunk_name(std::string_view file, unsigned i) {
     std::string out(file);
     out += "_data";
-    if (i > 0) out += "_" + std::to_string(i);
+    if (i > 0) out.append("_").append(std::to_string(i));
     return out;
 }
 
