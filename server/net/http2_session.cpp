@@ -339,7 +339,7 @@ template <class Stream>
 void Http2Session<Stream>::respond(Http2Stream& s) {
     const bool has_content = s.answer();
     static thread_local std::vector<nghttp2_nv> fields;
-    response_fields(s.exchange().reply, field_text_, fields);
+    response_fields(s.exchange().reply, s.field_text(), fields);
     nghttp2_data_provider provider{};
     provider.source.ptr = &s;
     provider.read_callback = Http2Glue<Stream>::read_body;

@@ -99,7 +99,6 @@ private:
     Http2Stream* last_found_ = nullptr;  // the stream find() gave last (a request's fields come one callback each)
     std::unique_ptr<char[]> read_buf_;
     WriteBatch out_;
-    FieldText field_text_;    // scratch: what an answer's fields point into until it is submitted
     Ticker tick_;
     Clock::time_point idle_since_, write_deadline_{}, linger_deadline_{};
     Clock::time_point progress_{};  // the last answer made or write completed (a shut window stalls answers)

@@ -10,6 +10,18 @@
 
 namespace modelhost::net {
 
+// A pre-built block of "Name: value\r\n" lines as HTTP/2 fields, parsed once: the names lower-cased, the values
+// as offsets into the block (the reply that holds the block keeps it alive while the stream does).
+struct LoweredBlock {
+    const char* at = nullptr;  // where the block was: with `source`, tells a reused address from the same block
+    std::string source;
+    std::string names;  // lower-cased names, back to back
+    struct Field {
+        std::uint32_t name_at, name_size, value_at, value_size;
+    };
+    std::vector<Field> fields;
+};
+
 namespace {
 
 // RFC 9113 §8.2.2: fields that only mean something to one HTTP/1.1 connection are never sent over HTTP/2.
@@ -21,7 +33,46 @@ bool connection_specific(std::string_view lower_name) {
 nghttp2_nv field(std::string_view name, std::string_view value) {
     return {reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
             reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(), value.size(),
-            NGHTTP2_NV_FLAG_NONE};
+            NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE};
+}
+
+std::shared_ptr<const LoweredBlock> lower_block(std::string_view block) {
+    auto out = std::make_shared<LoweredBlock>();
+    out->at = block.data();
+    out->source = block;
+    out->names.reserve(block.size());
+    for (std::size_t at = 0; at < block.size();) {
+        const std::size_t eol = std::min(block.find("\r\n", at), block.size());
+        const std::string_view line = block.substr(at, eol - at);
+        const std::size_t start = at;
+        at = eol + 2;
+        const std::size_t colon = line.find(':');
+        if (colon == std::string_view::npos) continue;
+        std::size_t value = colon + 1;
+        while (value < line.size() && line[value] == ' ') ++value;
+        const std::size_t name_at = out->names.size();
+        for (char c : line.substr(0, colon)) out->names.push_back(ascii_lower(c));
+        if (connection_specific(std::string_view(out->names).substr(name_at))) {
+            out->names.resize(name_at);
+            continue;
+        }
+        out->fields.push_back({static_cast<std::uint32_t>(name_at), static_cast<std::uint32_t>(colon),
+                               static_cast<std::uint32_t>(start + value), static_cast<std::uint32_t>(line.size() - value)});
+    }
+    return out;
+}
+
+// The blocks this thread's answers used last (a route's, the CORS lines, a file version's): the same few blocks
+// serve most answers, so each is lower-cased and split once, not per answer. Matched by address and content.
+std::shared_ptr<const LoweredBlock> lowered(std::string_view block) {
+    constexpr std::size_t slots = 16;
+    thread_local std::array<std::shared_ptr<const LoweredBlock>, slots> recent;
+    thread_local std::size_t next = 0;
+    for (const auto& b : recent)
+        if (b && b->at == block.data() && b->source == block) return b;
+    auto made = lower_block(block);
+    recent[next++ % slots] = made;
+    return made;
 }
 
 }  // namespace
@@ -88,9 +139,8 @@ bool Http2Stream::copy_content(char* to, std::size_t n) {
 
 void response_fields(const http::Reply& reply, FieldText& text, std::vector<nghttp2_nv>& out) {
     const auto blocks = http::line_blocks(reply);
-    std::size_t room = 0;  // every name, lower-cased: no more than the fields' names and the blocks hold
+    std::size_t room = 0;  // the reply's own names, lower-cased
     for (const auto& f : reply) room += f.name_string().size();
-    for (std::string_view block : blocks) room += block.size();
     if (text.names.size() < room) text.names.resize(room);
     char* at = text.names.data();
     auto add = [&](std::string_view name, std::string_view value) {
@@ -110,17 +160,15 @@ void response_fields(const http::Reply& reply, FieldText& text, std::vector<nght
         out.push_back(field("content-length", {text.length.data(), static_cast<std::size_t>(end - text.length.data())}));
     }
     if (reply.date[0] != '\0') out.push_back(field("date", {reply.date.data(), reply.date.size()}));
-    for (std::string_view block : blocks) {  // "Name: value\r\n" lines
-        while (!block.empty()) {
-            const std::size_t eol = block.find("\r\n");
-            const std::string_view line = block.substr(0, eol);
-            block.remove_prefix(eol == std::string_view::npos ? block.size() : eol + 2);
-            const std::size_t colon = line.find(':');
-            if (colon == std::string_view::npos) continue;
-            std::string_view value = line.substr(colon + 1);
-            while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
-            add(line.substr(0, colon), value);
+    for (std::size_t i = 0; i < blocks.size(); ++i) {  // "Name: value\r\n" lines
+        if (blocks[i].empty()) {
+            text.blocks[i].reset();
+            continue;
         }
+        text.blocks[i] = lowered(blocks[i]);
+        const LoweredBlock& b = *text.blocks[i];
+        for (const auto& f : b.fields)
+            out.push_back(field({b.names.data() + f.name_at, f.name_size}, blocks[i].substr(f.value_at, f.value_size)));
     }
 }
 

@@ -20,6 +20,17 @@ namespace modelhost::net {
 // Content goes in DATA frames of at most this much (the protocol's default frame size, whatever the client allows).
 constexpr std::size_t max_data_frame = 16 * 1024;
 
+struct LoweredBlock;
+
+// What the fields of one answer point into besides the reply itself: lower-cased names and numbers. Each stream has
+// its own: the reply's own names, and its pre-built blocks as HTTP/2 fields (shared, made once per block).
+struct FieldText {
+    std::string names;
+    std::array<char, 4> status{};
+    std::array<char, 24> length{};
+    std::array<std::shared_ptr<const LoweredBlock>, 3> blocks;
+};
+
 class Http2Stream {
 public:
     explicit Http2Stream(std::int32_t id) : id_(id) {}
@@ -51,6 +62,8 @@ public:
     bool answered() const { return has_response_ || abandoned_ || waiting_; }
     bool has_response() const { return has_response_; }
     http::Exchange& exchange() { return ex_; }
+    // What the answer's HTTP/2 fields point into until its HEADERS frame is encoded (response_fields).
+    FieldText& field_text() { return text_; }
     std::uint64_t sent() const { return sent_; }
 
     // How many content bytes the next DATA frame carries (at most `room`), and whether they are the last. 0 and not
@@ -76,6 +89,7 @@ private:
     std::uint64_t body_bytes_ = 0;
     bool has_response_ = false, abandoned_ = false, waiting_ = false;
     http::Exchange ex_;
+    FieldText text_;
     std::string_view memory_;  // content still to send from memory ...
     int fd_ = -1;               // ... or from this file: [offset_, offset_ + left_)
     const fs::GrowingFile* growing_ = nullptr;  // ... which may still be growing
@@ -83,18 +97,13 @@ private:
     std::uint64_t sent_ = 0;
 };
 
-// What the fields of one answer point into besides the reply itself: lower-cased names and numbers. Reused from
-// answer to answer (the names' room only grows).
-struct FieldText {
-    std::string names;
-    std::array<char, 4> status{};
-    std::array<char, 24> length{};
-};
 
 // A response's head as HTTP/2 fields: ":status", then the fields of its HTTP/1.1 form in the same order (the reply's
 // own fields, Content-Length, Date, then its pre-built blocks of lines: http::serialize_head), each name lower-cased,
 // less the connection-specific ones (RFC 9113 §8.2.2). Built straight from the reply, without writing the HTTP/1.1
-// head first. The fields point into `reply` and `text`, which must outlive their submission (nghttp2 copies them).
+// head first. The fields point into `reply`, `text` and static names, and nghttp2 keeps those pointers
+// (NGHTTP2_NV_FLAG_NO_COPY_NAME and _VALUE: no copy of the bytes per answer): `reply` and `text` must outlive the
+// HEADERS frame's encoding, as a stream's own exchange and field text do (the stream ends after its last frame).
 void response_fields(const http::Reply& reply, FieldText& text, std::vector<nghttp2_nv>& out);
 
 // Frames being written (one batch): filled by nghttp2's send callbacks, written whole, then reused.
