@@ -166,7 +166,7 @@ void LookupCache::forget(std::string_view relative) {
     entries_.erase(it);
 }
 
-// Reads a whole small file; null when it changed size under us.
+// Reads a whole small file (or a larger one's first `size` bytes); null when it is shorter than that now.
 static Bytes read_whole(int fd, std::uint64_t size) {
     auto bytes = std::make_shared<std::string>(static_cast<std::size_t>(size), '\0');
     std::size_t got = 0;
@@ -199,7 +199,11 @@ Lookup FileStore::open_afresh(const Folder& folder, std::string_view relative) c
     out.inode = static_cast<std::uint64_t>(st.st_ino);
     out.device = static_cast<std::uint64_t>(st.st_dev);
     if (out.size < cache_below_) out.content = read_whole(fd, out.size);  // the cache then holds bytes, not descriptors
-    if (!out.content) out.file = std::move(file);
+    if (!out.content) {
+        out.file = std::move(file);
+        out.head_size = std::min(out.size, Lookup::head_bytes);
+        if (out.head_size > 0 && !(out.head = read_whole(fd, out.head_size))) out.head_size = 0;  // shrank: no head
+    }
     return out;
 }
 

@@ -26,6 +26,11 @@ struct Lookup {
     std::shared_ptr<const OpenFile> file;  // null when served from memory
     std::uint64_t file_offset = 0;         // where its bytes begin in `file` (a compiled-in file: in the program's file)
     Bytes content;                         // the whole file (`size` bytes): a small file's (cached), a compiled-in one's
+    // A larger file's first `head_size` bytes (at most head_bytes), read when it was opened: a range within them (the
+    // loaders' `bytes=0-0` probe, a format's header) is sent from memory, without a read of its own.
+    Bytes head;
+    std::uint64_t head_size = 0;
+    static constexpr std::uint64_t head_bytes = 4096;
     std::string_view sha256;               // a compiled-in file's (hex, computed when it was built), else empty
     std::uint64_t size = 0;
     std::timespec mtime{};
@@ -42,7 +47,7 @@ class LookupCache {
 public:
     static constexpr std::uint64_t largest_file = 64 * 1024;           // bytes kept in memory up to this size
     static constexpr std::uint64_t capacity_bytes = 64 * 1024 * 1024;  // memory for those bytes in all
-    static constexpr std::size_t max_descriptors = 1024;               // larger files kept open
+    static constexpr std::size_t max_descriptors = 1024;               // larger files kept open (and their heads)
     static constexpr std::size_t max_missing = 4096;                   // "not there" answers (sidecars, 404s)
 
     // The entry for `relative` when it was checked after the pass numbered `pass_began` began, or still matches a

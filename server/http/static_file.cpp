@@ -272,6 +272,15 @@ void set_content(Reply& res, Representation& rep) {
     body.growing = std::move(rep.growing);
 }
 
+// A span within a larger file's first bytes is sent from those bytes, read when the file was opened: the loaders'
+// `bytes=0-0` probe and a format's header read cost no read of their own.
+void from_head(ReplyBody::value_type& body, const fs::Lookup& file) {
+    if (!body.file || body.growing || !file.head || file.file_offset != 0 || body.offset + body.length > file.head_size)
+        return;
+    body.blob = file.head;
+    body.file.reset();
+}
+
 // Step 7e (RFC 9110 §14): a single satisfiable range -> 206; unsatisfiable -> 416; several -> the whole (200).
 // Only on identity bytes, and only while If-Range (§13.1.5) still matches.
 std::optional<Reply> apply_range(Reply& res, const Ask& ask, const Representation& rep, const Validators& v,
@@ -291,8 +300,12 @@ std::optional<Reply> apply_range(Reply& res, const Ask& ask, const Representatio
         res.result(bhttp::status::partial_content);
         res.body().offset += range.first;  // (after where the bytes begin in their file)
         res.body().length = range.length;
-        res.set(bhttp::field::content_range, "bytes " + std::to_string(range.first) + "-" +
-                                                 std::to_string(range.first + range.length - 1) + "/" + std::to_string(size));
+        from_head(res.body(), rep.file);
+        std::string text;  // "bytes FIRST-LAST/SIZE" (RFC 9110 §14.4), in one allocation (the numbers fit inline)
+        text.reserve(64);
+        text.append("bytes ").append(std::to_string(range.first)).append("-");
+        text.append(std::to_string(range.first + range.length - 1)).append("/").append(std::to_string(size));
+        res.set(bhttp::field::content_range, text);
     }
     return std::nullopt;
 }

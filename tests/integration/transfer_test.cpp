@@ -116,6 +116,31 @@ TEST_CASE("a failed If-Match or If-Unmodified-Since gives 412 with CORS headers"
     CHECK(request(s.port(), "GET", "/a.bin", "If-Match: " + etag + "\r\n").result_int() == 200);
 }
 
+TEST_CASE("ranges of a large file within, across and past its first 4 KiB have its bytes, also after a rewrite", "[transfer]") {
+    // The first bytes of a file served from a descriptor are kept with it, so the loaders' probe needs no read: they
+    // must be the file's bytes, and the new file's once it is rewritten in place.
+    TempDir root;
+    std::string shard = random_bytes(300000, 11);
+    root.write("m/model.onnx", shard);
+    TestServer s(root.path(), "{" + cors_list + "}");
+    auto ranged = [&](const std::string& range) {
+        auto r = request(s.port(), "GET", "/m/model.onnx", "Range: bytes=" + range + "\r\n");
+        CHECK(r.result_int() == 206);
+        return std::string(r.body());
+    };
+    CHECK(ranged("0-0") == shard.substr(0, 1));
+    CHECK(ranged("4095-4095") == shard.substr(4095, 1));
+    CHECK(ranged("4000-4199") == shard.substr(4000, 200));
+    CHECK(ranged("250000-250009") == shard.substr(250000, 10));
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    shard = random_bytes(300000, 12);
+    {
+        std::ofstream rewrite(root.path() / "m/model.onnx", std::ios::binary | std::ios::in | std::ios::out);  // same inode
+        rewrite.write(shard.data(), static_cast<std::streamsize>(shard.size()));
+    }
+    CHECK(ranged("0-7") == shard.substr(0, 8));
+}
+
 TEST_CASE("ranges: 206 with Content-Range, 416 for unsatisfiable, If-Range, several ranges served whole", "[transfer]") {
     TempDir root;
     const std::string shard = random_bytes(10000, 7);

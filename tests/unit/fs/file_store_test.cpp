@@ -222,3 +222,24 @@ TEST_CASE("mounts on one prefix answer in order, and a folder answers what a tab
     FileStore reversed(std::vector<modelhost::Mount>{{"/", dir.path().string(), nullptr}, {"/", "", table}}, 16 * 1024);
     CHECK(text(reversed.open("a.json")) == "disk a");
 }
+
+TEST_CASE("a larger file's first bytes come with its descriptor, and follow a same-size rewrite", "[fs]") {
+    TempDir root;
+    std::string bytes(20000, 'b');
+    bytes.replace(0, 5, "first");
+    root.write("big.bin", bytes);
+    FileStore store(root.path().string(), 16 * 1024);
+    Lookup l = store.open("big.bin");
+    REQUIRE(l.file);
+    REQUIRE(l.head);
+    CHECK(l.head_size == Lookup::head_bytes);
+    CHECK(std::string(l.head.get(), 6) == "firstb");
+    CHECK(std::string(l.head.get() + Lookup::head_bytes - 1, 1) == "b");
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    bytes.replace(0, 5, "secnd");
+    root.write("big.bin", bytes);  // same size, new mtime: a new head
+    Lookup again = store.open("big.bin");
+    REQUIRE(again.head);
+    CHECK(std::string(again.head.get(), 5) == "secnd");
+    CHECK_FALSE(store.open("a-missing.bin").head);
+}
