@@ -69,7 +69,10 @@ ssize_t Http2Glue<Stream>::read_body(nghttp2_session*, int32_t, uint8_t*, size_t
     auto* stream = static_cast<Http2Stream*>(source->ptr);
     std::size_t n = stream->next_frame(length, last);
     if (n == 0 && !last && stream->growing()) {  // a file a mirror is still fetching: nothing ready yet
-        if (stream->growing()->failed()) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;  // resets this stream
+        if (stream->growing()->failed()) {  // resets this stream
+            stream->add_note("the transfer it was streamed from failed");
+            return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+        }
         of(ud).wait_for_content(*stream);
         return NGHTTP2_ERR_DEFERRED;
     }

@@ -355,10 +355,12 @@ void Http2Session<Stream>::end_stream(std::int32_t id, std::uint32_t error_code)
     Http2Stream& s = *it->second;
     if (s.has_response()) {
         auto& ex = s.exchange();
-        if (error_code != NGHTTP2_NO_ERROR && ex.log.note.empty())
-            ex.log.note = error_code == NGHTTP2_CANCEL && phase_ == Phase::closed
-                              ? "connection closed"
-                              : std::string("stream reset: ") + nghttp2_http2_strerror(error_code);
+        if (error_code != NGHTTP2_NO_ERROR) {  // after any note the answer had (a reset mirror stream keeps both)
+            const std::string why = error_code == NGHTTP2_CANCEL && phase_ == Phase::closed
+                                        ? "connection closed"
+                                        : std::string("stream reset: ").append(nghttp2_http2_strerror(error_code));
+            s.add_note(why);
+        }
         record_exchange(remote_, "HTTP/2", ex, s.sent(), s.start());
     }
     if (last_found_ == &s) last_found_ = nullptr;

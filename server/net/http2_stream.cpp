@@ -127,7 +127,12 @@ bool Http2Stream::copy_content(char* to, std::size_t n) {
         for (std::size_t got = 0; got < n;) {
             ssize_t r = ::pread(fd_, to + got, n - got, static_cast<off_t>(offset_ + got));
             if (r < 0 && errno == EINTR) continue;
-            if (r <= 0) return false;
+            if (r <= 0) {  // for the access line: the stream is reset after this
+                const std::string at = std::to_string(offset_ + got);
+                add_note(r < 0 ? std::string("read failed at byte ").append(at).append(": ").append(std::strerror(errno))
+                               : std::string("the file ends at byte ").append(at).append(", before its promised length"));
+                return false;
+            }
             got += static_cast<std::size_t>(r);
         }
         offset_ += n;
@@ -135,6 +140,12 @@ bool Http2Stream::copy_content(char* to, std::size_t n) {
     }
     sent_ += n;
     return true;
+}
+
+void Http2Stream::add_note(std::string_view why) {
+    std::string& note = ex_.log.note;
+    if (!note.empty()) note += "; ";
+    note += why;
 }
 
 void response_fields(const http::Reply& reply, FieldText& text, std::vector<nghttp2_nv>& out) {

@@ -74,7 +74,9 @@ public:
     std::uint64_t offset() const { return offset_; }
     // The stream waits for a growing file's next bytes (its DATA deferred until they come).
     bool waiting_for_content = false;
-    // Copies the next `n` content bytes to `to`; false when the file shrank or failed under us.
+    // Adds to the access line's note (after what the answer said of itself).
+    void add_note(std::string_view why);
+    // Copies the next `n` content bytes to `to`; false when the file shrank or failed under us (said in the note).
     bool copy_content(char* to, std::size_t n);
 
 private:

@@ -7,7 +7,11 @@
 #include "net/http2_stream.hpp"
 
 #include <algorithm>
+#include <array>
+#include <cstdlib>
 #include <map>
+#include <memory>
+#include <unistd.h>
 
 using namespace modelhost;
 
@@ -152,4 +156,22 @@ TEST_CASE("a block's HTTP/2 fields follow its content, even at an address anothe
     CHECK(as_pairs(second_nv) == std::vector<std::pair<std::string, std::string>>{{":status", "200"}, {"x-un", "un_a"}, {"x-deux", "second"}});
     // The first answer's names are still there (its text holds its lowered block); its values were the old block's.
     CHECK(std::string(reinterpret_cast<const char*>(first_nv[1].name), first_nv[1].namelen) == kept[1].first);
+}
+
+TEST_CASE("a file that ends before the answer's length stops its stream, and the access line says where", "[http2]") {
+    char name[] = "/tmp/modelhost-h2-short-XXXXXX";
+    const int fd = ::mkstemp(name);
+    REQUIRE(fd >= 0);
+    ::unlink(name);
+    REQUIRE(::write(fd, "0123456789", 10) == 10);
+    net::Http2Stream s(7);
+    auto& body = s.exchange().reply.body();
+    body.file = std::make_shared<const fs::OpenFile>(fd);
+    body.offset = 4;
+    body.length = 20;  // promised more than the file holds
+    s.exchange().log.note = "mirror: streamed while fetched from upstream";
+    REQUIRE(s.answer());
+    std::array<char, 20> buf{};
+    CHECK_FALSE(s.copy_content(buf.data(), 20));
+    CHECK(s.exchange().log.note == "mirror: streamed while fetched from upstream; the file ends at byte 10, before its promised length");
 }
