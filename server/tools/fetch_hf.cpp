@@ -6,6 +6,7 @@
 #include "fs/repo.hpp"
 #include "http/mime.hpp"
 #include "models/hf_revision.hpp"
+#include "models/loaders.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -44,17 +45,6 @@ std::string encode_component(std::string_view s) {
     for (unsigned char c : s) {
         if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') out.push_back(static_cast<char>(c));
         else out += '%', out += "0123456789ABCDEF"[c >> 4], out += "0123456789ABCDEF"[c & 15];
-    }
-    return out;
-}
-
-std::string encode_path(std::string_view path) {
-    std::string out;
-    for (std::size_t at = 0; at <= path.size();) {
-        std::size_t end = std::min(path.find('/', at), path.size());
-        if (at > 0) out.push_back('/');
-        out.append(encode_component(path.substr(at, end - at)));
-        at = end + 1;
     }
     return out;
 }
@@ -190,7 +180,7 @@ Source huggingface_source(const HfSpec& spec, const ClientOptions& base, unsigne
         std::vector<FetchFile> files;
         std::uint64_t bytes = 0;
         for (const auto& f : rev.files) {
-            files.push_back({f.path, spec.endpoint + "/" + spec.repo + "/resolve/" + rev.commit + "/" + encode_path(f.path), f.size});
+            files.push_back({f.path, spec.endpoint + "/" + spec.repo + "/resolve/" + rev.commit + "/" + models::percent_encoded(f.path), f.size});
             bytes += f.size;
         }
         download_files(files, tmp, concurrency, client);
